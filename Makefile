@@ -1,0 +1,41 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Both create .venv and install on first use; nothing else is needed by hand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit system-deps benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Records the demo log in the embedded SQLite store and prints a summary.
+run: $(STAMP)
+	$(BIN)/knelpunt demo
+
+# Installs the system packages the tests need (PostgreSQL), then lints,
+# type-checks and runs the whole suite.
+test: $(STAMP) system-deps lint typecheck unit
+
+system-deps:
+	bash scripts/setup-system.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check knelpunt tests benchmarks dashboards
+	$(BIN)/ruff format --check knelpunt tests benchmarks dashboards
+
+typecheck: $(STAMP)
+	$(BIN)/mypy knelpunt
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+benchmark: $(STAMP) system-deps
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,164 @@
+"""The one error tree of knelpunt.
+
+Every error a user can meet is a :class:`KnelpuntError`; the subclasses also
+inherit the standard-library type a caller would expect, so ``except
+ValueError`` keeps working::
+
+    KnelpuntError
+    ├── LogSchemaError (ValueError)         the input does not fit an event log
+    │   ├── EmptyLogError                   no rows, no traces, zero bytes
+    │   ├── MappingError                    a mapped column is missing or unsuitable
+    │   ├── LogValidationError              rows with bad values (strict mode)
+    │   └── MalformedFileError              the file itself is broken (XML, gzip, CSV quoting, encoding)
+    ├── UnsafeInputError (ValueError)       XML with a DTD, entity declarations or external references
+    ├── UnsupportedFormatError (ValueError) a file type knelpunt cannot read or write
+    └── EventStoreError
+        ├── StoreConnectionError            the store cannot be opened
+        ├── AppendOnlyError                 an attempt to change or remove recorded events
+        ├── ConcurrencyError                another writer holds the store too long
+        ├── SourceExistsError               the same content was recorded before
+        └── UnknownSourceError (LookupError)
+
+Messages say what went wrong, where (file, line or row, column, value) and
+what to do about it, because consultants read them in the dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "AppendOnlyError",
+    "ConcurrencyError",
+    "EmptyLogError",
+    "EventStoreError",
+    "Issue",
+    "KnelpuntError",
+    "LogSchemaError",
+    "LogValidationError",
+    "MalformedFileError",
+    "MappingError",
+    "SourceExistsError",
+    "StoreConnectionError",
+    "UnknownSourceError",
+    "UnsafeInputError",
+    "UnsupportedFormatError",
+]
+
+
+class KnelpuntError(Exception):
+    """Root of every error knelpunt raises on purpose."""
+
+
+class LogSchemaError(KnelpuntError, ValueError):
+    """The input cannot be read as an event log."""
+
+
+class EmptyLogError(LogSchemaError):
+    """The input holds no events at all."""
+
+
+class MappingError(LogSchemaError):
+    """A column mapping names a column that is missing or unsuitable."""
+
+
+class MalformedFileError(LogSchemaError):
+    """The file itself is broken: bad XML, a truncated gzip, bad CSV quoting, bad bytes."""
+
+
+class UnsafeInputError(KnelpuntError, ValueError):
+    """The input tries something a log never needs (DTDs, entities, external references)."""
+
+
+class UnsupportedFormatError(KnelpuntError, ValueError):
+    """knelpunt cannot read or write this kind of file."""
+
+
+class EventStoreError(KnelpuntError):
+    """The event store refused or failed an operation."""
+
+
+class StoreConnectionError(EventStoreError):
+    """The event store cannot be opened or reached."""
+
+
+class AppendOnlyError(EventStoreError):
+    """Recorded events cannot be changed or removed (only a whole source can be purged)."""
+
+
+class ConcurrencyError(EventStoreError):
+    """Another writer kept the store locked for longer than the time-out."""
+
+
+class SourceExistsError(EventStoreError):
+    """A source with the same content hash is already in the store.
+
+    Attributes:
+        source_id: the id of the source recorded earlier.
+    """
+
+    def __init__(self, source_id: int) -> None:
+        self.source_id = source_id
+        super().__init__(
+            f"The same content is already recorded as source {source_id}; purge it first "
+            "to record it again."
+        )
+
+
+class UnknownSourceError(EventStoreError, LookupError):
+    """No source with that id is in the store."""
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found in one place of an input file.
+
+    Attributes:
+        file: the file's name as the user gave it.
+        location: ``"line 12"``, ``"row 12"`` or ``"event 12 (case 'A1')"``.
+        column: the column (or XES key) that holds the bad value, if any.
+        value: the offending value as text (shortened), if any.
+        reason: what is wrong, in one sentence.
+        fix: what the user can do about it.
+        line: the line, row or event number (1-based) for sorting and storage.
+    """
+
+    file: str
+    location: str
+    column: str | None
+    value: str | None
+    reason: str
+    fix: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}, {self.location}"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        shown = f" (value: {self.value!r})" if self.value is not None else ""
+        return f"{where}: {self.reason}{shown}. {self.fix}"
+
+
+class LogValidationError(LogSchemaError):
+    """Rows with bad values were found; in strict mode nothing was recorded.
+
+    Attributes:
+        issues: the problems found, in file order (at most ``shown`` of them are
+            in the message; all are in this tuple up to a cap of 10,000).
+        total: how many rows were refused in all.
+    """
+
+    def __init__(self, file: str, issues: Sequence[Issue], total: int, *, shown: int = 5) -> None:
+        self.file = file
+        self.issues = tuple(issues)
+        self.total = total
+        head = "\n".join(f"  - {issue}" for issue in self.issues[:shown])
+        more = f"\n  ... and {total - shown} more" if total > shown else ""
+        super().__init__(
+            f"{file}: {total} row(s) cannot be recorded, so nothing was recorded "
+            f"(strict mode).\n{head}{more}\n"
+            "Fix the rows in the source file, or record the valid rows and keep the "
+            "refused ones with their reasons by using lenient mode "
+            "(--lenient on the command line, mode='lenient' in Python)."
+        )

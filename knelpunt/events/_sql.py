@@ -1,0 +1,420 @@
+"""What the SQL backends share: the statements and the logic around them.
+
+The adapters (:mod:`knelpunt.events.sqlite`, :mod:`knelpunt.events.postgres`)
+supply the dialect: how to connect, how to take the write lock, how to load a
+batch fast, and how to translate driver errors. Statements here use ``?``
+placeholders; the PostgreSQL adapter rewrites them to ``%s``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from knelpunt.errors import SourceExistsError, UnknownSourceError
+from knelpunt.events.model import (
+    BATCH_COLUMNS,
+    AppendResult,
+    Event,
+    NewSource,
+    PurgeRecord,
+    Source,
+)
+from knelpunt.events.store import EventStore, Recording
+
+__all__ = ["SQLEventStore"]
+
+# Insert order of the event columns (after source_id).
+EVENT_COLUMNS = ("source_id", *BATCH_COLUMNS)
+REJECT_COLUMNS = ("line", "column", "value", "reason", "raw")
+SCHEMA_VERSION = "1"
+
+_SOURCE_SELECT = """
+SELECT s.source_id, s.name, s.kind, s.created_at, s.created_by, s.content_hash, s.details,
+       r.report,
+       (SELECT COUNT(*) FROM events e WHERE e.source_id = s.source_id),
+       (SELECT COUNT(*) FROM rejects j WHERE j.source_id = s.source_id)
+FROM sources s LEFT JOIN source_reports r ON r.source_id = s.source_id
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _json(value: Mapping[str, Any]) -> str:
+    return json.dumps(dict(value), ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _source_from_row(row: Sequence[Any]) -> Source:
+    return Source(
+        source_id=int(row[0]),
+        name=row[1],
+        kind=row[2],
+        created_at=datetime.fromisoformat(row[3]),
+        created_by=row[4],
+        content_hash=row[5],
+        details=json.loads(row[6]),
+        report=json.loads(row[7]) if row[7] else {},
+        event_count=int(row[8]),
+        reject_count=int(row[9]),
+    )
+
+
+def _batch_rows(source_id: int, batch: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """Rows of a canonical batch as plain Python tuples, None for missing values."""
+    columns: list[list[Any]] = []
+    for name in BATCH_COLUMNS:
+        if name not in batch.columns:
+            columns.append([None] * len(batch))
+            continue
+        series = batch[name]
+        if name in ("time_us", "line"):
+            values = series.astype("Int64").tolist()
+            columns.append([None if v is pd.NA else int(v) for v in values])
+        else:
+            columns.append(
+                [None if (v is None or v is pd.NA or v != v) else str(v) for v in series.tolist()]
+            )
+    return [(source_id, *row) for row in zip(*columns, strict=True)]
+
+
+class _SQLRecording(Recording):
+    def __init__(self, store: SQLEventStore, cursor: Any, source_id: int) -> None:
+        self._store = store
+        self._cursor = cursor
+        self.source_id = source_id
+
+    def add_events(self, batch: pd.DataFrame) -> int:
+        if batch.empty:
+            return 0
+        rows = _batch_rows(self.source_id, batch)
+        self._store._load_events(self._cursor, rows)
+        return len(rows)
+
+    def add_rejects(self, rejects: pd.DataFrame) -> int:
+        if rejects.empty:
+            return 0
+        rows = [
+            (
+                self.source_id,
+                None if pd.isna(r[0]) else int(r[0]),
+                *(None if (v is None or v is pd.NA) else str(v) for v in r[1:]),
+            )
+            for r in rejects[list(REJECT_COLUMNS)].itertuples(index=False, name=None)
+        ]
+        self._cursor.executemany(
+            self._store._sql(
+                "INSERT INTO rejects (source_id, line, column_name, value, reason, raw) "
+                "VALUES (?, ?, ?, ?, ?, ?)"
+            ),
+            rows,
+        )
+        return len(rows)
+
+    def finish(self, report: Mapping[str, Any]) -> None:
+        self._cursor.execute(
+            self._store._sql("INSERT INTO source_reports (source_id, report) VALUES (?, ?)"),
+            (self.source_id, _json(report)),
+        )
+
+
+class SQLEventStore(EventStore):
+    """The shared logic of the SQL backends (not used directly)."""
+
+    # -- what each dialect supplies ------------------------------------------------
+
+    @abstractmethod
+    def _sql(self, statement: str) -> str:
+        """The statement in the driver's placeholder style."""
+
+    @abstractmethod
+    def _write(self) -> AbstractContextManager[Any]:
+        """A write transaction holding the store's write lock; yields a cursor."""
+
+    @abstractmethod
+    def _read(self) -> AbstractContextManager[Any]:
+        """A consistent read; yields a cursor."""
+
+    @abstractmethod
+    def _load_events(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        """Insert many event rows (columns :data:`EVENT_COLUMNS`) fast."""
+
+    @abstractmethod
+    def _is_unique_violation(self, error: BaseException) -> bool:
+        """True when the error is a unique-constraint violation."""
+
+    _ATTRIBUTES_OUT = "attributes"
+
+    # -- the contract ---------------------------------------------------------------
+
+    @contextmanager
+    def _recording(self, source: NewSource) -> Iterator[Recording]:
+        with self._write() as cursor:
+            source_id = self._insert_source(cursor, source)
+            yield _SQLRecording(self, cursor, source_id)
+
+    def recording(self, source: NewSource) -> AbstractContextManager[Recording]:
+        return self._recording(source)
+
+    def _insert_source(self, cursor: Any, source: NewSource) -> int:
+        if source.content_hash is not None:
+            cursor.execute(
+                self._sql("SELECT source_id FROM sources WHERE content_hash = ?"),
+                (source.content_hash,),
+            )
+            found = cursor.fetchone()
+            if found is not None:
+                raise SourceExistsError(int(found[0]))
+        cursor.execute(
+            self._sql(
+                "INSERT INTO sources (name, kind, created_at, created_by, content_hash, details) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING source_id"
+            ),
+            (
+                source.name,
+                source.kind,
+                _now(),
+                source.created_by,
+                source.content_hash,
+                _json(source.details),
+            ),
+        )
+        return int(cursor.fetchone()[0])
+
+    def create_source(self, source: NewSource) -> Source:
+        with self._write() as cursor:
+            source_id = self._insert_source(cursor, source)
+        return self.source(source_id)
+
+    def append(self, source_id: int, events: Sequence[Event]) -> AppendResult:
+        with self._write() as cursor:
+            self._require_source(cursor, source_id)
+            keys = [e.idempotency_key for e in events if e.idempotency_key is not None]
+            seen: set[str] = set()
+            if keys:
+                # Look the keys up in chunks: both drivers limit the parameters per statement.
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    marks = ", ".join("?" * len(chunk))
+                    cursor.execute(
+                        self._sql(
+                            "SELECT idempotency_key FROM events WHERE source_id = ? "
+                            f"AND idempotency_key IN ({marks})"
+                        ),
+                        (source_id, *chunk),
+                    )
+                    seen.update(row[0] for row in cursor.fetchall())
+            rows: list[tuple[Any, ...]] = []
+            for event in events:
+                key = event.idempotency_key
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                attributes = _json(event.attributes) if event.attributes else None
+                rows.append(
+                    (
+                        source_id,
+                        str(event.case_id),
+                        str(event.activity),
+                        event.time_us,
+                        event.lifecycle,
+                        event.resource,
+                        attributes,
+                        None,
+                        key,
+                    )
+                )
+            if rows:
+                cursor.executemany(
+                    self._sql(
+                        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+                    ),
+                    rows,
+                )
+            cursor.execute("SELECT COALESCE(MAX(position), 0) FROM events")
+            last = int(cursor.fetchone()[0])
+        return AppendResult(
+            source_id=source_id,
+            added=len(rows),
+            duplicates=len(events) - len(rows),
+            last_position=last,
+        )
+
+    def _require_source(self, cursor: Any, source_id: int) -> str:
+        cursor.execute(self._sql("SELECT name FROM sources WHERE source_id = ?"), (source_id,))
+        row = cursor.fetchone()
+        if row is None:
+            raise UnknownSourceError(
+                f"No source {source_id} in {self.url}. List the sources with 'knelpunt sources'."
+            )
+        return str(row[0])
+
+    def sources(self) -> list[Source]:
+        with self._read() as cursor:
+            cursor.execute(_SOURCE_SELECT + " ORDER BY s.source_id")
+            return [_source_from_row(row) for row in cursor.fetchall()]
+
+    def source(self, source_id: int) -> Source:
+        with self._read() as cursor:
+            cursor.execute(self._sql(_SOURCE_SELECT + " WHERE s.source_id = ?"), (source_id,))
+            row = cursor.fetchone()
+        if row is None:
+            return super().source(source_id)  # raises with the list of known sources
+        return _source_from_row(row)
+
+    def find_source(self, *, content_hash: str) -> Source | None:
+        with self._read() as cursor:
+            cursor.execute(
+                self._sql(_SOURCE_SELECT + " WHERE s.content_hash = ?"), (content_hash,)
+            )
+            row = cursor.fetchone()
+        return None if row is None else _source_from_row(row)
+
+    def iter_events(
+        self,
+        *,
+        sources: Sequence[int] | None = None,
+        after: int = 0,
+        batch_size: int = 200_000,
+    ) -> Iterator[pd.DataFrame]:
+        columns = (
+            "position, source_id, case_id, activity, time_us, lifecycle, resource, "
+            f"{self._ATTRIBUTES_OUT}, line"
+        )
+        where = "position > ?"
+        params: list[Any] = []
+        if sources is not None:
+            if not sources:
+                return
+            where += f" AND source_id IN ({', '.join('?' * len(sources))})"
+            params.extend(int(s) for s in sources)
+        statement = self._sql(f"SELECT {columns} FROM events WHERE {where} ORDER BY position LIMIT ?")
+        cursor_position = after
+        while True:
+            with self._read() as cursor:
+                cursor.execute(statement, (cursor_position, *params, batch_size))
+                rows = cursor.fetchall()
+            if not rows:
+                return
+            frame = pd.DataFrame.from_records(
+                rows,
+                columns=[
+                    "position",
+                    "source_id",
+                    "case_id",
+                    "activity",
+                    "time_us",
+                    "lifecycle",
+                    "resource",
+                    "attributes",
+                    "line",
+                ],
+                coerce_float=False,
+            )
+            frame = frame.astype({"position": "int64", "source_id": "int64", "time_us": "int64"})
+            frame["line"] = frame["line"].astype("Int64")
+            yield frame
+            cursor_position = int(frame["position"].iloc[-1])
+            if len(rows) < batch_size:
+                return
+
+    def rejects(self, source_id: int) -> pd.DataFrame:
+        with self._read() as cursor:
+            self._require_source(cursor, source_id)
+            cursor.execute(
+                self._sql(
+                    "SELECT line, column_name, value, reason, raw FROM rejects "
+                    "WHERE source_id = ? ORDER BY reject_id"
+                ),
+                (source_id,),
+            )
+            rows = cursor.fetchall()
+        frame = pd.DataFrame.from_records(rows, columns=list(REJECT_COLUMNS))
+        frame["line"] = frame["line"].astype("Int64")
+        return frame
+
+    def purge(self, source_id: int, *, reason: str, purged_by: str | None = None) -> PurgeRecord:
+        if not reason.strip():
+            raise ValueError("Give a reason for the purge; it is kept in the purge log.")
+        with self._write() as cursor:
+            name = self._require_source(cursor, source_id)
+            cursor.execute(
+                self._sql("SELECT MAX(position) FROM events WHERE source_id = ?"), (source_id,)
+            )
+            max_position = cursor.fetchone()[0]
+            counts = []
+            for table in ("events", "rejects"):
+                cursor.execute(
+                    self._sql(f"SELECT COUNT(*) FROM {table} WHERE source_id = ?"), (source_id,)
+                )
+                counts.append(int(cursor.fetchone()[0]))
+            cursor.execute(
+                self._sql("SELECT content_hash FROM sources WHERE source_id = ?"), (source_id,)
+            )
+            content_hash = cursor.fetchone()[0]
+            # The purge-log entry is what authorises the deletes: the database's
+            # triggers refuse them for any source that has no entry.
+            cursor.execute(
+                self._sql(
+                    "INSERT INTO purges (source_id, source_name, purged_at, purged_by, reason, "
+                    "events_removed, rejects_removed, content_hash, max_position) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING purge_id"
+                ),
+                (
+                    source_id,
+                    name,
+                    _now(),
+                    purged_by,
+                    reason,
+                    counts[0],
+                    counts[1],
+                    content_hash,
+                    max_position,
+                ),
+            )
+            purge_id = int(cursor.fetchone()[0])
+            for table in ("rejects", "events", "source_reports", "sources"):
+                cursor.execute(
+                    self._sql(f"DELETE FROM {table} WHERE source_id = ?"), (source_id,)
+                )
+        return next(p for p in self.purges() if p.purge_id == purge_id)
+
+    def purges(self) -> list[PurgeRecord]:
+        with self._read() as cursor:
+            cursor.execute(
+                "SELECT purge_id, source_id, source_name, purged_at, purged_by, reason, "
+                "events_removed, rejects_removed FROM purges ORDER BY purge_id"
+            )
+            rows = cursor.fetchall()
+        return [
+            PurgeRecord(
+                purge_id=int(r[0]),
+                source_id=int(r[1]),
+                source_name=r[2],
+                purged_at=datetime.fromisoformat(r[3]),
+                purged_by=r[4],
+                reason=r[5],
+                events_removed=int(r[6]),
+                rejects_removed=int(r[7]),
+            )
+            for r in rows
+        ]
+
+    def last_position(self) -> int:
+        # Purged events keep their positions reserved: the purge log remembers
+        # the highest one, so a projection never sees the store "go back".
+        with self._read() as cursor:
+            cursor.execute(
+                "SELECT MAX(p) FROM (SELECT COALESCE(MAX(position), 0) AS p FROM events "
+                "UNION ALL SELECT COALESCE(MAX(max_position), 0) FROM purges) AS t"
+            )
+            return int(cursor.fetchone()[0])

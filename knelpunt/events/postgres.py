@@ -1,0 +1,199 @@
+"""The shared deployment: PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from knelpunt.errors import (
+    AppendOnlyError,
+    ConcurrencyError,
+    EventStoreError,
+    KnelpuntError,
+    StoreConnectionError,
+)
+from knelpunt.events._sql import EVENT_COLUMNS, SCHEMA_VERSION, SQLEventStore
+
+__all__ = ["PostgresEventStore"]
+
+_REFUSE = "knelpunt: the event store is append-only"
+_PURGEABLE = ("events", "rejects", "source_reports", "sources")
+# Any constant will do: it only has to be the same for every knelpunt process.
+_SCHEMA_LOCK = 74_657_201
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS knelpunt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+    source_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT,
+    content_hash TEXT UNIQUE,
+    details TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS source_reports (
+    source_id BIGINT PRIMARY KEY REFERENCES sources(source_id),
+    report TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source_id BIGINT NOT NULL REFERENCES sources(source_id),
+    case_id TEXT NOT NULL CHECK (case_id <> ''),
+    activity TEXT NOT NULL CHECK (activity <> ''),
+    time_us BIGINT NOT NULL,
+    lifecycle TEXT,
+    resource TEXT,
+    attributes JSONB,
+    line BIGINT,
+    idempotency_key TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_source ON events(source_id);
+CREATE UNIQUE INDEX IF NOT EXISTS events_idempotency
+    ON events(source_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS rejects (
+    reject_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source_id BIGINT NOT NULL REFERENCES sources(source_id),
+    line BIGINT,
+    column_name TEXT,
+    value TEXT,
+    reason TEXT NOT NULL,
+    raw TEXT
+);
+CREATE INDEX IF NOT EXISTS rejects_by_source ON rejects(source_id);
+CREATE TABLE IF NOT EXISTS purges (
+    purge_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source_id BIGINT NOT NULL UNIQUE,
+    source_name TEXT NOT NULL,
+    purged_at TEXT NOT NULL,
+    purged_by TEXT,
+    reason TEXT NOT NULL,
+    events_removed BIGINT NOT NULL,
+    rejects_removed BIGINT NOT NULL,
+    content_hash TEXT,
+    max_position BIGINT
+);
+CREATE OR REPLACE FUNCTION knelpunt_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND TG_TABLE_NAME <> 'purges'
+       AND EXISTS (SELECT 1 FROM purges p WHERE p.source_id = OLD.source_id) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION '{_REFUSE}: % on % is refused; purge the whole source', TG_OP, TG_TABLE_NAME;
+END $$;
+CREATE OR REPLACE FUNCTION knelpunt_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '{_REFUSE}: TRUNCATE on % is refused', TG_TABLE_NAME;
+END $$;
+""" + "".join(
+    f"""
+CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION knelpunt_refuse_change();
+CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION knelpunt_refuse_truncate();
+"""
+    for table in (*_PURGEABLE, "purges")
+)
+
+
+class PostgresEventStore(SQLEventStore):
+    """Event store in a PostgreSQL database, for shared deployments.
+
+    Writers take ``LOCK TABLE events IN EXCLUSIVE MODE`` for the length of
+    their transaction. Readers are not blocked, and positions become visible
+    strictly in order, so a projection reading ``position > p`` never skips an
+    event that a slower transaction commits later.
+
+    Args:
+        url: a ``postgresql://user:password@host:port/database`` URL.
+        busy_timeout: seconds a writer waits for another writer's lock.
+    """
+
+    _ATTRIBUTES_OUT = "attributes::text"
+
+    def __init__(self, url: str, *, busy_timeout: float = 300.0) -> None:
+        self.url = _redact(url)
+        self._busy_ms = int(busy_timeout * 1000)
+        try:
+            self._connection = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as error:
+            raise StoreConnectionError(
+                f"Cannot connect to PostgreSQL at {self.url}: {str(error).strip()}. Check the "
+                "host, port, database name and credentials in the store URL."
+            ) from error
+        self._lock = threading.RLock()
+        with self._lock, self._connection.transaction():
+            self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            self._connection.execute(_SCHEMA)
+            self._connection.execute(
+                "INSERT INTO knelpunt_meta (key, value) VALUES ('schema_version', %s) "
+                "ON CONFLICT (key) DO NOTHING",
+                (SCHEMA_VERSION,),
+            )
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        with self._lock:
+            try:
+                with self._connection.transaction(), self._connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = {self._busy_ms}")
+                    cursor.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+                    yield cursor
+            except psycopg.Error as error:
+                raise _translate(error) from error
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        with self._lock:
+            try:
+                with self._connection.transaction(), self._connection.cursor() as cursor:
+                    yield cursor
+            except psycopg.Error as error:
+                raise _translate(error) from error
+
+    def _load_events(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        with cursor.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _is_unique_violation(self, error: BaseException) -> bool:
+        return isinstance(error, pg_errors.UniqueViolation)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages and listings."""
+    head, sep, tail = url.rpartition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, credentials = head.partition("//")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}//{user}:***@{tail}"
+
+
+def _translate(error: psycopg.Error) -> KnelpuntError:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if _REFUSE in text:
+        return AppendOnlyError(
+            text.replace("knelpunt: ", "")
+            + ". Record corrections as new events; remove a whole source with 'knelpunt purge'."
+        )
+    if isinstance(error, pg_errors.LockNotAvailable):
+        return ConcurrencyError(
+            "Another writer kept the PostgreSQL store locked longer than the busy time-out; "
+            "retry when its upload has finished, or raise busy_timeout."
+        )
+    if isinstance(error, psycopg.OperationalError):
+        return StoreConnectionError(f"PostgreSQL connection failed: {text}")
+    return EventStoreError(f"PostgreSQL store error: {text}")

@@ -1,0 +1,243 @@
+"""The event store port: its contract, written once, for every backend.
+
+An event store keeps **sources** (one upload, simulation run or capture
+session) and their **events**, append-only:
+
+* Every event gets a global ``position``: unique, increasing in commit
+  order, never reused (also not after a purge). Reading ``after=p`` returns
+  exactly the events committed after position ``p``, so projections can
+  catch up incrementally.
+* Events of one source keep the order in which they were given.
+* The database itself refuses UPDATE and DELETE on recorded rows
+  (triggers); the only exception is :meth:`EventStore.purge`, which removes a
+  whole source and leaves a permanent entry in the purge log.
+* Recording a file (:meth:`EventStore.recording`) is one transaction: the
+  source, its events, its rejected rows and its report become visible
+  together or not at all. A second source with the same content hash is
+  refused with :class:`~knelpunt.errors.SourceExistsError`.
+* :meth:`EventStore.append` adds events to an existing source (simulation,
+  live capture); an event whose idempotency key the source has seen before is
+  skipped, so a client may safely resend.
+* Several processes may write at once: writes are serialised by the
+  database, none is lost and no two events share a position.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+
+from knelpunt.events.model import AppendResult, Event, NewSource, PurgeRecord, Source
+from knelpunt.errors import StoreConnectionError, UnknownSourceError
+
+__all__ = ["DEFAULT_STORE", "EventStore", "Recording", "open_store"]
+
+DEFAULT_STORE = "knelpunt.db"
+
+
+class Recording(ABC):
+    """An open recording transaction for one new source (see :meth:`EventStore.recording`)."""
+
+    source_id: int
+
+    @abstractmethod
+    def add_events(self, batch: pd.DataFrame) -> int:
+        """Add a batch of events (columns :data:`~knelpunt.events.model.BATCH_COLUMNS`).
+
+        Returns:
+            The number of events added.
+        """
+
+    @abstractmethod
+    def add_rejects(self, rejects: pd.DataFrame) -> int:
+        """Keep refused rows with their reason (columns line, column, value, reason, raw).
+
+        Returns:
+            The number of rows kept.
+        """
+
+    @abstractmethod
+    def finish(self, report: Mapping[str, Any]) -> None:
+        """Attach the ingestion report; the transaction commits when the block ends."""
+
+
+class EventStore(ABC):
+    """Append-only store of sources and events; see the module docstring for the contract."""
+
+    url: str
+
+    @abstractmethod
+    def recording(self, source: NewSource) -> AbstractContextManager[Recording]:
+        """Open one transaction that records a new source with all its events.
+
+        Leaving the ``with`` block normally commits; an exception rolls back
+        everything, so the store is as it was.
+
+        Raises:
+            SourceExistsError: a source with the same ``content_hash`` exists.
+        """
+
+    @abstractmethod
+    def create_source(self, source: NewSource) -> Source:
+        """Create an empty source to :meth:`append` to (simulation run, capture session).
+
+        Raises:
+            SourceExistsError: a source with the same ``content_hash`` exists.
+        """
+
+    @abstractmethod
+    def append(self, source_id: int, events: Sequence[Event]) -> AppendResult:
+        """Append events to an existing source in one transaction.
+
+        Events whose ``idempotency_key`` the source already holds (or that repeat
+        a key within ``events``) are skipped and counted as duplicates.
+
+        Raises:
+            UnknownSourceError: no such source.
+        """
+
+    @abstractmethod
+    def sources(self) -> list[Source]:
+        """All sources, oldest first, with their live event and reject counts."""
+
+    @abstractmethod
+    def find_source(self, *, content_hash: str) -> Source | None:
+        """The source recorded from content with this SHA-256, if any."""
+
+    @abstractmethod
+    def iter_events(
+        self,
+        *,
+        sources: Sequence[int] | None = None,
+        after: int = 0,
+        batch_size: int = 200_000,
+    ) -> Iterator[pd.DataFrame]:
+        """Events in position order, in batches.
+
+        Each batch has the columns ``position``, ``source_id`` and
+        :data:`~knelpunt.events.model.BATCH_COLUMNS` minus ``idempotency_key``.
+
+        Args:
+            sources: only these sources (default: all).
+            after: only events with a position greater than this.
+            batch_size: rows per batch.
+        """
+
+    @abstractmethod
+    def rejects(self, source_id: int) -> pd.DataFrame:
+        """The refused rows of a source: line, column, value, reason, raw."""
+
+    @abstractmethod
+    def purge(self, source_id: int, *, reason: str, purged_by: str | None = None) -> PurgeRecord:
+        """Remove a whole source (events, rejects, report) and log that it happened.
+
+        Raises:
+            UnknownSourceError: no such source.
+        """
+
+    @abstractmethod
+    def purges(self) -> list[PurgeRecord]:
+        """The purge log, oldest first."""
+
+    @abstractmethod
+    def last_position(self) -> int:
+        """The highest position ever given to an event (0 for a new store)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; the store object cannot be used afterwards."""
+
+    def source(self, source_id: int) -> Source:
+        """One source by id.
+
+        Raises:
+            UnknownSourceError: no such source.
+        """
+        for found in self.sources():
+            if found.source_id == source_id:
+                return found
+        known = ", ".join(str(s.source_id) for s in self.sources()) or "none"
+        raise UnknownSourceError(
+            f"No source {source_id} in {self.url}. Known sources: {known}. "
+            "List them with 'knelpunt sources'."
+        )
+
+    def read_events(self, *, sources: Sequence[int] | None = None, after: int = 0) -> pd.DataFrame:
+        """All matching events as one DataFrame (see :meth:`iter_events`)."""
+        batches = list(self.iter_events(sources=sources, after=after))
+        if not batches:
+            return _empty_events()
+        return pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0]
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _empty_events() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "position": pd.Series(dtype="int64"),
+            "source_id": pd.Series(dtype="int64"),
+            "case_id": pd.Series(dtype="object"),
+            "activity": pd.Series(dtype="object"),
+            "time_us": pd.Series(dtype="int64"),
+            "lifecycle": pd.Series(dtype="object"),
+            "resource": pd.Series(dtype="object"),
+            "attributes": pd.Series(dtype="object"),
+            "line": pd.Series(dtype="Int64"),
+        }
+    )
+
+
+def open_store(url: str | Path | None = None, *, busy_timeout: float = 300.0) -> EventStore:
+    """Open (and create if needed) an event store.
+
+    Args:
+        url: a SQLite file path (``knelpunt.db``), ``sqlite:///path``,
+            ``:memory:``, or a ``postgresql://user@host/db`` URL. Default: the
+            file ``knelpunt.db`` in the working directory.
+        busy_timeout: seconds a writer waits for another writer before giving up.
+
+    Returns:
+        A :class:`EventStore`; use it as a context manager to close it.
+
+    Raises:
+        StoreConnectionError: the store cannot be opened.
+
+    Example:
+        >>> with open_store(":memory:") as store:
+        ...     store.last_position()
+        0
+    """
+    text = str(url) if url is not None else DEFAULT_STORE
+    if text.startswith(("postgresql://", "postgres://")):
+        from knelpunt.events.postgres import PostgresEventStore
+
+        return PostgresEventStore(text, busy_timeout=busy_timeout)
+    if text == "sqlite://":
+        text = ":memory:"
+    elif text.startswith("sqlite:///"):
+        # SQLAlchemy's convention: sqlite:///relative.db, sqlite:////absolute.db
+        text = text.removeprefix("sqlite:///") or ":memory:"
+    if "://" in text:
+        raise StoreConnectionError(
+            f"Unknown store URL {text!r}. Use a SQLite file path (e.g. knelpunt.db) or a "
+            "postgresql://user@host/database URL."
+        )
+    from knelpunt.events.sqlite import SQLiteEventStore
+
+    return SQLiteEventStore(text, busy_timeout=busy_timeout)
