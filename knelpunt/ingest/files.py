@@ -1,0 +1,208 @@
+"""Look at a file before reading it: its format, content hash, encoding and delimiter."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+from knelpunt.errors import EmptyLogError, MalformedFileError, UnsupportedFormatError
+
+__all__ = ["FileFacts", "Format", "detect_delimiter", "scan_file"]
+
+Format = Literal["csv", "xlsx", "xes", "parquet"]
+
+_BLOCK: Final = 1 << 20
+_SUFFIXES: Final[dict[str, Format]] = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xes": "xes",
+    ".xes.gz": "xes",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+# Bytes that Windows-1252 leaves undefined: a file with them is not cp1252.
+_CP1252_HOLES: Final = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """What one pass over the raw bytes found.
+
+    Attributes:
+        sha256: hash of the bytes (the source's content hash).
+        size: bytes.
+        format: the file type.
+        lines: newline count (an upper bound on CSV rows, for progress).
+        encoding: for CSV: utf-8, utf-8-sig, utf-16 or cp1252.
+    """
+
+    sha256: str
+    size: int
+    format: Format
+    lines: int
+    encoding: str | None
+
+
+def _format_of(path: Path, head: bytes, given: str | None) -> Format:
+    if given is not None:
+        name = given.lower().lstrip(".")
+        aliases: dict[str, Format] = {
+            "csv": "csv", "txt": "csv", "tsv": "csv", "xlsx": "xlsx", "excel": "xlsx",
+            "xes": "xes", "xes.gz": "xes", "parquet": "parquet",
+        }
+        if name not in aliases:
+            raise UnsupportedFormatError(
+                f"Unknown format {given!r}; use one of csv, xlsx, xes, parquet."
+            )
+        return aliases[name]
+    lower = path.name.lower()
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return _SUFFIXES[suffix]
+    if lower.endswith(".xls"):
+        raise UnsupportedFormatError(
+            f"{path.name}: the old Excel 97-2003 format (.xls) is not read; open it in Excel "
+            "and save it as .xlsx (Excel-werkmap), or export it as CSV."
+        )
+    # No telling suffix: look at the first bytes.
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\x1f\x8b") or head.lstrip().startswith((b"<?xml", b"<log")):
+        return "xes"
+    if head and b"\x00" not in head[:4096]:
+        return "csv"
+    raise UnsupportedFormatError(
+        f"{path.name}: not a format knelpunt reads. Upload CSV, Excel (.xlsx), XES (.xes or "
+        ".xes.gz) or Parquet, or name the format with --format."
+    )
+
+
+def scan_file(path: Path, *, format: str | None = None, encoding: str | None = None) -> FileFacts:
+    """Hash the file, find its format and, for CSV, check and detect its encoding.
+
+    One streaming pass: memory stays constant whatever the size.
+
+    Raises:
+        EmptyLogError: the file has no bytes.
+        UnsupportedFormatError: the format is unknown.
+        MalformedFileError: a CSV that is not valid text in any supported encoding.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    if size == 0:
+        raise EmptyLogError(
+            f"{path.name} is empty (0 bytes). Export the log again; check that the export "
+            "finished before the file was copied."
+        )
+    kind = _format_of(path, head, format)
+    digest = hashlib.sha256()
+    lines = 0
+    detected: str | None = None
+    checks: list[_TextCheck] = []
+    if kind == "csv":
+        if head.startswith(codecs.BOM_UTF8):
+            checks = [_TextCheck("utf-8-sig")]
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            checks = [_TextCheck("utf-16")]
+        elif encoding is not None:
+            checks = [_TextCheck(encoding)]
+        else:
+            checks = [_TextCheck("utf-8"), _TextCheck("cp1252")]
+        if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\x00" in head:
+            raise MalformedFileError(
+                f"{path.name}: contains NUL bytes, so it is not a text (CSV) file. If it is an "
+                "Excel workbook, save it as .xlsx and upload that."
+            )
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK):
+            digest.update(block)
+            lines += block.count(b"\n")
+            for check in checks:
+                check.feed(block)
+    if not head.endswith(b"\n") or size > len(head):
+        lines += 1  # a last line without a newline
+    if checks:
+        for check in checks:
+            check.close()
+        good = [c for c in checks if c.error is None]
+        if not good:
+            raise _encoding_error(path, checks[0], given=encoding)
+        detected = good[0].encoding
+    return FileFacts(digest.hexdigest(), size, kind, lines, detected)
+
+
+class _TextCheck:
+    """Feeds bytes to an incremental decoder and remembers where it first failed."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        try:
+            self._decoder = codecs.getincrementaldecoder(encoding)("strict")
+        except LookupError as error:
+            raise UnsupportedFormatError(
+                f"Unknown encoding {encoding!r}; use e.g. utf-8 or cp1252 (Dutch Excel)."
+            ) from error
+        self.error: str | None = None
+        self.line = 1
+        self._seen = 0
+
+    def feed(self, block: bytes, final: bool = False) -> None:
+        if self.error is not None:
+            return
+        try:
+            self._decoder.decode(block, final)
+        except UnicodeDecodeError as error:
+            bad = block[error.start : error.start + 1]
+            self.line += block[: error.start].count(b"\n")
+            self.error = f"byte 0x{bad.hex()} at line {self.line}"
+            if self.encoding == "cp1252" and bad and bad[0] in _CP1252_HOLES:
+                self.error += " (not used in Windows-1252)"
+            return
+        self.line += block.count(b"\n")
+
+    def close(self) -> None:
+        self.feed(b"", final=True)
+
+
+def _encoding_error(path: Path, check: _TextCheck, *, given: str | None) -> MalformedFileError:
+    if given is not None:
+        return MalformedFileError(
+            f"{path.name}: not valid {given} text: {check.error}. Leave the encoding out to "
+            "let knelpunt detect it, or give the right one (Dutch Excel saves CSV as cp1252)."
+        )
+    return MalformedFileError(
+        f"{path.name}: not valid text in UTF-8 or Windows-1252: {check.error}. Open the file "
+        "in a text editor or Excel and save it again as 'CSV UTF-8'."
+    )
+
+
+def detect_delimiter(sample: str) -> str:
+    """The delimiter that splits the first lines into the same number (> 1) of fields.
+
+    Example:
+        >>> detect_delimiter('Zaak;Stap;Datum\\n1;"Melding; nieuw";01-02-2025\\n')
+        ';'
+    """
+    lines = sample.splitlines()[:50]
+    if len(lines) > 1 and not sample.endswith("\n"):
+        lines = lines[:-1]  # the sample may have cut the last line short
+    best, best_fields = ",", 1
+    for delimiter in (";", ",", "\t", "|"):
+        counts = {len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)}
+        counts.discard(0)
+        if len(counts) == 1:
+            fields = counts.pop()
+            if fields > best_fields:
+                best, best_fields = delimiter, fields
+    return best

@@ -1,0 +1,428 @@
+"""Readers: each turns one kind of file into raw row chunks plus the facts about it.
+
+Reading and converting are separate steps: a reader knows about encodings,
+delimiters, XML and Parquet row groups; :mod:`knelpunt.ingest.convert`
+knows about mappings, timestamps and validation. Every reader streams in
+chunks where its format allows, so a large file is never held twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import re
+import tempfile
+import warnings
+import xml.parsers.expat
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from knelpunt.errors import (
+    EmptyLogError,
+    LogSchemaError,
+    MalformedFileError,
+    UnsafeInputError,
+)
+from knelpunt.ingest.files import FileFacts, detect_delimiter
+from knelpunt.ingest.mapping import ColumnMapping
+from knelpunt.schema import (
+    ACTIVITY_KEY,
+    CASE_ID_KEY,
+    LIFECYCLE_KEY,
+    RESOURCE_KEY,
+    TIMESTAMP_KEY,
+)
+
+__all__ = ["CHUNK_ROWS", "RawLog", "read_raw"]
+
+CHUNK_ROWS: Final = 100_000
+
+Chunks = Iterator[tuple[pd.DataFrame, np.ndarray]]
+
+
+@dataclass(frozen=True, slots=True)
+class RawLog:
+    """A file opened for reading: its facts, a sample, and its rows in chunks.
+
+    Attributes:
+        name: the file name used in messages.
+        format: csv, xlsx, xes, parquet or dataframe.
+        unit: how a place in the file is named in messages: line, row or event.
+        columns: the file's columns.
+        details: how it was read (encoding, delimiter, sheet, ...).
+        fixed_mapping: the mapping the format itself defines (XES), else None.
+        naive_timezone: the zone of naive timestamps when the format fixes it
+            (XES timestamps arrive in UTC), else None: the caller's zone.
+        total: the number of rows, or an upper bound, for progress; None if unknown.
+        sample: the first rows, for mapping suggestions.
+        chunks: a function that yields (rows, their line/row/event numbers).
+    """
+
+    name: str
+    format: str
+    unit: str
+    columns: list[str]
+    details: dict[str, Any]
+    fixed_mapping: ColumnMapping | None
+    naive_timezone: str | None
+    total: int | None
+    sample: pd.DataFrame
+    chunks: Callable[[], Chunks] = field(repr=False)
+
+
+def read_raw(
+    path: Path,
+    facts: FileFacts,
+    *,
+    name: str,
+    delimiter: str | None = None,
+    sheet: str | int | None = None,
+) -> RawLog:
+    """Open a file whose facts :func:`~knelpunt.ingest.files.scan_file` found."""
+    if facts.format == "csv":
+        return _read_csv(path, facts, name=name, delimiter=delimiter)
+    if facts.format == "xlsx":
+        return _read_excel(path, name=name, sheet=sheet)
+    if facts.format == "parquet":
+        return _read_parquet(path, name=name)
+    return _read_xes(path, name=name)
+
+
+def frame_log(frame: pd.DataFrame, *, name: str) -> RawLog:
+    """A pandas DataFrame (e.g. from pm4py) as a raw log; rows are numbered from 1."""
+    if frame.empty:
+        raise EmptyLogError(f"{name}: the DataFrame has no rows.")
+    data = frame.reset_index(drop=True)
+
+    def chunks() -> Chunks:
+        for start in range(0, len(data), CHUNK_ROWS):
+            part = data.iloc[start : start + CHUNK_ROWS]
+            yield part, np.arange(start + 1, start + 1 + len(part))
+
+    return RawLog(
+        name=name,
+        format="dataframe",
+        unit="row",
+        columns=[str(c) for c in data.columns],
+        details={"rows": len(data)},
+        fixed_mapping=None,
+        naive_timezone=None,
+        total=len(data),
+        sample=data.head(5000),
+        chunks=chunks,
+    )
+
+
+# -- CSV -------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path, facts: FileFacts, *, name: str, delimiter: str | None) -> RawLog:
+    encoding = facts.encoding or "utf-8"
+    with path.open("r", encoding=encoding, newline="") as handle:
+        head = handle.read(65536)
+    sep = delimiter or detect_delimiter(head)
+
+    def reader(nrows: int | None = None, chunksize: int | None = None) -> Any:
+        return pd.read_csv(
+            path,
+            sep=sep,
+            encoding=encoding,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            engine="c",
+            nrows=nrows,
+            chunksize=chunksize,
+        )
+
+    try:
+        sample = reader(nrows=5000)
+    except pd.errors.EmptyDataError as error:
+        raise EmptyLogError(f"{name}: no header line and no rows.") from error
+    except pd.errors.ParserError as error:
+        raise _csv_error(name, error, sep) from error
+    if sample.empty:
+        raise EmptyLogError(
+            f"{name}: has a header line ({', '.join(map(str, sample.columns))}) but no rows. "
+            "Export the log again with its rows."
+        )
+
+    def chunks() -> Chunks:
+        # Line numbers assume one line per record (the header is line 1).
+        done = 0
+        try:
+            for chunk in reader(chunksize=CHUNK_ROWS):
+                yield chunk, np.arange(done + 2, done + 2 + len(chunk))
+                done += len(chunk)
+        except pd.errors.ParserError as error:
+            raise _csv_error(name, error, sep) from error
+
+    return RawLog(
+        name=name,
+        format="csv",
+        unit="line",
+        columns=[str(c) for c in sample.columns],
+        details={"encoding": encoding, "delimiter": sep},
+        fixed_mapping=None,
+        naive_timezone=None,
+        total=max(facts.lines - 1, 1),
+        sample=sample,
+        chunks=chunks,
+    )
+
+
+def _csv_error(name: str, error: Exception, sep: str) -> MalformedFileError:
+    text = str(error)
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    shown = {"\t": "tab"}.get(sep, repr(sep))
+    if found:
+        expected, line, saw = found.groups()
+        return MalformedFileError(
+            f"{name}, line {line}: {saw} fields where the header has {expected} (delimiter "
+            f"{shown}). A value probably contains the delimiter without quotes around it; put "
+            "the value in double quotes or remove the extra delimiter."
+        )
+    return MalformedFileError(
+        f"{name}: the CSV cannot be split into fields ({text.strip()}). Check for a quote "
+        f"that is opened but never closed; the delimiter used was {shown}."
+    )
+
+
+# -- Excel -----------------------------------------------------------------------------
+
+
+def _read_excel(path: Path, *, name: str, sheet: str | int | None) -> RawLog:
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about styles and data validation it does not need.
+            warnings.simplefilter("ignore", UserWarning)
+            frame = pd.read_excel(
+                path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl"
+            )
+    except (zipfile.BadZipFile, OSError, KeyError) as error:
+        raise MalformedFileError(
+            f"{name}: not a readable Excel workbook ({error}). Open it in Excel and save it "
+            "again as .xlsx."
+        ) from error
+    except ValueError as error:
+        raise LogSchemaError(
+            f"{name}: {error}. Name the worksheet that holds the log with --sheet."
+        ) from error
+    frame = frame.dropna(how="all")
+    if frame.empty:
+        raise EmptyLogError(f"{name}: the worksheet has no rows under its header.")
+    numbers = frame.index.to_numpy() + 2  # Excel row numbers; the header is row 1
+
+    def chunks() -> Chunks:
+        for start in range(0, len(frame), CHUNK_ROWS):
+            yield frame.iloc[start : start + CHUNK_ROWS], numbers[start : start + CHUNK_ROWS]
+
+    return RawLog(
+        name=name,
+        format="xlsx",
+        unit="row",
+        columns=[str(c) for c in frame.columns],
+        details={"sheet": sheet if sheet is not None else 0},
+        fixed_mapping=None,
+        naive_timezone=None,
+        total=len(frame),
+        sample=frame.head(5000),
+        chunks=chunks,
+    )
+
+
+# -- Parquet ---------------------------------------------------------------------------
+
+
+def _read_parquet(path: Path, *, name: str) -> RawLog:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        total = parquet.metadata.num_rows
+        sample = next(parquet.iter_batches(batch_size=5000), None)
+    except (pa.ArrowException, OSError) as error:
+        raise MalformedFileError(
+            f"{name}: not a readable Parquet file ({error}). Write it again, e.g. with "
+            "DataFrame.to_parquet()."
+        ) from error
+    if not total or sample is None:
+        raise EmptyLogError(f"{name}: the Parquet file has no rows.")
+
+    def chunks() -> Chunks:
+        done = 0
+        try:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
+                frame = batch.to_pandas()
+                yield frame, np.arange(done + 1, done + 1 + len(frame))
+                done += len(frame)
+        except pa.ArrowException as error:
+            raise MalformedFileError(
+                f"{name}, near row {done + 1}: the Parquet data cannot be read ({error})."
+            ) from error
+
+    return RawLog(
+        name=name,
+        format="parquet",
+        unit="row",
+        columns=[str(c) for c in parquet.schema_arrow.names],
+        details={"row_groups": parquet.metadata.num_row_groups},
+        fixed_mapping=None,
+        naive_timezone=None,
+        total=total,
+        sample=sample.to_pandas(),
+        chunks=chunks,
+    )
+
+
+# -- XES -------------------------------------------------------------------------------
+
+
+def _open_xml(path: Path) -> Any:
+    with path.open("rb") as handle:
+        magic = handle.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
+
+
+def _check_prolog(path: Path, name: str) -> None:
+    """Refuse DTDs before any parser sees the file: XES never needs one.
+
+    A DTD is where entity-expansion bombs and external entities live, and
+    it must come before the root element, so reading up to ``<log`` suffices.
+    """
+    head = b""
+    try:
+        with _open_xml(path) as stream:
+            while b"<log" not in head and len(head) < (1 << 22):
+                block = stream.read(65536)
+                if not block:
+                    break
+                head += block
+    except (OSError, EOFError, zlib.error) as error:
+        raise MalformedFileError(
+            f"{name}: the gzip data is damaged at the start ({error}); download or export "
+            "the file again."
+        ) from error
+    prolog = head.split(b"<log", 1)[0]
+    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+        raise UnsafeInputError(
+            f"{name}: the XML declares a DTD or entities (<!DOCTYPE/<!ENTITY>). XES files never "
+            "need them and they can hide entity-expansion bombs or references to other files, "
+            "so knelpunt refuses them. Remove the <!DOCTYPE ...> block and upload again."
+        )
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Keep a Rust panic's message and backtrace off the user's terminal.
+
+    rustxes reports malformed XML by panicking; the panic becomes a Python
+    exception we translate, but Rust first writes to file descriptor 2.
+    """
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _diagnose_xml(path: Path, name: str) -> MalformedFileError:
+    """Find where a file rustxes refused is broken, with line and column."""
+    parser = xml.parsers.expat.ParserCreate()
+    saw_log = False
+
+    def start(tag: str, _attributes: dict[str, str]) -> None:
+        nonlocal saw_log
+        saw_log = saw_log or tag == "log"
+
+    parser.StartElementHandler = start
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        with _open_xml(path) as stream:
+            while block := stream.read(1 << 20):
+                parser.Parse(block, False)
+            parser.Parse(b"", True)
+    except EOFError:
+        return MalformedFileError(
+            f"{name}: the gzip file is truncated (it ends before its data does). The copy or "
+            "download was cut off; fetch or export the file again."
+        )
+    except (OSError, zlib.error) as error:
+        return MalformedFileError(
+            f"{name}: the gzip data is damaged ({error}); fetch or export the file again."
+        )
+    except xml.parsers.expat.ExpatError as error:
+        message = xml.parsers.expat.errors.messages[error.code]
+        return MalformedFileError(
+            f"{name}, line {error.lineno}, column {error.offset + 1}: malformed XML ({message}). "
+            "Repair the file at that place or export it again."
+        )
+    if not saw_log:
+        return MalformedFileError(
+            f"{name}: well-formed XML but not an XES log (no <log> element). Upload an XES "
+            "export, or a CSV, Excel or Parquet file."
+        )
+    return MalformedFileError(
+        f"{name}: the XES reader could not read this file although it is well-formed XML; "
+        "check that dates are ISO 8601 (2024-12-31T14:05:00+01:00) and values match their types."
+    )
+
+
+def _read_xes(path: Path, *, name: str) -> RawLog:
+    import rustxes
+
+    _check_prolog(path, name)
+    try:
+        with _quiet_stderr():
+            polars_frame, _meta = rustxes.import_xes(str(path))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # rustxes panics with pyo3's PanicException
+        raise _diagnose_xml(path, name) from error
+    if polars_frame.height == 0:
+        raise EmptyLogError(f"{name}: the XES log has no events.")
+    missing = [k for k in (CASE_ID_KEY, ACTIVITY_KEY, TIMESTAMP_KEY) if k not in polars_frame.columns]
+    if missing:
+        raise LogSchemaError(
+            f"{name}: no event or trace carries {', '.join(missing)}; an XES log needs a "
+            "trace concept:name, an event concept:name and an event time:timestamp."
+        )
+    frame = polars_frame.to_pandas()
+    del polars_frame
+    mapping = ColumnMapping(
+        case_id=CASE_ID_KEY,
+        activity=ACTIVITY_KEY,
+        timestamp=TIMESTAMP_KEY,
+        resource=RESOURCE_KEY if RESOURCE_KEY in frame.columns else None,
+        lifecycle=LIFECYCLE_KEY if LIFECYCLE_KEY in frame.columns else None,
+    )
+
+    def chunks() -> Chunks:
+        for start in range(0, len(frame), CHUNK_ROWS):
+            part = frame.iloc[start : start + CHUNK_ROWS]
+            yield part, np.arange(start + 1, start + 1 + len(part))
+
+    return RawLog(
+        name=name,
+        format="xes",
+        unit="event",
+        columns=[str(c) for c in frame.columns],
+        details={"parser": "rustxes"},
+        fixed_mapping=mapping,
+        naive_timezone="UTC",  # rustxes converts every timestamp to naive UTC
+        total=len(frame),
+        sample=frame.head(5000),
+        chunks=chunks,
+    )
