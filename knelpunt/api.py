@@ -1,0 +1,101 @@
+"""The notebook façade: small ``verb_noun`` functions over the store and ingestion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from knelpunt.events.model import AppendResult, Event, PurgeRecord, Source
+from knelpunt.events.store import EventStore
+from knelpunt.frames import to_pm4py_frame
+from knelpunt.ingest import mapping as _mapping
+from knelpunt.ingest.pipeline import open_raw
+
+__all__ = [
+    "append_events",
+    "list_sources",
+    "purge_source",
+    "read_events",
+    "read_rejects",
+    "suggest_mapping",
+]
+
+
+def read_events(
+    store: EventStore,
+    *,
+    sources: Sequence[int] | None = None,
+    after: int = 0,
+    positions: bool = True,
+) -> pd.DataFrame:
+    """Events of the store as a pm4py-compatible DataFrame.
+
+    Columns ``case:concept:name``, ``concept:name``, ``time:timestamp`` (UTC),
+    ``lifecycle:transition`` and ``org:resource`` when present, every
+    attribute as a column, and (with ``positions``) ``knelpunt:position`` and
+    ``knelpunt:source``. Hand it to pm4py as it is.
+
+    Args:
+        store: the store to read.
+        sources: only these source ids (default: all).
+        after: only events after this store position (for catching up).
+        positions: keep the position and source columns.
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=2, seed=3))
+        ...     kp.read_events(store)["concept:name"].iloc[0]
+        'Melding ontvangen'
+    """
+    return to_pm4py_frame(store.iter_events(sources=sources, after=after), positions=positions)
+
+
+def list_sources(store: EventStore) -> list[Source]:
+    """Every source in the store, oldest first, with live event and reject counts."""
+    return store.sources()
+
+
+def read_rejects(store: EventStore, source_id: int) -> pd.DataFrame:
+    """The rows refused when a source was recorded leniently: line, column, value, reason, raw."""
+    return store.rejects(source_id)
+
+
+def purge_source(
+    store: EventStore, source_id: int, *, reason: str, purged_by: str | None = None
+) -> PurgeRecord:
+    """Remove a whole source (e.g. on an erasure request); the purge itself stays logged."""
+    return store.purge(source_id, reason=reason, purged_by=purged_by)
+
+
+def append_events(store: EventStore, source_id: int, events: Sequence[Event]) -> AppendResult:
+    """Append events to a simulation or capture source; resent idempotency keys are skipped."""
+    return store.append(source_id, events)
+
+
+def suggest_mapping(
+    data: str | Path | IO[bytes] | pd.DataFrame,
+    *,
+    name: str | None = None,
+    format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | int | None = None,
+) -> _mapping.MappingSuggestion:
+    """Suggest which columns of a file hold the case, activity, timestamp, ...
+
+    Example:
+        >>> from knelpunt.testing import make_log
+        >>> suggest_mapping(make_log(cases=5)).mapping.case_id
+        'case:concept:name'
+    """
+    with open_raw(
+        data, name=name, format=format, encoding=encoding, delimiter=delimiter, sheet=sheet
+    ) as (raw, _facts, _hash):
+        if raw.fixed_mapping is not None:
+            return _mapping.MappingSuggestion(raw.fixed_mapping)
+        return _mapping.suggest_mapping(raw.sample)
