@@ -159,9 +159,10 @@ def _read_csv(path: Path, facts: FileFacts, *, name: str, delimiter: str | None)
         # Line numbers assume one line per record (the header is line 1).
         done = 0
         try:
-            for chunk in reader(chunksize=CHUNK_ROWS):
-                yield chunk, np.arange(done + 2, done + 2 + len(chunk))
-                done += len(chunk)
+            with reader(chunksize=CHUNK_ROWS) as pieces:  # closed even when abandoned
+                for chunk in pieces:
+                    yield chunk, np.arange(done + 2, done + 2 + len(chunk))
+                    done += len(chunk)
         except pd.errors.ParserError as error:
             raise _csv_error(name, error, sep) from error
 

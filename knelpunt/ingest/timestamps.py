@@ -113,9 +113,9 @@ def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
 def _localize(naive: pd.Series, tz: str) -> tuple[pd.Series, int, int]:
     """Naive wall times in ``tz`` to UTC, counting DST oddities."""
     index = pd.DatetimeIndex(naive.astype("datetime64[us]"))
-    first = index.tz_localize(tz, ambiguous=np.ones(len(index), bool), nonexistent="shift_forward")
+    first = index.tz_localize(tz, ambiguous=np.ones(len(index), bool), nonexistent=pd.Timedelta(hours=1))
     second = index.tz_localize(
-        tz, ambiguous=np.zeros(len(index), bool), nonexistent="shift_forward"
+        tz, ambiguous=np.zeros(len(index), bool), nonexistent=pd.Timedelta(hours=1)
     )
     missing = index.tz_localize(tz, ambiguous=np.ones(len(index), bool), nonexistent="NaT")
     ambiguous = int(((first != second) & index.notna()).sum())

@@ -1,0 +1,1 @@
+"""Ingestion benchmarks: knelpunt side by side with pm4py. Run ``python -m benchmarks.run``."""

@@ -1,0 +1,274 @@
+"""The event store contract, written once and run against every backend."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import knelpunt as kp
+from knelpunt.errors import AppendOnlyError, SourceExistsError, UnknownSourceError
+from knelpunt.events import Event, EventStore, NewSource
+from knelpunt.testing import make_log
+from tests.helpers import make_csv_frame, store_state
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def _events(n: int, *, case: str = "c1", key_prefix: str | None = None) -> list[Event]:
+    return [
+        Event(case, f"A{i}", T0 + timedelta(minutes=i), "complete", "r1", {"i": i},
+              None if key_prefix is None else f"{key_prefix}{i}")
+        for i in range(n)
+    ]
+
+
+class EventStoreContract(ABC):
+    """Behaviour every EventStore backend must show."""
+
+    @abstractmethod
+    def make_url(self, tmp_path: Path) -> str:
+        """A URL of a new, empty store."""
+
+    @abstractmethod
+    def raw_sql(self, url: str, statement: str) -> None:
+        """Run one statement with the backend's own driver, outside knelpunt."""
+
+    @pytest.fixture
+    def url(self, tmp_path: Path) -> str:
+        return self.make_url(tmp_path)
+
+    @pytest.fixture
+    def store(self, url: str) -> Iterator[EventStore]:
+        with kp.open_store(url) as opened:
+            yield opened
+
+    def test_new_store_is_empty(self, store: EventStore) -> None:
+        """A new store has no sources and position 0."""
+        assert store.sources() == []
+        assert store.last_position() == 0
+        assert store.read_events().empty
+
+    def test_append_and_read_back(self, store: EventStore) -> None:
+        """Appended events come back with all their fields, in order."""
+        source = store.create_source(NewSource("capture 1", "capture"))
+        result = store.append(source.source_id, _events(3))
+        assert (result.added, result.duplicates) == (3, 0)
+        rows = store.read_events()
+        assert rows["activity"].tolist() == ["A0", "A1", "A2"]
+        assert rows["time_us"].iloc[1] == _events(3)[1].time_us
+        assert rows["attributes"].iloc[2] == '{"i": 2}'
+        assert store.source(source.source_id).event_count == 3
+
+    def test_positions_are_global_and_increasing(self, store: EventStore) -> None:
+        """Positions are unique across sources and grow in commit order."""
+        a = store.create_source(NewSource("a", "capture"))
+        b = store.create_source(NewSource("b", "capture"))
+        store.append(a.source_id, _events(2))
+        store.append(b.source_id, _events(2, case="c2"))
+        store.append(a.source_id, _events(1, case="c3"))
+        positions = store.read_events()["position"].tolist()
+        assert positions == sorted(positions)
+        assert len(set(positions)) == 5
+        assert store.last_position() == positions[-1]
+        after = store.read_events(after=positions[1])
+        assert after["position"].tolist() == positions[2:]
+
+    def test_per_source_order_is_kept(self, store: EventStore) -> None:
+        """Events of one source read back in the order given, interleaved or not."""
+        a = store.create_source(NewSource("a", "simulation"))
+        b = store.create_source(NewSource("b", "simulation"))
+        store.append(a.source_id, _events(2))
+        store.append(b.source_id, _events(3, case="x"))
+        store.append(a.source_id, _events(2, case="y"))
+        only_a = store.read_events(sources=[a.source_id])
+        assert only_a["case_id"].tolist() == ["c1", "c1", "y", "y"]
+        assert only_a["activity"].tolist() == ["A0", "A1", "A0", "A1"]
+
+    def test_idempotency_key_stores_once(self, store: EventStore) -> None:
+        """The same event sent twice with one idempotency key is stored once."""
+        source = store.create_source(NewSource("capture", "capture"))
+        first = store.append(source.source_id, _events(3, key_prefix="k"))
+        again = store.append(source.source_id, _events(3, key_prefix="k"))
+        doubled = store.append(source.source_id, _events(1, key_prefix="new") * 2)
+        assert (first.added, again.added, again.duplicates) == (3, 0, 3)
+        assert (doubled.added, doubled.duplicates) == (1, 1)
+        assert store.source(source.source_id).event_count == 4
+
+    def test_same_file_twice_adds_nothing(self, store: EventStore, tmp_path: Path) -> None:
+        """Re-recording the same bytes adds 0 events and says so."""
+        path = tmp_path / "log.csv"
+        make_log(cases=5).to_csv(path, index=False)
+        first = kp.ingest_log(store, path)
+        second = kp.ingest_log(store, path, name="another name")
+        assert first.added == 25 and not first.already_recorded
+        assert second.added == 0 and second.already_recorded
+        assert "Already recorded as source" in second.message
+        assert second.source.source_id == first.source.source_id
+        assert len(store.sources()) == 1
+
+    def test_content_hash_is_unique(self, store: EventStore) -> None:
+        """A second source with the same content hash is refused."""
+        store.create_source(NewSource("a", "upload", content_hash="abc"))
+        with pytest.raises(SourceExistsError):
+            store.create_source(NewSource("b", "upload", content_hash="abc"))
+
+    def test_append_to_unknown_source(self, store: EventStore) -> None:
+        """Appending to a source that does not exist is refused clearly."""
+        with pytest.raises(UnknownSourceError, match="knelpunt sources"):
+            store.append(42, _events(1))
+
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "UPDATE events SET activity = 'changed'",
+            "DELETE FROM events",
+            "UPDATE sources SET name = 'changed'",
+            "DELETE FROM sources",
+            "DELETE FROM purges",
+        ],
+    )
+    def test_raw_sql_cannot_change_events(
+        self, url: str, store: EventStore, statement: str
+    ) -> None:
+        """The database itself refuses UPDATE and DELETE, whatever client sends them."""
+        source = store.create_source(NewSource("a", "capture"))
+        store.append(source.source_id, _events(2))
+        store.purge(store.create_source(NewSource("gone", "capture")).source_id, reason="test")
+        before = store_state(store)
+        with pytest.raises(Exception, match="append-only"):
+            self.raw_sql(url, statement)
+        assert store_state(store) == before
+
+    def test_purge_removes_a_source_and_logs_it(self, store: EventStore) -> None:
+        """Purging removes every event of one source and leaves a log entry."""
+        keep = store.create_source(NewSource("keep", "capture"))
+        drop = store.create_source(NewSource("drop", "capture"))
+        store.append(keep.source_id, _events(2))
+        store.append(drop.source_id, _events(3, case="x"))
+        last = store.last_position()
+        record = store.purge(drop.source_id, reason="erasure request", purged_by="dpo")
+        assert (record.events_removed, record.source_name, record.reason) == (
+            3, "drop", "erasure request")
+        assert [s.name for s in store.sources()] == ["keep"]
+        assert set(store.read_events()["case_id"]) == {"c1"}
+        assert [p.source_id for p in store.purges()] == [drop.source_id]
+        assert store.last_position() == last  # positions are never reused
+        store.append(keep.source_id, _events(1, case="z"))
+        assert store.last_position() == last + 1
+        with pytest.raises(UnknownSourceError):
+            store.purge(drop.source_id, reason="again")
+
+    def test_purge_allows_the_same_file_again(self, store: EventStore) -> None:
+        """After a purge, the same content can be recorded anew."""
+        frame = make_log(cases=3)
+        first = kp.ingest_log(store, frame)
+        store.purge(first.source.source_id, reason="wrong mapping")
+        again = kp.ingest_log(store, frame)
+        assert again.added == 15 and not again.already_recorded
+
+    def test_failure_midway_leaves_store_unchanged(
+        self, store: EventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An error after some batches were written rolls the whole upload back."""
+        kp.ingest_log(store, make_log(cases=4), name="earlier")
+        before = store_state(store)
+        path = tmp_path / "big.csv"
+        make_csv_frame(250_000).to_csv(path, index=False)
+        from knelpunt.ingest import pipeline
+
+        calls = {"n": 0}
+        original = pipeline.convert_chunk
+
+        def failing(*args: object, **kwargs: object) -> object:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise OSError("disk unplugged")
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(pipeline, "convert_chunk", failing)
+        with pytest.raises(OSError, match="disk unplugged"):
+            kp.ingest_log(store, path)
+        assert calls["n"] == 3  # two batches had been written before the failure
+        assert store_state(store) == before
+
+    def test_sigkill_midway_leaves_store_unchanged(self, url: str, tmp_path: Path) -> None:
+        """Killing the ingesting process leaves the store as it was, and usable."""
+        with kp.open_store(url) as store:
+            kp.ingest_log(store, make_log(cases=4), name="earlier")
+            before = store_state(store)
+        path = tmp_path / "big.csv"
+        make_csv_frame(600_000).to_csv(path, index=False)
+        script = textwrap.dedent(
+            f"""
+            import sys, knelpunt as kp
+            def progress(done, total):
+                print("wrote", done, flush=True)
+            store = kp.open_store({url!r})
+            kp.ingest_log(store, {str(path)!r}, progress=progress)
+            print("finished", flush=True)
+            """
+        )
+        child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        assert first.startswith("wrote"), first  # batches are being written now
+        child.kill()
+        child.wait(timeout=30)
+        child.stdout.close()
+        with kp.open_store(url) as store:
+            assert store_state(store) == before
+            result = kp.ingest_log(store, make_log(cases=2, seed=9), name="after the crash")
+            assert result.added == 10
+
+    def test_concurrent_writers_lose_nothing(self, url: str, tmp_path: Path) -> None:
+        """Two processes ingesting at once: all events kept, no position shared."""
+        kp.open_store(url).close()  # create the schema first
+        paths = []
+        for seed in (1, 2):
+            path = tmp_path / f"log{seed}.csv"
+            make_csv_frame(120_000, seed=seed).to_csv(path, index=False)
+            paths.append(path)
+        script = "import sys, knelpunt as kp; kp.ingest_log(kp.open_store(sys.argv[1]), sys.argv[2])"
+        children = [
+            subprocess.Popen([sys.executable, "-c", script, url, str(p)]) for p in paths
+        ]
+        assert [c.wait(timeout=300) for c in children] == [0, 0]
+        with kp.open_store(url) as store:
+            rows = store.read_events()
+            assert len(rows) == 240_000
+            assert rows["position"].is_unique
+            for source in store.sources():
+                mine = rows[rows["source_id"] == source.source_id]
+                assert mine["line"].is_monotonic_increasing  # file order kept
+                assert len(mine) == 120_000
+
+    def test_rejects_are_kept_with_the_source(self, store: EventStore, tmp_path: Path) -> None:
+        """Lenient mode stores refused rows with their reasons, and purge removes them."""
+        path = tmp_path / "log.csv"
+        path.write_text("case,activity,timestamp\nc1,A,2024-01-01 10:00\n,B,2024-01-01 11:00\n")
+        result = kp.ingest_log(store, path, mode="lenient")
+        assert (result.added, result.rejected) == (1, 1)
+        rejects = store.rejects(result.source.source_id)
+        assert rejects["reason"].tolist() == ["the case id is empty"]
+        assert rejects["line"].tolist() == [3]
+        assert store.purge(result.source.source_id, reason="t").rejects_removed == 1
+
+    def test_read_events_as_pm4py_frame(self, store: EventStore) -> None:
+        """A source reads back as a pm4py-style DataFrame with UTC timestamps."""
+        kp.ingest_log(store, make_log(cases=3, seed=4))
+        frame = kp.read_events(store)
+        assert {"case:concept:name", "concept:name", "time:timestamp", "org:resource",
+                "case:scheme", "cost"} <= set(frame.columns)
+        assert str(frame["time:timestamp"].dt.tz) == "UTC"
+        original = make_log(cases=3, seed=4)
+        assert frame["time:timestamp"].tolist() == [
+            t.tz_convert("UTC") for t in pd.to_datetime(original["time:timestamp"])
+        ]

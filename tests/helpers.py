@@ -1,0 +1,56 @@
+"""Small helpers shared by test modules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from knelpunt.events.store import EventStore
+
+
+def store_state(store: EventStore) -> tuple[Any, ...]:
+    """Everything observable about a store, to check that a failure changed nothing."""
+    events = store.read_events()
+    return (
+        [(s.source_id, s.name, s.event_count, s.reject_count) for s in store.sources()],
+        events.drop(columns=["attributes"]).to_dict("records"),
+        store.last_position(),
+        len(store.purges()),
+    )
+
+
+def canonical(store: EventStore, source_id: int) -> list[tuple[Any, ...]]:
+    """A source's events as comparable tuples (attributes parsed, nulls dropped)."""
+    rows = store.read_events(sources=[source_id])
+    out = []
+    for r in rows.itertuples(index=False):
+        attributes = json.loads(r.attributes) if isinstance(r.attributes, str) else {}
+        out.append((r.case_id, r.activity, int(r.time_us), r.lifecycle, r.resource,
+                    tuple(sorted((k, str(v)) for k, v in attributes.items()))))
+    return out
+
+
+def write_csv(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def make_csv_frame(rows: int, *, seed: int = 0) -> pd.DataFrame:
+    """A plain event table with rows events, for large-input tests."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2024-01-01 08:00")
+    return pd.DataFrame(
+        {
+            "Zaak": [f"Z{i // 10:06d}" for i in range(rows)],
+            "Stap": [f"Stap {int(k)}" for k in rng.integers(0, 12, rows)],
+            "Datum": (start + pd.to_timedelta(np.arange(rows) * 7, unit="min")).strftime(
+                "%d-%m-%Y %H:%M"
+            ),
+            "Medewerker": [f"M{int(k)}" for k in rng.integers(0, 30, rows)],
+        }
+    )
