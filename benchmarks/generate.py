@@ -78,20 +78,58 @@ _CSV_ACTIVITIES: Final = (
     "Zaak beëindigd",
 )
 _SURNAMES: Final = (
-    "de Vries", "Jansen", "van den Berg", "Bakker", "Visser", "Smit", "Meijer", "de Boer",
-    "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks", "van Leeuwen", "Dekker",
-    "Brouwer", "de Wit", "Dijkstra", "Smits", "Janssen", "Özdemir", "Müller", "Çelik",
+    "de Vries",
+    "Jansen",
+    "van den Berg",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "de Boer",
+    "Mulder",
+    "de Groot",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "van Leeuwen",
+    "Dekker",
+    "Brouwer",
+    "de Wit",
+    "Dijkstra",
+    "Smits",
+    "Janssen",
+    "Özdemir",
+    "Müller",
+    "Çelik",
 )
 _INITIALS: Final = ("A.", "B.", "C.", "E.", "F.", "H.", "I.", "J.", "L.", "M.", "N.", "R.")
 _TEAMS: Final = (
-    "Wijkteam Noord", "Wijkteam Oost", "Wijkteam Zuid", "Wijkteam West", "Team Schuldhulp",
-    "Team Jeugd", "Team Wmo", "Team Participatie",
+    "Wijkteam Noord",
+    "Wijkteam Oost",
+    "Wijkteam Zuid",
+    "Wijkteam West",
+    "Team Schuldhulp",
+    "Team Jeugd",
+    "Team Wmo",
+    "Team Participatie",
 )
 _NOTES: Final = (
-    "", "", "", "", "Cliënt gebeld; geen gehoor", "Afspraak verzet", "Stukken compleet",
-    "Eigen bijdrage € 21,40 per maand", "Doorverwezen naar wijkteam", "Zie notitie d.d. vorige week",
-    'Cliënt wil "zo snel mogelijk" duidelijkheid', "Huisbezoek afgelegd", "Tolk geregeld",
-    "Beëindigd op verzoek", "Aanvraag geïntrokken; cliënt verhuisd",
+    "",
+    "",
+    "",
+    "",
+    "Cliënt gebeld; geen gehoor",
+    "Afspraak verzet",
+    "Stukken compleet",
+    "Eigen bijdrage € 21,40 per maand",
+    "Doorverwezen naar wijkteam",
+    "Zie notitie d.d. vorige week",
+    'Cliënt wil "zo snel mogelijk" duidelijkheid',
+    "Huisbezoek afgelegd",
+    "Tolk geregeld",
+    "Beëindigd op verzoek",
+    "Aanvraag geïntrokken; cliënt verhuisd",
 )
 
 
@@ -161,7 +199,9 @@ def xes_log(events: int, *, seed: int = SEED, folder: Path = DATA_DIR) -> Path:
         return path
     rng = random.Random(seed)
     tab3 = "\t\t\t"
-    activity_lines = [f'{tab3}<string key="concept:name" value={quoteattr(a)}/>\n' for a in _XES_ACTIVITIES]
+    activity_lines = [
+        f'{tab3}<string key="concept:name" value={quoteattr(a)}/>\n' for a in _XES_ACTIVITIES
+    ]
     resource_lines = [
         f'{tab3}<string key="org:resource" value="User_{i:03d}"/>\n' for i in range(1, 61)
     ]
@@ -177,7 +217,9 @@ def xes_log(events: int, *, seed: int = SEED, folder: Path = DATA_DIR) -> Path:
             length = min(rng.randint(15, 25), events - written)
             parts = [f'\t<trace>\n\t\t<string key="concept:name" value="case-{case:07d}"/>\n']
             for activity, seconds in zip(_trace(rng, length), _times(rng, length), strict=True):
-                stamp = f"{days[seconds // 86_400]}T{_clock(seconds)}.{rng.randrange(1000):03d}+01:00"
+                stamp = (
+                    f"{days[seconds // 86_400]}T{_clock(seconds)}.{rng.randrange(1000):03d}+01:00"
+                )
                 parts.append("\t\t<event>\n")
                 parts.append(activity_lines[activity])
                 parts.append(rng.choice(resource_lines))

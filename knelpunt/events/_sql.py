@@ -67,6 +67,10 @@ def _source_from_row(row: Sequence[Any]) -> Source:
     )
 
 
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def _batch_rows(source_id: int, batch: pd.DataFrame) -> list[tuple[Any, ...]]:
     """Rows of a canonical batch as plain Python tuples, None for missing values."""
     columns: list[list[Any]] = []
@@ -80,7 +84,7 @@ def _batch_rows(source_id: int, batch: pd.DataFrame) -> list[tuple[Any, ...]]:
             columns.append([None if v is pd.NA else int(v) for v in values])
         else:
             columns.append(
-                [None if (v is None or v is pd.NA or v != v) else str(v) for v in series.tolist()]
+                [None if _missing(v) else str(v) for v in series.tolist()]
             )
     return [(source_id, *row) for row in zip(*columns, strict=True)]
 
@@ -105,7 +109,7 @@ class _SQLRecording(Recording):
             (
                 self.source_id,
                 None if pd.isna(r[0]) else int(r[0]),
-                *(None if (v is None or v is pd.NA) else str(v) for v in r[1:]),
+                *(None if _missing(v) else str(v) for v in r[1:]),
             )
             for r in rejects[list(REJECT_COLUMNS)].itertuples(index=False, name=None)
         ]
@@ -339,6 +343,9 @@ class SQLEventStore(EventStore):
             )
             rows = cursor.fetchall()
         frame = pd.DataFrame.from_records(rows, columns=list(REJECT_COLUMNS))
+        for name in REJECT_COLUMNS[1:]:
+            # Keep None for "no value" (pandas would turn it into NaN).
+            frame[name] = pd.Series([None if _missing(v) else v for v in frame[name]], dtype=object)
         frame["line"] = frame["line"].astype("Int64")
         return frame
 

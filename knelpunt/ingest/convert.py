@@ -223,7 +223,8 @@ def convert_chunk(
         values = []
         for row_index, col in zip(np.flatnonzero(bad), column[bad], strict=True):
             value = chunk[col].iloc[row_index]
-            values.append(None if value is None or value != value else str(value)[:_SHOWN])
+            shown = None if value is None or value != value else str(value)[:_SHOWN]
+            values.append(shown if shown else None)
         rejects = pd.DataFrame(
             {
                 "line": lines[bad],

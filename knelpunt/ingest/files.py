@@ -199,10 +199,14 @@ def detect_delimiter(sample: str) -> str:
         lines = lines[:-1]  # the sample may have cut the last line short
     best, best_fields = ",", 1
     for delimiter in (";", ",", "\t", "|"):
-        counts = {len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)}
-        counts.discard(0)
-        if len(counts) == 1:
-            fields = counts.pop()
-            if fields > best_fields:
-                best, best_fields = delimiter, fields
+        counts = [len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+                  if row]
+        if not counts:
+            continue
+        # The header's field count must hold for most of the lines; a few ragged
+        # lines are the file's error to report, not a reason to split wrongly.
+        fields = counts[0]
+        agree = sum(1 for c in counts if c == fields) / len(counts)
+        if fields > best_fields and agree >= 0.5:
+            best, best_fields = delimiter, fields
     return best

@@ -13,7 +13,7 @@ import pandas as pd
 from knelpunt.errors import MappingError
 from knelpunt.ingest.timestamps import detect_format
 
-__all__ = ["ColumnMapping", "MappingSuggestion", "parse_mapping", "suggest_mapping"]
+__all__ = ["ColumnMapping", "MappingSuggestion", "named_like", "parse_mapping", "suggest_mapping"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +81,14 @@ class MappingSuggestion:
         candidates: for each field, the columns considered, best first.
         reasons: for each mapped field, a sentence on why that column was chosen.
         missing: required fields (case_id, activity, timestamp) with no candidate.
+        chosen: the fields that did find a column, also when ``mapping`` is None.
     """
 
     mapping: ColumnMapping | None
     candidates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reasons: Mapping[str, str] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
+    chosen: Mapping[str, str] = field(default_factory=dict)
 
 
 # Names (normalised: lower case, no accents, no punctuation) that say what a
@@ -196,8 +198,8 @@ def suggest_mapping(frame: pd.DataFrame) -> MappingSuggestion:
     candidates = {f: tuple(c for _, c in scores[f]) for f in _NAMES}
     missing = tuple(f for f in _REQUIRED if f not in chosen)
     if missing:
-        return MappingSuggestion(None, candidates, reasons, missing)
-    return MappingSuggestion(ColumnMapping(**chosen), candidates, reasons, ())
+        return MappingSuggestion(None, candidates, reasons, missing, chosen)
+    return MappingSuggestion(ColumnMapping(**chosen), candidates, reasons, (), chosen)
 
 
 def _date_share(values: pd.Series) -> float:
@@ -236,6 +238,11 @@ def _reason(column: str, field_name: str, score: float, date_share: float) -> st
     if field_name in ("timestamp", "start_timestamp"):
         return f"{column!r}: {what}; {date_share:.0%} of sampled values read as dates"
     return f"{column!r}: {what}"
+
+
+def named_like(columns: list[str], field_name: str) -> list[str]:
+    """Columns whose name says they hold ``field_name``, whatever their contents."""
+    return [c for c in columns if _name_score(c, field_name) >= 2]
 
 
 def parse_mapping(text: str | Mapping[str, str] | None) -> dict[str, str]:

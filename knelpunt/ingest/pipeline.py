@@ -20,7 +20,7 @@ from knelpunt.events.model import NewSource, RecordResult
 from knelpunt.events.store import EventStore
 from knelpunt.ingest.convert import convert_chunk
 from knelpunt.ingest.files import FileFacts, scan_file
-from knelpunt.ingest.mapping import ColumnMapping, parse_mapping, suggest_mapping
+from knelpunt.ingest.mapping import ColumnMapping, named_like, parse_mapping, suggest_mapping
 from knelpunt.ingest.readers import RawLog, frame_log, read_raw
 from knelpunt.ingest.timestamps import detect_format
 from knelpunt.schema import DEFAULT_TIMEZONE
@@ -122,11 +122,20 @@ def resolve_mapping(raw: RawLog, given: ColumnMapping | Mapping[str, str] | str 
         base = raw.fixed_mapping
         if base is None or pairs:
             suggestion = suggest_mapping(raw.sample)
-            proposed = asdict(suggestion.mapping) if suggestion.mapping else {}
+            proposed: dict[str, Any] = dict(suggestion.chosen)
             if base is not None:
                 proposed = asdict(base)
             proposed.update(pairs)
             missing = [f for f in ("case_id", "activity", "timestamp") if not proposed.get(f)]
+            if missing == ["timestamp"] and named_like(raw.columns, "timestamp"):
+                column = named_like(raw.columns, "timestamp")[0]
+                examples = [str(v) for v in raw.sample[column].dropna().astype(str).head(3)]
+                raise MappingError(
+                    f"{raw.name}: column {column!r} holds values like {examples} that are not "
+                    "dates in a known format. Map the right column with --mapping "
+                    "timestamp=<column>, or give the format, e.g. --timestamp-format "
+                    "'%d-%m-%Y %H:%M'."
+                )
             if missing:
                 hints = "; ".join(
                     f"{f}: candidates {list(suggestion.candidates.get(f, ())) or 'none'}"

@@ -308,7 +308,12 @@ def _check_prolog(path: Path, name: str) -> None:
                 if not block:
                     break
                 head += block
-    except (OSError, EOFError, zlib.error) as error:
+    except EOFError as error:
+        raise MalformedFileError(
+            f"{name}: the gzip file is truncated (it ends before its data does). The copy or "
+            "download was cut off; fetch or export the file again."
+        ) from error
+    except (OSError, zlib.error) as error:
         raise MalformedFileError(
             f"{name}: the gzip data is damaged at the start ({error}); download or export "
             "the file again."
