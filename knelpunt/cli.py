@@ -61,8 +61,9 @@ EXIT_STORE = 4
 
 
 def _fail(error: Exception) -> typer.Exit:
-    if isinstance(error, LogSchemaError | UnsafeInputError | UnsupportedFormatError
-                  | FileNotFoundError):
+    if isinstance(
+        error, LogSchemaError | UnsafeInputError | UnsupportedFormatError | FileNotFoundError
+    ):
         code = EXIT_INPUT
     elif isinstance(error, EventStoreError):
         code = EXIT_STORE
@@ -107,18 +108,27 @@ def _print_result(result: RecordResult, *, as_json: bool) -> None:
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(help="CSV, Excel (.xlsx), XES (.xes/.xes.gz) or Parquet.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, Excel (.xlsx), XES (.xes/.xes.gz) or Parquet.")
+    ],
     store: StoreOption = DEFAULT_STORE,
     mapping: Annotated[
         str | None,
-        typer.Option(help="Columns, e.g. case_id=Zaaknummer,activity=Stap,timestamp=Datum; "
-                     "fields left out are suggested."),
+        typer.Option(
+            help="Columns, e.g. case_id=Zaaknummer,activity=Stap,timestamp=Datum; "
+            "fields left out are suggested."
+        ),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="Name of the source (default: file name).")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Name of the source (default: file name).")
+    ] = None,
     lenient: Annotated[
         bool,
-        typer.Option("--lenient/--strict", help="Strict refuses the whole file on any bad row; "
-                     "lenient records the valid rows and keeps the refused ones with reasons."),
+        typer.Option(
+            "--lenient/--strict",
+            help="Strict refuses the whole file on any bad row; "
+            "lenient records the valid rows and keeps the refused ones with reasons.",
+        ),
     ] = False,
     keep_duplicates: Annotated[
         bool, typer.Option("--keep-duplicates", help="Record exact copies of rows as real events.")
@@ -140,8 +150,10 @@ def ingest(
     """Record a log file in the store as one new source (all or nothing)."""
     pairs = mapping or ""
     if timestamp_format:
-        pairs = f"{pairs},timestamp_format={timestamp_format}" if pairs else (
-            f"timestamp_format={timestamp_format}"
+        pairs = (
+            f"{pairs},timestamp_format={timestamp_format}"
+            if pairs
+            else (f"timestamp_format={timestamp_format}")
         )
     with _open(store) as target:
         show = out.is_terminal and not as_json
@@ -194,8 +206,12 @@ def sources(store: StoreOption = DEFAULT_STORE, as_json: JsonOption = False) -> 
     for s in found:
         cases = s.report.get("cases")
         table.add_row(
-            str(s.source_id), s.name, s.kind, f"{s.event_count:,}",
-            f"{cases:,}" if isinstance(cases, int) else "-", f"{s.reject_count:,}",
+            str(s.source_id),
+            s.name,
+            s.kind,
+            f"{s.event_count:,}",
+            f"{cases:,}" if isinstance(cases, int) else "-",
+            f"{s.reject_count:,}",
             f"{s.created_at:%Y-%m-%d %H:%M}",
         )
     out.print(table)
@@ -229,7 +245,9 @@ def export(
     source: Annotated[
         list[int] | None, typer.Option(help="Only this source id (repeatable).")
     ] = None,
-    file_format: Annotated[str | None, typer.Option("--format", help="xes, csv or parquet.")] = None,
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="xes, csv or parquet.")
+    ] = None,
 ) -> None:
     """Write events from the store to an XES, CSV or Parquet file."""
     with _open(store) as target:
@@ -287,8 +305,15 @@ def show_mapping(
         raise _fail(error) from error
     chosen = asdict(suggestion.mapping) if suggestion.mapping else {}
     if as_json:
-        out.print_json(json.dumps({"mapping": chosen, "missing": list(suggestion.missing),
-                                   "reasons": dict(suggestion.reasons)}))
+        out.print_json(
+            json.dumps(
+                {
+                    "mapping": chosen,
+                    "missing": list(suggestion.missing),
+                    "reasons": dict(suggestion.reasons),
+                }
+            )
+        )
         return
     for field, column in chosen.items():
         if column is not None:
@@ -312,8 +337,11 @@ def demo(store: StoreOption = DEFAULT_STORE) -> None:
         log = api.read_events(target, sources=[result.source.source_id])
         found = api.list_sources(target)
     times = log["time:timestamp"]
-    out.print(f"\nStore: {target.url}  ({len(found)} source(s), "
-              f"{sum(s.event_count for s in found):,} events)", highlight=False)
+    out.print(
+        f"\nStore: {target.url}  ({len(found)} source(s), "
+        f"{sum(s.event_count for s in found):,} events)",
+        highlight=False,
+    )
     out.print(
         f"Demo source: {log['case:concept:name'].nunique():,} cases, {len(log):,} events, "
         f"{log['concept:name'].nunique()} activities, "
@@ -327,8 +355,11 @@ def demo(store: StoreOption = DEFAULT_STORE) -> None:
     for activity, row in counts.iterrows():
         table.add_row(str(activity), f"{row['events']:,}", f"{row['cases']:,}")
     out.print(table)
-    out.print("Next: 'knelpunt ingest FILE' records your own export; "
-              "'knelpunt sources' lists what is recorded.", highlight=False)
+    out.print(
+        "Next: 'knelpunt ingest FILE' records your own export; "
+        "'knelpunt sources' lists what is recorded.",
+        highlight=False,
+    )
 
 
 def main() -> None:

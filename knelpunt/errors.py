@@ -9,8 +9,8 @@ ValueError`` keeps working::
     │   ├── EmptyLogError                   no rows, no traces, zero bytes
     │   ├── MappingError                    a mapped column is missing or unsuitable
     │   ├── LogValidationError              rows with bad values (strict mode)
-    │   └── MalformedFileError              the file itself is broken (XML, gzip, CSV quoting, encoding)
-    ├── UnsafeInputError (ValueError)       XML with a DTD, entity declarations or external references
+    │   └── MalformedFileError              the file is broken (XML, gzip, CSV quoting, bytes)
+    ├── UnsafeInputError (ValueError)       XML with a DTD, entities or external references
     ├── UnsupportedFormatError (ValueError) a file type knelpunt cannot read or write
     └── EventStoreError
         ├── StoreConnectionError            the store cannot be opened

@@ -57,8 +57,17 @@ def postgres_server() -> Iterator[str]:
     port = _free_port()
     subprocess.run(
         _as_postgres(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", "knelpunt", "--auth=trust",
-             "-E", "UTF8", "--no-locale"]
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "knelpunt",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ]
         ),
         check=True,
         capture_output=True,
@@ -69,8 +78,17 @@ def postgres_server() -> Iterator[str]:
     )
     subprocess.run(
         _as_postgres(
-            [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-             str(root / "server.log"), "-w", "start"]
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(root / "server.log"),
+                "-w",
+                "start",
+            ]
         ),
         check=True,
         capture_output=True,

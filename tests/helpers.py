@@ -28,8 +28,16 @@ def canonical(store: EventStore, source_id: int) -> list[tuple[Any, ...]]:
     out = []
     for r in rows.itertuples(index=False):
         attributes = json.loads(r.attributes) if isinstance(r.attributes, str) else {}
-        out.append((r.case_id, r.activity, int(r.time_us), r.lifecycle, r.resource,
-                    tuple(sorted((k, str(v)) for k, v in attributes.items()))))
+        out.append(
+            (
+                r.case_id,
+                r.activity,
+                int(r.time_us),
+                r.lifecycle,
+                r.resource,
+                tuple(sorted((k, str(v)) for k, v in attributes.items())),
+            )
+        )
     return out
 
 

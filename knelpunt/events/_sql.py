@@ -81,11 +81,9 @@ def _batch_rows(source_id: int, batch: pd.DataFrame) -> list[tuple[Any, ...]]:
         series = batch[name]
         if name in ("time_us", "line"):
             values = series.astype("Int64").tolist()
-            columns.append([None if v is pd.NA else int(v) for v in values])
+            columns.append([None if _missing(v) else int(v) for v in values])
         else:
-            columns.append(
-                [None if _missing(v) else str(v) for v in series.tolist()]
-            )
+            columns.append([None if _missing(v) else str(v) for v in series.tolist()])
     return [(source_id, *row) for row in zip(*columns, strict=True)]
 
 
@@ -277,9 +275,7 @@ class SQLEventStore(EventStore):
 
     def find_source(self, *, content_hash: str) -> Source | None:
         with self._read() as cursor:
-            cursor.execute(
-                self._sql(_SOURCE_SELECT + " WHERE s.content_hash = ?"), (content_hash,)
-            )
+            cursor.execute(self._sql(_SOURCE_SELECT + " WHERE s.content_hash = ?"), (content_hash,))
             row = cursor.fetchone()
         return None if row is None else _source_from_row(row)
 
@@ -301,7 +297,9 @@ class SQLEventStore(EventStore):
                 return
             where += f" AND source_id IN ({', '.join('?' * len(sources))})"
             params.extend(int(s) for s in sources)
-        statement = self._sql(f"SELECT {columns} FROM events WHERE {where} ORDER BY position LIMIT ?")
+        statement = self._sql(
+            f"SELECT {columns} FROM events WHERE {where} ORDER BY position LIMIT ?"
+        )
         cursor_position = after
         while True:
             with self._read() as cursor:
@@ -390,9 +388,7 @@ class SQLEventStore(EventStore):
             )
             purge_id = int(cursor.fetchone()[0])
             for table in ("rejects", "events", "source_reports", "sources"):
-                cursor.execute(
-                    self._sql(f"DELETE FROM {table} WHERE source_id = ?"), (source_id,)
-                )
+                cursor.execute(self._sql(f"DELETE FROM {table} WHERE source_id = ?"), (source_id,))
         return next(p for p in self.purges() if p.purge_id == purge_id)
 
     def purges(self) -> list[PurgeRecord]:

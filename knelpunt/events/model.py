@@ -125,7 +125,9 @@ class Event:
 
     def __post_init__(self) -> None:
         if not str(self.case_id).strip():
-            raise LogSchemaError("Event has an empty case id; give every event the case it belongs to.")
+            raise LogSchemaError(
+                "Event has an empty case id; give every event the case it belongs to."
+            )
         if not str(self.activity).strip():
             raise LogSchemaError(
                 f"Event of case {self.case_id!r} has an empty activity; name what happened."
@@ -174,7 +176,8 @@ class RecordResult:
                 f"{self.source.created_at:%Y-%m-%d %H:%M} UTC): 0 events added. To record it "
                 f"again, e.g. with another mapping, purge source {self.source.source_id} first."
             )
-        text = f"Recorded {self.added:,} events as source {self.source.source_id} ('{self.source.name}')"
+        source = self.source
+        text = f"Recorded {self.added:,} events as source {source.source_id} ('{source.name}')"
         if self.rejected:
             text += f"; {self.rejected:,} rows refused and kept with their reason"
         return text + "."

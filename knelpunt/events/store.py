@@ -33,8 +33,8 @@ from typing import Any
 
 import pandas as pd
 
-from knelpunt.events.model import AppendResult, Event, NewSource, PurgeRecord, Source
 from knelpunt.errors import StoreConnectionError, UnknownSourceError
+from knelpunt.events.model import AppendResult, Event, NewSource, PurgeRecord, Source
 
 __all__ = ["DEFAULT_STORE", "EventStore", "Recording", "open_store"]
 

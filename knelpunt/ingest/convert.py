@@ -56,7 +56,9 @@ def _as_text(series: pd.Series) -> pd.Series:
     return out.where(out.notna() & (out != ""), None).astype(object)
 
 
-def encode_rows(frame: pd.DataFrame, *, naive_is_utc: bool, blank_is_null: bool) -> list[str | None]:
+def encode_rows(
+    frame: pd.DataFrame, *, naive_is_utc: bool, blank_is_null: bool
+) -> list[str | None]:
     """Each row as a JSON object (None for a row without any value).
 
     Datetimes become ISO 8601 text (with ``+00:00`` when they are UTC);
@@ -76,28 +78,30 @@ def encode_rows(frame: pd.DataFrame, *, naive_is_utc: bool, blank_is_null: bool)
             kinds = {type(v) for v in data[column].dropna().head(1000)}
             if len(kinds) > 1 or (kinds and not kinds <= {str, bool, int, float}):
                 data[column] = data[column].map(
-                    lambda v: None if v is None or (isinstance(v, float) and v != v) else (
-                        v.isoformat() if hasattr(v, "isoformat") else str(v)
+                    lambda v: (
+                        None
+                        if v is None or (isinstance(v, float) and v != v)
+                        else (v.isoformat() if hasattr(v, "isoformat") else str(v))
                     )
                 )
     table = pl.from_pandas(data, nan_to_null=True)
     expressions = []
     for name, dtype in table.schema.items():
-        column = pl.col(name)
+        expr = pl.col(name)
         if isinstance(dtype, pl.Datetime):
             if dtype.time_zone is not None:
-                column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-                expressions.append(column.dt.to_string("%Y-%m-%dT%H:%M:%S%.6f+00:00").alias(name))
+                expr = expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+                expressions.append(expr.dt.to_string("%Y-%m-%dT%H:%M:%S%.6f+00:00").alias(name))
             elif naive_is_utc:
-                expressions.append(column.dt.to_string("%Y-%m-%dT%H:%M:%S%.6f+00:00").alias(name))
+                expressions.append(expr.dt.to_string("%Y-%m-%dT%H:%M:%S%.6f+00:00").alias(name))
             else:
-                expressions.append(column.dt.to_string("%Y-%m-%dT%H:%M:%S%.6f").alias(name))
+                expressions.append(expr.dt.to_string("%Y-%m-%dT%H:%M:%S%.6f").alias(name))
         elif dtype == pl.String and blank_is_null:
-            expressions.append(pl.when(column == "").then(None).otherwise(column).alias(name))
+            expressions.append(pl.when(expr == "").then(None).otherwise(expr).alias(name))
         elif dtype == pl.Object or dtype == pl.Null:
-            expressions.append(column.cast(pl.String).alias(name))
+            expressions.append(expr.cast(pl.String).alias(name))
         else:
-            expressions.append(column)
+            expressions.append(expr)
     prepared = table.select(expressions)
     # Drop nulls from each object: a missing attribute is absent, not null.
     encoded = prepared.select(
@@ -153,33 +157,57 @@ def convert_chunk(
         column[new] = col
         fix[new] = how
 
-    refuse(case.isna().to_numpy(), mapping.case_id, "the case id is empty",
-           "Fill in the case the row belongs to, or remove the row.")
-    refuse(activity.isna().to_numpy(), mapping.activity, "the activity is empty",
-           "Fill in what happened, or remove the row.")
-    refuse(times.empty, mapping.timestamp, "the timestamp is empty",
-           "Fill in when it happened, or remove the row.")
+    refuse(
+        case.isna().to_numpy(),
+        mapping.case_id,
+        "the case id is empty",
+        "Fill in the case the row belongs to, or remove the row.",
+    )
+    refuse(
+        activity.isna().to_numpy(),
+        mapping.activity,
+        "the activity is empty",
+        "Fill in what happened, or remove the row.",
+    )
+    refuse(
+        times.empty,
+        mapping.timestamp,
+        "the timestamp is empty",
+        "Fill in when it happened, or remove the row.",
+    )
     shown_format = "ISO 8601" if times.format == ISO else times.format
-    refuse(~times.valid & ~times.empty, mapping.timestamp,
-           f"not a date and time in the column's format ({shown_format})", _TIME_FIX)
+    refuse(
+        ~times.valid & ~times.empty,
+        mapping.timestamp,
+        f"not a date and time in the column's format ({shown_format})",
+        _TIME_FIX,
+    )
     if starts is not None and mapping.start_timestamp is not None:
-        refuse(~starts.valid & ~starts.empty, mapping.start_timestamp,
-               f"not a date and time in the column's format ({shown_format})", _TIME_FIX)
+        refuse(
+            ~starts.valid & ~starts.empty,
+            mapping.start_timestamp,
+            f"not a date and time in the column's format ({shown_format})",
+            _TIME_FIX,
+        )
         late = starts.valid & times.valid & (starts.micros > times.micros)
-        refuse(late, mapping.start_timestamp, "the activity starts after it ends",
-               "Correct the start or end time (are they swapped?).")
+        refuse(
+            late,
+            mapping.start_timestamp,
+            "the activity starts after it ends",
+            "Correct the start or end time (are they swapped?).",
+        )
 
     ok = reason == None  # noqa: E711
-    attribute_columns = [
-        c for c in chunk.columns if c not in set(mapping.columns().values())
-    ]
+    attribute_columns = [c for c in chunk.columns if c not in set(mapping.columns().values())]
     attributes_frame = chunk[attribute_columns]
     # Role and team ride along as attributes, under pm4py's names.
     if mapping.role is not None:
         attributes_frame = attributes_frame.assign(**{ROLE_KEY: chunk[mapping.role]})
     if mapping.team is not None:
         attributes_frame = attributes_frame.assign(**{TEAM_KEY: chunk[mapping.team]})
-    attributes = encode_rows(attributes_frame.loc[ok], naive_is_utc=naive_is_utc, blank_is_null=True)
+    attributes = encode_rows(
+        attributes_frame.loc[ok], naive_is_utc=naive_is_utc, blank_is_null=True
+    )
     lifecycle = (
         _as_text(chunk[mapping.lifecycle])[ok].to_numpy()
         if mapping.lifecycle is not None

@@ -65,8 +65,12 @@ def export_log(
 
 def _suffix_format(path: Path) -> str:
     name = path.name.lower()
-    for suffix, kind in ((".xes.gz", "xes"), (".xes", "xes"), (".csv", "csv"),
-                         (".parquet", "parquet")):
+    for suffix, kind in (
+        (".xes.gz", "xes"),
+        (".xes", "xes"),
+        (".csv", "csv"),
+        (".parquet", "parquet"),
+    ):
         if name.endswith(suffix):
             return kind
     raise UnsupportedFormatError(
@@ -96,8 +100,12 @@ def _xes_attribute(key: str, value: Any) -> str | None:
 def _write_xes(frame: pd.DataFrame, handle: IO[str]) -> None:
     handle.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     handle.write('<log xes.version="1.0" xes.features="nested-attributes">\n')
-    for prefix, uri in (("concept", "concept"), ("time", "time"), ("org", "org"),
-                        ("lifecycle", "lifecycle")):
+    for prefix, uri in (
+        ("concept", "concept"),
+        ("time", "time"),
+        ("org", "org"),
+        ("lifecycle", "lifecycle"),
+    ):
         handle.write(
             f'  <extension name="{prefix.title()}" prefix="{prefix}" '
             f'uri="http://www.xes-standard.org/{uri}.xesext"/>\n'
@@ -105,10 +113,14 @@ def _write_xes(frame: pd.DataFrame, handle: IO[str]) -> None:
     trace_columns = [c for c in frame.columns if c.startswith(CASE_PREFIX) and c != CASE_ID_KEY]
     event_columns = [c for c in frame.columns if not c.startswith(CASE_PREFIX)]
     for case_id, events in frame.groupby(CASE_ID_KEY, sort=False):
-        handle.write(f"  <trace>\n    <string key=\"concept:name\" value={quoteattr(str(case_id))}/>\n")
+        handle.write(
+            f'  <trace>\n    <string key="concept:name" value={quoteattr(str(case_id))}/>\n'
+        )
         for column in trace_columns:
             values = events[column].dropna()
-            element = _xes_attribute(column[len(CASE_PREFIX):], values.iloc[0]) if len(values) else None
+            element = (
+                _xes_attribute(column[len(CASE_PREFIX) :], values.iloc[0]) if len(values) else None
+            )
             if element:
                 handle.write(f"    {element}\n")
         for record in events[event_columns].itertuples(index=False, name=None):

@@ -55,8 +55,14 @@ def _format_of(path: Path, head: bytes, given: str | None) -> Format:
     if given is not None:
         name = given.lower().lstrip(".")
         aliases: dict[str, Format] = {
-            "csv": "csv", "txt": "csv", "tsv": "csv", "xlsx": "xlsx", "excel": "xlsx",
-            "xes": "xes", "xes.gz": "xes", "parquet": "parquet",
+            "csv": "csv",
+            "txt": "csv",
+            "tsv": "csv",
+            "xlsx": "xlsx",
+            "excel": "xlsx",
+            "xes": "xes",
+            "xes.gz": "xes",
+            "parquet": "parquet",
         }
         if name not in aliases:
             raise UnsupportedFormatError(
@@ -199,8 +205,11 @@ def detect_delimiter(sample: str) -> str:
         lines = lines[:-1]  # the sample may have cut the last line short
     best, best_fields = ",", 1
     for delimiter in (";", ",", "\t", "|"):
-        counts = [len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
-                  if row]
+        counts = [
+            len(row)
+            for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+            if row
+        ]
         if not counts:
             continue
         # The header's field count must hold for most of the lines; a few ragged

@@ -50,11 +50,7 @@ class ColumnMapping:
 
     def columns(self) -> dict[str, str]:
         """The mapped fields and their columns (format and unmapped fields left out)."""
-        return {
-            k: v
-            for k, v in asdict(self).items()
-            if v is not None and k != "timestamp_format"
-        }
+        return {k: v for k, v in asdict(self).items() if v is not None and k != "timestamp_format"}
 
     def check(self, available: list[str], *, file: str) -> None:
         """Raise :class:`MappingError` when a mapped column is not in the file."""
@@ -95,31 +91,99 @@ class MappingSuggestion:
 # column is, Dutch and English, most specific first.
 _NAMES: dict[str, tuple[str, ...]] = {
     "case_id": (
-        "caseconceptname", "caseid", "case", "zaakid", "zaaknummer", "zaak", "dossiernummer",
-        "dossierid", "dossier", "casusnummer", "casus", "trajectid", "traject", "meldingid",
-        "clientnummer", "clientid", "client", "casenumber", "caseno", "ticket", "ticketid",
+        "caseconceptname",
+        "caseid",
+        "case",
+        "zaakid",
+        "zaaknummer",
+        "zaak",
+        "dossiernummer",
+        "dossierid",
+        "dossier",
+        "casusnummer",
+        "casus",
+        "trajectid",
+        "traject",
+        "meldingid",
+        "clientnummer",
+        "clientid",
+        "client",
+        "casenumber",
+        "caseno",
+        "ticket",
+        "ticketid",
     ),
     "activity": (
-        "conceptname", "activity", "activityname", "activiteit", "taak", "taaknaam", "stap",
-        "processtap", "handeling", "actie", "event", "eventname", "task", "status", "action",
+        "conceptname",
+        "activity",
+        "activityname",
+        "activiteit",
+        "taak",
+        "taaknaam",
+        "stap",
+        "processtap",
+        "handeling",
+        "actie",
+        "event",
+        "eventname",
+        "task",
+        "status",
+        "action",
     ),
     "timestamp": (
-        "timetimestamp", "timestamp", "completetimestamp", "endtimestamp", "endtime", "end",
-        "eind", "einddatum", "eindtijd", "afgerond", "completed", "datumtijd", "tijdstip",
-        "datum", "date", "time", "datetime", "registratiedatum",
+        "timetimestamp",
+        "timestamp",
+        "completetimestamp",
+        "endtimestamp",
+        "endtime",
+        "end",
+        "eind",
+        "einddatum",
+        "eindtijd",
+        "afgerond",
+        "completed",
+        "datumtijd",
+        "tijdstip",
+        "datum",
+        "date",
+        "time",
+        "datetime",
+        "registratiedatum",
     ),
     "start_timestamp": (
-        "starttimestamp", "starttime", "start", "begin", "startdatum", "begindatum",
-        "begintijd", "starttijd", "startdate",
+        "starttimestamp",
+        "starttime",
+        "start",
+        "begin",
+        "startdatum",
+        "begindatum",
+        "begintijd",
+        "starttijd",
+        "startdate",
     ),
     "resource": (
-        "orgresource", "resource", "medewerker", "behandelaar", "uitvoerder", "consulent",
-        "casemanager", "user", "gebruiker", "employee", "agent", "performer",
+        "orgresource",
+        "resource",
+        "medewerker",
+        "behandelaar",
+        "uitvoerder",
+        "consulent",
+        "casemanager",
+        "user",
+        "gebruiker",
+        "employee",
+        "agent",
+        "performer",
     ),
     "role": ("orgrole", "role", "rol", "functie", "discipline", "functiegroep"),
     "team": ("orggroup", "team", "group", "groep", "afdeling", "wijkteam", "department", "unit"),
     "lifecycle": (
-        "lifecycletransition", "lifecycle", "transition", "eventtype", "transitie", "levenscyclus",
+        "lifecycletransition",
+        "lifecycle",
+        "transition",
+        "eventtype",
+        "transitie",
+        "levenscyclus",
     ),
 }
 _REQUIRED = ("case_id", "activity", "timestamp")
@@ -177,8 +241,16 @@ def suggest_mapping(frame: pd.DataFrame) -> MappingSuggestion:
     chosen: dict[str, str] = {}
     reasons: dict[str, str] = {}
     taken: set[str] = set()
-    order = ("timestamp", "case_id", "activity", "lifecycle", "start_timestamp", "resource",
-             "role", "team")
+    order = (
+        "timestamp",
+        "case_id",
+        "activity",
+        "lifecycle",
+        "start_timestamp",
+        "resource",
+        "role",
+        "team",
+    )
     for field_name in order:
         if field_name == "start_timestamp" and "lifecycle" in chosen:
             continue  # a lifecycle column already says which events start

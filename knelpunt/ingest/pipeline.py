@@ -110,10 +110,16 @@ def open_raw(
         return
     with _as_path(data, name) as (path, label):
         facts = scan_file(path, format=format, encoding=encoding)
-        yield read_raw(path, facts, name=label, delimiter=delimiter, sheet=sheet), facts, facts.sha256
+        yield (
+            read_raw(path, facts, name=label, delimiter=delimiter, sheet=sheet),
+            facts,
+            facts.sha256,
+        )
 
 
-def resolve_mapping(raw: RawLog, given: ColumnMapping | Mapping[str, str] | str | None) -> ColumnMapping:
+def resolve_mapping(
+    raw: RawLog, given: ColumnMapping | Mapping[str, str] | str | None
+) -> ColumnMapping:
     """The mapping to use: the format's own, the user's, or the suggestion, completed."""
     if isinstance(given, ColumnMapping):
         mapping = given
@@ -253,7 +259,12 @@ def ingest_log(
         try:
             with store.recording(source) as recording:
                 report = _record_rows(
-                    recording, raw, used, zone=zone, mode=mode, duplicates=duplicates,
+                    recording,
+                    raw,
+                    used,
+                    zone=zone,
+                    mode=mode,
+                    duplicates=duplicates,
                     progress=progress,
                 )
                 recording.finish(report)
@@ -291,7 +302,12 @@ def _record_rows(
     date_only = True
     for chunk, lines in raw.chunks():
         converted = convert_chunk(
-            chunk, lines, mapping=mapping, timezone=zone, file=raw.name, unit=raw.unit,
+            chunk,
+            lines,
+            mapping=mapping,
+            timezone=zone,
+            file=raw.name,
+            unit=raw.unit,
             naive_is_utc=raw.naive_timezone == "UTC",
         )
         batch, rejects, chunk_issues = converted.events, converted.rejects, converted.issues
@@ -387,8 +403,15 @@ def _drop_duplicates(
         }
     )
     new_issues = [
-        Issue(file, f"{unit} {int(line)}", None, None, f"exact copy of {unit} {int(r)}", fix,
-              int(line))
+        Issue(
+            file,
+            f"{unit} {int(line)}",
+            None,
+            None,
+            f"exact copy of {unit} {int(r)}",
+            fix,
+            int(line),
+        )
         for line, r in zip(dup_rows["line"], repeats[copies], strict=True)
     ]
     merged = pd.concat([rejects, extra], ignore_index=True) if len(rejects) else extra

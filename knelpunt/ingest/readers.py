@@ -399,7 +399,9 @@ def _read_xes(path: Path, *, name: str) -> RawLog:
         raise _diagnose_xml(path, name) from error
     if polars_frame.height == 0:
         raise EmptyLogError(f"{name}: the XES log has no events.")
-    missing = [k for k in (CASE_ID_KEY, ACTIVITY_KEY, TIMESTAMP_KEY) if k not in polars_frame.columns]
+    missing = [
+        k for k in (CASE_ID_KEY, ACTIVITY_KEY, TIMESTAMP_KEY) if k not in polars_frame.columns
+    ]
     if missing:
         raise LogSchemaError(
             f"{name}: no event or trace carries {', '.join(missing)}; an XES log needs a "

@@ -113,13 +113,15 @@ def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
 def _localize(naive: pd.Series, tz: str) -> tuple[pd.Series, int, int]:
     """Naive wall times in ``tz`` to UTC, counting DST oddities."""
     index = pd.DatetimeIndex(naive.astype("datetime64[us]"))
-    first = index.tz_localize(tz, ambiguous=np.ones(len(index), bool), nonexistent=pd.Timedelta(hours=1))
+    first = index.tz_localize(
+        tz, ambiguous=np.ones(len(index), bool), nonexistent=pd.Timedelta(hours=1)
+    )
     second = index.tz_localize(
         tz, ambiguous=np.zeros(len(index), bool), nonexistent=pd.Timedelta(hours=1)
     )
     missing = index.tz_localize(tz, ambiguous=np.ones(len(index), bool), nonexistent="NaT")
-    ambiguous = int(((first != second) & index.notna()).sum())
-    nonexistent = int((missing.isna() & index.notna()).sum())
+    ambiguous = int((np.asarray(first != second) & np.asarray(index.notna())).sum())
+    nonexistent = int((np.asarray(missing.isna()) & np.asarray(index.notna())).sum())
     return pd.Series(first.tz_convert("UTC"), index=naive.index), ambiguous, nonexistent
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import knelpunt as kp
-from knelpunt.errors import AppendOnlyError, SourceExistsError, UnknownSourceError
+from knelpunt.errors import SourceExistsError, UnknownSourceError
 from knelpunt.events import Event, EventStore, NewSource
 from knelpunt.testing import make_log
 from tests.helpers import make_csv_frame, store_state
@@ -24,8 +24,15 @@ T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 def _events(n: int, *, case: str = "c1", key_prefix: str | None = None) -> list[Event]:
     return [
-        Event(case, f"A{i}", T0 + timedelta(minutes=i), "complete", "r1", {"i": i},
-              None if key_prefix is None else f"{key_prefix}{i}")
+        Event(
+            case,
+            f"A{i}",
+            T0 + timedelta(minutes=i),
+            "complete",
+            "r1",
+            {"i": i},
+            None if key_prefix is None else f"{key_prefix}{i}",
+        )
         for i in range(n)
     ]
 
@@ -108,8 +115,10 @@ class EventStoreContract(ABC):
         make_log(cases=5).to_csv(path, index=False)
         first = kp.ingest_log(store, path)
         second = kp.ingest_log(store, path, name="another name")
-        assert first.added == 25 and not first.already_recorded
-        assert second.added == 0 and second.already_recorded
+        assert first.added == 25
+        assert not first.already_recorded
+        assert second.added == 0
+        assert second.already_recorded
         assert "Already recorded as source" in second.message
         assert second.source.source_id == first.source.source_id
         assert len(store.sources()) == 1
@@ -156,7 +165,10 @@ class EventStoreContract(ABC):
         last = store.last_position()
         record = store.purge(drop.source_id, reason="erasure request", purged_by="dpo")
         assert (record.events_removed, record.source_name, record.reason) == (
-            3, "drop", "erasure request")
+            3,
+            "drop",
+            "erasure request",
+        )
         assert [s.name for s in store.sources()] == ["keep"]
         assert set(store.read_events()["case_id"]) == {"c1"}
         assert [p.source_id for p in store.purges()] == [drop.source_id]
@@ -172,7 +184,8 @@ class EventStoreContract(ABC):
         first = kp.ingest_log(store, frame)
         store.purge(first.source.source_id, reason="wrong mapping")
         again = kp.ingest_log(store, frame)
-        assert again.added == 15 and not again.already_recorded
+        assert again.added == 15
+        assert not again.already_recorded
 
     def test_failure_midway_leaves_store_unchanged(
         self, store: EventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -236,10 +249,10 @@ class EventStoreContract(ABC):
             path = tmp_path / f"log{seed}.csv"
             make_csv_frame(120_000, seed=seed).to_csv(path, index=False)
             paths.append(path)
-        script = "import sys, knelpunt as kp; kp.ingest_log(kp.open_store(sys.argv[1]), sys.argv[2])"
-        children = [
-            subprocess.Popen([sys.executable, "-c", script, url, str(p)]) for p in paths
-        ]
+        script = (
+            "import sys, knelpunt as kp; kp.ingest_log(kp.open_store(sys.argv[1]), sys.argv[2])"
+        )
+        children = [subprocess.Popen([sys.executable, "-c", script, url, str(p)]) for p in paths]
         assert [c.wait(timeout=300) for c in children] == [0, 0]
         with kp.open_store(url) as store:
             rows = store.read_events()
@@ -265,8 +278,14 @@ class EventStoreContract(ABC):
         """A source reads back as a pm4py-style DataFrame with UTC timestamps."""
         kp.ingest_log(store, make_log(cases=3, seed=4))
         frame = kp.read_events(store)
-        assert {"case:concept:name", "concept:name", "time:timestamp", "org:resource",
-                "case:scheme", "cost"} <= set(frame.columns)
+        assert {
+            "case:concept:name",
+            "concept:name",
+            "time:timestamp",
+            "org:resource",
+            "case:scheme",
+            "cost",
+        } <= set(frame.columns)
         assert str(frame["time:timestamp"].dt.tz) == "UTC"
         original = make_log(cases=3, seed=4)
         assert frame["time:timestamp"].tolist() == [

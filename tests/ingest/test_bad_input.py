@@ -40,8 +40,9 @@ def _store(store_url: str) -> Iterator[EventStore]:
         yield store
 
 
-def _refused(store: EventStore, path: Path, error: type[Exception], *patterns: str,
-             **options: object) -> str:
+def _refused(
+    store: EventStore, path: Path, error: type[Exception], *patterns: str, **options: object
+) -> str:
     before = store_state(store)
     with pytest.raises(error) as info:
         kp.ingest_log(store, path, **options)  # type: ignore[arg-type]
@@ -58,8 +59,16 @@ class TestCsvProblems:
     def test_missing_column(self, store: EventStore, tmp_path: Path) -> None:
         """A mapped column that is not there lists the columns and the fix."""
         path = write_csv(tmp_path / "e.csv", "Zaak;Stap;Datum\n1;A;01-02-2024 10:00\n")
-        _refused(store, path, MappingError, "e.csv", "'Dossier'", "Available columns",
-                 "--mapping case_id=", mapping="case_id=Dossier")
+        _refused(
+            store,
+            path,
+            MappingError,
+            "e.csv",
+            "'Dossier'",
+            "Available columns",
+            "--mapping case_id=",
+            mapping="case_id=Dossier",
+        )
 
     def test_unrecognisable_columns(self, store: EventStore, tmp_path: Path) -> None:
         """Columns nobody can recognise ask for a mapping."""
@@ -69,9 +78,15 @@ class TestCsvProblems:
     def test_unparseable_timestamp(self, store: EventStore, tmp_path: Path) -> None:
         """A bad date names the line, the column, the value and how to write it."""
         text = "Zaak;Stap;Datum\n1;A;01-02-2024 10:00\n1;B;31-02-2024 10:00\n2;A;02-02-2024 09:00\n"
-        message = _refused(store, write_csv(tmp_path / "e.csv", text), LogValidationError,
-                           "e.csv, line 3, column 'Datum'", "'31-02-2024 10:00'",
-                           "31-12-2024 14:05", "--lenient")
+        message = _refused(
+            store,
+            write_csv(tmp_path / "e.csv", text),
+            LogValidationError,
+            "e.csv, line 3, column 'Datum'",
+            "'31-02-2024 10:00'",
+            "31-12-2024 14:05",
+            "--lenient",
+        )
         assert "1 row(s)" in message
 
     def test_timestamp_column_without_dates(self, store: EventStore, tmp_path: Path) -> None:
@@ -82,25 +97,37 @@ class TestCsvProblems:
     def test_empty_case_id(self, store: EventStore, tmp_path: Path) -> None:
         """An empty case id is refused with its line."""
         text = "case;activity;timestamp\n1;A;2024-01-01 10:00\n;B;2024-01-01 11:00\n"
-        _refused(store, write_csv(tmp_path / "e.csv", text), LogValidationError,
-                 "line 3, column 'case'", "the case id is empty")
+        _refused(
+            store,
+            write_csv(tmp_path / "e.csv", text),
+            LogValidationError,
+            "line 3, column 'case'",
+            "the case id is empty",
+        )
 
     def test_duplicate_rows(self, store: EventStore, tmp_path: Path) -> None:
         """An exact copy of a row names both lines and the way to keep it."""
-        text = ("case;activity;timestamp\n1;A;2024-01-01 10:00\n1;B;2024-01-01 11:00\n"
-                "1;B;2024-01-01 11:00\n")
+        text = (
+            "case;activity;timestamp\n1;A;2024-01-01 10:00\n1;B;2024-01-01 11:00\n"
+            "1;B;2024-01-01 11:00\n"
+        )
         path = write_csv(tmp_path / "e.csv", text)
-        _refused(store, path, LogValidationError, "line 4", "exact copy of line 3",
-                 "--keep-duplicates")
+        _refused(
+            store, path, LogValidationError, "line 4", "exact copy of line 3", "--keep-duplicates"
+        )
         kept = kp.ingest_log(store, path, duplicates="keep")
         assert kept.added == 3
 
     def test_wrong_encoding_given(self, store: EventStore, tmp_path: Path) -> None:
         """A cp1252 file read as UTF-8 names the line and the byte."""
-        path = write_csv(tmp_path / "e.csv", "case;activity;timestamp\n1;Cliënt gebeld;2024-01-01 10:00\n",
-                         encoding="cp1252")
-        _refused(store, path, MalformedFileError, "not valid utf-8", "line 2", "0xeb",
-                 encoding="utf-8")
+        path = write_csv(
+            tmp_path / "e.csv",
+            "case;activity;timestamp\n1;Cliënt gebeld;2024-01-01 10:00\n",
+            encoding="cp1252",
+        )
+        _refused(
+            store, path, MalformedFileError, "not valid utf-8", "line 2", "0xeb", encoding="utf-8"
+        )
 
     def test_binary_file_as_csv(self, store: EventStore, tmp_path: Path) -> None:
         """A binary file under a .csv name is refused as not text."""
@@ -111,8 +138,14 @@ class TestCsvProblems:
     def test_ragged_row(self, store: EventStore, tmp_path: Path) -> None:
         """A row with an unquoted delimiter names its line and the fix."""
         text = "case;activity;timestamp\n1;A;2024-01-01 10:00\n1;B; extra;2024-01-01 11:00\n"
-        _refused(store, write_csv(tmp_path / "e.csv", text), MalformedFileError,
-                 "line 3", "4 fields where the header has 3", "double quotes")
+        _refused(
+            store,
+            write_csv(tmp_path / "e.csv", text),
+            MalformedFileError,
+            "line 3",
+            "4 fields where the header has 3",
+            "double quotes",
+        )
 
     def test_empty_file(self, store: EventStore, tmp_path: Path) -> None:
         """Zero bytes is refused as empty."""
@@ -133,8 +166,10 @@ class TestCsvProblems:
 
     def test_lenient_records_the_rest(self, store: EventStore, tmp_path: Path) -> None:
         """Lenient mode records valid rows and keeps each bad one with its reason."""
-        text = ("case;activity;timestamp\n1;A;2024-01-01 10:00\n1;B;nonsense\n;C;2024-01-01 12:00\n"
-                "2;A;2024-01-02 10:00\n")
+        text = (
+            "case;activity;timestamp\n1;A;2024-01-01 10:00\n1;B;nonsense\n;C;2024-01-01 12:00\n"
+            "2;A;2024-01-02 10:00\n"
+        )
         result = kp.ingest_log(store, write_csv(tmp_path / "e.csv", text), mode="lenient")
         assert (result.added, result.rejected) == (2, 2)
         rejects = kp.read_rejects(store, result.source.source_id)
@@ -162,11 +197,16 @@ class TestXesProblems:
 
     def test_entity_bomb_is_refused(self, store: EventStore, tmp_path: Path) -> None:
         """An entity-expansion bomb never reaches a parser."""
-        bomb = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-                + "".join(f'<!ENTITY lol{i} "{"&lol" + str(i - 1) + ";" if i > 1 else "&lol;"}'
-                          f'{("&lol" + str(i - 1) + ";") * 9 if i > 1 else "&lol;" * 9}">'
-                          for i in range(1, 10))
-                + "]>\n" + GOOD_XES.split("\n", 1)[1].replace('value="c1"', 'value="&lol9;"'))
+        bomb = (
+            '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+            + "".join(
+                f'<!ENTITY lol{i} "{"&lol" + str(i - 1) + ";" if i > 1 else "&lol;"}'
+                f'{("&lol" + str(i - 1) + ";") * 9 if i > 1 else "&lol;" * 9}">'
+                for i in range(1, 10)
+            )
+            + "]>\n"
+            + GOOD_XES.split("\n", 1)[1].replace('value="c1"', 'value="&lol9;"')
+        )
         path = tmp_path / "bomb.xes"
         path.write_text(bomb)
         _refused(store, path, UnsafeInputError, "DTD", "<!DOCTYPE")

@@ -1,0 +1,76 @@
+"""The knelpunt command, as a consultant types it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from knelpunt.cli import app
+from knelpunt.testing import make_demo_csv
+
+runner = CliRunner()
+
+
+def test_ingest_sources_export_purge(tmp_path: Path) -> None:
+    """The full command-line round: record, list, export, purge."""
+    store = str(tmp_path / "k.db")
+    csv = make_demo_csv(tmp_path / "demo.csv", cases=4)
+    first = runner.invoke(app, ["ingest", str(csv), "--store", store, "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["added"] == 40
+    again = runner.invoke(app, ["ingest", str(csv), "--store", store])
+    assert again.exit_code == 0
+    assert "Already recorded" in again.stdout
+    listed = json.loads(runner.invoke(app, ["sources", "--store", store, "--json"]).stdout)
+    assert [(s["source_id"], s["event_count"]) for s in listed] == [(1, 40)]
+    out = tmp_path / "out.xes"
+    assert runner.invoke(app, ["export", str(out), "--store", store]).exit_code == 0
+    assert out.read_text().count("<event>") == 40
+    purged = runner.invoke(app, ["purge", "1", "--reason", "test", "--yes", "--store", store])
+    assert purged.exit_code == 0
+    assert "40 events removed" in purged.stdout
+
+
+def test_bad_input_exit_code_and_message(tmp_path: Path) -> None:
+    """Bad rows exit with 3 and a message naming the line; --lenient records the rest."""
+    path = tmp_path / "bad.csv"
+    path.write_text("case;activity;timestamp\n1;A;01-01-2024 10:00\n1;B;99-99-2024\n")
+    store = str(tmp_path / "k.db")
+    result = runner.invoke(app, ["ingest", str(path), "--store", store])
+    assert result.exit_code == 3
+    assert "bad.csv, line 3, column 'timestamp'" in result.stderr
+    lenient = runner.invoke(app, ["ingest", str(path), "--store", store, "--lenient"])
+    assert lenient.exit_code == 0
+    assert "1 rows refused" in lenient.stdout
+    rejects = runner.invoke(app, ["rejects", "1", "--store", store, "--json"])
+    assert json.loads(rejects.stdout)[0]["line"] == 3
+
+
+def test_store_from_environment(tmp_path: Path) -> None:
+    """KNELPUNT_STORE chooses the store when --store is absent."""
+    store = tmp_path / "env.db"
+    csv = make_demo_csv(tmp_path / "demo.csv", cases=2)
+    result = runner.invoke(app, ["ingest", str(csv)], env={"KNELPUNT_STORE": str(store)})
+    assert result.exit_code == 0
+    assert store.exists()
+
+
+def test_mapping_suggestion(tmp_path: Path) -> None:
+    """'knelpunt mapping' shows the suggested columns without recording."""
+    csv = make_demo_csv(tmp_path / "demo.csv", cases=2)
+    result = runner.invoke(app, ["mapping", str(csv), "--json"])
+    mapping = json.loads(result.stdout)["mapping"]
+    assert (mapping["case_id"], mapping["start_timestamp"], mapping["timestamp"]) == (
+        "Zaaknummer",
+        "Begin",
+        "Eind",
+    )
+
+
+def test_unknown_source_exit_code(tmp_path: Path) -> None:
+    """A store error exits with 4 and lists what exists."""
+    result = runner.invoke(app, ["rejects", "9", "--store", str(tmp_path / "k.db")])
+    assert result.exit_code == 4
+    assert "No source 9" in result.stderr

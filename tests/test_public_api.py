@@ -1,0 +1,23 @@
+"""The notebook façade: sorted, complete, and light to import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import knelpunt
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """__all__ is sorted and names exactly the public objects of the package."""
+    assert list(knelpunt.__all__) == sorted(knelpunt.__all__)
+    public = {n for n in dir(knelpunt) if not n.startswith("_")}
+    modules = {"api", "cli", "errors", "events", "frames", "ingest", "schema", "testing"}
+    assert public - modules - {"annotations"} == set(knelpunt.__all__)
+
+
+def test_import_does_not_load_pm4py_or_dash() -> None:
+    """import knelpunt stays light: no pm4py, no Dash."""
+    code = "import sys, knelpunt; print('pm4py' in sys.modules, 'dash' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
