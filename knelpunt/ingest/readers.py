@@ -96,6 +96,13 @@ def read_raw(
     return _read_xes(path, name=name)
 
 
+def _slices(frame: pd.DataFrame) -> Chunks:
+    """An in-memory frame in chunks, rows numbered from 1."""
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start : start + CHUNK_ROWS]
+        yield part, np.arange(start + 1, start + 1 + len(part))
+
+
 def frame_log(frame: pd.DataFrame, *, name: str) -> RawLog:
     """A pandas DataFrame (e.g. from pm4py) as a raw log; rows are numbered from 1."""
     if frame.empty:
@@ -103,9 +110,7 @@ def frame_log(frame: pd.DataFrame, *, name: str) -> RawLog:
     data = frame.reset_index(drop=True)
 
     def chunks() -> Chunks:
-        for start in range(0, len(data), CHUNK_ROWS):
-            part = data.iloc[start : start + CHUNK_ROWS]
-            yield part, np.arange(start + 1, start + 1 + len(part))
+        return _slices(data)
 
     return RawLog(
         name=name,
@@ -418,9 +423,7 @@ def _read_xes(path: Path, *, name: str) -> RawLog:
     )
 
     def chunks() -> Chunks:
-        for start in range(0, len(frame), CHUNK_ROWS):
-            part = frame.iloc[start : start + CHUNK_ROWS]
-            yield part, np.arange(start + 1, start + 1 + len(part))
+        return _slices(frame)
 
     return RawLog(
         name=name,
