@@ -59,6 +59,7 @@ def _knelpunt(path: str, store_url: str | None) -> Callable[[], dict[str, Any]]:
             "events": result.added,
             "rejected": result.rejected,
             "library_seconds": result.seconds,
+            "module": kp.__file__,
         }
 
     return run

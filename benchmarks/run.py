@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -243,6 +244,25 @@ class PostgresServer:
 # -- measuring ---------------------------------------------------------------------------
 
 
+def snapshot() -> tuple[Path, str]:
+    """Copy knelpunt/ and benchmarks/ aside; the runs import the copy.
+
+    Every case of one run then measures the same code, even when the working
+    tree changes while the benchmark runs. Returns the folder and a short
+    SHA-256 of knelpunt's sources.
+    """
+    target = DATA_DIR / "snapshot"
+    shutil.rmtree(target, ignore_errors=True)
+    skip = shutil.ignore_patterns("__pycache__", "data", "*.md")
+    for package in ("knelpunt", "benchmarks"):
+        shutil.copytree(REPO / package, target / package, ignore=skip)
+    digest = hashlib.sha256()
+    for source in sorted((target / "knelpunt").rglob("*.py")):
+        digest.update(source.relative_to(target).as_posix().encode() + b"\0")
+        digest.update(source.read_bytes())
+    return target, digest.hexdigest()[:12]
+
+
 @dataclass
 class Run:
     status: str  # ok, timeout, failed
@@ -316,7 +336,13 @@ def _fresh_store(case: Case, attempt: int, postgres: PostgresServer | None) -> I
 
 
 def _measure_once(
-    case: Case, path: Path, attempt: int, timeout: float, postgres: PostgresServer | None
+    case: Case,
+    path: Path,
+    attempt: int,
+    *,
+    code: Path,
+    timeout: float,
+    postgres: PostgresServer | None,
 ) -> Run:
     logs = DATA_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -337,10 +363,10 @@ def _measure_once(
         started = time.perf_counter()
         with output.open("w") as sink:
             child = subprocess.Popen(
-                command, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+                command, cwd=code, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
             )
             try:
-                code = child.wait(timeout=timeout)
+                status = child.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
@@ -350,10 +376,10 @@ def _measure_once(
                 child.wait()
                 raise
         elapsed = time.perf_counter() - started
-    if code != 0 or not result.exists():
+    if status != 0 or not result.exists():
         tail = output.read_text(errors="replace").strip().splitlines()[-1:] or [""]
-        why = f"signal {-code}" if code < 0 else f"exit {code}"
-        if code == -signal.SIGKILL:
+        why = f"signal {-status}" if status < 0 else f"exit {status}"
+        if status == -signal.SIGKILL:
             why += " (out of memory?)"
         return Run("failed", detail=f"{why} after {elapsed:.0f} s: {tail[0][:200]} (see {output})")
     data = json.loads(result.read_text())
@@ -366,11 +392,19 @@ def _measure_once(
     )
     if run.events != case.log.events:
         run.detail = f"{run.events:,} events, expected {case.log.events:,}"
+    module = data.get("module")
+    if module is not None and not Path(module).is_relative_to(code):
+        run.detail += f" knelpunt imported from {module}, not from the snapshot"
     return run
 
 
 def measure(
-    cases: list[Case], *, repeat: int | None, timeout: float, postgres: PostgresServer | None
+    cases: list[Case],
+    *,
+    code: Path,
+    repeat: int | None,
+    timeout: float,
+    postgres: PostgresServer | None,
 ) -> list[Measured]:
     paths: dict[str, Path] = {}
     results = []
@@ -385,7 +419,9 @@ def measure(
         )
         for attempt in range(1, (repeat or case.log.repeat) + 1):
             _say(f"{case.name} run {attempt} ...")
-            run = _measure_once(case, paths[case.log.key], attempt, timeout, postgres)
+            run = _measure_once(
+                case, paths[case.log.key], attempt, code=code, timeout=timeout, postgres=postgres
+            )
             measured.runs.append(run)
             if run.status == "ok":
                 _say(f"  {run.seconds:.2f} s, peak RSS {run.peak_rss_mb:.0f} MB {run.detail}")
@@ -432,13 +468,14 @@ def _git(*args: str) -> str:
     return ""
 
 
-def machine(postgres: PostgresServer | None) -> dict[str, str]:
+def machine(postgres: PostgresServer | None, fingerprint: str) -> dict[str, str]:
     import sqlite3
 
     nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
     if _git("status", "--porcelain", "--", "knelpunt"):
         commit += " + uncommitted changes in knelpunt/"
+    commit += f"; sources sha256 {fingerprint}…"
     info = {
         "Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "CPU": _cpu_model(),
@@ -606,7 +643,8 @@ def render(
         "",
         *_results_table(results),
         "",
-        "How it is measured: every run is a fresh `python -m benchmarks.operations` process. "
+        "How it is measured: every run is a fresh `python -m benchmarks.operations` process, "
+        "importing a copy of `knelpunt/` taken when the benchmark started (the sha256 above). "
         "The libraries are imported first; *Wall s* is `time.perf_counter()` around the "
         'operation alone (for knelpunt: the `kp.ingest_log(store, path, mode="strict", '
         'duplicates="keep")` call, which includes hashing the file, parsing, converting and '
@@ -697,9 +735,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if postgres is not None:
             postgres.start()
-        info = machine(postgres)
+        code, fingerprint = snapshot()
+        info = machine(postgres, fingerprint)
         started = time.perf_counter()
-        results = measure(cases, repeat=args.repeat, timeout=args.timeout, postgres=postgres)
+        results = measure(
+            cases, code=code, repeat=args.repeat, timeout=args.timeout, postgres=postgres
+        )
         _say(f"done in {(time.perf_counter() - started) / 60:.1f} min")
     finally:
         if postgres is not None:
