@@ -156,7 +156,7 @@ def ingest(
             else (f"timestamp_format={timestamp_format}")
         )
     with _open(store) as target:
-        show = out.is_terminal and not as_json
+        show = err.is_terminal and not as_json
         with Progress(
             TextColumn("[bold]recording[/] {task.description}"),
             BarColumn(),
@@ -326,9 +326,8 @@ def show_mapping(
 @app.command()
 def demo(store: StoreOption = DEFAULT_STORE) -> None:
     """Record the demo log (a generated Wmo case log, Dutch Excel CSV) and summarise the store."""
-    folder = Path(tempfile.mkdtemp(prefix="knelpunt-demo-"))
-    csv = make_demo_csv(folder / "wmo_demo.csv")
-    with _open(store) as target:
+    with tempfile.TemporaryDirectory(prefix="knelpunt-demo-") as folder, _open(store) as target:
+        csv = make_demo_csv(Path(folder) / "wmo_demo.csv")
         try:
             result = ingest_log(target, csv, name="Demo: Wmo-meldingen (gegenereerd)")
         except KnelpuntError as error:

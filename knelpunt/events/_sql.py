@@ -148,10 +148,6 @@ class SQLEventStore(EventStore):
     def _load_events(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
         """Insert many event rows (columns :data:`EVENT_COLUMNS`) fast."""
 
-    @abstractmethod
-    def _is_unique_violation(self, error: BaseException) -> bool:
-        """True when the error is a unique-constraint violation."""
-
     _ATTRIBUTES_OUT = "attributes"
 
     # -- the contract ---------------------------------------------------------------
@@ -353,19 +349,16 @@ class SQLEventStore(EventStore):
         with self._write() as cursor:
             name = self._require_source(cursor, source_id)
             cursor.execute(
-                self._sql("SELECT MAX(position) FROM events WHERE source_id = ?"), (source_id,)
+                self._sql(
+                    "SELECT (SELECT COUNT(*) FROM events WHERE source_id = s.source_id), "
+                    "(SELECT MAX(position) FROM events WHERE source_id = s.source_id), "
+                    "(SELECT COUNT(*) FROM rejects WHERE source_id = s.source_id), "
+                    "s.content_hash FROM sources s WHERE s.source_id = ?"
+                ),
+                (source_id,),
             )
-            max_position = cursor.fetchone()[0]
-            counts = []
-            for table in ("events", "rejects"):
-                cursor.execute(
-                    self._sql(f"SELECT COUNT(*) FROM {table} WHERE source_id = ?"), (source_id,)
-                )
-                counts.append(int(cursor.fetchone()[0]))
-            cursor.execute(
-                self._sql("SELECT content_hash FROM sources WHERE source_id = ?"), (source_id,)
-            )
-            content_hash = cursor.fetchone()[0]
+            event_count, max_position, reject_count, content_hash = cursor.fetchone()
+            counts = [int(event_count), int(reject_count)]
             # The purge-log entry is what authorises the deletes: the database's
             # triggers refuse them for any source that has no entry.
             cursor.execute(

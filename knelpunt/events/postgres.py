@@ -164,9 +164,6 @@ class PostgresEventStore(SQLEventStore):
             for row in rows:
                 copy.write_row(row)
 
-    def _is_unique_violation(self, error: BaseException) -> bool:
-        return isinstance(error, pg_errors.UniqueViolation)
-
     def close(self) -> None:
         with self._lock:
             self._connection.close()

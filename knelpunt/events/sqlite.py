@@ -186,9 +186,6 @@ class SQLiteEventStore(SQLEventStore):
             rows,
         )
 
-    def _is_unique_violation(self, error: BaseException) -> bool:
-        return isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error)
-
     def close(self) -> None:
         with self._lock:
             self._connection.close()

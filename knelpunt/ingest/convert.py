@@ -198,7 +198,8 @@ def convert_chunk(
         )
 
     ok = reason == None  # noqa: E711
-    attribute_columns = [c for c in chunk.columns if c not in set(mapping.columns().values())]
+    mapped = set(mapping.columns().values())
+    attribute_columns = [c for c in chunk.columns if c not in mapped]
     attributes_frame = chunk[attribute_columns]
     # Role and team ride along as attributes, under pm4py's names.
     if mapping.role is not None:

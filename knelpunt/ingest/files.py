@@ -130,13 +130,15 @@ def scan_file(path: Path, *, format: str | None = None, encoding: str | None = N
                 f"{path.name}: contains NUL bytes, so it is not a text (CSV) file. If it is an "
                 "Excel workbook, save it as .xlsx and upload that."
             )
+    last = b""
     with path.open("rb") as handle:
         while block := handle.read(_BLOCK):
             digest.update(block)
             lines += block.count(b"\n")
+            last = block[-1:]
             for check in checks:
                 check.feed(block)
-    if not head.endswith(b"\n") or size > len(head):
+    if last != b"\n":
         lines += 1  # a last line without a newline
     if checks:
         for check in checks:

@@ -17,10 +17,16 @@ import pandas as pd
 
 from knelpunt.errors import Issue, LogValidationError, MappingError, SourceExistsError
 from knelpunt.events.model import NewSource, RecordResult
-from knelpunt.events.store import EventStore
+from knelpunt.events.store import EventStore, Recording
 from knelpunt.ingest.convert import convert_chunk
 from knelpunt.ingest.files import FileFacts, scan_file
-from knelpunt.ingest.mapping import ColumnMapping, named_like, parse_mapping, suggest_mapping
+from knelpunt.ingest.mapping import (
+    ColumnMapping,
+    MappingSuggestion,
+    named_like,
+    parse_mapping,
+    suggest_mapping,
+)
 from knelpunt.ingest.readers import RawLog, frame_log, read_raw
 from knelpunt.ingest.timestamps import detect_format
 from knelpunt.schema import DEFAULT_TIMEZONE
@@ -127,10 +133,8 @@ def resolve_mapping(
         pairs = parse_mapping(given)
         base = raw.fixed_mapping
         if base is None or pairs:
-            suggestion = suggest_mapping(raw.sample)
-            proposed: dict[str, Any] = dict(suggestion.chosen)
-            if base is not None:
-                proposed = asdict(base)
+            suggestion = suggest_mapping(raw.sample) if base is None else MappingSuggestion(base)
+            proposed: dict[str, Any] = asdict(base) if base is not None else dict(suggestion.chosen)
             proposed.update(pairs)
             missing = [f for f in ("case_id", "activity", "timestamp") if not proposed.get(f)]
             if missing == ["timestamp"] and named_like(raw.columns, "timestamp"):
@@ -284,7 +288,7 @@ def ingest_log(
 
 
 def _record_rows(
-    recording: Any,
+    recording: Recording,
     raw: RawLog,
     mapping: ColumnMapping,
     *,

@@ -10,7 +10,7 @@ forward by the gap; both are counted and reported, never silently dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
@@ -145,7 +145,10 @@ def parse_times(values: pd.Series, *, timezone: str, fmt: str | None = None) -> 
         aware, amb, nonex = _localize(values, timezone)
         return _finish(aware, values.isna().to_numpy(), "native", amb, nonex)
 
-    is_native = values.map(lambda v: isinstance(v, datetime | pd.Timestamp)).to_numpy(bool)
+    if isinstance(values.dtype, pd.StringDtype):
+        is_native = np.zeros(len(values), dtype=bool)  # text only: nothing to check per value
+    else:
+        is_native = values.map(lambda v: isinstance(v, datetime | pd.Timestamp)).to_numpy(bool)
     text = values.where(~is_native).astype("string").str.strip()
     empty = (text.isna() | (text == "")).to_numpy() & ~is_native
     used = fmt
@@ -182,15 +185,7 @@ def parse_times(values: pd.Series, *, timezone: str, fmt: str | None = None) -> 
     if used == ISO:
         lengths = text[~empty & ~is_native].str.len()
         date_only = bool(len(lengths) and (lengths <= 10).all() and not is_native.any())
-        result = ParsedTimes(
-            result.micros,
-            result.valid,
-            result.empty,
-            result.format,
-            ambiguous,
-            nonexistent,
-            date_only,
-        )
+        result = replace(result, date_only=date_only)
     return result
 
 

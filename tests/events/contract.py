@@ -41,16 +41,13 @@ class EventStoreContract(ABC):
     """Behaviour every EventStore backend must show."""
 
     @abstractmethod
-    def make_url(self, tmp_path: Path) -> str:
-        """A URL of a new, empty store."""
-
-    @abstractmethod
     def raw_sql(self, url: str, statement: str) -> None:
         """Run one statement with the backend's own driver, outside knelpunt."""
 
     @pytest.fixture
-    def url(self, tmp_path: Path) -> str:
-        return self.make_url(tmp_path)
+    @abstractmethod
+    def url(self) -> str:
+        """A URL of a new, empty store (each backend overrides this fixture)."""
 
     @pytest.fixture
     def store(self, url: str) -> Iterator[EventStore]:

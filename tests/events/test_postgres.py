@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 import pytest
 
@@ -20,9 +18,6 @@ class TestPostgresEventStore(EventStoreContract):
     @pytest.fixture
     def url(self, postgres_url: str) -> str:
         return postgres_url
-
-    def make_url(self, tmp_path: Path) -> str:  # the url fixture above is used instead
-        raise AssertionError("not used")
 
     def raw_sql(self, url: str, statement: str) -> None:
         with psycopg.connect(url, autocommit=True) as connection:

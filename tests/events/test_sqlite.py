@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 import knelpunt as kp
 from tests.events.contract import EventStoreContract
 
@@ -12,7 +14,8 @@ from tests.events.contract import EventStoreContract
 class TestSQLiteEventStore(EventStoreContract):
     """SQLite (one file, WAL mode) keeps the event store contract."""
 
-    def make_url(self, tmp_path: Path) -> str:
+    @pytest.fixture
+    def url(self, tmp_path: Path) -> str:
         return str(tmp_path / "store.db")
 
     def raw_sql(self, url: str, statement: str) -> None:
