@@ -8,6 +8,7 @@ placeholders; the PostgreSQL adapter rewrites them to ``%s``.
 
 from __future__ import annotations
 
+import itertools
 import json
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,6 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from knelpunt.errors import SourceExistsError, UnknownSourceError
@@ -71,20 +73,28 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
+def _column_values(series: pd.Series, *, integer: bool) -> list[Any]:
+    """A batch column as Python values: int or str, None where missing."""
+    if integer:
+        if series.dtype.kind in "iu":
+            return series.tolist()
+        return [None if _missing(v) else int(v) for v in series.astype("Int64").tolist()]
+    values = series.to_numpy(dtype=object, copy=True)
+    values[pd.isna(values)] = None
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = np.array([None if _missing(v) else str(v) for v in values], dtype=object)
+    return values.tolist()
+
+
 def _batch_rows(source_id: int, batch: pd.DataFrame) -> list[tuple[Any, ...]]:
     """Rows of a canonical batch as plain Python tuples, None for missing values."""
     columns: list[list[Any]] = []
     for name in BATCH_COLUMNS:
         if name not in batch.columns:
             columns.append([None] * len(batch))
-            continue
-        series = batch[name]
-        if name in ("time_us", "line"):
-            values = series.astype("Int64").tolist()
-            columns.append([None if _missing(v) else int(v) for v in values])
         else:
-            columns.append([None if _missing(v) else str(v) for v in series.tolist()])
-    return [(source_id, *row) for row in zip(*columns, strict=True)]
+            columns.append(_column_values(batch[name], integer=name in ("time_us", "line")))
+    return list(zip(itertools.repeat(source_id), *columns))
 
 
 class _SQLRecording(Recording):

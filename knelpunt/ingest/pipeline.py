@@ -116,11 +116,11 @@ def open_raw(
         return
     with _as_path(data, name) as (path, label):
         facts = scan_file(path, format=format, encoding=encoding)
-        yield (
-            read_raw(path, facts, name=label, delimiter=delimiter, sheet=sheet),
-            facts,
-            facts.sha256,
-        )
+        raw = read_raw(path, facts, name=label, delimiter=delimiter, sheet=sheet)
+        try:
+            yield raw, facts, facts.sha256
+        finally:
+            raw.close()
 
 
 def resolve_mapping(
@@ -337,7 +337,7 @@ def _record_rows(
             first = low if first is None else min(first, low)
             last = high if last is None else max(last, high)
         if progress is not None:
-            progress(rows, raw.total)
+            progress(rows, raw.total if raw.total is not None else raw.estimate(rows))
     if issues and (mode == "strict" or events == 0):
         issues.sort(key=lambda i: i.line or 0)
         raise LogValidationError(raw.name, issues, refused)

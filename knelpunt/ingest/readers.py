@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
+import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import warnings
 import xml.parsers.expat
@@ -24,6 +28,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from knelpunt.errors import (
     EmptyLogError,
@@ -31,6 +36,7 @@ from knelpunt.errors import (
     MalformedFileError,
     UnsafeInputError,
 )
+from knelpunt.ingest import _xes_pieces
 from knelpunt.ingest.files import FileFacts, detect_delimiter
 from knelpunt.ingest.mapping import ColumnMapping
 from knelpunt.schema import (
@@ -44,6 +50,11 @@ from knelpunt.schema import (
 __all__ = ["CHUNK_ROWS", "RawLog", "read_raw"]
 
 CHUNK_ROWS: Final = 100_000
+PIECE_BYTES: Final = _xes_pieces.PIECE_BYTES
+SPLIT_ABOVE: Final = PIECE_BYTES
+"""XES files with more XML than this (bytes) are cut and parsed in a helper process."""
+_XES_REQUIRED: Final = (CASE_ID_KEY, ACTIVITY_KEY, TIMESTAMP_KEY)
+_XES_OPTIONAL: Final = (RESOURCE_KEY, LIFECYCLE_KEY)
 
 Chunks = Iterator[tuple[pd.DataFrame, np.ndarray]]
 
@@ -63,7 +74,10 @@ class RawLog:
             (XES timestamps arrive in UTC), else None: the caller's zone.
         total: the number of rows, or an upper bound, for progress; None if unknown.
         sample: the first rows, for mapping suggestions.
-        chunks: a function that yields (rows, their line/row/event numbers).
+        chunks: a function that yields (rows, their line/row/event numbers); call it once.
+        estimate: while ``chunks`` runs, given the rows done, an estimate of the
+            rows in all (when ``total`` is None), from the share of the file read.
+        close: releases what reading holds (a helper process, temporary files).
     """
 
     name: str
@@ -76,6 +90,8 @@ class RawLog:
     total: int | None
     sample: pd.DataFrame
     chunks: Callable[[], Chunks] = field(repr=False)
+    estimate: Callable[[int], int | None] = field(repr=False, default=lambda _done: None)
+    close: Callable[[], None] = field(repr=False, default=lambda: None)
 
 
 def read_raw(
@@ -391,49 +407,144 @@ def _diagnose_xml(path: Path, name: str) -> MalformedFileError:
     )
 
 
-def _read_xes(path: Path, *, name: str) -> RawLog:
+def _parse_whole(path: Path, name: str) -> Any:
     import rustxes
 
-    _check_prolog(path, name)
     try:
         with _quiet_stderr():
-            polars_frame, _meta = rustxes.import_xes(str(path))
+            frame, _meta = rustxes.import_xes(str(path))
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # rustxes panics with pyo3's PanicException
         raise _diagnose_xml(path, name) from error
-    if polars_frame.height == 0:
-        raise EmptyLogError(f"{name}: the XES log has no events.")
-    missing = [
-        k for k in (CASE_ID_KEY, ACTIVITY_KEY, TIMESTAMP_KEY) if k not in polars_frame.columns
-    ]
-    if missing:
-        raise LogSchemaError(
-            f"{name}: no event or trace carries {', '.join(missing)}; an XES log needs a "
-            "trace concept:name, an event concept:name and an event time:timestamp."
+    return frame
+
+
+class _Pieces:
+    """A helper process that cuts and parses a large XES file (see ``_xes_pieces``)."""
+
+    def __init__(self, path: Path, name: str, *, piece_bytes: int) -> None:
+        self.path, self.name = path, name
+        self.size = max(path.stat().st_size, 1)
+        self.read = 0
+        self._folder = tempfile.TemporaryDirectory(prefix="knelpunt-xes-")
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-P",
+                _xes_pieces.__file__,
+                str(path),
+                self._folder.name,
+                str(piece_bytes),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # a panic's text; the error is diagnosed here
+            text=True,
+            env={**os.environ, "RUST_BACKTRACE": "0"},
         )
-    frame = polars_frame.to_pandas()
-    del polars_frame
+
+    def frames(self) -> Iterator[Any]:
+        """The parsed pieces as polars frames, in file order."""
+        stdout, stdin = self._process.stdout, self._process.stdin
+        assert stdout is not None
+        assert stdin is not None
+        for line in stdout:
+            message = json.loads(line)
+            if "end" in message:
+                return
+            if "error" in message:
+                self.close()
+                raise _diagnose_xml(self.path, self.name)
+            piece = Path(message["path"])
+            frame = pl.read_ipc(piece.read_bytes())
+            piece.unlink()
+            self.read = int(message["read"])
+            with contextlib.suppress(BrokenPipeError):
+                stdin.write("\n")
+                stdin.flush()
+            yield frame
+        code = self._process.wait()
+        self.close()
+        raise MalformedFileError(
+            f"{self.name}: the process reading the XES file stopped unexpectedly (exit code "
+            f"{code}), possibly out of memory. Try again; if it happens again, report it with "
+            "the file's size."
+        )
+
+    def close(self) -> None:
+        """Stop the helper and remove its files; safe to call twice."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self._folder.cleanup()
+
+
+def _read_xes(path: Path, *, name: str) -> RawLog:
+    _check_prolog(path, name)
+    pieces = None
+    if _xes_pieces.xml_bytes(path) > SPLIT_ABOVE:
+        pieces = _Pieces(path, name, piece_bytes=PIECE_BYTES)
+        frames: Iterator[Any] = pieces.frames()
+    else:
+        frames = iter([_parse_whole(path, name)])
+    try:
+        first = next((frame for frame in frames if frame.height), None)
+        if first is None:
+            raise EmptyLogError(f"{name}: the XES log has no events.")
+        missing = [k for k in _XES_REQUIRED if k not in first.columns]
+        if missing:
+            raise LogSchemaError(
+                f"{name}: no event or trace {'in its first part ' if pieces else ''}carries "
+                f"{', '.join(missing)}; an XES log needs a trace concept:name, an event "
+                "concept:name and an event time:timestamp."
+            )
+    except BaseException:
+        if pieces is not None:
+            pieces.close()
+        raise
+    sample = first.head(5000).to_pandas()
     mapping = ColumnMapping(
         case_id=CASE_ID_KEY,
         activity=ACTIVITY_KEY,
         timestamp=TIMESTAMP_KEY,
-        resource=RESOURCE_KEY if RESOURCE_KEY in frame.columns else None,
-        lifecycle=LIFECYCLE_KEY if LIFECYCLE_KEY in frame.columns else None,
+        resource=RESOURCE_KEY if RESOURCE_KEY in first.columns else None,
+        lifecycle=LIFECYCLE_KEY if LIFECYCLE_KEY in first.columns else None,
     )
+    state = {"rows": 0}
 
     def chunks() -> Chunks:
-        return _slices(frame)
+        for frame in itertools.chain([first], frames):
+            absent = [k for k in (*_XES_REQUIRED, *_XES_OPTIONAL) if k not in frame.columns]
+            part = frame.with_columns(pl.lit(None, pl.String).alias(k) for k in absent)
+            for chunk, lines in _slices(part.to_pandas()):
+                yield chunk, lines + state["rows"]
+            state["rows"] += part.height
+
+    def estimate(done: int) -> int | None:
+        if pieces is None or not pieces.read:
+            return None
+        return max(done, round(done * pieces.size / pieces.read))
 
     return RawLog(
         name=name,
         format="xes",
         unit="event",
-        columns=[str(c) for c in frame.columns],
+        columns=[str(c) for c in first.columns],
         details={"parser": "rustxes"},
         fixed_mapping=mapping,
         naive_timezone="UTC",  # rustxes converts every timestamp to naive UTC
-        total=len(frame),
-        sample=frame.head(5000),
+        total=None if pieces else first.height,
+        sample=sample,
         chunks=chunks,
+        estimate=estimate,
+        close=pieces.close if pieces else _nothing,
     )
+
+
+def _nothing() -> None:
+    return None

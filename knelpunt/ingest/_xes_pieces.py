@@ -1,0 +1,169 @@
+"""Cut a large XES file into pieces of whole traces, and parse them in a helper process.
+
+rustxes parses a whole file into memory and holds the GIL while it does, so a
+5M-event log would be held whole (and then copied) and nothing else could run
+meanwhile. Here the file is cut, without parsing it, at ``</trace>`` tags into
+pieces of about ``piece_bytes``; each piece is a complete XES document (the
+log's header, some traces, ``</log>``) that rustxes parses on its own. A helper
+process does the cutting and parsing while the caller converts and writes
+the previous piece, so memory stays bounded and both cores work.
+
+A literal ``</trace>`` can only be an end tag in XML, except inside a comment
+or a CDATA section; when the traces hold either, the rest of the file is kept
+as one piece rather than risk a wrong cut.
+
+This module imports neither knelpunt nor pandas: the helper process runs it
+as a script (``python -P _xes_pieces.py FILE FOLDER PIECE_BYTES``) and starts
+in a fraction of a second. It talks over its standard streams: one JSON line
+per piece on stdout (``{"piece": k, "path": ..., "read": bytes_read}``, or
+``{"error": k}``, then ``{"end": n}``), and it waits for a line on stdin
+before running more than two pieces ahead of the reader.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Final, cast
+
+PIECE_BYTES: Final = 8 << 20
+AHEAD: Final = 2
+_BLOCK: Final = 1 << 20
+_TRACE_START: Final = re.compile(rb"<trace[\s>/]")
+_TRACE_END: Final = b"</trace>"
+_UNSAFE: Final = (b"<!--", b"<![CDATA[")
+
+
+def _open(path: Path) -> tuple[IO[bytes], IO[bytes]]:
+    """(the file on disk, its content stream): gzip is read through."""
+    raw = path.open("rb")
+    magic = raw.read(2)
+    raw.seek(0)
+    if magic == b"\x1f\x8b":
+        return raw, cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+    return raw, raw
+
+
+def xml_bytes(path: Path) -> int:
+    """The size of the XML in ``path``: read from the gzip trailer when compressed.
+
+    The trailer holds the size modulo 4 GiB, so the file size is the floor.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        if handle.read(2) != b"\x1f\x8b" or size < 20:
+            return size
+        handle.seek(-4, os.SEEK_END)
+        return max(size, int.from_bytes(handle.read(4), "little"))
+
+
+def _header_end(buffer: bytes | bytearray) -> int:
+    """Where the first trace starts, skipping comments; -1 when not (yet) seen."""
+    at = 0
+    while True:
+        found = _TRACE_START.search(buffer, at)
+        comment = buffer.find(b"<!--", at)
+        if found is None:
+            return -1
+        if comment == -1 or comment > found.start():
+            return found.start()
+        close = buffer.find(b"-->", comment + 4)
+        if close == -1:
+            return -1
+        at = close + 3
+
+
+def iter_pieces(
+    stream: IO[bytes], *, piece_bytes: int = PIECE_BYTES, block: int = _BLOCK
+) -> Iterator[bytes]:
+    """The XES document in ``stream`` as complete XES documents of whole traces.
+
+    The first piece is about an eighth of ``piece_bytes`` so that its reader
+    can start early; the others about ``piece_bytes`` each.
+
+    Example:
+        >>> import io
+        >>> log = b"<log><string key='a' value='1'/>" + b"<trace><event/></trace>" * 3 + b"</log>"
+        >>> pieces = list(iter_pieces(io.BytesIO(log), piece_bytes=40, block=16))
+        >>> [piece.count(b"<trace>") for piece in pieces]  # the first piece is smaller
+        [1, 1, 1]
+        >>> pieces[2]
+        b"<log><string key='a' value='1'/><trace><event/></trace></log>"
+    """
+    buffer = bytearray()
+    header: bytes | None = None
+    whole = False  # True once cutting is unsafe: the rest is one piece
+    yielded = False
+    while data := stream.read(block):
+        buffer += data
+        if header is None:
+            end = _header_end(buffer)
+            if end == -1:
+                continue
+            header = bytes(buffer[:end])
+            del buffer[:end]
+        # The first piece is small, so that its reader can start early.
+        if whole or len(buffer) < (piece_bytes if yielded else piece_bytes // 8):
+            continue
+        if any(mark in buffer for mark in _UNSAFE):
+            whole = True
+            continue
+        cut = buffer.rfind(_TRACE_END)
+        if cut == -1:
+            continue
+        cut += len(_TRACE_END)
+        yield header + bytes(buffer[:cut]) + b"</log>\n"
+        yielded = True
+        del buffer[:cut]
+    if not (yielded and bytes(buffer).strip() == b"</log>"):
+        yield (header or b"") + bytes(buffer)
+
+
+def _serve(path: Path, folder: Path, piece_bytes: int) -> None:  # pragma: no cover - subprocess
+    import polars  # noqa: F401  (rustxes returns polars frames)
+    import rustxes
+
+    raw, stream = _open(path)
+    done = number = 0
+    pieces = iter_pieces(stream, piece_bytes=piece_bytes)
+    with raw, stream:
+        while True:
+            try:
+                piece = next(pieces, None)
+            except (OSError, EOFError, zlib.error):  # a damaged or cut-off gzip: diagnosed there
+                print(json.dumps({"error": number}), flush=True)
+                return
+            if piece is None:
+                break
+            while number - done >= AHEAD:
+                if not sys.stdin.readline():
+                    return  # the reader has gone
+                done += 1
+            source = folder / f"piece-{number}.xes"
+            source.write_bytes(piece)
+            del piece
+            try:
+                frame, _meta = rustxes.import_xes(str(source))
+            except BaseException:  # rustxes panics with pyo3's PanicException
+                print(json.dumps({"error": number}), flush=True)
+                return
+            finally:
+                source.unlink()
+            target = folder / f"piece-{number}.arrow"
+            frame.write_ipc(target)
+            del frame
+            message = {"piece": number, "path": str(target), "read": raw.tell()}
+            print(json.dumps(message), flush=True)
+            number += 1
+        print(json.dumps({"end": number}), flush=True)
+
+
+if __name__ == "__main__":  # pragma: no cover - runs in the helper process
+    os.environ.setdefault("RUST_BACKTRACE", "0")
+    _serve(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))
