@@ -6,6 +6,9 @@ The notebook façade::
     store = kp.open_store("knelpunt.db")
     result = kp.ingest_log(store, "export.csv")
     log = kp.read_events(store, sources=[result.source.source_id])
+    events = kp.load_events(store)              # the sorted, coded projection
+    process = kp.discover_map(events)           # directly-follows graph + performance
+    variants = kp.list_variants(events)
 
 Importing knelpunt does not import pm4py or Dash.
 """
@@ -26,6 +29,8 @@ from knelpunt.events.store import EventStore, open_store
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.mapping import ColumnMapping
 from knelpunt.ingest.pipeline import ingest_log
+from knelpunt.mining.maps import ProcessMap, discover_map, list_variants, summarise_cases
+from knelpunt.mining.projection import EventTable, load_events
 
 __version__ = "0.1.0"
 
@@ -33,17 +38,23 @@ __all__ = [
     "ColumnMapping",
     "Event",
     "EventStore",
+    "EventTable",
     "KnelpuntError",
     "NewSource",
+    "ProcessMap",
     "RecordResult",
     "Source",
     "append_events",
+    "discover_map",
     "export_log",
     "ingest_log",
     "list_sources",
+    "list_variants",
+    "load_events",
     "open_store",
     "purge_source",
     "read_events",
     "read_rejects",
     "suggest_mapping",
+    "summarise_cases",
 ]

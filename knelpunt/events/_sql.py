@@ -291,10 +291,11 @@ class SQLEventStore(EventStore):
         sources: Sequence[int] | None = None,
         after: int = 0,
         batch_size: int = 200_000,
+        attributes: bool = True,
     ) -> Iterator[pd.DataFrame]:
         columns = (
             "position, source_id, case_id, activity, time_us, lifecycle, resource, "
-            f"{self._ATTRIBUTES_OUT}, line"
+            f"{self._ATTRIBUTES_OUT if attributes else 'NULL'}, line"
         )
         where = "position > ?"
         params: list[Any] = []

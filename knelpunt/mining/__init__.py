@@ -1,0 +1,1 @@
+"""Process mining on the store's events: projections, maps, variants, cases."""

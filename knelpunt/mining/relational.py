@@ -1,0 +1,188 @@
+"""The definitions of :mod:`knelpunt.mining.maps`, written once more in SQL for DuckDB.
+
+The fast path in ``maps`` answers a click in the dashboard; this relational
+path is the portable definition (the same SQL shape runs on PostgreSQL or
+Spark for logs beyond one machine) and a check: a test holds both to the
+same numbers. Events are ordered within a case by time, then store position.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from knelpunt.mining.maps import EDGE_COLUMNS, ProcessMap
+from knelpunt.mining.projection import EventTable
+
+__all__ = ["discover_map_sql", "list_variants_sql", "summarise_cases_sql"]
+
+_ORDER = "ORDER BY time_us, position"
+
+_EDGES = f"""
+WITH pairs AS (
+    SELECT "case", activity AS src,
+           lead(activity) OVER w AS dst,
+           lead(time_us) OVER w - time_us AS duration_us
+    FROM events
+    WINDOW w AS (PARTITION BY "case" {_ORDER})
+)
+SELECT src, dst,
+       count(*) AS count,
+       count(DISTINCT "case") AS cases,
+       avg(duration_us) / 1e6 AS mean_s,
+       quantile_cont(duration_us, 0.5) / 1e6 AS median_s,
+       quantile_cont(duration_us, 0.9) / 1e6 AS p90_s,
+       min(duration_us) / 1e6 AS min_s,
+       max(duration_us) / 1e6 AS max_s,
+       sum(duration_us) / 1e6 AS total_s
+FROM pairs WHERE dst IS NOT NULL
+GROUP BY src, dst
+"""
+
+_ACTIVITIES = """
+SELECT activity, count(*) AS count, count(DISTINCT "case") AS cases
+FROM events GROUP BY activity
+"""
+
+_ENDS = """
+SELECT arg_min(activity, (time_us, position)) AS first,
+       arg_max(activity, (time_us, position)) AS last
+FROM events GROUP BY "case"
+"""
+
+_CASES = f"""
+WITH marked AS (
+    SELECT *, lag(resource) OVER (PARTITION BY "case" {_ORDER}) AS previous
+    FROM events
+)
+SELECT "case",
+       count(*) AS events,
+       count(DISTINCT activity) AS activities,
+       count(DISTINCT resource) FILTER (WHERE resource >= 0) AS resources,
+       count(*) FILTER (WHERE resource >= 0 AND previous >= 0 AND resource <> previous)
+           AS handovers,
+       min(time_us) AS start_us,
+       max(time_us) AS end_us,
+       list(activity {_ORDER}) AS trace
+FROM marked GROUP BY "case"
+"""
+
+_VARIANTS = """
+WITH per_variant AS (
+    SELECT trace, count(*) AS cases, min("case") AS first_case,
+           avg(duration_s) AS mean_s, median(duration_s) AS median_s,
+           min(duration_s) AS min_s, max(duration_s) AS max_s
+    FROM (SELECT "case", trace, (end_us - start_us) / 1e6 AS duration_s FROM per_case)
+    GROUP BY trace
+)
+SELECT row_number() OVER (ORDER BY cases DESC, first_case) AS variant, *
+FROM per_variant
+"""
+
+
+def _connect(table: EventTable) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    events = pa.table(
+        {
+            "case": table.case,
+            "activity": table.activity,
+            "resource": table.resource,
+            "time_us": table.time_us,
+            "position": table.position,
+        }
+    )
+    connection.register("events", events)
+    return connection
+
+
+def _query(connection: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    frame: pd.DataFrame = connection.execute(sql).df()
+    return frame
+
+
+def discover_map_sql(table: EventTable) -> ProcessMap:
+    """:func:`~knelpunt.mining.maps.discover_map`, computed by DuckDB."""
+    names = table.activities
+    with _connect(table) as connection:
+        edges = _query(connection, _EDGES)
+        activities = _query(connection, _ACTIVITIES)
+        ends = _query(connection, _ENDS)
+    edges.insert(0, "source", names[edges.pop("src").to_numpy(dtype=np.int64)])
+    edges.insert(1, "target", names[edges.pop("dst").to_numpy(dtype=np.int64)])
+    edges = edges[list(EDGE_COLUMNS)].sort_values(
+        ["count", "source", "target"], ascending=[False, True, True]
+    )
+    activities["activity"] = names[activities["activity"].to_numpy(dtype=np.int64)]
+    activities = activities.sort_values(["count", "activity"], ascending=[False, True])
+    return ProcessMap(
+        edges=edges.reset_index(drop=True),
+        activities=activities[["activity", "count", "cases"]].reset_index(drop=True),
+        start_activities=_counted(names, ends["first"]),
+        end_activities=_counted(names, ends["last"]),
+        events=len(table),
+        cases=len(ends),
+    )
+
+
+def _counted(names: np.ndarray, codes: pd.Series) -> dict[str, int]:
+    counts = pd.Series(names[codes.to_numpy(dtype=np.int64)]).value_counts()
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {str(k): int(v) for k, v in ordered}
+
+
+def _per_case(connection: duckdb.DuckDBPyConnection) -> Any:
+    return connection.execute(f"CREATE TEMP TABLE per_case AS {_CASES}")
+
+
+def summarise_cases_sql(table: EventTable) -> pd.DataFrame:
+    """:func:`~knelpunt.mining.maps.summarise_cases`, computed by DuckDB."""
+    with _connect(table) as connection:
+        _per_case(connection)
+        variants = _query(connection, _VARIANTS)[["variant", "trace"]]
+        cases = _query(connection, 'SELECT * FROM per_case ORDER BY "case"')
+    number = {tuple(t): int(v) for t, v in zip(variants["trace"], variants["variant"], strict=True)}
+    codes = cases["case"].to_numpy(dtype=np.int64)
+    events = cases["events"].to_numpy(dtype=np.int64)
+    activities = cases["activities"].to_numpy(dtype=np.int64)
+    start = cases["start_us"].to_numpy(dtype=np.int64)
+    end = cases["end_us"].to_numpy(dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "source_id": table.case_sources[codes],
+            "case_id": table.case_ids[codes],
+            "events": events,
+            "activities": activities,
+            "resources": cases["resources"].to_numpy(dtype=np.int64),
+            "handovers": cases["handovers"].to_numpy(dtype=np.int64),
+            "rework": events - activities,
+            "start": pd.to_datetime(start, unit="us", utc=True),
+            "end": pd.to_datetime(end, unit="us", utc=True),
+            "duration_s": (end - start) / 1e6,
+            "variant": [number[tuple(t)] for t in cases["trace"]],
+        }
+    )
+
+
+def list_variants_sql(table: EventTable) -> pd.DataFrame:
+    """:func:`~knelpunt.mining.maps.list_variants`, computed by DuckDB."""
+    names = table.activities
+    with _connect(table) as connection:
+        _per_case(connection)
+        variants = _query(connection, f"{_VARIANTS} ORDER BY variant")
+    total = int(variants["cases"].sum()) if len(variants) else 0
+    return pd.DataFrame(
+        {
+            "variant": variants["variant"].to_numpy(dtype=np.int64),
+            "activities": [tuple(names[c] for c in trace) for trace in variants["trace"]],
+            "cases": variants["cases"].to_numpy(dtype=np.int64),
+            "share": variants["cases"].to_numpy(dtype=np.int64) / max(total, 1),
+            "mean_s": variants["mean_s"].to_numpy(dtype=float),
+            "median_s": variants["median_s"].to_numpy(dtype=float),
+            "min_s": variants["min_s"].to_numpy(dtype=float),
+            "max_s": variants["max_s"].to_numpy(dtype=float),
+        }
+    )
