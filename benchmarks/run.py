@@ -107,6 +107,23 @@ def _cases() -> list[Case]:
                 '`pm4py.read_xes(variant="iterparse")`',
             ),
         ]
+    for key in ("bpic2012", "xes-1m", "xes-5m"):
+        log = logs[key]
+        cases += [
+            Case(
+                f"{key}-map-knelpunt",
+                log,
+                "knelpunt-map",
+                "`discover_map` + `list_variants` + `summarise_cases` on the projection",
+                "sqlite",
+            ),
+            Case(
+                f"{key}-map-pm4py",
+                log,
+                "pm4py-map",
+                "`discover_performance_dfg` + `get_variants` + `get_cases_description`",
+            ),
+        ]
     log = logs["csv-1m"]
     cases += [
         Case(
@@ -280,6 +297,7 @@ class Measured:
     operation: str
     what: str
     runs: list[Run] = field(default_factory=list)
+    earlier: str = ""  # set when kept from an earlier run by --merge: which run
 
     @property
     def ok(self) -> list[Run]:
@@ -390,6 +408,8 @@ def _measure_once(
     )
     if run.events != case.log.events:
         run.detail = f"{run.events:,} events, expected {case.log.events:,}"
+    if data.get("note"):
+        run.detail = f"{run.detail} {data['note']}".strip()
     module = data.get("module")
     if module is not None and not Path(module).is_relative_to(code):
         run.detail += f" knelpunt imported from {module}, not from the snapshot"
@@ -508,6 +528,8 @@ def _results_table(results: list[Measured]) -> list[str]:
     ]
     for m in results:
         notes = [r.detail for r in m.runs if r.detail]
+        if m.earlier:
+            notes.append(f"from the earlier run of {m.earlier}")
         if m.status != "ok":
             notes.insert(0, f"**{m.status}**")
         elif len(m.ok) > 1:
@@ -685,6 +707,25 @@ def render(
 # -- command line ------------------------------------------------------------------------
 
 
+def _merged(new: list[Measured], *, cases: list[Case]) -> list[Measured]:
+    """The new results plus the earlier ones of cases not run now, in the cases' order."""
+    path = DATA_DIR / "results.json"
+    kept: dict[str, Measured] = {}
+    if path.exists():
+        earlier = json.loads(path.read_text())
+        machine = earlier["machine"]
+        when = f"{machine.get('Date', '?')} (knelpunt {machine.get('knelpunt', '?')})"
+        for item in earlier["results"]:
+            runs = [Run(**run) for run in item.pop("runs")]
+            item["earlier"] = item.get("earlier") or when
+            kept[item["case"]] = Measured(**item, runs=runs)
+    kept.update({m.case: m for m in new})
+    order = [c.name for c in cases]
+    return sorted(
+        kept.values(), key=lambda m: order.index(m.case) if m.case in order else len(order)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
@@ -698,6 +739,11 @@ def main(argv: list[str] | None = None) -> int:
         help="run only cases whose name contains NAME (repeatable; see --list)",
     )
     parser.add_argument("--list", action="store_true", help="list the case names and exit")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the earlier results (benchmarks/data/results.json) of cases not run now",
+    )
     parser.add_argument(
         "--repeat",
         type=int,
@@ -746,6 +792,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if postgres is not None:
             postgres.stop()
+    if args.merge:
+        results = _merged(results, cases=_cases())
     (DATA_DIR / "results.json").write_text(
         json.dumps(
             {"machine": info, "argv": argv, "results": [asdict(m) for m in results]}, indent=2

@@ -1,4 +1,4 @@
-"""The ``knelpunt`` command: ingest, sources, rejects, export, purge, mapping, demo.
+"""The ``knelpunt`` command: ingest, sources, rejects, export, map, variants, purge, mapping, demo.
 
 Exit codes: 0 success; 2 wrong usage; 3 the input cannot be recorded (bad
 file, bad rows, unknown format); 4 the store refused or failed; 1 anything
@@ -31,6 +31,8 @@ from knelpunt.events.model import RecordResult, Source
 from knelpunt.events.store import DEFAULT_STORE, EventStore, open_store
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.pipeline import ingest_log
+from knelpunt.mining.maps import discover_map, list_variants
+from knelpunt.mining.projection import EventTable, load_events
 from knelpunt.testing import make_demo_csv
 
 __all__ = ["app", "main"]
@@ -256,6 +258,124 @@ def export(
         except KnelpuntError as error:
             raise _fail(error) from error
     out.print(f"Wrote {written}", highlight=False)
+
+
+SourcesOption = Annotated[
+    list[int] | None, typer.Option("--source", help="Only this source id (repeatable).")
+]
+TopOption = Annotated[int, typer.Option("--top", min=0, help="Rows to show (0: all).")]
+
+
+def _events(store: EventStore, url: str, sources: list[int] | None) -> EventTable:
+    """The projection, cached next to a SQLite store file so later commands start fast."""
+    cache = None
+    if "://" not in url and url != ":memory:":
+        cache = Path(f"{url}.projections")
+    try:
+        return load_events(store, sources=sources, cache=cache)
+    except KnelpuntError as error:
+        raise _fail(error) from error
+
+
+def _duration(seconds: float) -> str:
+    """A duration as people read it: 45s, 12m, 3h 20m, 4d 6h."""
+    if seconds != seconds:  # NaN
+        return "-"
+    minutes, hours, days = seconds / 60, seconds / 3600, seconds / 86400
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if minutes < 60:
+        return f"{minutes:.0f}m"
+    if hours < 24:
+        return f"{int(hours)}h {int(minutes % 60)}m"
+    return f"{int(days)}d {int(hours % 24)}h"
+
+
+@app.command("map")
+def process_map(
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    top: TopOption = 25,
+    as_json: JsonOption = False,
+) -> None:
+    """The process map: which step follows which, how often, and how long it takes."""
+    with _open(store) as target:
+        table = _events(target, store, source)
+    found = discover_map(table)
+    if as_json:
+        edges = found.edges if top == 0 else found.edges.head(top)
+        out.print_json(
+            json.dumps(
+                {
+                    "events": found.events,
+                    "cases": found.cases,
+                    "start_activities": found.start_activities,
+                    "end_activities": found.end_activities,
+                    "activities": found.activities.to_dict("records"),
+                    "edges": edges.to_dict("records"),
+                }
+            )
+        )
+        return
+    if not found.events:
+        out.print("No events to map; record a log with 'knelpunt ingest FILE'.")
+        return
+    out.print(f"{found.events:,} events in {found.cases:,} cases.", highlight=False)
+    table_out = Table(
+        "from", "to", "count", "cases", "mean", "median", "p90", "total", title="Paths"
+    )
+    for edge in (found.edges if top == 0 else found.edges.head(top)).to_dict("records"):
+        table_out.add_row(
+            str(edge["source"]),
+            str(edge["target"]),
+            f"{edge['count']:,}",
+            f"{edge['cases']:,}",
+            *(_duration(edge[k]) for k in ("mean_s", "median_s", "p90_s", "total_s")),
+        )
+    out.print(table_out)
+    starts = ", ".join(f"{k} ({v:,})" for k, v in list(found.start_activities.items())[:5])
+    ends = ", ".join(f"{k} ({v:,})" for k, v in list(found.end_activities.items())[:5])
+    out.print(f"Cases start with: {starts}", highlight=False)
+    out.print(f"Cases end with: {ends}", highlight=False)
+
+
+@app.command()
+def variants(
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    top: TopOption = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """The variants (distinct paths through the process), most frequent first."""
+    with _open(store) as target:
+        table = _events(target, store, source)
+    found = list_variants(table)
+    shown = found if top == 0 else found.head(top)
+    if as_json:
+        records = shown.assign(activities=shown["activities"].map(list)).to_dict("records")
+        out.print_json(json.dumps({"variants": len(found), "shown": records}))
+        return
+    if found.empty:
+        out.print("No cases yet; record a log with 'knelpunt ingest FILE'.")
+        return
+    table_out = Table("#", "cases", "share", "median", "steps", "path", title="Variants")
+    for variant in shown.to_dict("records"):
+        path = " → ".join(variant["activities"])
+        table_out.add_row(
+            str(variant["variant"]),
+            f"{variant['cases']:,}",
+            f"{variant['share']:.1%}",
+            _duration(variant["median_s"]),
+            str(len(variant["activities"])),
+            path if len(path) <= 120 else path[:117] + "...",
+        )
+    out.print(table_out)
+    covered = shown["cases"].sum() / max(found["cases"].sum(), 1)
+    out.print(
+        f"{len(found):,} variant{'s' if len(found) != 1 else ''}; the {len(shown):,} shown "
+        f"cover {covered:.1%} of the cases.",
+        highlight=False,
+    )
 
 
 @app.command()

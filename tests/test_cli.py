@@ -74,3 +74,24 @@ def test_unknown_source_exit_code(tmp_path: Path) -> None:
     result = runner.invoke(app, ["rejects", "9", "--store", str(tmp_path / "k.db")])
     assert result.exit_code == 4
     assert "No source 9" in result.stderr
+
+
+def test_map_and_variants(tmp_path: Path) -> None:
+    """The map and variants commands, as tables and as JSON; the projection is cached."""
+    store = str(tmp_path / "k.db")
+    csv = make_demo_csv(tmp_path / "demo.csv", cases=6)
+    assert runner.invoke(app, ["ingest", str(csv), "--store", store]).exit_code == 0
+    shown = runner.invoke(app, ["map", "--store", store])
+    assert shown.exit_code == 0, shown.output
+    assert "60 events in 6 cases" in shown.stdout
+    found = json.loads(runner.invoke(app, ["map", "--store", store, "--json", "--top", "0"]).stdout)
+    assert found["cases"] == 6
+    assert sum(e["count"] for e in found["edges"]) == 60 - 6  # per case: one edge fewer than events
+    assert (tmp_path / "k.db.projections").is_dir()
+    variants = json.loads(runner.invoke(app, ["variants", "--store", store, "--json"]).stdout)
+    assert sum(v["cases"] for v in variants["shown"]) <= 6
+    table = runner.invoke(app, ["variants", "--store", store, "--top", "2"])
+    assert table.exit_code == 0
+    assert "1 variant; the 1 shown cover 100.0% of the cases" in table.stdout
+    empty = runner.invoke(app, ["map", "--store", str(tmp_path / "empty.db")])
+    assert "No events to map" in empty.stdout

@@ -96,6 +96,28 @@ class EventStoreContract(ABC):
         assert only_a["case_id"].tolist() == ["c1", "c1", "y", "y"]
         assert only_a["activity"].tolist() == ["A0", "A1", "A0", "A1"]
 
+    def test_reading_without_attributes(self, store: EventStore) -> None:
+        """attributes=False reads the same events, in batches, with the attributes left out."""
+        source = store.create_source(NewSource("capture", "capture"))
+        store.append(source.source_id, _events(5))
+        full = pd.concat(list(store.iter_events(batch_size=2)), ignore_index=True)
+        lean = pd.concat(list(store.iter_events(batch_size=2, attributes=False)), ignore_index=True)
+        assert lean["attributes"].isna().all()
+        pd.testing.assert_frame_equal(
+            lean.drop(columns="attributes"), full.drop(columns="attributes")
+        )
+
+    def test_projection_follows_the_store(self, store: EventStore) -> None:
+        """The projection catches up on either backend and matches a fresh build."""
+        source = store.create_source(NewSource("capture", "capture"))
+        store.append(source.source_id, _events(3))
+        table = kp.load_events(store)
+        store.append(source.source_id, _events(2, case="c0"))
+        caught_up = kp.load_events(store, since=table)
+        assert caught_up.high == store.last_position()
+        assert caught_up.to_frame().equals(kp.load_events(store).to_frame())
+        assert kp.discover_map(caught_up).cases == 2
+
     def test_idempotency_key_stores_once(self, store: EventStore) -> None:
         """The same event sent twice with one idempotency key is stored once."""
         source = store.create_source(NewSource("capture", "capture"))
