@@ -266,15 +266,16 @@ SourcesOption = Annotated[
 TopOption = Annotated[int, typer.Option("--top", min=0, help="Rows to show (0: all).")]
 
 
-def _events(store: EventStore, url: str, sources: list[int] | None) -> EventTable:
+def _events(url: str, sources: list[int] | None) -> EventTable:
     """The projection, cached next to a SQLite store file so later commands start fast."""
     cache = None
     if "://" not in url and url != ":memory:":
         cache = Path(f"{url}.projections")
-    try:
-        return load_events(store, sources=sources, cache=cache)
-    except KnelpuntError as error:
-        raise _fail(error) from error
+    with _open(url) as store:
+        try:
+            return load_events(store, sources=sources, cache=cache)
+        except KnelpuntError as error:
+            raise _fail(error) from error
 
 
 def _duration(seconds: float) -> str:
@@ -299,9 +300,7 @@ def process_map(
     as_json: JsonOption = False,
 ) -> None:
     """The process map: which step follows which, how often, and how long it takes."""
-    with _open(store) as target:
-        table = _events(target, store, source)
-    found = discover_map(table)
+    found = discover_map(_events(store, source))
     if as_json:
         edges = found.edges if top == 0 else found.edges.head(top)
         out.print_json(
@@ -347,9 +346,7 @@ def variants(
     as_json: JsonOption = False,
 ) -> None:
     """The variants (distinct paths through the process), most frequent first."""
-    with _open(store) as target:
-        table = _events(target, store, source)
-    found = list_variants(table)
+    found = list_variants(_events(store, source))
     shown = found if top == 0 else found.head(top)
     if as_json:
         records = shown.assign(activities=shown["activities"].map(list)).to_dict("records")

@@ -128,6 +128,21 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
+REAL_XES_LOGS = [
+    "running-example.xes",
+    "receipt.xes.gz",
+    "BPIC15_1.xes.gz",
+    "BPIC15_2.xes.gz",
+    "CCC19.xes.gz",
+    "Sepsis_Cases-Event_Log.xes.gz",
+    "helpdesk.xes.gz",
+    "interval_event_log.xes.gz",
+    "bpi_challenge_2012.xes.gz",
+    "Road_Traffic_Fine_Management_Process.xes.gz",
+]
+"""Every XES log in ../shared/event_logs, smallest first."""
+
+
 def shared_log(name: str) -> Path:
     """A real public log from ../shared/event_logs, or a clear skip when it is absent."""
     path = SHARED_LOGS / name

@@ -79,50 +79,17 @@ class ProcessMap:
     cases: int
 
 
-def _edge_codes(table: EventTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(edge code per transition, its case, its duration in µs); codes are src * A + dst."""
+def _edges(table: EventTable) -> pl.DataFrame:
+    """Consecutive events of one case: (src, dst, case, duration_us), in table order."""
     same = table.case[1:] == table.case[:-1]
-    n_act = max(len(table.activities), 1)
-    code = table.activity[:-1].astype(np.int64) * n_act + table.activity[1:]
-    duration = table.time_us[1:] - table.time_us[:-1]
-    return code[same], table.case[1:][same], duration[same]
-
-
-def _group_stats(keys: np.ndarray, durations: np.ndarray) -> tuple[np.ndarray, list[list[float]]]:
-    """Per distinct key (ascending): count, mean, median, p90, min, max, total (seconds)."""
-    if len(keys) == 0:
-        return np.empty(0, dtype=np.int64), []
-    uniques, compact = np.unique(keys, return_inverse=True)
-    order = np.argsort(
-        compact.astype(np.uint16) if len(uniques) <= 1 << 16 else compact, kind="stable"
+    return pl.DataFrame(
+        {
+            "src": table.activity[:-1][same],
+            "dst": table.activity[1:][same],
+            "case": table.case[1:][same],
+            "duration_us": (table.time_us[1:] - table.time_us[:-1])[same],
+        }
     )
-    counts = np.bincount(compact, minlength=len(uniques))
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    grouped = durations[order]
-    rows = []
-    for k in range(len(uniques)):
-        part = np.sort(grouped[bounds[k] : bounds[k + 1]]) / _US
-        rows.append(
-            [
-                float(len(part)),
-                float(part.mean()),
-                float(np.percentile(part, 50)),
-                float(np.percentile(part, 90)),
-                float(part[0]),
-                float(part[-1]),
-                float(part.sum()),
-            ]
-        )
-    return uniques, rows
-
-
-def _cases_per_key(keys: np.ndarray, cases: np.ndarray, width: int) -> dict[int, int]:
-    """How many distinct cases have each key."""
-    if len(keys) == 0:
-        return {}
-    pairs = np.unique(cases.astype(np.int64) * width + keys)
-    found, counts = np.unique(pairs % width, return_counts=True)
-    return dict(zip(found.tolist(), counts.tolist(), strict=True))
 
 
 def discover_map(table: EventTable) -> ProcessMap:
@@ -138,26 +105,37 @@ def discover_map(table: EventTable) -> ProcessMap:
         (3, 15, 12)
     """
     names = table.activities
-    n_act = max(len(names), 1)
-    width = n_act * n_act
-    codes, cases, durations = _edge_codes(table)
-    uniques, stats = _group_stats(codes, durations)
-    per_case = _cases_per_key(codes, cases, width)
-    edges = pd.DataFrame(
-        [
-            [names[c // n_act], names[c % n_act], int(s[0]), per_case[int(c)], *s[1:]]
-            for c, s in zip(uniques.tolist(), stats, strict=True)
-        ],
-        columns=list(EDGE_COLUMNS),
+    seconds = pl.col("duration_us") / _US
+    stats = (
+        _edges(table)
+        .group_by("src", "dst")
+        .agg(
+            pl.len().alias("count"),
+            pl.col("case").n_unique().alias("cases"),
+            seconds.mean().alias("mean_s"),
+            seconds.median().alias("median_s"),
+            seconds.quantile(0.9, interpolation="linear").alias("p90_s"),
+            seconds.min().alias("min_s"),
+            seconds.max().alias("max_s"),
+            seconds.sum().alias("total_s"),
+        )
     )
-    edges = edges.sort_values(["count", "source", "target"], ascending=[False, True, True])
-    activity_counts = np.bincount(table.activity, minlength=len(names))
-    activity_cases = _cases_per_key(table.activity.astype(np.int64), table.case, n_act)
+    edges = stats.drop("src", "dst").to_pandas()
+    edges.insert(0, "source", names[stats["src"].to_numpy()] if len(stats) else [])
+    edges.insert(1, "target", names[stats["dst"].to_numpy()] if len(stats) else [])
+    edges = edges.astype({"count": "int64", "cases": "int64"}).sort_values(
+        ["count", "source", "target"], ascending=[False, True, True]
+    )
+    per_activity = (
+        pl.DataFrame({"activity": table.activity, "case": table.case})
+        .group_by("activity")
+        .agg(pl.len().alias("count"), pl.col("case").n_unique().alias("cases"))
+    )
     activities = pd.DataFrame(
         {
-            "activity": names,
-            "count": activity_counts,
-            "cases": [activity_cases.get(i, 0) for i in range(len(names))],
+            "activity": names[per_activity["activity"].to_numpy()] if len(per_activity) else [],
+            "count": per_activity["count"].to_numpy().astype(np.int64),
+            "cases": per_activity["cases"].to_numpy().astype(np.int64),
         }
     ).sort_values(["count", "activity"], ascending=[False, True])
     first = table.case_start[:-1]
@@ -179,7 +157,8 @@ def _count_names(names: np.ndarray, codes: np.ndarray) -> dict[str, int]:
     return {str(names[i]): int(counts[i]) for i in order}
 
 
-def _per_case(table: EventTable) -> pl.DataFrame:
+def _per_case(table: EventTable, *, details: bool) -> pl.DataFrame:
+    """Per case in code order: its trace and times; with ``details`` also the counts."""
     frame = pl.DataFrame(
         {
             "case": table.case,
@@ -188,30 +167,32 @@ def _per_case(table: EventTable) -> pl.DataFrame:
             "time_us": table.time_us,
         }
     )
-    resource = pl.col("resource")
-    previous = resource.shift(1).over("case")
-    return (
-        frame.group_by("case", maintain_order=True)
-        .agg(
+    aggregations = [
+        pl.col("time_us").first().alias("start_us"),
+        pl.col("time_us").last().alias("end_us"),
+        pl.col("activity").alias("trace"),
+    ]
+    if details:
+        # The table is sorted by case, so the previous row is the previous
+        # event of the same case unless the case changes there.
+        resource, previous = pl.col("resource"), pl.col("resource").shift(1)
+        frame = frame.with_columns(
+            (
+                (pl.col("case") == pl.col("case").shift(1))
+                & (resource != previous)
+                & (resource >= 0)
+                & (previous >= 0)
+            )
+            .fill_null(False)
+            .alias("handover")
+        )
+        aggregations += [
             pl.len().alias("events"),
             pl.col("activity").n_unique().alias("activities"),
             resource.filter(resource >= 0).n_unique().alias("resources"),
-            pl.col("time_us").first().alias("start_us"),
-            pl.col("time_us").last().alias("end_us"),
-            pl.col("activity").alias("trace"),
-        )
-        .join(
-            frame.with_columns(
-                ((resource != previous) & (resource >= 0) & (previous >= 0))
-                .fill_null(False)
-                .alias("handover")
-            )
-            .group_by("case")
-            .agg(pl.col("handover").sum().alias("handovers")),
-            on="case",
-            maintain_order="left",
-        )
-    )
+            pl.col("handover").sum().alias("handovers"),
+        ]
+    return frame.group_by("case", maintain_order=True).agg(aggregations)
 
 
 def summarise_cases(table: EventTable) -> pd.DataFrame:
@@ -227,7 +208,7 @@ def summarise_cases(table: EventTable) -> pd.DataFrame:
         >>> len(cases), int(cases["events"].sum())
         (3, 15)
     """
-    per_case = _per_case(table)
+    per_case = _per_case(table, details=True)
     variant = _variant_numbers(per_case)
     codes = per_case["case"].to_numpy()
     start = per_case["start_us"].to_numpy()
@@ -281,20 +262,9 @@ def list_variants(table: EventTable) -> pd.DataFrame:
         >>> int(variants["cases"].sum())
         3
     """
-    per_case = _per_case(table)
+    per_case = _per_case(table, details=False)
     if per_case.height == 0:
-        return pd.DataFrame(
-            columns=[
-                "variant",
-                "activities",
-                "cases",
-                "share",
-                "mean_s",
-                "median_s",
-                "min_s",
-                "max_s",
-            ]
-        )
+        return pd.DataFrame(columns=list(VARIANT_COLUMNS))
     numbers = _variant_numbers(per_case)
     frame = per_case.select(
         pl.Series("variant", numbers),

@@ -186,6 +186,13 @@ def _read_new(
     return columns, names, high
 
 
+def _offsets(case: np.ndarray, n_cases: int) -> np.ndarray:
+    """Where each case's events start in a table sorted by case (and where the last ends)."""
+    case_start = np.zeros(n_cases + 1, dtype=np.int64)
+    np.cumsum(np.bincount(case, minlength=n_cases), out=case_start[1:])
+    return case_start
+
+
 def _merge(
     base: EventTable, new: dict[str, np.ndarray], names: dict[str, _Names], high: int
 ) -> EventTable:
@@ -226,9 +233,7 @@ def _merge(
         out[~is_new] = getattr(base, column)
         merged[column] = out
     keys = [key.split(_SEP, 1) for key in names["case"].names]
-    counts = np.bincount(merged["case"], minlength=n_cases)
-    case_start = np.zeros(n_cases + 1, dtype=np.int64)
-    np.cumsum(counts, out=case_start[1:])
+    case_start = _offsets(merged["case"], n_cases)
     return replace(
         base,
         case=merged["case"],
@@ -344,10 +349,7 @@ def _read_cache(folder: Path) -> EventTable | None:
     except (OSError, ValueError, pa.ArrowException):
         return None
     columns = {name: events.column(name).to_numpy() for name in events.column_names}
-    n_cases = cases.num_rows
-    counts = np.bincount(columns["case"], minlength=n_cases)
-    case_start = np.zeros(n_cases + 1, dtype=np.int64)
-    np.cumsum(counts, out=case_start[1:])
+    case_start = _offsets(columns["case"], cases.num_rows)
     sources = meta["sources"]
     return EventTable(
         case=columns["case"],

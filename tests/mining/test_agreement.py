@@ -15,22 +15,11 @@ import pandas as pd
 import pytest
 
 import knelpunt as kp
-from tests.conftest import shared_log
+from tests.conftest import REAL_XES_LOGS, shared_log
 
 pytestmark = [pytest.mark.real_logs, pytest.mark.slow]
 
-LOGS = [
-    "running-example.xes",
-    "receipt.xes.gz",
-    "BPIC15_1.xes.gz",
-    "BPIC15_2.xes.gz",
-    "CCC19.xes.gz",
-    "Sepsis_Cases-Event_Log.xes.gz",
-    "helpdesk.xes.gz",
-    "interval_event_log.xes.gz",
-    "bpi_challenge_2012.xes.gz",
-    "Road_Traffic_Fine_Management_Process.xes.gz",
-]
+LOGS = REAL_XES_LOGS
 
 _CASE, _ACTIVITY, _TIME = "case:concept:name", "concept:name", "time:timestamp"
 
