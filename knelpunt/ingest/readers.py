@@ -542,9 +542,5 @@ def _read_xes(path: Path, *, name: str) -> RawLog:
         sample=sample,
         chunks=chunks,
         estimate=estimate,
-        close=pieces.close if pieces else _nothing,
+        close=pieces.close if pieces else lambda: None,
     )
-
-
-def _nothing() -> None:
-    return None

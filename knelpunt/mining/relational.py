@@ -8,8 +8,6 @@ same numbers. Events are ordered within a case by time, then store position.
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 import numpy as np
 import pandas as pd
@@ -134,14 +132,15 @@ def _counted(names: np.ndarray, codes: pd.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in ordered}
 
 
-def _per_case(connection: duckdb.DuckDBPyConnection) -> Any:
-    return connection.execute(f"CREATE TEMP TABLE per_case AS {_CASES}")
+def _create_per_case(connection: duckdb.DuckDBPyConnection) -> None:
+    """The per-case table both the case table and the variants start from."""
+    connection.execute(f"CREATE TEMP TABLE per_case AS {_CASES}")
 
 
 def summarise_cases_sql(table: EventTable) -> pd.DataFrame:
     """:func:`~knelpunt.mining.maps.summarise_cases`, computed by DuckDB."""
     with _connect(table) as connection:
-        _per_case(connection)
+        _create_per_case(connection)
         variants = _query(connection, _VARIANTS)[["variant", "trace"]]
         cases = _query(connection, 'SELECT * FROM per_case ORDER BY "case"')
     number = {tuple(t): int(v) for t, v in zip(variants["trace"], variants["variant"], strict=True)}
@@ -171,7 +170,7 @@ def list_variants_sql(table: EventTable) -> pd.DataFrame:
     """:func:`~knelpunt.mining.maps.list_variants`, computed by DuckDB."""
     names = table.activities
     with _connect(table) as connection:
-        _per_case(connection)
+        _create_per_case(connection)
         variants = _query(connection, f"{_VARIANTS} ORDER BY variant")
     total = int(variants["cases"].sum()) if len(variants) else 0
     return pd.DataFrame(
