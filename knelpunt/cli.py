@@ -472,8 +472,9 @@ def demo(store: StoreOption = DEFAULT_STORE) -> None:
         table.add_row(str(activity), f"{row['events']:,}", f"{row['cases']:,}")
     out.print(table)
     out.print(
-        "Next: 'knelpunt ingest FILE' records your own export; "
-        "'knelpunt sources' lists what is recorded.",
+        "Next: 'knelpunt map' and 'knelpunt variants' show how the cases flow; "
+        "'knelpunt ingest FILE' records your own export; 'knelpunt sources' lists what is "
+        "recorded.",
         highlight=False,
     )
 
