@@ -210,14 +210,15 @@ def _merge(
     # Where each new event goes among the old ones: after the old events of
     # its case that are not later than it (equal times: old first, as their
     # positions are lower).
-    old_start = np.zeros(n_cases + 1, dtype=np.int64)
-    old_start[: len(base.case_start)] = base.case_start
-    old_start[len(base.case_start) :] = base.case_start[-1]
-    insert_at = np.empty(len(new["case"]), dtype=np.int64)
+    old_start = base.case_start
+    # Events of cases the table did not have go after all old events; only
+    # cases that already had events need a search among them.
+    insert_at = np.full(len(new["case"]), len(base), dtype=np.int64)
     bounds = np.flatnonzero(np.diff(new["case"])) + 1
-    for lo, hi in zip(
-        np.concatenate([[0], bounds]), np.concatenate([bounds, [len(new["case"])]]), strict=True
-    ):
+    starts = np.concatenate([[0], bounds]).astype(np.int64)
+    ends = np.concatenate([bounds, [len(new["case"])]]).astype(np.int64)
+    known = new["case"][starts] < base.n_cases
+    for lo, hi in zip(starts[known].tolist(), ends[known].tolist(), strict=True):
         code = int(new["case"][lo])
         begin, end = old_start[code], old_start[code + 1]
         insert_at[lo:hi] = begin + np.searchsorted(
@@ -232,7 +233,8 @@ def _merge(
         out[is_new] = new[column]
         out[~is_new] = getattr(base, column)
         merged[column] = out
-    keys = [key.split(_SEP, 1) for key in names["case"].names]
+    # Only the cases first seen now need their key split into source and id.
+    added = [key.split(_SEP, 1) for key in names["case"].names[base.n_cases :]]
     case_start = _offsets(merged["case"], n_cases)
     return replace(
         base,
@@ -242,8 +244,10 @@ def _merge(
         lifecycle=merged["lifecycle"],
         time_us=merged["time_us"],
         position=merged["position"],
-        case_ids=np.array([k[1] for k in keys], dtype=object),
-        case_sources=np.array([int(k[0]) for k in keys], dtype=np.int64),
+        case_ids=np.concatenate([base.case_ids, np.array([k[1] for k in added], dtype=object)]),
+        case_sources=np.concatenate(
+            [base.case_sources, np.array([int(k[0]) for k in added], dtype=np.int64)]
+        ),
         activities=names["activity"].array(),
         resources=names["resource"].array(),
         lifecycles=names["lifecycle"].array(),
