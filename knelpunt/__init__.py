@@ -9,6 +9,8 @@ The notebook façade::
     events = kp.load_events(store)              # the sorted, coded projection
     process = kp.discover_map(events)           # directly-follows graph + performance
     variants = kp.list_variants(events)
+    steps = kp.pair_instances(events, calendar=kp.WorkCalendar.office_hours())
+    steps.instances                             # enabled, start, complete, waiting, processing
 
 Importing knelpunt does not import pm4py or Dash.
 """
@@ -29,12 +31,15 @@ from knelpunt.events.store import EventStore, open_store
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.mapping import ColumnMapping
 from knelpunt.ingest.pipeline import ingest_log
+from knelpunt.mining.instances import ActivityInstances, pair_instances, summarise_activities
 from knelpunt.mining.maps import ProcessMap, discover_map, list_variants, summarise_cases
 from knelpunt.mining.projection import EventTable, load_events
+from knelpunt.worktime import WorkCalendar, working_seconds
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActivityInstances",
     "ColumnMapping",
     "Event",
     "EventStore",
@@ -44,6 +49,7 @@ __all__ = [
     "ProcessMap",
     "RecordResult",
     "Source",
+    "WorkCalendar",
     "append_events",
     "discover_map",
     "export_log",
@@ -52,9 +58,12 @@ __all__ = [
     "list_variants",
     "load_events",
     "open_store",
+    "pair_instances",
     "purge_source",
     "read_events",
     "read_rejects",
     "suggest_mapping",
+    "summarise_activities",
     "summarise_cases",
+    "working_seconds",
 ]

@@ -12,6 +12,7 @@ ValueError`` keeps working::
     │   └── MalformedFileError              the file is broken (XML, gzip, CSV quoting, bytes)
     ├── UnsafeInputError (ValueError)       XML with a DTD, entities or external references
     ├── UnsupportedFormatError (ValueError) a file type knelpunt cannot read or write
+    ├── CalendarError (ValueError)          unusable working hours, holidays or time zone
     └── EventStoreError
         ├── StoreConnectionError            the store cannot be opened
         ├── AppendOnlyError                 an attempt to change or remove recorded events
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AppendOnlyError",
+    "CalendarError",
     "ConcurrencyError",
     "EmptyLogError",
     "EventStoreError",
@@ -73,6 +75,10 @@ class UnsafeInputError(KnelpuntError, ValueError):
 
 class UnsupportedFormatError(KnelpuntError, ValueError):
     """knelpunt cannot read or write this kind of file."""
+
+
+class CalendarError(KnelpuntError, ValueError):
+    """A working calendar cannot be used as given."""
 
 
 class EventStoreError(KnelpuntError):

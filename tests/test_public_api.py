@@ -12,7 +12,18 @@ def test_all_is_sorted_and_complete() -> None:
     """__all__ is sorted and names exactly the public objects of the package."""
     assert list(knelpunt.__all__) == sorted(knelpunt.__all__)
     public = {n for n in dir(knelpunt) if not n.startswith("_")}
-    modules = {"api", "cli", "errors", "events", "frames", "ingest", "mining", "schema", "testing"}
+    modules = {
+        "api",
+        "cli",
+        "errors",
+        "events",
+        "frames",
+        "ingest",
+        "mining",
+        "schema",
+        "testing",
+        "worktime",
+    }
     assert public - modules - {"annotations"} == set(knelpunt.__all__)
 
 

@@ -55,6 +55,7 @@ SPLIT_ABOVE: Final = PIECE_BYTES
 """XES files with more XML than this (bytes) are cut and parsed in a helper process."""
 _XES_REQUIRED: Final = (CASE_ID_KEY, ACTIVITY_KEY, TIMESTAMP_KEY)
 _XES_OPTIONAL: Final = (RESOURCE_KEY, LIFECYCLE_KEY)
+_XES_START: Final = "start_timestamp"  # pm4py's interval logs: one event per activity instance
 
 Chunks = Iterator[tuple[pd.DataFrame, np.ndarray]]
 
@@ -508,19 +509,27 @@ def _read_xes(path: Path, *, name: str) -> RawLog:
             pieces.close()
         raise
     sample = first.head(5000).to_pandas()
+    # An interval log (start_timestamp on each event) says more than a
+    # lifecycle column could: each event becomes a start and a complete.
+    interval = _XES_START in first.columns
     mapping = ColumnMapping(
         case_id=CASE_ID_KEY,
         activity=ACTIVITY_KEY,
         timestamp=TIMESTAMP_KEY,
         resource=RESOURCE_KEY if RESOURCE_KEY in first.columns else None,
-        lifecycle=LIFECYCLE_KEY if LIFECYCLE_KEY in first.columns else None,
+        lifecycle=LIFECYCLE_KEY if LIFECYCLE_KEY in first.columns and not interval else None,
+        start_timestamp=_XES_START if interval else None,
     )
+    expected = (*_XES_REQUIRED, *_XES_OPTIONAL, *((_XES_START,) if interval else ()))
     state = {"rows": 0}
 
     def chunks() -> Chunks:
         for frame in itertools.chain([first], frames):
-            absent = [k for k in (*_XES_REQUIRED, *_XES_OPTIONAL) if k not in frame.columns]
-            part = frame.with_columns(pl.lit(None, pl.String).alias(k) for k in absent)
+            absent = [k for k in expected if k not in frame.columns]
+            part = frame.with_columns(
+                pl.lit(None, first.schema[k] if k in first.columns else pl.String).alias(k)
+                for k in absent
+            )
             for chunk, lines in _slices(part.to_pandas()):
                 yield chunk, lines + state["rows"]
             state["rows"] += part.height

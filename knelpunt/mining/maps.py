@@ -14,6 +14,12 @@ Definitions (the same as pm4py's on a DataFrame sorted by case and time):
   known), rework (events of an activity the case already had), start, end
   and duration.
 
+With ``calendar=`` a :class:`~knelpunt.worktime.WorkCalendar`, durations are
+counted in working time: the map's and the variants' statistics are working
+seconds, and the case table gains ``duration_work_s`` next to ``duration_s``.
+These are event-to-event times; :func:`~knelpunt.mining.instances.pair_instances`
+splits them into waiting and processing, respecting date-only precision.
+
 :mod:`knelpunt.mining.relational` holds the same definitions in SQL for
 DuckDB; a test holds both to the same numbers.
 """
@@ -28,8 +34,9 @@ import pandas as pd
 import polars as pl
 
 from knelpunt.mining.projection import EventTable
+from knelpunt.worktime import WorkCalendar
 
-__all__ = ["ProcessMap", "discover_map", "list_variants", "summarise_cases"]
+__all__ = ["ProcessMap", "discover_map", "list_variants", "summarise_cases", "working_clock"]
 
 _US: Final = 1_000_000.0
 EDGE_COLUMNS: Final = (
@@ -69,6 +76,8 @@ class ProcessMap:
         end_activities: activity → number of cases that end with it.
         events: events the map is built from.
         cases: cases the map is built from.
+        calendar: the working calendar the durations are counted in, or None
+            for calendar time.
     """
 
     edges: pd.DataFrame
@@ -77,9 +86,18 @@ class ProcessMap:
     end_activities: dict[str, int]
     events: int
     cases: int
+    calendar: WorkCalendar | None = None
 
 
-def _edges(table: EventTable) -> pl.DataFrame:
+def working_clock(table: EventTable, calendar: WorkCalendar | None) -> np.ndarray:
+    """Per event, the clock durations are differences of: its time, or working time."""
+    if calendar is None or len(table) == 0:
+        return table.time_us
+    clock = calendar.clock(int(table.time_us.min()), int(table.time_us.max()))
+    return clock.read(table.time_us)
+
+
+def _edges(table: EventTable, clock: np.ndarray) -> pl.DataFrame:
     """Consecutive events of one case: (src, dst, case, duration_us), in table order."""
     same = table.case[1:] == table.case[:-1]
     return pl.DataFrame(
@@ -87,12 +105,12 @@ def _edges(table: EventTable) -> pl.DataFrame:
             "src": table.activity[:-1][same],
             "dst": table.activity[1:][same],
             "case": table.case[1:][same],
-            "duration_us": (table.time_us[1:] - table.time_us[:-1])[same],
+            "duration_us": (clock[1:] - clock[:-1])[same],
         }
     )
 
 
-def discover_map(table: EventTable) -> ProcessMap:
+def discover_map(table: EventTable, *, calendar: WorkCalendar | None = None) -> ProcessMap:
     """The directly-follows graph of the events, with frequency and performance.
 
     Example:
@@ -107,7 +125,7 @@ def discover_map(table: EventTable) -> ProcessMap:
     names = table.activities
     seconds = pl.col("duration_us") / _US
     stats = (
-        _edges(table)
+        _edges(table, working_clock(table, calendar))
         .group_by("src", "dst")
         .agg(
             pl.len().alias("count"),
@@ -148,6 +166,7 @@ def discover_map(table: EventTable) -> ProcessMap:
         end_activities=_count_names(names, table.activity[last[has_events]]),
         events=len(table),
         cases=int(has_events.sum()),
+        calendar=calendar,
     )
 
 
@@ -157,19 +176,23 @@ def _count_names(names: np.ndarray, codes: np.ndarray) -> dict[str, int]:
     return {str(names[i]): int(counts[i]) for i in order}
 
 
-def _per_case(table: EventTable, *, details: bool) -> pl.DataFrame:
-    """Per case in code order: its trace and times; with ``details`` also the counts."""
+def _per_case(
+    table: EventTable, *, details: bool, calendar: WorkCalendar | None = None
+) -> pl.DataFrame:
+    """Per case in code order: its trace, times and clock span; with ``details`` the counts."""
     frame = pl.DataFrame(
         {
             "case": table.case,
             "activity": table.activity,
             "resource": table.resource,
             "time_us": table.time_us,
+            "clock_us": working_clock(table, calendar),
         }
     )
     aggregations = [
         pl.col("time_us").first().alias("start_us"),
         pl.col("time_us").last().alias("end_us"),
+        (pl.col("clock_us").last() - pl.col("clock_us").first()).alias("clock_us"),
         pl.col("activity").alias("trace"),
     ]
     if details:
@@ -195,9 +218,10 @@ def _per_case(table: EventTable, *, details: bool) -> pl.DataFrame:
     return frame.group_by("case", maintain_order=True).agg(aggregations)
 
 
-def summarise_cases(table: EventTable) -> pd.DataFrame:
+def summarise_cases(table: EventTable, *, calendar: WorkCalendar | None = None) -> pd.DataFrame:
     """One row per case: source_id, case_id, events, activities, resources, handovers,
-    rework, start, end (UTC) and duration_s; the variant number as in :func:`list_variants`.
+    rework, start, end (UTC) and duration_s (with a calendar also duration_work_s, in
+    working seconds); the variant number as in :func:`list_variants`.
 
     Example:
         >>> import knelpunt as kp
@@ -208,14 +232,14 @@ def summarise_cases(table: EventTable) -> pd.DataFrame:
         >>> len(cases), int(cases["events"].sum())
         (3, 15)
     """
-    per_case = _per_case(table, details=True)
+    per_case = _per_case(table, details=True, calendar=calendar)
     variant = _variant_numbers(per_case)
     codes = per_case["case"].to_numpy()
     start = per_case["start_us"].to_numpy()
     end = per_case["end_us"].to_numpy()
     events = per_case["events"].to_numpy()
     activities = per_case["activities"].to_numpy()
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "source_id": table.case_sources[codes],
             "case_id": table.case_ids[codes],
@@ -230,6 +254,9 @@ def summarise_cases(table: EventTable) -> pd.DataFrame:
             "variant": variant,
         }
     )
+    if calendar is not None:
+        frame.insert(10, "duration_work_s", per_case["clock_us"].to_numpy() / _US)
+    return frame
 
 
 def _variant_numbers(per_case: pl.DataFrame) -> np.ndarray:
@@ -249,9 +276,10 @@ def _variant_numbers(per_case: pl.DataFrame) -> np.ndarray:
     return ranked["number"].to_numpy().astype(np.int64)
 
 
-def list_variants(table: EventTable) -> pd.DataFrame:
+def list_variants(table: EventTable, *, calendar: WorkCalendar | None = None) -> pd.DataFrame:
     """The variants, most frequent first: number, activities (a tuple), cases,
-    share of cases, and mean, median, minimum and maximum case duration in seconds.
+    share of cases, and mean, median, minimum and maximum case duration in seconds
+    (working seconds with a calendar).
 
     Example:
         >>> import knelpunt as kp
@@ -262,14 +290,14 @@ def list_variants(table: EventTable) -> pd.DataFrame:
         >>> int(variants["cases"].sum())
         3
     """
-    per_case = _per_case(table, details=False)
+    per_case = _per_case(table, details=False, calendar=calendar)
     if per_case.height == 0:
         return pd.DataFrame(columns=list(VARIANT_COLUMNS))
     numbers = _variant_numbers(per_case)
     frame = per_case.select(
         pl.Series("variant", numbers),
         "trace",
-        ((pl.col("end_us") - pl.col("start_us")) / _US).alias("duration_s"),
+        (pl.col("clock_us") / _US).alias("duration_s"),
     )
     grouped = (
         frame.group_by("variant")

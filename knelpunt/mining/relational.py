@@ -4,6 +4,8 @@ The fast path in ``maps`` answers a click in the dashboard; this relational
 path is the portable definition (the same SQL shape runs on PostgreSQL or
 Spark for logs beyond one machine) and a check: a test holds both to the
 same numbers. Events are ordered within a case by time, then store position.
+Durations are differences of ``clock_us``: the time itself, or with a
+working calendar the working clock (see :mod:`knelpunt.worktime`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from knelpunt.mining.maps import EDGE_COLUMNS, ProcessMap
+from knelpunt.mining.maps import EDGE_COLUMNS, ProcessMap, working_clock
 from knelpunt.mining.projection import EventTable
+from knelpunt.worktime import WorkCalendar
 
 __all__ = ["discover_map_sql", "list_variants_sql", "summarise_cases_sql"]
 
@@ -24,7 +27,7 @@ _EDGES = f"""
 WITH pairs AS (
     SELECT "case", activity AS src,
            lead(activity) OVER w AS dst,
-           lead(time_us) OVER w - time_us AS duration_us
+           lead(clock_us) OVER w - clock_us AS duration_us
     FROM events
     WINDOW w AS (PARTITION BY "case" {_ORDER})
 )
@@ -65,6 +68,7 @@ SELECT "case",
            AS handovers,
        min(time_us) AS start_us,
        max(time_us) AS end_us,
+       max(clock_us) - min(clock_us) AS clock_us,
        list(activity {_ORDER}) AS trace
 FROM marked GROUP BY "case"
 """
@@ -74,7 +78,7 @@ WITH per_variant AS (
     SELECT trace, count(*) AS cases, min("case") AS first_case,
            avg(duration_s) AS mean_s, median(duration_s) AS median_s,
            min(duration_s) AS min_s, max(duration_s) AS max_s
-    FROM (SELECT "case", trace, (end_us - start_us) / 1e6 AS duration_s FROM per_case)
+    FROM (SELECT "case", trace, clock_us / 1e6 AS duration_s FROM per_case)
     GROUP BY trace
 )
 SELECT row_number() OVER (ORDER BY cases DESC, first_case) AS variant, *
@@ -82,7 +86,7 @@ FROM per_variant
 """
 
 
-def _connect(table: EventTable) -> duckdb.DuckDBPyConnection:
+def _connect(table: EventTable, calendar: WorkCalendar | None = None) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect()
     events = pa.table(
         {
@@ -90,6 +94,7 @@ def _connect(table: EventTable) -> duckdb.DuckDBPyConnection:
             "activity": table.activity,
             "resource": table.resource,
             "time_us": table.time_us,
+            "clock_us": working_clock(table, calendar),
             "position": table.position,
         }
     )
@@ -102,10 +107,10 @@ def _query(connection: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return frame
 
 
-def discover_map_sql(table: EventTable) -> ProcessMap:
+def discover_map_sql(table: EventTable, *, calendar: WorkCalendar | None = None) -> ProcessMap:
     """:func:`~knelpunt.mining.maps.discover_map`, computed by DuckDB."""
     names = table.activities
-    with _connect(table) as connection:
+    with _connect(table, calendar) as connection:
         edges = _query(connection, _EDGES)
         activities = _query(connection, _ACTIVITIES)
         ends = _query(connection, _ENDS)
@@ -123,6 +128,7 @@ def discover_map_sql(table: EventTable) -> ProcessMap:
         end_activities=_counted(names, ends["last"]),
         events=len(table),
         cases=len(ends),
+        calendar=calendar,
     )
 
 
@@ -137,9 +143,9 @@ def _create_per_case(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"CREATE TEMP TABLE per_case AS {_CASES}")
 
 
-def summarise_cases_sql(table: EventTable) -> pd.DataFrame:
+def summarise_cases_sql(table: EventTable, *, calendar: WorkCalendar | None = None) -> pd.DataFrame:
     """:func:`~knelpunt.mining.maps.summarise_cases`, computed by DuckDB."""
-    with _connect(table) as connection:
+    with _connect(table, calendar) as connection:
         _create_per_case(connection)
         variants = _query(connection, _VARIANTS)[["variant", "trace"]]
         cases = _query(connection, 'SELECT * FROM per_case ORDER BY "case"')
@@ -149,7 +155,7 @@ def summarise_cases_sql(table: EventTable) -> pd.DataFrame:
     activities = cases["activities"].to_numpy(dtype=np.int64)
     start = cases["start_us"].to_numpy(dtype=np.int64)
     end = cases["end_us"].to_numpy(dtype=np.int64)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "source_id": table.case_sources[codes],
             "case_id": table.case_ids[codes],
@@ -164,12 +170,15 @@ def summarise_cases_sql(table: EventTable) -> pd.DataFrame:
             "variant": [number[tuple(t)] for t in cases["trace"]],
         }
     )
+    if calendar is not None:
+        frame.insert(10, "duration_work_s", cases["clock_us"].to_numpy(dtype=np.int64) / 1e6)
+    return frame
 
 
-def list_variants_sql(table: EventTable) -> pd.DataFrame:
+def list_variants_sql(table: EventTable, *, calendar: WorkCalendar | None = None) -> pd.DataFrame:
     """:func:`~knelpunt.mining.maps.list_variants`, computed by DuckDB."""
     names = table.activities
-    with _connect(table) as connection:
+    with _connect(table, calendar) as connection:
         _create_per_case(connection)
         variants = _query(connection, f"{_VARIANTS} ORDER BY variant")
     total = int(variants["cases"].sum()) if len(variants) else 0

@@ -79,6 +79,21 @@ def test_catching_up_equals_rebuilding(
     pd.testing.assert_frame_equal(
         kp.list_variants(table), list_variants_sql(table), check_dtype=False
     )
+    # In working time: the same definitions, the same agreement, the same sums.
+    office = kp.WorkCalendar.office_hours()
+    working = kp.discover_map(table, calendar=office)
+    _assert_same_map(working, discover_map_sql(table, calendar=office))
+    in_hours = kp.summarise_cases(table, calendar=office)
+    pd.testing.assert_frame_equal(
+        in_hours, summarise_cases_sql(table, calendar=office), check_dtype=False
+    )
+    assert working.edges["total_s"].sum() == pytest.approx(in_hours["duration_work_s"].sum())
+    assert (in_hours["duration_work_s"] <= in_hours["duration_s"]).all()
+    pd.testing.assert_frame_equal(
+        kp.list_variants(table, calendar=office),
+        list_variants_sql(table, calendar=office),
+        check_dtype=False,
+    )
 
 
 def _sorted_within_cases(table: kp.EventTable) -> bool:

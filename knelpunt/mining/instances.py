@@ -1,0 +1,487 @@
+"""Activity instances: lifecycle events paired into enabled, start and complete.
+
+Definitions:
+
+* **Pairing.** Within a case and activity, a ``start`` event is paired with the
+  next ``complete`` (first in, first out, as pm4py's ``to_interval``), and a
+  ``schedule`` (or ``assign``/``reassign``) event with the next ``start``. An
+  ``ate_abort``, ``pi_abort`` or ``withdraw`` ends an instance as *aborted*,
+  ``autoskip``/``manualskip`` as *skipped*; ``suspend`` and ``resume`` are
+  kept inside the instance's processing time. Events without a lifecycle, or
+  with one of another vocabulary, are completions. Unpaired events are never
+  dropped: a start without completion is an *open* instance; a completion
+  without start is an instance whose start is unknown (see below); a
+  schedule never started is counted in :attr:`ActivityInstances.unstarted`.
+* **Enabled** is when the instance's causal predecessor completed: the latest
+  completion of another instance of the case at or before its start (in the
+  event order). The case's first instance is enabled at the case's first
+  event, so a scheduled first step waits from its schedule.
+* **Waiting** = start − enabled; **processing** = complete − start. Both are
+  never negative, and in a case whose instances do not overlap they add up
+  to the case's duration.
+* **Estimated starts.** A completion without a start gets the start
+  ``max(enabled, the resource's previous completion)``: the resource could
+  not start before the case allowed it, nor before it finished its previous
+  piece of work (the resource-availability method of Martin, Depaire and
+  Caris, and of Chapela-Campa and Dumas's start-time estimator). Without a
+  known resource the start is the completion itself (processing 0, all the
+  time counts as waiting). Every such instance has ``start_estimated`` set,
+  and :attr:`ActivityInstances.notes` says how many there are.
+* **Day precision.** Events of a source that carry a date only (they sit at
+  local midnight, and at least 1% of the source's events do) make every
+  duration they bound precise to a day: such a duration is the difference
+  of the two local dates (in working time: the working time of the whole
+  days between), never a fake minute-level wait.
+* **Working time.** With a :class:`~knelpunt.worktime.WorkCalendar`, each
+  duration is also given in working seconds (``waiting_work_s``,
+  ``processing_work_s``); processing of a resource with its own calendar in
+  ``resource_calendars`` counts that resource's hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from knelpunt.mining.projection import EventTable
+from knelpunt.worktime import WorkCalendar, WorkClock
+
+__all__ = ["INSTANCE_COLUMNS", "ActivityInstances", "pair_instances", "summarise_activities"]
+
+_US: Final = 1_000_000.0
+_DATE_ONLY_SHARE: Final = 0.01
+_ZONE: Final = "Europe/Amsterdam"
+
+# Lifecycle kinds.
+_SCHEDULE, _START, _COMPLETE, _ABORT, _SKIP, _INSIDE = range(6)
+_KINDS: Final = {
+    "schedule": _SCHEDULE,
+    "assign": _SCHEDULE,
+    "reassign": _SCHEDULE,
+    "start": _START,
+    "complete": _COMPLETE,
+    "ate_abort": _ABORT,
+    "pi_abort": _ABORT,
+    "withdraw": _ABORT,
+    "autoskip": _SKIP,
+    "manualskip": _SKIP,
+    "suspend": _INSIDE,
+    "resume": _INSIDE,
+}
+_STATUS: Final = {_COMPLETE: "completed", _ABORT: "aborted", _SKIP: "skipped"}
+
+INSTANCE_COLUMNS: Final = (
+    "source_id",
+    "case_id",
+    "activity",
+    "resource",
+    "scheduled",
+    "enabled",
+    "start",
+    "complete",
+    "waiting_s",
+    "processing_s",
+    "start_recorded",
+    "status",
+    "precision",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityInstances:
+    """Activity instances with their enabled, start and complete times.
+
+    Attributes:
+        instances: one row per instance (see :data:`INSTANCE_COLUMNS`; with a
+            calendar also ``waiting_work_s`` and ``processing_work_s``), by
+            case and start. Times are UTC; durations are seconds, NaN for an
+            open instance's processing.
+        estimated: instances whose start was estimated.
+        open: instances started and never completed.
+        unstarted: schedule events never followed by a start.
+        day_precision: instances with a duration precise to a day only.
+        calendar: the working calendar used, or None.
+        notes: what a reader of any result built on these must know.
+    """
+
+    instances: pd.DataFrame
+    estimated: int
+    open: int
+    unstarted: int
+    day_precision: int
+    calendar: WorkCalendar | None
+    notes: tuple[str, ...]
+
+
+def pair_instances(
+    table: EventTable,
+    *,
+    calendar: WorkCalendar | None = None,
+    resource_calendars: Mapping[str, WorkCalendar] | None = None,
+    estimate_starts: bool = True,
+    detect_dates: bool = True,
+) -> ActivityInstances:
+    """Pair the events into activity instances and split their time.
+
+    Args:
+        table: the events (see :func:`knelpunt.load_events`).
+        calendar: counts durations also in working time when given.
+        resource_calendars: a resource's own hours, for its processing time.
+        estimate_starts: estimate missing starts (see the module notes); when
+            False a completion without start is instantaneous.
+        detect_dates: treat date-only events as precise to a day.
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo")
+        ...     found = kp.pair_instances(kp.load_events(store))
+        >>> len(found.instances), found.estimated
+        (15, 15)
+    """
+    kind = _kinds(table)
+    case = table.case.astype(np.int64)
+    group = case * max(len(table.activities), 1) + table.activity
+    rows = np.arange(len(table), dtype=np.int64)
+
+    # schedule -> start, then start -> completion (or abort, skip).
+    is_start = kind == _START
+    is_end = (kind == _COMPLETE) | (kind == _ABORT) | (kind == _SKIP)
+    sched_for_start, all_starts, unstarted = _fifo(group, rows, kind == _SCHEDULE, is_start)
+    start_of_end, end_rows, open_starts = _fifo(group, rows, is_start, is_end)
+
+    start_row = np.concatenate([start_of_end, open_starts])
+    end_row = np.concatenate([end_rows, np.full(len(open_starts), -1, np.int64)])
+    anchor = np.where(start_row >= 0, start_row, end_row)
+    order = np.argsort(anchor, kind="stable")  # rows are in case, time order
+    start_row, end_row, anchor = start_row[order], end_row[order], anchor[order]
+    schedule_row = np.full(len(anchor), -1, np.int64)
+    scheduled = start_row >= 0
+    schedule_row[scheduled] = sched_for_start[np.searchsorted(all_starts, start_row[scheduled])]
+
+    inst_case = case[anchor]
+    enabled_row = _enabled_rows(table, np.sort(end_rows), anchor, inst_case)
+    recorded = start_row >= 0
+    estimated = ~recorded & estimate_starts
+    start_row = np.where(recorded, start_row, end_row)
+    if estimated.any():
+        start_row[estimated] = _estimated_starts(
+            table, end_rows, enabled_row[estimated], end_row[estimated]
+        )
+
+    time_us = table.time_us
+    zone = calendar.timezone if calendar is not None else _ZONE
+    day = _date_only(table, zone) if detect_dates else np.zeros(len(table), dtype=bool)
+    has_end = end_row >= 0
+    safe_end = np.where(has_end, end_row, start_row)
+    waiting = _span(time_us, day, enabled_row, start_row, zone)
+    processing = np.where(has_end, _span(time_us, day, start_row, safe_end, zone), np.nan)
+    coarse = day[enabled_row] | day[start_row] | (has_end & day[safe_end])
+
+    resource = np.where(has_end, table.resource[safe_end], table.resource[start_row])
+    frame = pd.DataFrame(
+        {
+            "source_id": table.case_sources[inst_case],
+            "case_id": table.case_ids[inst_case],
+            "activity": pd.Categorical.from_codes(
+                table.activity[anchor], categories=pd.Index(_unique(table.activities))
+            ),
+            "resource": _decode(table.resources, resource),
+            "scheduled": _times(time_us, schedule_row),
+            "enabled": _times(time_us, enabled_row),
+            "start": _times(time_us, start_row),
+            "complete": _times(time_us, end_row),
+            "waiting_s": waiting,
+            "processing_s": processing,
+            "start_recorded": recorded,
+            "status": _statuses(kind, end_row),
+            "precision": np.where(coarse, "day", "recorded"),
+        }
+    )
+    if calendar is not None:
+        waiting_work, processing_work = _working(
+            table,
+            calendar,
+            resource_calendars or {},
+            day,
+            (enabled_row, start_row, safe_end),
+            resource,
+        )
+        frame["waiting_work_s"] = waiting_work
+        frame["processing_work_s"] = np.where(has_end, processing_work, np.nan)
+    counts = {
+        "estimated": int(estimated.sum()),
+        "open": len(open_starts),
+        "unstarted": len(unstarted),
+        "day_precision": int(coarse.sum()),
+    }
+    return ActivityInstances(
+        instances=frame,
+        calendar=calendar,
+        notes=_notes(len(frame), **counts, estimate=estimate_starts),
+        **counts,
+    )
+
+
+def _kinds(table: EventTable) -> np.ndarray:
+    per_name = np.array(
+        [_KINDS.get(str(name).strip().lower(), _COMPLETE) for name in table.lifecycles]
+        + [_COMPLETE],  # code -1: no lifecycle
+        dtype=np.int8,
+    )
+    return np.asarray(per_name[table.lifecycle])
+
+
+def _fifo(
+    group: np.ndarray, rows: np.ndarray, opens: np.ndarray, closes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First-in-first-out pairing of openers with closers in the same group.
+
+    Returns, per closer (in row order), the row of its opener or -1; the
+    closers' rows; and the rows of openers never closed. The k-th closer of a
+    group takes the oldest open opener; with s_j the openers before closer j,
+    the number matched after k closers is k + min(0, min_{j<=k}(s_j - j)), so
+    the whole pairing is two cumulative sums and a cumulative minimum.
+    """
+    keep = opens | closes
+    frame = (
+        pl.DataFrame({"g": group[keep], "row": rows[keep], "open": opens[keep]})
+        .sort("g", "row")
+        .with_columns(
+            pl.col("open").cast(pl.Int64).cum_sum().over("g").alias("s"),
+            (~pl.col("open")).cast(pl.Int64).cum_sum().over("g").alias("k"),
+        )
+    )
+    closers = (
+        frame.filter(~pl.col("open"))
+        .with_columns(
+            (
+                pl.col("k") + pl.min_horizontal(0, (pl.col("s") - pl.col("k")).cum_min().over("g"))
+            ).alias("m")
+        )
+        .with_columns((pl.col("m") > pl.col("m").shift(1).over("g").fill_null(0)).alias("matched"))
+    )
+    openers = frame.filter(pl.col("open")).select("g", pl.col("s").alias("m"), "row")
+    paired = closers.join(openers, on=["g", "m"], how="left", suffix="_open").sort("row")
+    opener_row = (
+        paired.select(
+            pl.when(pl.col("matched")).then(pl.col("row_open")).otherwise(-1).fill_null(-1)
+        )
+        .to_series()
+        .to_numpy()
+        .astype(np.int64)
+    )
+    used = closers.group_by("g").agg(pl.col("m").max().alias("used"))
+    never = (
+        openers.join(used, on="g", how="left")
+        .filter(pl.col("m") > pl.col("used").fill_null(0))
+        .sort("row")["row"]
+        .to_numpy()
+        .astype(np.int64)
+    )
+    return opener_row, paired["row"].to_numpy().astype(np.int64), never
+
+
+def _enabled_rows(
+    table: EventTable, end_rows: np.ndarray, anchor: np.ndarray, inst_case: np.ndarray
+) -> np.ndarray:
+    """The row of the latest other completion before each anchor, else the case's first row."""
+    first = np.asarray(table.case_start[inst_case], dtype=np.int64)
+    if len(end_rows) == 0:
+        return first
+    before = np.searchsorted(end_rows, anchor, side="left") - 1
+    found = end_rows[np.clip(before, 0, None)]
+    valid = (before >= 0) & (table.case[found] == inst_case)
+    return np.where(valid, found, first)
+
+
+def _estimated_starts(
+    table: EventTable, end_rows: np.ndarray, enabled: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """Rows of estimated starts: max(enabled, the resource's previous completion).
+
+    Without a known resource, the completion itself.
+    """
+    resource = table.resource[end_rows]
+    known = resource >= 0
+    # Each resource's completions in time order; the one before each is when it was free.
+    by_resource = pl.DataFrame(
+        {"r": resource[known], "t": table.time_us[end_rows[known]], "row": end_rows[known]}
+    ).sort("r", "t", "row")
+    free = by_resource.with_columns(pl.col("row").shift(1).over("r").fill_null(-1).alias("free"))
+    free_row = np.full(len(table), -1, np.int64)
+    free_row[free["row"].to_numpy()] = free["free"].to_numpy()
+    previous = free_row[ends]
+    later = (previous >= 0) & (table.time_us[np.clip(previous, 0, None)] > table.time_us[enabled])
+    start = np.where(later, previous, enabled)
+    return np.where(table.resource[ends] >= 0, start, ends)
+
+
+def _date_only(table: EventTable, zone: str) -> np.ndarray:
+    """Per event: it carries a date only (local midnight, in a source where that is common)."""
+    if len(table) == 0:
+        return np.zeros(0, dtype=bool)
+    local = pd.DatetimeIndex(pd.to_datetime(table.time_us, unit="us", utc=True)).tz_convert(zone)
+    midnight = np.asarray(local.normalize() == local)
+    if not midnight.any():
+        return midnight
+    source = table.case_sources[table.case]
+    share = pd.Series(midnight).groupby(source).mean()
+    common = share[share >= _DATE_ONLY_SHARE].index.to_numpy()
+    return midnight & np.isin(source, common)
+
+
+def _span(
+    time_us: np.ndarray, day: np.ndarray, low: np.ndarray, high: np.ndarray, zone: str
+) -> np.ndarray:
+    """Seconds from row ``low`` to row ``high``; whole days where either is date-only."""
+    exact = np.asarray((time_us[high] - time_us[low]) / _US, dtype=float)
+    coarse = day[low] | day[high]
+    if not coarse.any():
+        return exact
+    days = _local_days(time_us[high[coarse]], zone) - _local_days(time_us[low[coarse]], zone)
+    exact[coarse] = days * 86_400.0
+    return exact
+
+
+def _local_days(time_us: np.ndarray, zone: str) -> np.ndarray:
+    local = pd.DatetimeIndex(pd.to_datetime(time_us, unit="us", utc=True)).tz_convert(zone)
+    naive = local.tz_localize(None).normalize()
+    return np.asarray(naive.as_unit("s").asi8 // 86_400, dtype=np.int64)
+
+
+def _working(
+    table: EventTable,
+    calendar: WorkCalendar,
+    resource_calendars: Mapping[str, WorkCalendar],
+    day: np.ndarray,
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray],
+    resource: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Working seconds of waiting and processing (a resource's own calendar for processing)."""
+    enabled, start, end = rows
+    time_us = _midnights(table.time_us, calendar.timezone) if day.any() else table.time_us
+    if len(time_us) == 0:
+        return np.empty(0), np.empty(0)
+    low, high = int(table.time_us.min()), int(table.time_us.max())
+
+    def reading(clock: WorkClock, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # A date-only end makes both ends whole days (see _span).
+        coarse = day[a] | day[b]
+        ta = np.where(coarse, time_us[a], table.time_us[a])
+        tb = np.where(coarse, time_us[b], table.time_us[b])
+        return np.asarray((clock.read(tb) - clock.read(ta)) / _US, dtype=float)
+
+    default = calendar.clock(low, high)
+    waiting = reading(default, enabled, start)
+    processing = reading(default, start, end)
+    names = {str(name): code for code, name in enumerate(table.resources)}
+    for name, own in resource_calendars.items():
+        code = names.get(str(name))
+        if code is None:
+            continue
+        mine = resource == code
+        if mine.any():
+            processing[mine] = reading(own.clock(low, high), start[mine], end[mine])
+    return waiting, processing
+
+
+def _midnights(time_us: np.ndarray, zone: str) -> np.ndarray:
+    """The local midnight before each instant, in UTC microseconds."""
+    local = pd.DatetimeIndex(pd.to_datetime(time_us, unit="us", utc=True)).tz_convert(zone)
+    return np.asarray(local.normalize().tz_convert("UTC").as_unit("us").asi8, dtype=np.int64)
+
+
+def _times(time_us: np.ndarray, rows: np.ndarray) -> pd.Series:
+    values = np.where(rows >= 0, time_us[np.clip(rows, 0, None)], np.iinfo(np.int64).min)
+    return pd.Series(values.astype("datetime64[us]")).dt.tz_localize("UTC")
+
+
+def _decode(names: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    out = np.full(len(codes), None, dtype=object)
+    known = codes >= 0
+    out[known] = names[codes[known]]
+    return out
+
+
+def _unique(names: np.ndarray) -> list[str]:
+    return [str(n) for n in names]
+
+
+def _statuses(kind: np.ndarray, end_row: np.ndarray) -> pd.Categorical[str]:
+    labels = ["open", "completed", "aborted", "skipped"]
+    code = np.zeros(len(end_row), dtype=np.int8)
+    ended = end_row >= 0
+    end_kind = kind[end_row[ended]]
+    code[ended] = np.select([end_kind == _ABORT, end_kind == _SKIP], [2, 3], default=1).astype(
+        np.int8
+    )
+    return pd.Categorical.from_codes(code.astype(np.int64), categories=pd.Index(labels))
+
+
+def _notes(
+    total: int, *, estimated: int, open: int, unstarted: int, day_precision: int, estimate: bool
+) -> tuple[str, ...]:
+    notes = []
+    if estimated:
+        notes.append(
+            f"{estimated:,} of {total:,} activity instances have an estimated start "
+            "(the log records their completion only): start = the later of when the case "
+            "allowed it and when its resource finished its previous work."
+        )
+    elif not estimate:
+        notes.append("Completions without a start count as instantaneous (starts not estimated).")
+    if open:
+        notes.append(f"{open:,} instance(s) started and never completed; their processing is open.")
+    if unstarted:
+        notes.append(f"{unstarted:,} scheduled instance(s) never started.")
+    if day_precision:
+        notes.append(
+            f"{day_precision:,} instance(s) have timestamps with a date only: "
+            "their durations are precise to a day."
+        )
+    return tuple(notes)
+
+
+def summarise_activities(found: ActivityInstances) -> pd.DataFrame:
+    """Per activity: instances, cases, and waiting and processing time (mean, median,
+    90th percentile, total, in seconds; also in working time when a calendar was used),
+    with the share of instances whose start was estimated."""
+    frame = pl.from_pandas(
+        found.instances.drop(columns=["scheduled", "enabled", "start", "complete"]).assign(
+            activity=lambda f: f["activity"].astype(str),
+            status=lambda f: f["status"].astype(str),
+        )
+    )
+    measures = [
+        c
+        for c in ("waiting_s", "processing_s", "waiting_work_s", "processing_work_s")
+        if c in frame.columns
+    ]
+    stats = []
+    for column in measures:
+        value = pl.col(column)
+        stem = column.removesuffix("_s")
+        stats += [
+            value.mean().alias(f"{stem}_mean_s"),
+            value.median().alias(f"{stem}_median_s"),
+            value.quantile(0.9, interpolation="linear").alias(f"{stem}_p90_s"),
+            value.sum().alias(f"{stem}_total_s"),
+        ]
+    out = (
+        frame.group_by("activity")
+        .agg(
+            pl.len().alias("instances"),
+            pl.struct("source_id", "case_id").n_unique().alias("cases"),
+            (~pl.col("start_recorded")).mean().alias("estimated_share"),
+            *stats,
+        )
+        .sort(["instances", "activity"], descending=[True, False])
+    )
+    return out.to_pandas()
