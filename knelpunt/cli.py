@@ -21,6 +21,7 @@ from rich.table import Table
 
 from knelpunt import api
 from knelpunt.errors import (
+    CalendarError,
     EventStoreError,
     KnelpuntError,
     LogSchemaError,
@@ -31,9 +32,11 @@ from knelpunt.events.model import RecordResult, Source
 from knelpunt.events.store import DEFAULT_STORE, EventStore, open_store
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.pipeline import ingest_log
+from knelpunt.mining.instances import pair_instances, summarise_activities
 from knelpunt.mining.maps import discover_map, list_variants
 from knelpunt.mining.projection import EventTable, load_events
 from knelpunt.testing import make_demo_csv
+from knelpunt.worktime import WorkCalendar, read_calendar
 
 __all__ = ["app", "main"]
 
@@ -64,7 +67,12 @@ EXIT_STORE = 4
 
 def _fail(error: Exception) -> typer.Exit:
     if isinstance(
-        error, LogSchemaError | UnsafeInputError | UnsupportedFormatError | FileNotFoundError
+        error,
+        LogSchemaError
+        | UnsafeInputError
+        | UnsupportedFormatError
+        | CalendarError
+        | FileNotFoundError,
     ):
         code = EXIT_INPUT
     elif isinstance(error, EventStoreError):
@@ -264,6 +272,30 @@ SourcesOption = Annotated[
     list[int] | None, typer.Option("--source", help="Only this source id (repeatable).")
 ]
 TopOption = Annotated[int, typer.Option("--top", min=0, help="Rows to show (0: all).")]
+WorkingOption = Annotated[
+    bool,
+    typer.Option(
+        "--working-time",
+        help="Count durations in working time: Mon-Fri 09:00-17:00, Dutch public holidays.",
+    ),
+]
+CalendarOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--calendar",
+        help="Count durations in working time by this calendar (YAML: hours, holidays, "
+        "closed, timezone).",
+    ),
+]
+
+
+def _calendar(working_time: bool, calendar: Path | None) -> WorkCalendar | None:
+    if calendar is not None:
+        try:
+            return read_calendar(calendar)
+        except KnelpuntError as error:
+            raise _fail(error) from error
+    return WorkCalendar.office_hours() if working_time else None
 
 
 def _events(url: str, sources: list[int] | None) -> EventTable:
@@ -297,10 +329,13 @@ def process_map(
     store: StoreOption = DEFAULT_STORE,
     source: SourcesOption = None,
     top: TopOption = 25,
+    working_time: WorkingOption = False,
+    calendar: CalendarOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The process map: which step follows which, how often, and how long it takes."""
-    found = discover_map(_events(store, source))
+    hours = _calendar(working_time, calendar)
+    found = discover_map(_events(store, source), calendar=hours)
     if as_json:
         edges = found.edges if top == 0 else found.edges.head(top)
         out.print_json(
@@ -308,6 +343,7 @@ def process_map(
                 {
                     "events": found.events,
                     "cases": found.cases,
+                    "durations": "working time" if hours else "calendar time",
                     "start_activities": found.start_activities,
                     "end_activities": found.end_activities,
                     "activities": found.activities.to_dict("records"),
@@ -321,7 +357,15 @@ def process_map(
         return
     out.print(f"{found.events:,} events in {found.cases:,} cases.", highlight=False)
     table_out = Table(
-        "from", "to", "count", "cases", "mean", "median", "p90", "total", title="Paths"
+        "from",
+        "to",
+        "count",
+        "cases",
+        "mean",
+        "median",
+        "p90",
+        "total",
+        title="Paths" + (" (durations in working time)" if hours else ""),
     )
     for edge in (found.edges if top == 0 else found.edges.head(top)).to_dict("records"):
         table_out.add_row(
@@ -373,6 +417,68 @@ def variants(
         f"cover {covered:.1%} of the cases.",
         highlight=False,
     )
+
+
+@app.command()
+def activities(
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    top: TopOption = 25,
+    working_time: WorkingOption = False,
+    calendar: CalendarOption = None,
+    instances_csv: Annotated[
+        Path | None,
+        typer.Option("--instances", help="Also write every activity instance to this CSV file."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per activity: how long cases wait before it and how long it takes (start to complete)."""
+    hours = _calendar(working_time, calendar)
+    found = pair_instances(_events(store, source), calendar=hours)
+    summary = summarise_activities(found)
+    if instances_csv is not None:
+        found.instances.to_csv(instances_csv, index=False)
+    shown = summary if top == 0 else summary.head(top)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "instances": len(found.instances),
+                    "estimated_starts": found.estimated,
+                    "notes": list(found.notes),
+                    "activities": shown.to_dict("records"),
+                },
+                default=str,
+            )
+        )
+        return
+    if found.instances.empty:
+        out.print("No events yet; record a log with 'knelpunt ingest FILE'.")
+        return
+    stem = "_work" if hours else ""
+    table_out = Table(
+        "activity",
+        "instances",
+        "waiting (median)",
+        "waiting (p90)",
+        "processing (median)",
+        "processing (p90)",
+        "start estimated",
+        title="Activities" + (" (working time)" if hours else ""),
+    )
+    for row in shown.to_dict("records"):
+        table_out.add_row(
+            str(row["activity"]),
+            f"{row['instances']:,}",
+            _duration(row[f"waiting{stem}_median_s"]),
+            _duration(row[f"waiting{stem}_p90_s"]),
+            _duration(row[f"processing{stem}_median_s"]),
+            _duration(row[f"processing{stem}_p90_s"]),
+            f"{row['estimated_share']:.0%}",
+        )
+    out.print(table_out)
+    for note in found.notes:
+        out.print(f"Note: {note}", highlight=False)
 
 
 @app.command()

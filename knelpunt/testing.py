@@ -21,6 +21,7 @@ from knelpunt.schema import (
     RESOURCE_KEY,
     TIMESTAMP_KEY,
 )
+from knelpunt.worktime import WorkCalendar, WorkClock
 
 __all__ = ["DEMO_ACTIVITIES", "make_demo_csv", "make_log"]
 
@@ -61,20 +62,23 @@ def make_log(
     """
     rng = np.random.default_rng(seed)
     origin = pd.Timestamp(start, tz=timezone)
+    # Times are drawn in working minutes (Monday to Friday, 09:00-17:00, not on
+    # Dutch public holidays) and placed on the calendar, as a social team works.
+    steps = len(DEMO_ACTIVITIES)
+    arrivals = np.cumsum(rng.exponential(4 * 60, cases))  # about ten new cases a week
+    gaps = rng.integers(30, 3 * 8 * 60, (cases, steps))
+    gaps[:, 0] = 0
+    minutes = arrivals[:, None] + np.cumsum(gaps, axis=1)
+    completes = _on_office_hours(origin, minutes.ravel(), timezone)
     rows = []
-    arrival = origin
     for number in range(1, cases + 1):
-        # About ten new cases a week, each starting when it arrives.
-        arrival = arrival + pd.Timedelta(hours=float(rng.exponential(16)))
-        at = arrival
         scheme = _SCHEMES[int(rng.integers(len(_SCHEMES)))]
-        for activity in DEMO_ACTIVITIES:
-            at = at + pd.Timedelta(minutes=int(rng.integers(30, 60 * 24 * 6)))
+        for k, activity in enumerate(DEMO_ACTIVITIES):
             rows.append(
                 {
                     CASE_ID_KEY: f"Z{number:05d}",
                     ACTIVITY_KEY: activity,
-                    TIMESTAMP_KEY: at.floor("min"),
+                    TIMESTAMP_KEY: completes[(number - 1) * steps + k].floor("min"),
                     RESOURCE_KEY: _STAFF[int(rng.integers(len(_STAFF)))],
                     LIFECYCLE_KEY: "complete",
                     "case:scheme": scheme,
@@ -82,6 +86,23 @@ def make_log(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _office_clock(origin: pd.Timestamp, minutes: float, timezone: str) -> WorkClock:
+    low = int(origin.tz_convert("UTC").value // 1000)
+    # Generous: 40 working hours a week, so calendar time is at most ~5x working time.
+    return WorkCalendar.office_hours(timezone=timezone).clock(
+        low, low + int(minutes * 60e6 * 5) + 30 * 86_400_000_000
+    )
+
+
+def _on_office_hours(origin: pd.Timestamp, minutes: np.ndarray, timezone: str) -> pd.Series:
+    """The instants ``minutes`` working minutes after ``origin`` (at or after an opening)."""
+    clock = _office_clock(origin, float(minutes.max(initial=0)), timezone)
+    low = int(origin.tz_convert("UTC").value // 1000)
+    base = int(clock.read(np.array([low]))[0])
+    instants = clock.instant(base + (minutes * 60e6).astype(np.int64))
+    return pd.Series(pd.to_datetime(instants, unit="us", utc=True)).dt.tz_convert(timezone)
 
 
 def make_demo_csv(path: str | Path, *, cases: int = 400, seed: int = 2015) -> Path:
@@ -99,7 +120,17 @@ def make_demo_csv(path: str | Path, *, cases: int = 400, seed: int = 2015) -> Pa
     log = make_log(cases=cases, seed=seed)
     rng = np.random.default_rng(seed + 1)
     ends = log[TIMESTAMP_KEY]
-    begins = ends - pd.to_timedelta(rng.integers(15, 180, len(log)), unit="min")
+    # Each activity takes 15 minutes to 3 working hours, and starts after the
+    # previous one of its case ended.
+    end_us = ends.dt.tz_convert("UTC").astype("datetime64[us, UTC]").astype(np.int64).to_numpy()
+    month = 30 * 86_400_000_000
+    clock = WorkCalendar.office_hours().clock(int(end_us.min()) - month, int(end_us.max()))
+    end_w = clock.read(end_us)
+    first = (log[CASE_ID_KEY] != log[CASE_ID_KEY].shift()).to_numpy()
+    room = np.where(first, 10**12, end_w - np.roll(end_w, 1))
+    took = np.minimum(rng.integers(15, 180, len(log)) * 60_000_000, (room * 0.9).astype(np.int64))
+    begins = pd.Series(pd.to_datetime(clock.instant(end_w - took), unit="us", utc=True))
+    begins = begins.dt.tz_convert(ends.dt.tz).dt.floor("min")
     frame = pd.DataFrame(
         {
             "Zaaknummer": log[CASE_ID_KEY],

@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,7 +38,7 @@ import pandas as pd
 
 from knelpunt.errors import CalendarError
 
-__all__ = ["WEEKDAYS", "WorkCalendar", "WorkClock", "working_seconds"]
+__all__ = ["WEEKDAYS", "WorkCalendar", "WorkClock", "read_calendar", "working_seconds"]
 
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _US_PER_MINUTE: Final = 60_000_000
@@ -208,6 +209,43 @@ class WorkClock:
         inside = np.clip(span, 0, None)
         into = np.minimum(time_us - self.opens[inside], self.closes[inside] - self.opens[inside])
         return np.where(span >= 0, self.before[inside] + np.clip(into, 0, None), 0)
+
+    def instant(self, working_us: np.ndarray) -> np.ndarray:
+        """The UTC microseconds at which the clock reads ``working_us`` (the inverse of
+        :meth:`read`; a reading at the end of a working span gives its close, 17:00
+        rather than 09:00 the next working day)."""
+        working_us = np.asarray(working_us, dtype=np.int64)
+        if len(self.opens) == 0:
+            raise CalendarError("The working calendar has no working hours at all.")
+        span = np.clip(np.searchsorted(self.before, working_us, side="left") - 1, 0, None)
+        return np.asarray(self.opens[span] + (working_us - self.before[span]), dtype=np.int64)
+
+
+def read_calendar(path: str | Path) -> WorkCalendar:
+    """A calendar from a YAML file (see :meth:`WorkCalendar.from_mapping`), or from a
+    profile whose ``calendar:`` section holds it."""
+    import yaml
+
+    path = Path(path)
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CalendarError(f"{path}: cannot read the calendar file ({error}).") from None
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f", line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise CalendarError(
+            f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)}). "
+            "Fix the file; an example is in WorkCalendar.from_mapping's documentation."
+        ) from None
+    if isinstance(spec, Mapping) and isinstance(spec.get("calendar"), Mapping):
+        spec = spec["calendar"]
+    if not isinstance(spec, Mapping):
+        raise CalendarError(f"{path}: a calendar file holds a mapping with 'hours', ...")
+    try:
+        return WorkCalendar.from_mapping(spec)
+    except CalendarError as error:
+        raise CalendarError(f"{path}: {error}") from None
 
 
 def working_seconds(

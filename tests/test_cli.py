@@ -95,3 +95,38 @@ def test_map_and_variants(tmp_path: Path) -> None:
     assert "1 variant; the 1 shown cover 100.0% of the cases" in table.stdout
     empty = runner.invoke(app, ["map", "--store", str(tmp_path / "empty.db")])
     assert "No events to map" in empty.stdout
+
+
+def test_activities_and_working_time(tmp_path: Path) -> None:
+    """'knelpunt activities' splits waiting and processing; --working-time and --calendar."""
+    store = str(tmp_path / "k.db")
+    csv = make_demo_csv(tmp_path / "demo.csv", cases=6)
+    assert runner.invoke(app, ["ingest", str(csv), "--store", store]).exit_code == 0
+    shown = runner.invoke(app, ["activities", "--store", store, "--working-time"])
+    assert shown.exit_code == 0, shown.output
+    assert "Activities (working time)" in shown.stdout
+    instances = tmp_path / "instances.csv"
+    found = json.loads(
+        runner.invoke(
+            app, ["activities", "--store", store, "--json", "--instances", str(instances)]
+        ).stdout
+    )
+    assert found["instances"] == 30  # a start and an end per row: 5 activities x 6 cases
+    assert found["estimated_starts"] == 0
+    assert instances.read_text().count("\n") == 31
+    # A calendar file: the map's durations in working time are at most the calendar ones.
+    calendar = tmp_path / "calendar.yaml"
+    calendar.write_text("calendar:\n  hours: {mon: '09:00-17:00', tue: '09:00-12:00'}\n")
+    timed = json.loads(runner.invoke(app, ["map", "--store", store, "--json"]).stdout)
+    worked = json.loads(
+        runner.invoke(app, ["map", "--store", store, "--json", "--calendar", str(calendar)]).stdout
+    )
+    assert worked["durations"] == "working time"
+    total = {(e["source"], e["target"]): e["total_s"] for e in timed["edges"]}
+    assert all(e["total_s"] <= total[(e["source"], e["target"])] for e in worked["edges"])
+    assert any(e["total_s"] < total[(e["source"], e["target"])] for e in worked["edges"])
+    calendar.write_text("hours: {mon: '9-17'}\n")
+    bad = runner.invoke(app, ["map", "--store", store, "--calendar", str(calendar)])
+    assert bad.exit_code == 3
+    assert "calendar.yaml" in bad.output
+    assert "09:00-17:00" in bad.output

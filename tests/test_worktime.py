@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from knelpunt.errors import CalendarError
-from knelpunt.worktime import WorkCalendar, working_seconds
+from knelpunt.worktime import WorkCalendar, read_calendar, working_seconds
 
 AMS = ZoneInfo("Europe/Amsterdam")
 OFFICE = WorkCalendar.office_hours()  # Mon-Fri 09:00-17:00, Dutch holidays
@@ -142,3 +143,23 @@ def test_office_hours_constructor() -> None:
     four_days = WorkCalendar.office_hours(start=time(8, 30), end=time(16), weekdays=4)
     assert four_days.hours[3] == ((510, 960),)
     assert four_days.hours[4] == ()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 5 * 365 * 8 * 3600 * 1_000_000))
+def test_instant_is_the_inverse_of_read(working_us: int) -> None:
+    low = 1_577_836_800_000_000  # 2020-01-01
+    clock = OFFICE.clock(low, low + 10 * 365 * 86_400_000_000)
+    at = clock.instant(np.array([working_us]))
+    assert clock.read(at).tolist() == [working_us]
+
+
+def test_a_calendar_file(tmp_path: Path) -> None:
+    path = tmp_path / "profile.yaml"
+    path.write_text("calendar:\n  hours:\n    mon: 08:30-16:30\n  holidays: NL\n")
+    assert read_calendar(path).hours[0] == ((510, 990),)
+    path.write_text("calendar:\n  hours: {mon: '09:00-17:00'\n")
+    with pytest.raises(CalendarError, match=r"profile.yaml, line 3, column 1: not valid YAML"):
+        read_calendar(path)
+    with pytest.raises(CalendarError, match="cannot read"):
+        read_calendar(tmp_path / "missing.yaml")

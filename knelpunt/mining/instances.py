@@ -28,10 +28,11 @@ Definitions:
   time counts as waiting). Every such instance has ``start_estimated`` set,
   and :attr:`ActivityInstances.notes` says how many there are.
 * **Day precision.** Events of a source that carry a date only (they sit at
-  local midnight, and at least 1% of the source's events do) make every
-  duration they bound precise to a day: such a duration is the difference
-  of the two local dates (in working time: the working time of the whole
-  days between), never a fake minute-level wait.
+  local midnight, and at least 5 and 1% of the source's events do, where
+  chance would put one in 86,400 there) make every duration they bound
+  precise to a day: such a duration is the difference of the two local dates
+  (in working time: the working time of the whole days between), never a
+  fake minute-level wait.
 * **Working time.** With a :class:`~knelpunt.worktime.WorkCalendar`, each
   duration is also given in working seconds (``waiting_work_s``,
   ``processing_work_s``); processing of a resource with its own calendar in
@@ -55,6 +56,7 @@ __all__ = ["INSTANCE_COLUMNS", "ActivityInstances", "pair_instances", "summarise
 
 _US: Final = 1_000_000.0
 _DATE_ONLY_SHARE: Final = 0.01
+_DATE_ONLY_EVENTS: Final = 5
 _ZONE: Final = "Europe/Amsterdam"
 
 # Lifecycle kinds.
@@ -332,8 +334,10 @@ def _date_only(table: EventTable, zone: str) -> np.ndarray:
     if not midnight.any():
         return midnight
     source = table.case_sources[table.case]
-    share = pd.Series(midnight).groupby(source).mean()
-    common = share[share >= _DATE_ONLY_SHARE].index.to_numpy()
+    per_source = pd.Series(midnight).groupby(source).agg(["mean", "sum"])
+    common = per_source[
+        (per_source["mean"] >= _DATE_ONLY_SHARE) & (per_source["sum"] >= _DATE_ONLY_EVENTS)
+    ].index.to_numpy()
     return midnight & np.isin(source, common)
 
 
