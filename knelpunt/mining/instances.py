@@ -194,7 +194,9 @@ def pair_instances(
             "activity": pd.Categorical.from_codes(
                 table.activity[anchor], categories=pd.Index(_unique(table.activities))
             ),
-            "resource": _decode(table.resources, resource),
+            "resource": pd.Categorical.from_codes(
+                resource.astype(np.int64), categories=pd.Index(_unique(table.resources))
+            ),
             "scheduled": _times(time_us, schedule_row),
             "enabled": _times(time_us, enabled_row),
             "start": _times(time_us, start_row),
@@ -249,45 +251,57 @@ def _fifo(
     closers' rows; and the rows of openers never closed. The k-th closer of a
     group takes the oldest open opener; with s_j the openers before closer j,
     the number matched after k closers is k + min(0, min_{j<=k}(s_j - j)), so
-    the whole pairing is two cumulative sums and a cumulative minimum.
+    the whole pairing is segmented cumulative sums and a cumulative minimum.
     """
-    keep = opens | closes
-    frame = (
-        pl.DataFrame({"g": group[keep], "row": rows[keep], "open": opens[keep]})
-        .sort("g", "row")
-        .with_columns(
-            pl.col("open").cast(pl.Int64).cum_sum().over("g").alias("s"),
-            (~pl.col("open")).cast(pl.Int64).cum_sum().over("g").alias("k"),
-        )
-    )
-    closers = (
-        frame.filter(~pl.col("open"))
-        .with_columns(
-            (
-                pl.col("k") + pl.min_horizontal(0, (pl.col("s") - pl.col("k")).cum_min().over("g"))
-            ).alias("m")
-        )
-        .with_columns((pl.col("m") > pl.col("m").shift(1).over("g").fill_null(0)).alias("matched"))
-    )
-    openers = frame.filter(pl.col("open")).select("g", pl.col("s").alias("m"), "row")
-    paired = closers.join(openers, on=["g", "m"], how="left", suffix="_open").sort("row")
-    opener_row = (
-        paired.select(
-            pl.when(pl.col("matched")).then(pl.col("row_open")).otherwise(-1).fill_null(-1)
-        )
-        .to_series()
-        .to_numpy()
-        .astype(np.int64)
-    )
-    used = closers.group_by("g").agg(pl.col("m").max().alias("used"))
-    never = (
-        openers.join(used, on="g", how="left")
-        .filter(pl.col("m") > pl.col("used").fill_null(0))
-        .sort("row")["row"]
-        .to_numpy()
-        .astype(np.int64)
-    )
-    return opener_row, paired["row"].to_numpy().astype(np.int64), never
+    keep = np.flatnonzero(opens | closes)
+    if len(keep) == 0:
+        empty = np.empty(0, np.int64)
+        return empty, empty, empty
+    order = np.argsort(group[keep], kind="stable")  # by group, then row
+    at, g = rows[keep][order], group[keep][order]
+    is_open = opens[at]
+    first = np.ones(len(at), dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    number = np.cumsum(first) - 1  # the group's number, 0.. in sorted order
+    starts = np.flatnonzero(first)
+
+    def within(flags: np.ndarray) -> np.ndarray:
+        """Cumulative count of ``flags`` within each group (inclusive)."""
+        total = np.cumsum(flags, dtype=np.int64)
+        return np.asarray(total - (total - flags)[starts][number], dtype=np.int64)
+
+    s = within(is_open)
+    k = within(~is_open)
+    closer = ~is_open
+    s, k, grp, closer_rows = s[closer], k[closer], number[closer], at[closer]
+    # A cumulative minimum that restarts at each group: shift each group below
+    # all earlier ones (values are within +-n), accumulate, shift back.
+    shift = grp * (2 * len(at) + 2)
+    running = np.minimum.accumulate(s - k - shift) + shift
+    matched_count = k + np.minimum(running, 0)
+    before = np.zeros(len(matched_count), dtype=np.int64)
+    before[1:] = matched_count[:-1]
+    opens_group = np.ones(len(grp), dtype=bool)
+    opens_group[1:] = grp[1:] != grp[:-1]
+    before[opens_group] = 0
+    matched = matched_count > before
+    opener_rows = at[is_open]
+    per_group = np.bincount(number[is_open], minlength=len(starts))
+    offset = np.concatenate([[0], np.cumsum(per_group)[:-1]])
+    paired = np.full(len(closer_rows), -1, np.int64)
+    paired[matched] = opener_rows[offset[grp[matched]] + matched_count[matched] - 1]
+    used = np.zeros(len(starts), dtype=np.int64)
+    np.maximum.at(used, grp, matched_count)
+    never = opener_rows[_unclosed(number[is_open], per_group, used)]
+    by_row = np.argsort(closer_rows, kind="stable")
+    return paired[by_row], closer_rows[by_row], np.sort(never)
+
+
+def _unclosed(groups: np.ndarray, per_group: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """Mask over the openers (sorted by group, then row): those beyond the used ones."""
+    offset = np.concatenate([[0], np.cumsum(per_group)[:-1]])
+    rank = np.arange(len(groups)) - offset[groups]  # 0-based place within its group
+    return np.asarray(rank >= used[groups])
 
 
 def _enabled_rows(
@@ -405,13 +419,6 @@ def _midnights(time_us: np.ndarray, zone: str) -> np.ndarray:
 def _times(time_us: np.ndarray, rows: np.ndarray) -> pd.Series:
     values = np.where(rows >= 0, time_us[np.clip(rows, 0, None)], np.iinfo(np.int64).min)
     return pd.Series(values.astype("datetime64[us]")).dt.tz_localize("UTC")
-
-
-def _decode(names: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    out = np.full(len(codes), None, dtype=object)
-    known = codes >= 0
-    out[known] = names[codes[known]]
-    return out
 
 
 def _unique(names: np.ndarray) -> list[str]:
