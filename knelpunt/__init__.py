@@ -11,6 +11,7 @@ The notebook façade::
     variants = kp.list_variants(events)
     steps = kp.pair_instances(events, calendar=kp.WorkCalendar.office_hours())
     steps.instances                             # enabled, start, complete, waiting, processing
+    main = kp.filter_events(events, variant_coverage=0.8, activity_share=0.5)
 
 Importing knelpunt does not import pm4py or Dash.
 """
@@ -21,6 +22,7 @@ from knelpunt.api import (
     append_events,
     list_sources,
     purge_source,
+    read_case_attributes,
     read_events,
     read_rejects,
     suggest_mapping,
@@ -31,6 +33,7 @@ from knelpunt.events.store import EventStore, open_store
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.mapping import ColumnMapping
 from knelpunt.ingest.pipeline import ingest_log
+from knelpunt.mining.filters import filter_events, simplify_map
 from knelpunt.mining.instances import ActivityInstances, pair_instances, summarise_activities
 from knelpunt.mining.maps import ProcessMap, discover_map, list_variants, summarise_cases
 from knelpunt.mining.projection import EventTable, load_events
@@ -53,6 +56,7 @@ __all__ = [
     "append_events",
     "discover_map",
     "export_log",
+    "filter_events",
     "ingest_log",
     "list_sources",
     "list_variants",
@@ -60,8 +64,10 @@ __all__ = [
     "open_store",
     "pair_instances",
     "purge_source",
+    "read_case_attributes",
     "read_events",
     "read_rejects",
+    "simplify_map",
     "suggest_mapping",
     "summarise_activities",
     "summarise_cases",

@@ -18,6 +18,7 @@ __all__ = [
     "append_events",
     "list_sources",
     "purge_source",
+    "read_case_attributes",
     "read_events",
     "read_rejects",
     "suggest_mapping",
@@ -53,6 +54,45 @@ def read_events(
         'Melding ontvangen'
     """
     return to_pm4py_frame(store.iter_events(sources=sources, after=after), positions=positions)
+
+
+def read_case_attributes(
+    store: EventStore, *, sources: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """One row per case: ``source_id``, ``case_id`` and every attribute, its first value.
+
+    Use it to choose cases for :func:`knelpunt.filter_events`::
+
+        attrs = kp.read_case_attributes(store)
+        wmo = attrs[attrs["case:scheme"] == "Wmo"]
+        kp.filter_events(table, cases=zip(wmo["source_id"], wmo["case_id"]))
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=2, seed=3))
+        ...     sorted(kp.read_case_attributes(store).columns)
+        ['case:scheme', 'case_id', 'cost', 'source_id']
+    """
+    events = read_events(store, sources=sources)
+    standard = {
+        "case:concept:name",
+        "concept:name",
+        "time:timestamp",
+        "lifecycle:transition",
+        "org:resource",
+        "knelpunt:position",
+        "knelpunt:source",
+    }
+    extra = [c for c in events.columns if c not in standard]
+    keys = {"knelpunt:source": "source_id", "case:concept:name": "case_id"}
+    if events.empty:
+        return pd.DataFrame(columns=["source_id", "case_id", *extra])
+    grouped = events.groupby(list(keys), sort=False)[extra].first() if extra else None
+    if grouped is None:
+        return events[list(keys)].drop_duplicates().rename(columns=keys).reset_index(drop=True)
+    return grouped.reset_index().rename(columns=keys)
 
 
 def list_sources(store: EventStore) -> list[Source]:

@@ -13,6 +13,7 @@ ValueError`` keeps working::
     ├── UnsafeInputError (ValueError)       XML with a DTD, entities or external references
     ├── UnsupportedFormatError (ValueError) a file type knelpunt cannot read or write
     ├── CalendarError (ValueError)          unusable working hours, holidays or time zone
+    ├── FilterError (ValueError)            a filter that cannot be applied as given
     └── EventStoreError
         ├── StoreConnectionError            the store cannot be opened
         ├── AppendOnlyError                 an attempt to change or remove recorded events
@@ -35,6 +36,7 @@ __all__ = [
     "ConcurrencyError",
     "EmptyLogError",
     "EventStoreError",
+    "FilterError",
     "Issue",
     "KnelpuntError",
     "LogSchemaError",
@@ -79,6 +81,10 @@ class UnsupportedFormatError(KnelpuntError, ValueError):
 
 class CalendarError(KnelpuntError, ValueError):
     """A working calendar cannot be used as given."""
+
+
+class FilterError(KnelpuntError, ValueError):
+    """A filter's options make no sense (a share outside 0-1, an unknown mode)."""
 
 
 class EventStoreError(KnelpuntError):

@@ -28,6 +28,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from knelpunt.errors import FilterError
 from knelpunt.events.store import EventStore
 
 __all__ = ["EventTable", "load_events"]
@@ -55,6 +56,8 @@ class EventTable:
         high: the store position this table reflects (events up to it).
         sources: the sources included, or None for all.
         purges: how many purges the store had logged when this was built.
+        filters: the filters applied, in words (see :mod:`knelpunt.mining.filters`);
+            empty for a whole projection.
     """
 
     case: np.ndarray
@@ -72,6 +75,7 @@ class EventTable:
     high: int = 0
     sources: tuple[int, ...] | None = None
     purges: int = 0
+    filters: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.case)
@@ -282,6 +286,11 @@ def load_events(
         >>> len(table), table.n_cases, table.high
         (20, 4, 20)
     """
+    if since is not None and since.filters:
+        raise FilterError(
+            "A filtered table cannot catch up with the store (it would mix filtered and "
+            "unfiltered events). Catch up the whole table, then filter it again."
+        )
     wanted = None if sources is None else tuple(sorted({int(s) for s in sources}))
     purges = len(store.purges())
     base = since
