@@ -11,8 +11,10 @@ import json
 import sys
 import tempfile
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -23,6 +25,7 @@ from knelpunt import api
 from knelpunt.errors import (
     CalendarError,
     EventStoreError,
+    FilterError,
     KnelpuntError,
     LogSchemaError,
     UnsafeInputError,
@@ -32,6 +35,7 @@ from knelpunt.events.model import RecordResult, Source
 from knelpunt.events.store import DEFAULT_STORE, EventStore, open_store
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.pipeline import ingest_log
+from knelpunt.mining.filters import filter_events, simplify_map
 from knelpunt.mining.instances import pair_instances, summarise_activities
 from knelpunt.mining.maps import discover_map, list_variants
 from knelpunt.mining.projection import EventTable, load_events
@@ -72,6 +76,7 @@ def _fail(error: Exception) -> typer.Exit:
         | UnsafeInputError
         | UnsupportedFormatError
         | CalendarError
+        | FilterError
         | FileNotFoundError,
     ):
         code = EXIT_INPUT
@@ -289,6 +294,73 @@ CalendarOption = Annotated[
 ]
 
 
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", help="Window start, local time: 2025-01-01 or 2025-01-01T09:00."),
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Window end (not included), as --from.")
+]
+WindowOption = Annotated[
+    str,
+    typer.Option(
+        "--window",
+        help="Which cases the window keeps: contained, intersecting, started, completed, "
+        "or trim (only the events inside).",
+    ),
+]
+CoverageOption = Annotated[
+    float | None,
+    typer.Option(
+        "--coverage", min=0.0, max=1.0, help="Keep the most frequent variants covering this share."
+    ),
+]
+ActivityShareOption = Annotated[
+    float | None,
+    typer.Option(
+        "--activity-share",
+        min=0.0,
+        max=1.0,
+        help="Keep only the most frequent activities, this share of them (e.g. 0.5).",
+    ),
+]
+
+
+def _moment(text: str | None, zone: str = "Europe/Amsterdam") -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(
+            FilterError(
+                f"Cannot read the time {text!r}; write it as 2025-01-31 or 2025-01-31T14:00."
+            )
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def _filtered(
+    table: EventTable,
+    since: str | None,
+    until: str | None,
+    window: str,
+    coverage: float | None,
+    activity_share: float | None,
+) -> EventTable:
+    try:
+        return filter_events(
+            table,
+            start=_moment(since),
+            end=_moment(until),
+            window=window,  # type: ignore[arg-type]  # checked by filter_events
+            variant_coverage=coverage,
+            activity_share=activity_share,
+        )
+    except KnelpuntError as error:
+        raise _fail(error) from error
+
+
 def _calendar(working_time: bool, calendar: Path | None) -> WorkCalendar | None:
     if calendar is not None:
         try:
@@ -328,14 +400,28 @@ def _duration(seconds: float) -> str:
 def process_map(
     store: StoreOption = DEFAULT_STORE,
     source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
     top: TopOption = 25,
+    paths: Annotated[
+        float,
+        typer.Option(
+            "--paths", min=0.0, max=1.0, help="Show this share of the paths (kept connected)."
+        ),
+    ] = 1.0,
     working_time: WorkingOption = False,
     calendar: CalendarOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The process map: which step follows which, how often, and how long it takes."""
     hours = _calendar(working_time, calendar)
-    found = discover_map(_events(store, source), calendar=hours)
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    found = discover_map(events, calendar=hours)
+    if paths < 1:
+        found = simplify_map(found, paths=max(paths, 1e-9))
     if as_json:
         edges = found.edges if top == 0 else found.edges.head(top)
         out.print_json(
@@ -344,6 +430,7 @@ def process_map(
                     "events": found.events,
                     "cases": found.cases,
                     "durations": "working time" if hours else "calendar time",
+                    "filters": list(events.filters),
                     "start_activities": found.start_activities,
                     "end_activities": found.end_activities,
                     "activities": found.activities.to_dict("records"),
@@ -356,6 +443,8 @@ def process_map(
         out.print("No events to map; record a log with 'knelpunt ingest FILE'.")
         return
     out.print(f"{found.events:,} events in {found.cases:,} cases.", highlight=False)
+    for said in events.filters:
+        out.print(f"Filter: {said}", highlight=False)
     table_out = Table(
         "from",
         "to",
@@ -386,11 +475,17 @@ def process_map(
 def variants(
     store: StoreOption = DEFAULT_STORE,
     source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
     top: TopOption = 10,
     as_json: JsonOption = False,
 ) -> None:
     """The variants (distinct paths through the process), most frequent first."""
-    found = list_variants(_events(store, source))
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    found = list_variants(events)
     shown = found if top == 0 else found.head(top)
     if as_json:
         records = shown.assign(activities=shown["activities"].map(list)).to_dict("records")
@@ -423,6 +518,11 @@ def variants(
 def activities(
     store: StoreOption = DEFAULT_STORE,
     source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
     top: TopOption = 25,
     working_time: WorkingOption = False,
     calendar: CalendarOption = None,
@@ -434,7 +534,8 @@ def activities(
 ) -> None:
     """Per activity: how long cases wait before it and how long it takes (start to complete)."""
     hours = _calendar(working_time, calendar)
-    found = pair_instances(_events(store, source), calendar=hours)
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    found = pair_instances(events, calendar=hours)
     summary = summarise_activities(found)
     if instances_csv is not None:
         found.instances.to_csv(instances_csv, index=False)

@@ -130,3 +130,25 @@ def test_activities_and_working_time(tmp_path: Path) -> None:
     assert bad.exit_code == 3
     assert "calendar.yaml" in bad.output
     assert "09:00-17:00" in bad.output
+
+
+def test_filters_on_the_command_line(tmp_path: Path) -> None:
+    """--from/--until/--window, --coverage, --activity-share and --paths; bad times refused."""
+    store = str(tmp_path / "k.db")
+    csv = make_demo_csv(tmp_path / "demo.csv", cases=40)
+    assert runner.invoke(app, ["ingest", str(csv), "--store", store]).exit_code == 0
+    whole = json.loads(runner.invoke(app, ["map", "--store", store, "--json"]).stdout)
+    args = ["map", "--store", store, "--json", "--from", "2025-01-13", "--window", "started"]
+    part = json.loads(runner.invoke(app, [*args, "--activity-share", "0.4"]).stdout)
+    assert 0 < part["cases"] < whole["cases"]
+    assert len(part["activities"]) == 2
+    assert part["filters"][0].startswith("cases started within 2025-01-13 00:00")
+    few = json.loads(
+        runner.invoke(app, ["map", "--store", store, "--json", "--paths", "0.1"]).stdout
+    )
+    assert len(few["edges"]) < len(whole["edges"])
+    variants = runner.invoke(app, ["variants", "--store", store, "--coverage", "0.5"])
+    assert variants.exit_code == 0
+    bad = runner.invoke(app, ["map", "--store", store, "--from", "13-01-2025"])
+    assert bad.exit_code == 3
+    assert "2025-01-31" in bad.output
