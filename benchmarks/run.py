@@ -124,6 +124,23 @@ def _cases() -> list[Case]:
                 "`discover_performance_dfg` + `get_variants` + `get_cases_description`",
             ),
         ]
+    for key in ("bpic2012", "xes-1m"):
+        log = logs[key]
+        cases += [
+            Case(
+                f"{key}-instances-knelpunt",
+                log,
+                "knelpunt-instances",
+                "`pair_instances` (office hours, Dutch holidays) + `summarise_activities`",
+                "sqlite",
+            ),
+            Case(
+                f"{key}-instances-pm4py",
+                log,
+                "pm4py-instances",
+                "`interval_lifecycle.assign_lead_cycle_time` (pairs, then business hours)",
+            ),
+        ]
     log = logs["csv-1m"]
     cases += [
         Case(
