@@ -105,8 +105,8 @@ def _pm4py_csv(path: str, _store: str | None) -> Callable[[], dict[str, Any]]:
     return run
 
 
-def _knelpunt_map(path: str, store_url: str | None) -> Callable[[], dict[str, Any]]:
-    """Outside the clock: record the log and build the projection. On it: map, variants, cases."""
+def _projection(path: str, store_url: str | None) -> tuple[Any, float]:
+    """Record the log in a new store and build its projection; the seconds the build took."""
     import knelpunt as kp
 
     if store_url is None:
@@ -115,7 +115,14 @@ def _knelpunt_map(path: str, store_url: str | None) -> Callable[[], dict[str, An
         kp.ingest_log(store, path, duplicates="keep")
         started = time.perf_counter()
         table = kp.load_events(store)
-        built = time.perf_counter() - started
+    return table, time.perf_counter() - started
+
+
+def _knelpunt_map(path: str, store_url: str | None) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: record the log and build the projection. On it: map, variants, cases."""
+    import knelpunt as kp
+
+    table, built = _projection(path, store_url)
 
     def run() -> dict[str, Any]:
         found = kp.discover_map(table)
@@ -133,14 +140,20 @@ def _knelpunt_map(path: str, store_url: str | None) -> Callable[[], dict[str, An
     return run
 
 
+def _pm4py_log(path: str, *, legacy: bool) -> Any:
+    import pm4py
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm4py.read_xes(path, variant="iterparse", return_legacy_log_object=legacy)
+
+
 def _pm4py_map(path: str, _store: str | None) -> Callable[[], dict[str, Any]]:
     """Outside the clock: read the log. On it: performance DFG, variants, case statistics."""
     import pm4py
     from pm4py.statistics.traces.generic.pandas import case_statistics
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        frame = pm4py.read_xes(path, variant="iterparse", return_legacy_log_object=False)
+    frame = _pm4py_log(path, legacy=False)
 
     def run() -> dict[str, Any]:
         with warnings.catch_warnings():
@@ -163,11 +176,7 @@ def _knelpunt_instances(path: str, store_url: str | None) -> Callable[[], dict[s
     with waiting and processing in working time, and the per-activity summary."""
     import knelpunt as kp
 
-    if store_url is None:
-        raise SystemExit("knelpunt operations need --store")
-    with kp.open_store(store_url) as store:
-        kp.ingest_log(store, path, duplicates="keep")
-        table = kp.load_events(store)
+    table, _ = _projection(path, store_url)
     office = kp.WorkCalendar.office_hours()
 
     def run() -> dict[str, Any]:
@@ -186,12 +195,9 @@ def _knelpunt_instances(path: str, store_url: str | None) -> Callable[[], dict[s
 def _pm4py_instances(path: str, _store: str | None) -> Callable[[], dict[str, Any]]:
     """Outside the clock: read the log. On it: pair lifecycle events (``to_interval``) and
     compute waiting and processing in business hours (``assign_lead_cycle_time``)."""
-    import pm4py
     from pm4py.objects.log.util import interval_lifecycle
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        log = pm4py.read_xes(path, variant="iterparse", return_legacy_log_object=True)
+    log = _pm4py_log(path, legacy=True)
 
     def run() -> dict[str, Any]:
         with warnings.catch_warnings():
