@@ -100,7 +100,9 @@ def filter_events(
         said.append(f"{int(chosen.sum()):,} chosen cases")
     if variants is not None or variant_coverage is not None:
         numbers = _variant_per_case(table)
-        chosen_variants = _covering(numbers, variant_coverage) if variants is None else variants
+        chosen_variants = (
+            variants if variants is not None else _covering(numbers, float(variant_coverage or 0))
+        )
         keep &= np.isin(numbers, np.fromiter(chosen_variants, dtype=np.int64))[table.case]
         said.append(
             f"variants covering {variant_coverage:.0%} of the cases"
@@ -110,7 +112,7 @@ def filter_events(
     if activities is not None:
         names = {str(a) for a in activities}
         chosen = np.array([str(a) in names for a in table.activities], dtype=bool)
-        keep &= chosen[table.activity] if len(chosen) else keep
+        keep &= chosen[table.activity]
         said.append(f"activities {', '.join(sorted(names))}")
     if activity_share is not None:
         _check_share("activity_share", activity_share)
@@ -168,7 +170,7 @@ def _in_window(
     else:
         edge = first if window == "started" else last
         per_case[has] = inside[edge[has]]
-    return np.asarray(per_case[table.case] & True)
+    return np.asarray(per_case[table.case])
 
 
 def _window_words(start: datetime | None, end: datetime | None, window: Window) -> str:
@@ -192,9 +194,8 @@ def _variant_per_case(table: EventTable) -> np.ndarray:
     return numbers
 
 
-def _covering(numbers: np.ndarray, share: float | None) -> list[int]:
+def _covering(numbers: np.ndarray, share: float) -> list[int]:
     """The most frequent variants (numbers count from 1, most frequent first) covering ``share``."""
-    assert share is not None
     _check_share("variant_coverage", share)
     counts = np.bincount(numbers)[1:]
     if counts.sum() == 0:
