@@ -21,7 +21,7 @@ from knelpunt.schema import (
     RESOURCE_KEY,
     TIMESTAMP_KEY,
 )
-from knelpunt.worktime import WorkCalendar, WorkClock
+from knelpunt.worktime import WorkCalendar
 
 __all__ = ["DEMO_ACTIVITIES", "make_demo_csv", "make_log"]
 
@@ -88,18 +88,15 @@ def make_log(
     return pd.DataFrame(rows)
 
 
-def _office_clock(origin: pd.Timestamp, minutes: float, timezone: str) -> WorkClock:
-    low = int(origin.tz_convert("UTC").value // 1000)
-    # Generous: 40 working hours a week, so calendar time is at most ~5x working time.
-    return WorkCalendar.office_hours(timezone=timezone).clock(
-        low, low + int(minutes * 60e6 * 5) + 30 * 86_400_000_000
-    )
+_MONTH_US: Final = 30 * 86_400_000_000
 
 
 def _on_office_hours(origin: pd.Timestamp, minutes: np.ndarray, timezone: str) -> pd.Series:
     """The instants ``minutes`` working minutes after ``origin`` (at or after an opening)."""
-    clock = _office_clock(origin, float(minutes.max(initial=0)), timezone)
     low = int(origin.tz_convert("UTC").value // 1000)
+    # 40 working hours a week: calendar time is at most ~5x working time, plus holidays.
+    high = low + int(float(minutes.max(initial=0)) * 60e6 * 5) + _MONTH_US
+    clock = WorkCalendar.office_hours(timezone=timezone).clock(low, high)
     base = int(clock.read(np.array([low]))[0])
     instants = clock.instant(base + (minutes * 60e6).astype(np.int64))
     return pd.Series(pd.to_datetime(instants, unit="us", utc=True)).dt.tz_convert(timezone)
@@ -123,8 +120,7 @@ def make_demo_csv(path: str | Path, *, cases: int = 400, seed: int = 2015) -> Pa
     # Each activity takes 15 minutes to 3 working hours, and starts after the
     # previous one of its case ended.
     end_us = ends.dt.tz_convert("UTC").astype("datetime64[us, UTC]").astype(np.int64).to_numpy()
-    month = 30 * 86_400_000_000
-    clock = WorkCalendar.office_hours().clock(int(end_us.min()) - month, int(end_us.max()))
+    clock = WorkCalendar.office_hours().clock(int(end_us.min()) - _MONTH_US, int(end_us.max()))
     end_w = clock.read(end_us)
     first = (log[CASE_ID_KEY] != log[CASE_ID_KEY].shift()).to_numpy()
     room = np.where(first, 10**12, end_w - np.roll(end_w, 1))

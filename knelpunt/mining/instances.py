@@ -177,14 +177,16 @@ def pair_instances(
             table, end_rows, enabled_row[estimated], end_row[estimated]
         )
 
-    time_us = table.time_us
     zone = calendar.timezone if calendar is not None else _ZONE
-    day = _date_only(table, zone) if detect_dates else np.zeros(len(table), dtype=bool)
+    midnight = _midnights(table.time_us, zone) if detect_dates else table.time_us
+    day = _date_only(table, midnight) if detect_dates else np.zeros(len(table), dtype=bool)
     has_end = end_row >= 0
     safe_end = np.where(has_end, end_row, start_row)
-    waiting = _span(time_us, day, enabled_row, start_row, zone)
-    processing = np.where(has_end, _span(time_us, day, start_row, safe_end, zone), np.nan)
-    coarse = day[enabled_row] | day[start_row] | (has_end & day[safe_end])
+    waits = _Spans(table.time_us, midnight, day, enabled_row, start_row)
+    works = _Spans(table.time_us, midnight, day, start_row, safe_end)
+    waiting = waits.seconds()
+    processing = np.where(has_end, works.seconds(), np.nan)
+    coarse = waits.coarse | (has_end & works.coarse)
 
     resource = np.where(has_end, table.resource[safe_end], table.resource[start_row])
     frame = pd.DataFrame(
@@ -197,10 +199,10 @@ def pair_instances(
             "resource": pd.Categorical.from_codes(
                 resource.astype(np.int64), categories=pd.Index(_unique(table.resources))
             ),
-            "scheduled": _times(time_us, schedule_row),
-            "enabled": _times(time_us, enabled_row),
-            "start": _times(time_us, start_row),
-            "complete": _times(time_us, end_row),
+            "scheduled": _times(table.time_us, schedule_row),
+            "enabled": _times(table.time_us, enabled_row),
+            "start": _times(table.time_us, start_row),
+            "complete": _times(table.time_us, end_row),
             "waiting_s": waiting,
             "processing_s": processing,
             "start_recorded": recorded,
@@ -210,12 +212,7 @@ def pair_instances(
     )
     if calendar is not None:
         waiting_work, processing_work = _working(
-            table,
-            calendar,
-            resource_calendars or {},
-            day,
-            (enabled_row, start_row, safe_end),
-            resource,
+            table, calendar, resource_calendars or {}, waits, works, resource
         )
         frame["waiting_work_s"] = waiting_work
         frame["processing_work_s"] = np.where(has_end, processing_work, np.nan)
@@ -339,81 +336,76 @@ def _estimated_starts(
     return np.where(table.resource[ends] >= 0, start, ends)
 
 
-def _date_only(table: EventTable, zone: str) -> np.ndarray:
+def _date_only(table: EventTable, midnight: np.ndarray) -> np.ndarray:
     """Per event: it carries a date only (local midnight, in a source where that is common)."""
-    if len(table) == 0:
-        return np.zeros(0, dtype=bool)
-    local = pd.DatetimeIndex(pd.to_datetime(table.time_us, unit="us", utc=True)).tz_convert(zone)
-    midnight = np.asarray(local.normalize() == local)
-    if not midnight.any():
-        return midnight
+    at_midnight = midnight == table.time_us
+    if not at_midnight.any():
+        return np.asarray(at_midnight)
     source = table.case_sources[table.case]
-    per_source = pd.Series(midnight).groupby(source).agg(["mean", "sum"])
+    per_source = pd.Series(at_midnight).groupby(source).agg(["mean", "sum"])
     common = per_source[
         (per_source["mean"] >= _DATE_ONLY_SHARE) & (per_source["sum"] >= _DATE_ONLY_EVENTS)
     ].index.to_numpy()
-    return midnight & np.isin(source, common)
+    return np.asarray(at_midnight & np.isin(source, common))
 
 
-def _span(
-    time_us: np.ndarray, day: np.ndarray, low: np.ndarray, high: np.ndarray, zone: str
-) -> np.ndarray:
-    """Seconds from row ``low`` to row ``high``; whole days where either is date-only."""
-    exact = np.asarray((time_us[high] - time_us[low]) / _US, dtype=float)
-    coarse = day[low] | day[high]
-    if not coarse.any():
-        return exact
-    days = _local_days(time_us[high[coarse]], zone) - _local_days(time_us[low[coarse]], zone)
-    exact[coarse] = days * 86_400.0
-    return exact
-
-
-def _local_days(time_us: np.ndarray, zone: str) -> np.ndarray:
+def _midnights(time_us: np.ndarray, zone: str) -> np.ndarray:
+    """The local midnight at or before each instant, in UTC microseconds."""
     local = pd.DatetimeIndex(pd.to_datetime(time_us, unit="us", utc=True)).tz_convert(zone)
-    naive = local.tz_localize(None).normalize()
-    return np.asarray(naive.as_unit("s").asi8 // 86_400, dtype=np.int64)
+    return np.asarray(local.normalize().tz_convert("UTC").as_unit("us").asi8, dtype=np.int64)
+
+
+class _Spans:
+    """Durations from row ``low`` to row ``high``; where either end is date-only, both
+    ends are taken at their local midnight, so the span is whole days."""
+
+    def __init__(
+        self,
+        time_us: np.ndarray,
+        midnight: np.ndarray,
+        day: np.ndarray,
+        low: np.ndarray,
+        high: np.ndarray,
+    ) -> None:
+        self.coarse = day[low] | day[high]
+        self.low = np.where(self.coarse, midnight[low], time_us[low])
+        self.high = np.where(self.coarse, midnight[high], time_us[high])
+
+    def seconds(self) -> np.ndarray:
+        """Calendar seconds; whole days (86,400 s, also across a clock change) where coarse."""
+        exact = np.asarray((self.high - self.low) / _US, dtype=float)
+        days = np.round((self.high - self.low) / (86_400 * _US))  # a clock change is +-1 h
+        return np.where(self.coarse, days * 86_400.0, exact)
+
+    def working(self, clock: WorkClock, only: np.ndarray | None = None) -> np.ndarray:
+        """Working seconds by ``clock`` (for the spans in the ``only`` mask, if given)."""
+        low, high = (self.low, self.high) if only is None else (self.low[only], self.high[only])
+        return np.asarray((clock.read(high) - clock.read(low)) / _US, dtype=float)
 
 
 def _working(
     table: EventTable,
     calendar: WorkCalendar,
     resource_calendars: Mapping[str, WorkCalendar],
-    day: np.ndarray,
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray],
+    waits: _Spans,
+    works: _Spans,
     resource: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Working seconds of waiting and processing (a resource's own calendar for processing)."""
-    enabled, start, end = rows
-    time_us = _midnights(table.time_us, calendar.timezone) if day.any() else table.time_us
-    if len(time_us) == 0:
+    if len(table) == 0:
         return np.empty(0), np.empty(0)
+    # Midnights lie at most a day before the earliest event; clocks start a day earlier.
     low, high = int(table.time_us.min()), int(table.time_us.max())
-
-    def reading(clock: WorkClock, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        # A date-only end makes both ends whole days (see _span).
-        coarse = day[a] | day[b]
-        ta = np.where(coarse, time_us[a], table.time_us[a])
-        tb = np.where(coarse, time_us[b], table.time_us[b])
-        return np.asarray((clock.read(tb) - clock.read(ta)) / _US, dtype=float)
-
     default = calendar.clock(low, high)
-    waiting = reading(default, enabled, start)
-    processing = reading(default, start, end)
+    waiting = waits.working(default)
+    processing = works.working(default)
     names = {str(name): code for code, name in enumerate(table.resources)}
     for name, own in resource_calendars.items():
         code = names.get(str(name))
-        if code is None:
-            continue
-        mine = resource == code
-        if mine.any():
-            processing[mine] = reading(own.clock(low, high), start[mine], end[mine])
+        mine = resource == code if code is not None else None
+        if mine is not None and mine.any():
+            processing[mine] = works.working(own.clock(low, high), mine)
     return waiting, processing
-
-
-def _midnights(time_us: np.ndarray, zone: str) -> np.ndarray:
-    """The local midnight before each instant, in UTC microseconds."""
-    local = pd.DatetimeIndex(pd.to_datetime(time_us, unit="us", utc=True)).tz_convert(zone)
-    return np.asarray(local.normalize().tz_convert("UTC").as_unit("us").asi8, dtype=np.int64)
 
 
 def _times(time_us: np.ndarray, rows: np.ndarray) -> pd.Series:
@@ -427,13 +419,11 @@ def _unique(names: np.ndarray) -> list[str]:
 
 def _statuses(kind: np.ndarray, end_row: np.ndarray) -> pd.Categorical[str]:
     labels = ["open", "completed", "aborted", "skipped"]
-    code = np.zeros(len(end_row), dtype=np.int8)
+    code = np.zeros(len(end_row), dtype=np.int64)
     ended = end_row >= 0
     end_kind = kind[end_row[ended]]
-    code[ended] = np.select([end_kind == _ABORT, end_kind == _SKIP], [2, 3], default=1).astype(
-        np.int8
-    )
-    return pd.Categorical.from_codes(code.astype(np.int64), categories=pd.Index(labels))
+    code[ended] = np.select([end_kind == _ABORT, end_kind == _SKIP], [2, 3], default=1)
+    return pd.Categorical.from_codes(code, categories=pd.Index(labels))
 
 
 def _notes(
