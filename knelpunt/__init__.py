@@ -12,6 +12,8 @@ The notebook façade::
     steps = kp.pair_instances(events, calendar=kp.WorkCalendar.office_hours())
     steps.instances                             # enabled, start, complete, waiting, processing
     main = kp.filter_events(events, variant_coverage=0.8, activity_share=0.5)
+    model = kp.discover_model(events)           # inductive miner → kp.export_model(model, "m.bpmn")
+    check = kp.check_conformance(events, kp.read_model("protocol.bpmn"))
 
 Importing knelpunt does not import pm4py or Dash.
 """
@@ -33,9 +35,11 @@ from knelpunt.events.store import EventStore, open_store
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.mapping import ColumnMapping
 from knelpunt.ingest.pipeline import ingest_log
+from knelpunt.mining.conformance import Conformance, check_conformance
 from knelpunt.mining.filters import filter_events, simplify_map
 from knelpunt.mining.instances import ActivityInstances, pair_instances, summarise_activities
 from knelpunt.mining.maps import ProcessMap, discover_map, list_variants, summarise_cases
+from knelpunt.mining.models import ProcessModel, discover_model, export_model, read_model
 from knelpunt.mining.projection import EventTable, load_events
 from knelpunt.worktime import WorkCalendar, working_seconds
 
@@ -44,18 +48,23 @@ __version__ = "0.1.0"
 __all__ = [
     "ActivityInstances",
     "ColumnMapping",
+    "Conformance",
     "Event",
     "EventStore",
     "EventTable",
     "KnelpuntError",
     "NewSource",
     "ProcessMap",
+    "ProcessModel",
     "RecordResult",
     "Source",
     "WorkCalendar",
     "append_events",
+    "check_conformance",
     "discover_map",
+    "discover_model",
     "export_log",
+    "export_model",
     "filter_events",
     "ingest_log",
     "list_sources",
@@ -66,6 +75,7 @@ __all__ = [
     "purge_source",
     "read_case_attributes",
     "read_events",
+    "read_model",
     "read_rejects",
     "simplify_map",
     "suggest_mapping",

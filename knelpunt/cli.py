@@ -1,4 +1,5 @@
-"""The ``knelpunt`` command: ingest, sources, rejects, export, map, variants, purge, mapping, demo.
+"""The ``knelpunt`` command: ingest, sources, rejects, export, map, variants, activities,
+discover, conformance, purge, mapping, demo.
 
 Exit codes: 0 success; 2 wrong usage; 3 the input cannot be recorded (bad
 file, bad rows, unknown format); 4 the store refused or failed; 1 anything
@@ -28,6 +29,7 @@ from knelpunt.errors import (
     FilterError,
     KnelpuntError,
     LogSchemaError,
+    ModelError,
     UnsafeInputError,
     UnsupportedFormatError,
 )
@@ -35,9 +37,11 @@ from knelpunt.events.model import RecordResult, Source
 from knelpunt.events.store import DEFAULT_STORE, EventStore, open_store
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.pipeline import ingest_log
+from knelpunt.mining.conformance import Conformance, check_conformance
 from knelpunt.mining.filters import filter_events, simplify_map
 from knelpunt.mining.instances import pair_instances, summarise_activities
 from knelpunt.mining.maps import discover_map, list_variants
+from knelpunt.mining.models import COMPLETIONS, discover_model, export_model, read_model
 from knelpunt.mining.projection import EventTable, load_events
 from knelpunt.testing import make_demo_csv
 from knelpunt.worktime import WorkCalendar, read_calendar
@@ -77,6 +81,7 @@ def _fail(error: Exception) -> typer.Exit:
         | UnsupportedFormatError
         | CalendarError
         | FilterError
+        | ModelError
         | FileNotFoundError,
     ):
         code = EXIT_INPUT
@@ -580,6 +585,156 @@ def activities(
     out.print(table_out)
     for note in found.notes:
         out.print(f"Note: {note}", highlight=False)
+
+
+NoiseOption = Annotated[
+    float,
+    typer.Option(
+        "--noise",
+        min=0.0,
+        max=0.99,
+        help="Leave out infrequent behaviour: IMf's threshold (0 = every case fits).",
+    ),
+]
+AllEventsOption = Annotated[
+    bool,
+    typer.Option(
+        "--all-events",
+        help="Use every event, not only completions (start and schedule events too).",
+    ),
+]
+
+
+@app.command()
+def discover(
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="Write the model here: .bpmn or .pnml.")
+    ],
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
+    noise: NoiseOption = 0.2,
+    all_events: AllEventsOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Discover a process model (inductive miner) and write it as BPMN or PNML."""
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    try:
+        model = discover_model(events, noise=noise, lifecycles=None if all_events else COMPLETIONS)
+        written = export_model(model, out_path)
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    summary = {
+        "model": str(written),
+        "origin": model.origin,
+        "activities": sorted(model.activities),
+        "tree": str(model.tree),
+        "filters": list(events.filters),
+    }
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    out.print(
+        f"Wrote {written} ({len(model.activities)} activities), by the {model.origin}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def conformance(
+    model_path: Annotated[
+        Path, typer.Option("--model", "-m", help="The protocol: a .bpmn or .pnml file.")
+    ],
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
+    sample: Annotated[
+        int, typer.Option("--sample", min=0, help="Cases to align (0 = all of them).")
+    ] = 1000,
+    time_budget: Annotated[
+        float, typer.Option("--time-budget", min=0.01, help="Seconds the alignments may take.")
+    ] = 30.0,
+    all_events: AllEventsOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the cases against a protocol: fitness, and per activity what deviates."""
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    try:
+        model = read_model(model_path)
+        found = check_conformance(
+            events,
+            model,
+            sample=sample or None,
+            time_budget=time_budget,
+            lifecycles=None if all_events else COMPLETIONS,
+        )
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    if as_json:
+        out.print_json(json.dumps(_conformance_dict(found)))
+        return
+    out.print(
+        f"Model {found.model}: fitness {found.fitness:.3f} (token replay), "
+        f"{found.fitting_share:.1%} of {len(found.cases):,} cases fit.",
+        highlight=False,
+    )
+    if found.alignment_fitness is not None:
+        out.print(
+            f"Alignments on {found.aligned_cases:,} sampled cases: fitness "
+            f"{found.alignment_fitness:.3f}.",
+            highlight=False,
+        )
+    table_out = Table(
+        "activity", "executions", "skipped", "inserted", "out of order", title="Deviations"
+    )
+    shown = found.activities.assign(
+        deviations=found.activities[["skipped", "inserted", "out_of_order"]].sum(axis=1)
+    ).sort_values(["deviations", "activity"], ascending=[False, True])
+    for row in shown.to_dict("records"):
+        name = row["activity"] + ("" if row["in_model"] else " (not in model)")
+        table_out.add_row(
+            name,
+            f"{row['executions']:,}",
+            f"{row['skipped']:,}",
+            f"{row['inserted']:,}",
+            f"{row['out_of_order']:,}",
+        )
+    out.print(table_out)
+    for note in found.notes:
+        out.print(f"Note: {note}", highlight=False)
+
+
+def _conformance_dict(found: Conformance) -> dict[str, Any]:
+    variants = found.variants.assign(
+        activities=found.variants["activities"].map(list),
+        alignment_fitness=found.variants["alignment_fitness"].map(
+            lambda v: None if v != v else float(v)
+        ),
+    )
+    return {
+        "model": found.model,
+        "fitness": found.fitness,
+        "fitting_share": found.fitting_share,
+        "mean_trace_fitness": found.mean_trace_fitness,
+        "cases": len(found.cases),
+        "alignment_fitness": found.alignment_fitness,
+        "sampled_cases": found.sampled_cases,
+        "aligned_cases": found.aligned_cases,
+        "timed_out": found.timed_out,
+        "activities": found.activities.to_dict("records"),
+        "variants": variants.to_dict("records"),
+        "filters": list(found.filters),
+        "notes": list(found.notes),
+    }
 
 
 @app.command()

@@ -14,6 +14,7 @@ ValueError`` keeps working::
     ├── UnsupportedFormatError (ValueError) a file type knelpunt cannot read or write
     ├── CalendarError (ValueError)          unusable working hours, holidays or time zone
     ├── FilterError (ValueError)            a filter that cannot be applied as given
+    ├── ModelError (ValueError)             a process model that cannot be read, written or used
     └── EventStoreError
         ├── StoreConnectionError            the store cannot be opened
         ├── AppendOnlyError                 an attempt to change or remove recorded events
@@ -43,6 +44,7 @@ __all__ = [
     "LogValidationError",
     "MalformedFileError",
     "MappingError",
+    "ModelError",
     "SourceExistsError",
     "StoreConnectionError",
     "UnknownSourceError",
@@ -85,6 +87,10 @@ class CalendarError(KnelpuntError, ValueError):
 
 class FilterError(KnelpuntError, ValueError):
     """A filter's options make no sense (a share outside 0-1, an unknown mode)."""
+
+
+class ModelError(KnelpuntError, ValueError):
+    """A process model (BPMN, PNML) cannot be read, written or checked against a log."""
 
 
 class EventStoreError(KnelpuntError):

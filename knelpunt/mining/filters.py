@@ -14,7 +14,9 @@ instance split works on it unchanged, and the filters combine in one call:
   together cover a share of the cases (``variant_coverage=0.8``);
 * **activities**: keep the events of given activities, or of the most
   frequent share of activities (``activity_share=0.5``, the activities
-  slider); the others are left out, so the map links what remains.
+  slider); the others are left out, so the map links what remains;
+* **lifecycles**: keep e.g. only the ``complete`` events, one per activity
+  instance, as a protocol model counts them.
 
 :func:`simplify_map` is the paths slider: keep the most frequent share of
 paths, plus for every activity its most frequent incoming and outgoing path,
@@ -53,6 +55,7 @@ def filter_events(
     variant_coverage: float | None = None,
     activities: Collection[str] | None = None,
     activity_share: float | None = None,
+    lifecycles: Collection[str] | None = None,
 ) -> EventTable:
     """The events that pass every filter given (applied in the order of the arguments).
 
@@ -68,6 +71,9 @@ def filter_events(
         activities: keep only the events of these activities.
         activity_share: keep the events of the most frequent activities, this
             share of them (0 < share <= 1, at least one activity).
+        lifecycles: keep only events with one of these lifecycle transitions
+            (compared without case, e.g. ``("complete",)``); events without a
+            lifecycle are kept, since a log without one records completions.
 
     Example:
         >>> import knelpunt as kp
@@ -124,6 +130,12 @@ def filter_events(
         chosen[order[:wanted_n]] = True
         keep &= chosen[table.activity]
         said.append(f"the {wanted_n:,} most frequent of {len(present):,} activities")
+    if lifecycles is not None:
+        wanted_lc = {str(name).casefold() for name in lifecycles}
+        known = np.array([str(n).casefold() in wanted_lc for n in table.lifecycles], dtype=bool)
+        chosen = np.append(known, True)  # code -1 (no lifecycle) picks the last entry
+        keep &= chosen[table.lifecycle]
+        said.append(f"lifecycle {', '.join(sorted(wanted_lc))} (and events without one)")
     return _subset(table, keep, tuple(said))
 
 
