@@ -27,6 +27,7 @@ from knelpunt.api import (
     read_case_attributes,
     read_events,
     read_rejects,
+    read_resource_groups,
     suggest_mapping,
 )
 from knelpunt.errors import KnelpuntError
@@ -40,6 +41,11 @@ from knelpunt.mining.filters import filter_events, simplify_map
 from knelpunt.mining.instances import ActivityInstances, pair_instances, summarise_activities
 from knelpunt.mining.maps import ProcessMap, discover_map, list_variants, summarise_cases
 from knelpunt.mining.models import ProcessModel, discover_model, export_model, read_model
+from knelpunt.mining.organisation import (
+    discover_collaboration,
+    discover_handovers,
+    resource_workload,
+)
 from knelpunt.mining.projection import EventTable, load_events
 from knelpunt.worktime import WorkCalendar, working_seconds
 
@@ -61,6 +67,8 @@ __all__ = [
     "WorkCalendar",
     "append_events",
     "check_conformance",
+    "discover_collaboration",
+    "discover_handovers",
     "discover_map",
     "discover_model",
     "export_log",
@@ -77,6 +85,8 @@ __all__ = [
     "read_events",
     "read_model",
     "read_rejects",
+    "read_resource_groups",
+    "resource_workload",
     "simplify_map",
     "suggest_mapping",
     "summarise_activities",

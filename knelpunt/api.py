@@ -8,6 +8,7 @@ from typing import IO
 
 import pandas as pd
 
+from knelpunt.errors import MappingError
 from knelpunt.events.model import AppendResult, Event, PurgeRecord, Source
 from knelpunt.events.store import EventStore
 from knelpunt.frames import to_pm4py_frame
@@ -21,6 +22,7 @@ __all__ = [
     "read_case_attributes",
     "read_events",
     "read_rejects",
+    "read_resource_groups",
     "suggest_mapping",
 ]
 
@@ -93,6 +95,54 @@ def read_case_attributes(
     if grouped is None:
         return events[list(keys)].drop_duplicates().rename(columns=keys).reset_index(drop=True)
     return grouped.reset_index().rename(columns=keys)
+
+
+def read_resource_groups(
+    store: EventStore, *, attribute: str = "org:group", sources: Sequence[int] | None = None
+) -> dict[str, str]:
+    """Per resource, its team or role: the value of an event attribute it carries most often.
+
+    Hand the result to :func:`knelpunt.discover_handovers`,
+    :func:`knelpunt.discover_collaboration` or :func:`knelpunt.resource_workload`
+    as ``groups=`` to see teams or roles instead of people.
+
+    Raises:
+        MappingError: no event carries the attribute (the message lists those that do).
+
+    Example:
+        >>> import knelpunt as kp, pandas as pd
+        >>> log = pd.DataFrame({
+        ...     "case:concept:name": ["1", "1", "2"],
+        ...     "concept:name": ["Melding", "Gesprek", "Melding"],
+        ...     "time:timestamp": pd.to_datetime(["2025-01-06 09:00", "2025-01-07 10:00",
+        ...                                       "2025-01-08 11:00"]).tz_localize("UTC"),
+        ...     "org:resource": ["Anouk", "Bram", "Anouk"],
+        ...     "org:group": ["Wmo-loket", "Sociaal team", "Wmo-loket"]})
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, log, name="demo")
+        ...     kp.read_resource_groups(store)
+        {'Anouk': 'Wmo-loket', 'Bram': 'Sociaal team'}
+    """
+    events = read_events(store, sources=sources)
+    if attribute not in events.columns:
+        present = sorted(
+            c
+            for c in events.columns
+            if not c.startswith("knelpunt:")
+            and c not in ("case:concept:name", "concept:name", "time:timestamp")
+        )
+        raise MappingError(
+            f"No event carries the attribute {attribute!r}, so resources cannot be grouped by "
+            f"it. Attributes in the store: {', '.join(present) or 'none'}. Pass one of them, "
+            "or give groups as a mapping of resource to team."
+        )
+    pairs = events[["org:resource", attribute]].dropna()
+    if pairs.empty:
+        return {}
+    counts = pairs.astype(str).value_counts(sort=False).reset_index(name="n")
+    counts = counts.sort_values(["org:resource", "n", attribute], ascending=[True, False, True])
+    first = counts.drop_duplicates("org:resource")
+    return dict(zip(first["org:resource"], first[attribute], strict=True))
 
 
 def list_sources(store: EventStore) -> list[Source]:
