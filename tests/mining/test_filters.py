@@ -179,3 +179,27 @@ def test_filters_keep_the_table_sound(
     # Every other mode keeps a subset of the intersecting cases.
     assert set(found.case_ids.tolist()) <= set(intersecting.case_ids.tolist())
     assert kp.discover_map(found).events == len(found)
+
+
+def test_lifecycle_filter_keeps_completions_and_events_without_one() -> None:
+    with kp.open_store(":memory:") as store:
+        source = store.create_source(NewSource(name="hand", kind="capture")).source_id
+        store.append(
+            source,
+            [
+                Event("a", "Gesprek", T0, lifecycle="start"),
+                Event("a", "Gesprek", T0 + timedelta(hours=1), lifecycle="COMPLETE"),
+                Event("a", "Besluit", T0 + timedelta(hours=2)),
+                Event("b", "Gesprek", T0, lifecycle="schedule"),
+            ],
+        )
+        table = kp.load_events(store)
+    done = kp.filter_events(table, lifecycles=["complete"])
+    frame = done.to_frame()
+    assert frame["activity"].tolist() == ["Gesprek", "Besluit"]
+    assert frame["lifecycle"].iloc[0] == "COMPLETE"
+    assert frame["lifecycle"].isna().iloc[1]
+    assert done.n_cases == 1  # case b had only a schedule event
+    assert done.filters == ("lifecycle complete (and events without one)",)
+    both = kp.filter_events(table, lifecycles=["start", "complete"])
+    assert len(both) == 3
