@@ -188,8 +188,8 @@ def discover_model(
         >>> with kp.open_store(":memory:") as store:
         ...     _ = kp.ingest_log(store, make_log(cases=5, seed=1), name="demo")
         ...     model = kp.discover_model(kp.load_events(store), noise=0.0)
-        >>> str(model.tree)[:40]
-        "->( 'Melding ontvangen', 'Keukentafelge"
+        >>> str(model.tree)[:34]
+        "->( 'Melding ontvangen', 'Keukenta"
     """
     if not 0.0 <= noise < 1.0:
         raise ModelError(f"noise must be at least 0 and below 1, not {noise}.")
