@@ -1,10 +1,11 @@
-"""Deterministic synthetic logs for the benchmarks: a gzip XES file and a Dutch CSV export.
+"""Deterministic synthetic logs for the benchmarks: gzip XES, a Dutch CSV export, Parquet.
 
-Both follow the same small case-handling process (12 activities, about 20
+All follow the same small case-handling process (12 activities, about 20
 events a case, loops and rework) and are fully determined by their size and
-seed. Files are written once to ``benchmarks/data/`` and reused; the file
-name carries every parameter (and a format version), so a changed generator
-never reuses a stale file. Run ``python -m benchmarks.generate`` to build them
+seed (and, for Parquet, the number of the first case). Files are written
+once to ``benchmarks/data/`` and reused; the file name carries every
+parameter (and a format version), so a changed generator never reuses a
+stale file. Run ``python -m benchmarks.generate`` to build them
 without benchmarking.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Final
 from xml.sax.saxutils import quoteattr
 
-__all__ = ["DATA_DIR", "csv_log", "xes_log"]
+__all__ = ["DATA_DIR", "csv_log", "parquet_log", "xes_log"]
 
 DATA_DIR: Final = Path(__file__).resolve().parent / "data"
 VERSION: Final = 1  # bump when the output of a generator changes
@@ -281,15 +282,104 @@ def csv_log(events: int, *, seed: int = SEED, folder: Path = DATA_DIR) -> Path:
     return _publish(tmp, path)
 
 
+PARQUET_COLUMNS: Final = (
+    "case:concept:name",
+    "concept:name",
+    "time:timestamp",
+    "org:resource",
+    "lifecycle:transition",
+)
+_PARQUET_ROWS: Final = 1_000_000  # rows per row group (and per generated batch)
+_EPOCH_US: Final = 1_704_067_200_000_000  # 2024-01-01 00:00 UTC in microseconds
+
+
+def parquet_log(
+    events: int, *, seed: int = SEED, first_case: int = 1, folder: Path = DATA_DIR
+) -> Path:
+    """A Parquet log of exactly ``events`` events in pm4py's columns (cached); returns its path.
+
+    Columns: ``case:concept:name`` (``case-00000001``, numbered from
+    ``first_case``, so a second file of new cases can be appended to the
+    same store), ``concept:name`` (the XES log's activity names),
+    ``time:timestamp`` (UTC, microsecond resolution, millisecond values),
+    ``org:resource`` (``User_001`` … ``User_060``), ``lifecycle:transition``
+    (``complete``). Cases have 15-25 events (20 on average) and are written
+    whole and in order, one row group per million rows. The random stream is
+    ``seed + 2`` (XES uses ``seed``, CSV ``seed + 1``), then shifted by
+    ``first_case``, so an appended file is not a copy of the first one.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = "" if first_case == 1 else f"-from{first_case}"
+    path = folder / f"synthetic-{events}-s{seed}{suffix}-v{VERSION}.parquet"
+    if path.exists():
+        return path
+    rng = random.Random(seed + 2 + 7_919 * (first_case - 1))
+    activities = pa.array(_XES_ACTIVITIES, pa.string())
+    resources = pa.array([f"User_{i:03d}" for i in range(1, 61)], pa.string())
+    schema = pa.schema(
+        [
+            pa.field(PARQUET_COLUMNS[0], pa.string()),
+            pa.field(PARQUET_COLUMNS[1], pa.string()),
+            pa.field(PARQUET_COLUMNS[2], pa.timestamp("us", tz="UTC")),
+            pa.field(PARQUET_COLUMNS[3], pa.string()),
+            pa.field(PARQUET_COLUMNS[4], pa.string()),
+        ]
+    )
+    tmp = path.with_name(path.name + ".tmp")
+    columns: tuple[list[str], list[int], list[int], list[int]] = ([], [], [], [])
+    cases, steps, stamps, who = columns
+    written = 0
+    case = first_case - 1
+
+    def flush(writer: pq.ParquetWriter, rows: int) -> None:
+        table = pa.table(
+            [
+                pa.array(cases[:rows], pa.string()),
+                activities.take(pa.array(steps[:rows], pa.int32())),
+                pa.array(stamps[:rows], pa.int64()).cast(schema.field(2).type),
+                resources.take(pa.array(who[:rows], pa.int32())),
+                pa.array(["complete"] * rows, pa.string()),
+            ],
+            schema=schema,
+        )
+        writer.write_table(table, row_group_size=_PARQUET_ROWS)
+        for column in columns:
+            del column[:rows]
+
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        while written < events:
+            case += 1
+            length = min(rng.randint(15, 25), events - written)
+            cases += [f"case-{case:08d}"] * length
+            steps += _trace(rng, length)
+            stamps += [
+                _EPOCH_US + seconds * 1_000_000 + rng.randrange(1000) * 1_000
+                for seconds in _times(rng, length)
+            ]
+            who += [rng.randrange(60) for _ in range(length)]
+            written += length
+            if len(steps) >= _PARQUET_ROWS:
+                flush(writer, _PARQUET_ROWS)
+        if steps:
+            flush(writer, len(steps))
+    return _publish(tmp, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--xes", type=int, action="append", default=[], metavar="EVENTS")
     parser.add_argument("--csv", type=int, action="append", default=[], metavar="EVENTS")
+    parser.add_argument("--parquet", type=int, action="append", default=[], metavar="EVENTS")
     args = parser.parse_args(argv)
     for events in args.xes:
         print(xes_log(events))
     for events in args.csv:
         print(csv_log(events))
+    for events in args.parquet:
+        print(parquet_log(events))
     return 0
 
 

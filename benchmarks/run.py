@@ -1,17 +1,20 @@
-"""Ingestion benchmark: knelpunt side by side with rustxes and pm4py.
+"""Benchmarks: knelpunt's ingestion and process maps side by side with rustxes and pm4py.
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.run            # everything (about 15 minutes on 2 cores)
-    .venv/bin/python -m benchmarks.run --quick    # without the 5M-event cases
+    .venv/bin/python -m benchmarks.run            # everything (about an hour on 2 cores)
+    .venv/bin/python -m benchmarks.run --quick    # without the 5M- and 20M-event cases
     .venv/bin/python -m benchmarks.run --only xes-1m --only csv
     .venv/bin/python -m benchmarks.run --list     # the case names
 
 Every measured operation runs in a fresh interpreter
 (:mod:`benchmarks.operations`), so its peak RSS is its own. Generated logs are
 cached in ``benchmarks/data/`` (git-ignored); stores, child logs and the raw
-results (``results.json``) go there too. The Markdown report goes to stdout
-and to ``benchmarks/RESULTS.md``; progress goes to stderr.
+results (``results.json``) go there too. The map cases on the Parquet logs
+read a store that holds the log already: it is recorded once per log and
+version of knelpunt's recording code, and kept in ``benchmarks/data/stores/``.
+The Markdown report goes to stdout and to ``benchmarks/RESULTS.md``;
+progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -33,16 +37,36 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
-from typing import Final, LiteralString
+from typing import Any, Final, LiteralString
 
-from benchmarks.generate import DATA_DIR, csv_log, xes_log
+from benchmarks.generate import DATA_DIR, csv_log, parquet_log, xes_log
 
 REPO: Final = Path(__file__).resolve().parent.parent
 RESULTS_MD: Final = Path(__file__).resolve().parent / "RESULTS.md"
-BPIC_2012: Final = REPO.parent / "shared" / "event_logs" / "bpi_challenge_2012.xes.gz"
+SHARED_LOGS: Final = REPO.parent / "shared" / "event_logs"
+BPIC_2012: Final = SHARED_LOGS / "bpi_challenge_2012.xes.gz"
 BPIC_2012_EVENTS: Final = 262_200
+# The other real logs in ../shared/event_logs, for the map cases (key, title, file, events).
+# Left out: interval_event_log.xes.gz, whose rows knelpunt records as a start and a
+# complete event each while pm4py's DataFrame keeps one row, so the maps differ by design.
+REAL_LOGS: Final = (
+    ("receipt", "Receipt (real XES)", "receipt.xes.gz", 8_577),
+    ("bpic2015-1", "BPIC 2015, municipality 1 (real XES)", "BPIC15_1.xes.gz", 52_217),
+    ("bpic2015-2", "BPIC 2015, municipality 2 (real XES)", "BPIC15_2.xes.gz", 44_354),
+    (
+        "road-traffic",
+        "Road Traffic Fines (real XES)",
+        "Road_Traffic_Fine_Management_Process.xes.gz",
+        561_470,
+    ),
+    ("sepsis", "Sepsis (real XES)", "Sepsis_Cases-Event_Log.xes.gz", 15_214),
+    ("ccc19", "CCC19 (real XES)", "CCC19.xes.gz", 1_394),
+    ("helpdesk", "Helpdesk (real XES)", "helpdesk.xes.gz", 21_348),
+    ("running-example", "Running example (XES)", "running-example.xes", 42),
+)
 DEFAULT_TIMEOUT: Final = 900.0
 
 # The issue's targets.
@@ -51,6 +75,14 @@ MIN_SPEEDUP_VS_PM4PY: Final = 5.0
 MAX_CSV_SECONDS: Final = 15.0
 # "Bounded" memory: the 5M peak may exceed the 1M peak by at most this factor.
 MAX_RSS_GROWTH: Final = 1.25
+# Issue 3: the performance map of a source from its projection within these seconds.
+MAX_MAP_SECONDS: Final = {"parquet-1m": 0.2, "parquet-20m": 2.0}
+# Issue 3: knelpunt's peak memory at most this share of pm4py's.
+MAX_PEAK_VS_PM4PY: Final = 0.5
+# Issue 3: appending 1% more events costs less than this share of a full rebuild.
+MAX_APPEND_VS_REBUILD: Final = 0.10
+# Relative tolerance when knelpunt's numbers are held against pm4py's.
+SAME_NUMBERS_RTOL: Final = 1e-9
 
 
 def _say(message: str) -> None:
@@ -68,6 +100,7 @@ class Log:
     path: Callable[[], Path]
     big: bool = False  # skipped by --quick
     repeat: int = 3  # runs per case; the median is reported
+    required: Path | None = None  # a file outside the repository: without it, skip the cases
 
 
 @dataclass(frozen=True)
@@ -76,17 +109,48 @@ class Case:
     log: Log
     operation: str  # see benchmarks.operations.OPERATIONS
     what: str
-    backend: str | None = None  # sqlite or postgres, for knelpunt
+    # For knelpunt: sqlite or postgres (a new, empty store), stored (the cached store
+    # that holds the log already, only read) or stored-copy (a fresh copy of it).
+    backend: str | None = None
+    extra: Callable[[], Path] | None = None  # a second log, passed as --extra
+    events: int | None = None  # the events the operation handles, if not the log's
+    repeat: int | None = None  # runs, if not the log's
+
+    @property
+    def expected_events(self) -> int:
+        return self.log.events if self.events is None else self.events
 
 
 def _cases() -> list[Case]:
     logs = {
-        "bpic2012": Log("bpic2012", "BPIC 2012 (real XES)", BPIC_2012_EVENTS, lambda: BPIC_2012),
+        "bpic2012": Log(
+            "bpic2012",
+            "BPIC 2012 (real XES)",
+            BPIC_2012_EVENTS,
+            lambda: BPIC_2012,
+            required=BPIC_2012,
+        ),
         "xes-1m": Log("xes-1m", "synthetic XES, 1M", 1_000_000, lambda: xes_log(1_000_000)),
         "xes-5m": Log(
             "xes-5m", "synthetic XES, 5M", 5_000_000, lambda: xes_log(5_000_000), big=True, repeat=1
         ),
         "csv-1m": Log("csv-1m", "synthetic CSV, 1M", 1_000_000, lambda: csv_log(1_000_000)),
+        **{
+            key: Log(
+                key,
+                f"synthetic Parquet, {label}",
+                events,
+                partial(parquet_log, events),
+                big=events > 1_000_000,
+                repeat=3 if events <= 1_000_000 else 1,
+            )
+            for key, label, events in (
+                ("parquet-100k", "100k", 100_000),
+                ("parquet-1m", "1M", 1_000_000),
+                ("parquet-5m", "5M", 5_000_000),
+                ("parquet-20m", "20M", 20_000_000),
+            )
+        },
     }
     cases = []
     for key in ("bpic2012", "xes-1m", "xes-5m"):
@@ -124,6 +188,25 @@ def _cases() -> list[Case]:
                 "`discover_performance_dfg` + `get_variants` + `get_cases_description`",
             ),
         ]
+    for key, title, name, events in REAL_LOGS:
+        log = Log(
+            key, title, events, partial(Path, SHARED_LOGS / name), required=SHARED_LOGS / name
+        )
+        cases += [
+            Case(
+                f"{key}-map-knelpunt",
+                log,
+                "knelpunt-map",
+                "`discover_map` + `list_variants` + `summarise_cases` on the projection",
+                "sqlite",
+            ),
+            Case(
+                f"{key}-map-pm4py",
+                log,
+                "pm4py-map",
+                "`discover_performance_dfg` + `get_variants` + `get_cases_description`",
+            ),
+        ]
     for key in ("bpic2012", "xes-1m"):
         log = logs[key]
         cases += [
@@ -141,6 +224,7 @@ def _cases() -> list[Case]:
                 "`interval_lifecycle.assign_lead_cycle_time` (pairs, then business hours)",
             ),
         ]
+    cases += _parquet_cases(logs)
     log = logs["csv-1m"]
     cases += [
         Case(
@@ -164,6 +248,86 @@ def _cases() -> list[Case]:
             "`pd.read_csv` + `pm4py.format_dataframe` (no store)",
         ),
     ]
+    return cases
+
+
+def _appended(events: int) -> Path:
+    """The 1% appended to a log of ``events``: ``events // 100`` events of new cases."""
+    return parquet_log(events // 100, first_case=events + 1)
+
+
+def _parquet_cases(logs: dict[str, Log]) -> list[Case]:
+    """Issue 3's process-map cases at scale, on Parquet logs, side by side with pm4py."""
+    cases = []
+    for key in ("parquet-100k", "parquet-1m", "parquet-5m", "parquet-20m"):
+        cases += [
+            Case(
+                f"{key}-map-knelpunt",
+                logs[key],
+                "knelpunt-map-stored",
+                "`discover_map` + `list_variants` + `summarise_cases` on the projection",
+                "stored",
+            ),
+            Case(
+                f"{key}-map-pm4py",
+                logs[key],
+                "pm4py-map-parquet",
+                "`discover_performance_dfg` + `get_variants` + `get_cases_description`",
+            ),
+        ]
+    for key in ("parquet-1m", "parquet-20m"):
+        # Three runs even at 20M: these decide the < 0.2 s and < 2 s targets.
+        cases += [
+            Case(
+                f"{key}-dfg-knelpunt",
+                logs[key],
+                "knelpunt-dfg-stored",
+                "`discover_map` alone on the projection",
+                "stored",
+                repeat=3,
+            ),
+            Case(
+                f"{key}-dfg-pm4py",
+                logs[key],
+                "pm4py-dfg-parquet",
+                "`discover_performance_dfg` alone",
+                repeat=3,
+            ),
+        ]
+    cases.append(
+        Case(
+            "parquet-20m-end-to-end-knelpunt",
+            logs["parquet-20m"],
+            "knelpunt-end-to-end",
+            "`kp.ingest_log` → new SQLite store, `load_events`, `discover_map`, "
+            "`list_variants`, `summarise_cases`, all on the clock",
+            "sqlite",
+        )
+    )
+    for key in ("parquet-1m", "parquet-20m"):
+        log = logs[key]
+        cases += [
+            Case(
+                f"{key}-append-knelpunt",
+                log,
+                "knelpunt-append",
+                f"append 1% ({log.events // 100:,} events of new cases): `kp.ingest_log` "
+                "into the stored log + `load_events(cache=)` catching up its cached projection",
+                "stored-copy",
+                extra=partial(_appended, log.events),
+                events=log.events // 100,
+            ),
+            Case(
+                f"{key}-rebuild-knelpunt",
+                log,
+                "knelpunt-rebuild",
+                "full rebuild: `kp.ingest_log` of the log and the 1% → new SQLite store + "
+                "`load_events(cache=)` from scratch",
+                "sqlite",
+                extra=partial(_appended, log.events),
+                events=log.events + log.events // 100,
+            ),
+        ]
     return cases
 
 
@@ -303,6 +467,11 @@ class Run:
     baseline_rss_mb: float | None = None
     events: int | None = None
     detail: str = ""
+    # Where Linux allows resetting the peak: RSS when the clock started, and the peak
+    # while it ran (this process only).
+    clock_start_rss_mb: float | None = None
+    clock_peak_rss_mb: float | None = None
+    check: dict[str, Any] | None = None  # the numbers, to hold against pm4py's
 
 
 @dataclass
@@ -347,16 +516,30 @@ def _remove_sqlite(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def _remove_store(path: Path) -> None:
+    """A benchmark's SQLite store and the projection cache kept next to it."""
+    _remove_sqlite(path)
+    shutil.rmtree(f"{path}.projections", ignore_errors=True)
+
+
 @contextlib.contextmanager
-def _fresh_store(case: Case, attempt: int, postgres: PostgresServer | None) -> Iterator[str | None]:
-    if case.backend == "sqlite":
+def _fresh_store(
+    case: Case, attempt: int, postgres: PostgresServer | None, stored: Path | None
+) -> Iterator[str | None]:
+    if case.backend == "stored":
+        assert stored is not None
+        yield str(stored)  # only read
+    elif case.backend in ("sqlite", "stored-copy"):
         path = DATA_DIR / "stores" / f"{case.name}-{attempt}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_sqlite(path)
+        _remove_store(path)
         try:
+            if case.backend == "stored-copy":
+                assert stored is not None
+                shutil.copyfile(stored, path)
             yield str(path)
         finally:
-            _remove_sqlite(path)
+            _remove_store(path)
     elif case.backend == "postgres":
         assert postgres is not None
         name = postgres.create_database()
@@ -368,6 +551,60 @@ def _fresh_store(case: Case, attempt: int, postgres: PostgresServer | None) -> I
         yield None
 
 
+def _code_fingerprint(code: Path, *parts: str) -> str:
+    """A short SHA-256 of the snapshot's sources under ``parts`` (folders or files)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        found = sorted((code / part).rglob("*.py")) if (code / part).is_dir() else [code / part]
+        for source in found:
+            digest.update(source.relative_to(code).as_posix().encode() + b"\0")
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def stored_log(path: Path, *, code: Path, timeout: float) -> Path:
+    """A SQLite store that holds the log at ``path``, recorded once and kept.
+
+    The file name carries the log's name (so its generator parameters) and a
+    fingerprint of knelpunt's recording code in the snapshot; a store kept
+    for another version of that code is removed. Stores are only read by
+    the cases (or copied first), so they stay as recorded.
+    """
+    fingerprint = _code_fingerprint(
+        code, "knelpunt/events", "knelpunt/ingest", "knelpunt/schema.py"
+    )
+    folder = DATA_DIR / "stores"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"stored-{path.name}-{fingerprint}.db"
+    if target.exists():
+        return target
+    for stale in folder.glob(f"stored-{path.name}-*.db*"):
+        stale.unlink()
+    scratch = folder / f"{target.name}.new"
+    _remove_sqlite(scratch)
+    result = folder / f"{target.name}.json"
+    command = [sys.executable, "-m", "benchmarks.operations", "knelpunt", str(path), str(result)]
+    _say(f"  recording {path.name} once in {target} ...")
+    done = subprocess.run(
+        [*command, "--store", str(scratch)],
+        cwd=code,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=max(timeout, 3600.0),
+    )
+    if done.returncode != 0 or not result.exists():
+        _remove_sqlite(scratch)
+        raise RuntimeError(f"recording {path} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    data = json.loads(result.read_text())
+    result.unlink()
+    if Path(f"{scratch}-wal").exists():
+        raise RuntimeError(f"{scratch} was left with a write-ahead log; not kept")
+    os.replace(scratch, target)
+    _say(f"  recorded {data['events']:,} events in {data['seconds']:.1f} s")
+    return target
+
+
 def _measure_once(
     case: Case,
     path: Path,
@@ -376,13 +613,15 @@ def _measure_once(
     code: Path,
     timeout: float,
     postgres: PostgresServer | None,
+    stored: Path | None = None,
+    extra: Path | None = None,
 ) -> Run:
     logs = DATA_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     result = logs / f"{case.name}-{attempt}.json"
     output = logs / f"{case.name}-{attempt}.log"
     result.unlink(missing_ok=True)
-    with _fresh_store(case, attempt, postgres) as store:
+    with _fresh_store(case, attempt, postgres, stored) as store:
         command = [
             sys.executable,
             "-m",
@@ -393,6 +632,8 @@ def _measure_once(
         ]
         if store is not None:
             command += ["--store", store]
+        if extra is not None:
+            command += ["--extra", str(extra)]
         started = time.perf_counter()
         with output.open("w") as sink:
             child = subprocess.Popen(
@@ -416,15 +657,19 @@ def _measure_once(
             why += " (out of memory?)"
         return Run("failed", detail=f"{why} after {elapsed:.0f} s: {tail[0][:200]} (see {output})")
     data = json.loads(result.read_text())
+    clock_start, clock_peak = data.get("clock_start_rss_kb"), data.get("clock_peak_rss_kb")
     run = Run(
         "ok",
         seconds=data["seconds"],
         peak_rss_mb=data["peak_rss_kb"] / 1024,
         baseline_rss_mb=data["baseline_rss_kb"] / 1024,
         events=data["events"],
+        clock_start_rss_mb=None if clock_start is None else clock_start / 1024,
+        clock_peak_rss_mb=None if clock_peak is None else clock_peak / 1024,
+        check=data.get("check"),
     )
-    if run.events != case.log.events:
-        run.detail = f"{run.events:,} events, expected {case.log.events:,}"
+    if run.events != case.expected_events:
+        run.detail = f"{run.events:,} events, expected {case.expected_events:,}"
     if data.get("note"):
         run.detail = f"{run.detail} {data['note']}".strip()
     module = data.get("module")
@@ -442,6 +687,7 @@ def measure(
     postgres: PostgresServer | None,
 ) -> list[Measured]:
     paths: dict[str, Path] = {}
+    stores: dict[str, Path] = {}
     results = []
     for case in cases:
         if case.log.key not in paths:
@@ -449,13 +695,28 @@ def measure(
             started = time.perf_counter()
             paths[case.log.key] = case.log.path()
             _say(f"  {paths[case.log.key]} ({time.perf_counter() - started:.1f} s)")
+        if case.backend in ("stored", "stored-copy") and case.log.key not in stores:
+            stores[case.log.key] = stored_log(paths[case.log.key], code=code, timeout=timeout)
+        extra = None if case.extra is None else case.extra()
         measured = Measured(
-            case.name, case.log.key, case.log.title, case.log.events, case.operation, case.what
+            case.name,
+            case.log.key,
+            case.log.title,
+            case.expected_events,
+            case.operation,
+            case.what,
         )
-        for attempt in range(1, (repeat or case.log.repeat) + 1):
+        for attempt in range(1, (repeat or case.repeat or case.log.repeat) + 1):
             _say(f"{case.name} run {attempt} ...")
             run = _measure_once(
-                case, paths[case.log.key], attempt, code=code, timeout=timeout, postgres=postgres
+                case,
+                paths[case.log.key],
+                attempt,
+                code=code,
+                timeout=timeout,
+                postgres=postgres,
+                stored=stores.get(case.log.key),
+                extra=extra,
             )
             measured.runs.append(run)
             if run.status == "ok":
@@ -544,7 +805,7 @@ def _results_table(results: list[Measured]) -> list[str]:
         "|---|---|--:|---|--:|--:|--:|--:|--:|---|",
     ]
     for m in results:
-        notes = [r.detail for r in m.runs if r.detail]
+        notes = _notes(m)
         if m.earlier:
             notes.append(f"from the earlier run of {m.earlier}")
         if m.status != "ok":
@@ -560,6 +821,27 @@ def _results_table(results: list[Measured]) -> list[str]:
             f"{'; '.join(notes)} |"
         )
     return lines
+
+
+def _median_run(m: Measured) -> Run | None:
+    """The run whose time is the median (the lower middle one of an even number)."""
+    timed = sorted((r for r in m.ok if r.seconds is not None), key=lambda r: r.seconds or 0.0)
+    return timed[(len(timed) - 1) // 2] if timed else None
+
+
+def _notes(m: Measured) -> list[str]:
+    """What the median run said (every run says the same, with other numbers), what the
+    runs that failed said, and the memory while the clock ran where it is known."""
+    middle = _median_run(m)
+    notes = [r.detail for r in m.runs if r.detail and r.status != "ok"]
+    if middle is not None and middle.detail:
+        notes.append(middle.detail)
+    if middle is not None and middle.clock_peak_rss_mb is not None:
+        notes.append(
+            f"while timed: RSS {_num(middle.clock_start_rss_mb, 0)} MB at the start, peak "
+            f"{_num(middle.clock_peak_rss_mb, 0)} MB"
+        )
+    return notes
 
 
 def _verdict(met: bool | None) -> str:
@@ -649,12 +931,161 @@ def _targets(results: list[Measured], timeout: float) -> list[str]:
         rows.append(
             "| Memory bounded | XES 1M → 5M | needs both the 1M and 5M cases | not measured |"
         )
+    map_rows, map_notes = _map_targets(results)
     return [
         "| Target | Log | Measured | Verdict |",
         "|---|---|---|---|",
         *rows,
+        *map_rows,
         *memory_note,
+        *map_notes,
     ]
+
+
+def _mb(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f} MB"
+
+
+def _differences(mine: dict[str, Any], theirs: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """What agrees and what differs between knelpunt's and pm4py's numbers."""
+
+    def close(a: float, b: float) -> bool:
+        return math.isclose(a, b, rel_tol=SAME_NUMBERS_RTOL, abs_tol=1e-6)
+
+    same, differ = [], []
+    edges, other = mine["edges"], theirs["edges"]
+    if set(edges) != set(other):
+        differ.append(f"edges: {len(edges)} against pm4py's {len(other)}")
+    else:
+        off = [k for k in edges if not all(map(close, edges[k], other[k]))]
+        if off:
+            differ.append(f"times of {len(off)} of {len(edges)} edges (e.g. {off[0]})")
+        else:
+            same.append(f"{len(edges)} edges (mean, median, min, max and total time)")
+    if mine["start"] == theirs["start"] and mine["end"] == theirs["end"]:
+        same.append("start and end activities")
+    else:
+        differ.append("start or end activities")
+    if "variants" in mine and "variants" in theirs:
+        if mine["variants_digest"] == theirs["variants_digest"]:
+            same.append(f"{mine['variants']:,} variants with their case counts")
+        else:
+            differ.append(f"variants: {mine['variants']:,} against pm4py's {theirs['variants']:,}")
+    if "cases" in mine and "cases" in theirs:
+        if mine["cases"] == theirs["cases"] and close(mine["case_seconds"], theirs["case_seconds"]):
+            same.append(f"{mine['cases']:,} cases and their durations (sum)")
+        else:
+            differ.append(f"cases: {mine['cases']:,} against pm4py's {theirs['cases']:,}")
+    return same, differ
+
+
+def _map_targets(results: list[Measured]) -> tuple[list[str], list[str]]:
+    """Issue 3's process-map targets, from the Parquet cases; rows and notes under the table."""
+    rows: list[str] = []
+    for key, title in (("parquet-1m", "Parquet 1M"), ("parquet-20m", "Parquet 20M")):
+        mine, theirs = _find(results, f"{key}-dfg-knelpunt"), _find(results, f"{key}-dfg-pm4py")
+        if mine is None and theirs is None:
+            continue
+        limit = MAX_MAP_SECONDS[key]
+        value = None if mine is None else mine.seconds
+        versus = (
+            f" (pm4py `discover_performance_dfg`: {theirs.seconds:.2f} s)"
+            if theirs is not None and theirs.seconds is not None
+            else ""
+        )
+        shown = f"**{value:.3f} s**" if value is not None else (mine.status if mine else "–")
+        rows.append(
+            f"| Performance map from the projection < {limit:g} s | {title} | "
+            f"{shown}{versus} | {_verdict(None if value is None else value < limit)} |"
+        )
+    for key, title in (("parquet-5m", "Parquet 5M"), ("parquet-20m", "Parquet 20M")):
+        mine, theirs = _find(results, f"{key}-map-knelpunt"), _find(results, f"{key}-map-pm4py")
+        if mine is None and theirs is None:
+            continue
+        target = f"Peak memory ≤ {MAX_PEAK_VS_PM4PY:g}× pm4py's (whole process, see below)"
+        if mine and theirs and mine.peak_rss_mb and theirs.peak_rss_mb:
+            share = mine.peak_rss_mb / theirs.peak_rss_mb
+            rows.append(
+                f"| {target} | {title} | {_mb(mine.peak_rss_mb)} / {_mb(theirs.peak_rss_mb)} "
+                f"= **{share:.2f}×** | {_verdict(share <= MAX_PEAK_VS_PM4PY)} |"
+            )
+        else:
+            rows.append(f"| {target} | {title} | needs both cases | {_verdict(None)} |")
+    whole = _find(results, "parquet-20m-end-to-end-knelpunt")
+    if whole is not None:
+        shown = (
+            f"**{whole.seconds:.0f} s**, peak {_mb(whole.peak_rss_mb)}"
+            if whole.status == "ok" and whole.seconds is not None
+            else f"**{whole.status}**"
+        )
+        rows.append(
+            "| 20M events end to end on this machine (record, projection, map, variants, "
+            f"case table) | Parquet 20M | {shown} | {_verdict(whole.status == 'ok')} |"
+        )
+    for key, title in (("parquet-1m", "Parquet 1M + 1%"), ("parquet-20m", "Parquet 20M + 1%")):
+        append, rebuild = (
+            _find(results, f"{key}-append-knelpunt"),
+            _find(results, f"{key}-rebuild-knelpunt"),
+        )
+        if append is None and rebuild is None:
+            continue
+        target = f"Appending 1% costs < {MAX_APPEND_VS_REBUILD:.0%} of a full rebuild"
+        if append and rebuild and append.seconds and rebuild.seconds:
+            share = append.seconds / rebuild.seconds
+            rows.append(
+                f"| {target} | {title} | {append.seconds:.2f} s / {rebuild.seconds:.2f} s "
+                f"= **{share:.1%}** | {_verdict(share < MAX_APPEND_VS_REBUILD)} |"
+            )
+        else:
+            rows.append(f"| {target} | {title} | needs both cases | {_verdict(None)} |")
+    for key, title in (
+        ("bpic2012-map", "BPIC 2012"),
+        *((f"{key}-map", title.removesuffix(" (real XES)")) for key, title, _, _ in REAL_LOGS),
+        ("xes-1m-map", "XES 1M"),
+        ("parquet-100k-map", "Parquet 100k"),
+        ("parquet-1m-map", "Parquet 1M"),
+        ("parquet-5m-map", "Parquet 5M"),
+        ("parquet-20m-map", "Parquet 20M"),
+        ("parquet-1m-dfg", "Parquet 1M (map alone)"),
+        ("parquet-20m-dfg", "Parquet 20M (map alone)"),
+    ):
+        mine, theirs = _find(results, f"{key}-knelpunt"), _find(results, f"{key}-pm4py")
+        if mine is None or theirs is None:
+            continue
+        mine_run, theirs_run = _median_run(mine), _median_run(theirs)
+        if mine_run is None or theirs_run is None or not mine_run.check or not theirs_run.check:
+            rows.append(f"| Same numbers as pm4py | {title} | needs both results | not measured |")
+            continue
+        same, differ = _differences(mine_run.check, theirs_run.check)
+        shown = ("differ: " + "; ".join(differ) + ". Equal: " if differ else "equal: ") + (
+            ", ".join(same) or "nothing"
+        )
+        rows.append(f"| Same numbers as pm4py | {title} | {shown} | {_verdict(not differ)} |")
+    if not rows:
+        return [], []
+    notes = [
+        "",
+        "Process maps at scale (the `parquet-*` cases): the *map* of a source is "
+        "`kp.discover_map` on its projection, timed alone, against pm4py's "
+        "`discover_performance_dfg` on the DataFrame that `pd.read_parquet` + "
+        "`pm4py.format_dataframe` returned (both prepared outside the clock). *Peak memory* "
+        "is the whole process's peak RSS in the `map` cases (map + variants + case table): "
+        "for knelpunt the interpreter, the imports, building the projection from the SQLite "
+        "store and the three timed calls; for pm4py the interpreter, the imports, "
+        "`read_parquet` + `format_dataframe` and the three timed calls. The *while timed* "
+        "figures in the notes are the same process's RSS when the clock started and its "
+        "peak while it ran (the peak is reset just before, through `/proc/self/clear_refs`). "
+        "*Appending* is timed from opening the store to a caught-up projection: "
+        "`kp.ingest_log` of a second Parquet file of new cases into a store that holds the "
+        "log, then `kp.load_events(store, cache=folder)`, which reads the cached projection, "
+        "reads only the new events, merges them in and writes the cache back; the *rebuild* "
+        "records both files into a new store and builds and caches the projection from "
+        "scratch. *Same numbers* compares, after the clock, every edge's mean, median, "
+        "minimum, maximum and total time (relative tolerance "
+        f"{SAME_NUMBERS_RTOL:g}), the start and end activities, every variant with its "
+        "number of cases, and the number of cases and the sum of their durations.",
+    ]
+    return rows, notes
 
 
 def render(
@@ -665,7 +1096,8 @@ def render(
         "# Benchmarks",
         "",
         "knelpunt's `ingest_log` side by side with `rustxes` alone and with pm4py, and its "
-        "process map, variants and case table side by side with pm4py's. Generated by "
+        "process map, variants and case table side by side with pm4py's, from 100k to 20M "
+        "events. Generated by "
         "`python -m benchmarks.run`; do not edit by hand.",
         "",
         "## Machine",
@@ -687,13 +1119,18 @@ def render(
         "the committed insert; for the `map` cases: `discover_map`, `list_variants` and "
         "`summarise_cases` on a projection built beforehand, against pm4py's "
         "`discover_performance_dfg`, `get_variants` and `get_cases_description` on the "
-        "DataFrame `read_xes` returned, both outside the clock; their peak RSS therefore "
+        "DataFrame `read_xes` (for the Parquet logs: `pd.read_parquet` + "
+        "`pm4py.format_dataframe`) returned, both outside the clock; their peak RSS therefore "
         "includes reading the log). *Peak RSS MB* is `ru_maxrss` / 1024 of that process after the "
         "operation, plus `ru_maxrss` of its largest helper process (knelpunt parses large XES "
         "files in one; the sum is an upper bound on what both held at once), so it includes "
         "the interpreter and imports "
-        "(shown as *RSS after imports*). With more than one run the median time and the highest "
-        "peak are shown. Every knelpunt run writes to a new store: a new SQLite file in "
+        "(shown as *RSS after imports*: the peak up to the moment the clock starts, so for the "
+        "cases that prepare something outside the clock it includes that preparation). With "
+        "more than one run the median time and the highest peak are shown; the notes are the "
+        "median run's. Every knelpunt run writes to a new store, except the `parquet-*` map "
+        "and map-alone cases, which read a store that holds the log already, and the append "
+        "cases, which write to a fresh copy of it: a new SQLite file in "
         "`benchmarks/data/stores/` (knelpunt's settings: WAL, `synchronous=FULL`) or a new "
         "database on a throwaway PostgreSQL server started by the benchmark with default "
         f"durability (fsync on). Each run has a {timeout:.0f} s time-out. The pm4py CSV path "
@@ -709,8 +1146,9 @@ def render(
         "```sh",
         "make benchmark                               # or, with the venv set up:",
         ".venv/bin/python -m benchmarks.run           # all cases, writes benchmarks/RESULTS.md",
-        ".venv/bin/python -m benchmarks.run --quick   # skip the 5M-event cases",
+        ".venv/bin/python -m benchmarks.run --quick   # skip the 5M- and 20M-event cases",
         ".venv/bin/python -m benchmarks.run --only xes-1m --only csv-1m-knelpunt  # a subset",
+        ".venv/bin/python -m benchmarks.run --only parquet-20m --merge  # keep the other results",
         ".venv/bin/python -m benchmarks.run --list    # case names for --only",
         "```",
         "",
@@ -718,7 +1156,13 @@ def render(
         "(BPI Challenge 2012, 4TU.ResearchData, doi:10.4121/uuid:3926db30-f712-4394-aebc-"
         "75976070e91f). The synthetic logs are generated deterministically "
         "(`benchmarks/generate.py`, fixed seed) on first use and cached in `benchmarks/data/`; "
-        "`python -m benchmarks.generate --xes 1000000 --csv 1000000` builds them alone. The "
+        "`python -m benchmarks.generate --xes 1000000 --csv 1000000 --parquet 20000000` builds "
+        "them alone. The Parquet logs (pm4py's column names, UTC timestamps) follow the same "
+        "process model; the 1% appended to a log of N events is a second file of N/100 "
+        "events of new cases. The stores the `parquet-*` map, map-alone and append cases "
+        "start from are recorded once per log (and per version of knelpunt's recording "
+        "code) and kept in `benchmarks/data/stores/`; recording 20M events takes a few "
+        "minutes the first time. The "
         "PostgreSQL case needs the server binaries in `/usr/lib/postgresql/*/bin` "
         "(`scripts/setup-system.sh`); as root the server runs as the `postgres` user.",
         "",
@@ -770,7 +1214,7 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat",
         type=int,
         default=None,
-        help="runs per case (default: 3, and 1 for the 5M cases)",
+        help="runs per case (default: 3, and 1 for most 5M and 20M cases)",
     )
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per run (default 900)"
@@ -787,7 +1231,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for case in cases:
             skipped = "  [skipped by --quick]" if case.log.big else ""
-            print(f"{case.name:28} {case.log.title}: {case.what}{skipped}")
+            print(f"{case.name:32} {case.log.title}: {case.what}{skipped}")
         return 0
     if args.quick:
         cases = [c for c in cases if not c.log.big]
@@ -795,9 +1239,10 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in cases if any(name in c.name for name in args.only)]
         if not cases:
             parser.error(f"no case matches {args.only}; see --list")
-    if any(c.log.key == "bpic2012" for c in cases) and not BPIC_2012.exists():
-        _say(f"{BPIC_2012} not found: the BPIC 2012 cases are skipped")
-        cases = [c for c in cases if c.log.key != "bpic2012"]
+    missing = {c.log.required for c in cases if c.log.required and not c.log.required.exists()}
+    for path in sorted(missing):
+        _say(f"{path} not found: the cases on it are skipped")
+    cases = [c for c in cases if c.log.required not in missing]
 
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     postgres = PostgresServer() if any(c.backend == "postgres" for c in cases) else None
