@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from knelpunt.errors import ModelError
-from knelpunt.mining.maps import summarise_cases
+from knelpunt.mining.maps import case_variants
 from knelpunt.mining.models import COMPLETIONS, ProcessModel, quiet_pm4py, to_pm4py, traces
 from knelpunt.mining.projection import EventTable
 
@@ -199,7 +199,13 @@ def check_conformance(
             "alignment_fitness": alignment_fitness,
         }
     )
-    per_case = summarise_cases(used)[["source_id", "case_id", "variant"]]
+    per_case = pd.DataFrame(
+        {
+            "source_id": used.case_sources,
+            "case_id": used.case_ids,
+            "variant": case_variants(used),
+        }
+    )
     per_case = per_case.merge(
         frame[["variant", "fits", "trace_fitness"]], on="variant", how="left", validate="m:1"
     )

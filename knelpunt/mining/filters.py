@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from knelpunt.errors import FilterError
-from knelpunt.mining.maps import ProcessMap, _per_case, _variant_numbers
+from knelpunt.mining.maps import ProcessMap, case_variants
 from knelpunt.mining.projection import EventTable
 
 __all__ = ["WINDOW_MODES", "filter_events", "simplify_map"]
@@ -105,7 +105,7 @@ def filter_events(
         keep &= chosen[table.case]
         said.append(f"{int(chosen.sum()):,} chosen cases")
     if variants is not None or variant_coverage is not None:
-        numbers = _variant_per_case(table)
+        numbers = case_variants(table)
         chosen_variants = (
             variants if variants is not None else _covering(numbers, float(variant_coverage or 0))
         )
@@ -196,14 +196,6 @@ def _window_words(start: datetime | None, end: datetime | None, window: Window) 
         "trim": "events within",
     }[window]
     return f"{how} {span}"
-
-
-def _variant_per_case(table: EventTable) -> np.ndarray:
-    """Per case code, its variant number on this table."""
-    per_case = _per_case(table, details=False)
-    numbers = np.zeros(table.n_cases, dtype=np.int64)
-    numbers[per_case["case"].to_numpy()] = _variant_numbers(per_case)
-    return numbers
 
 
 def _covering(numbers: np.ndarray, share: float) -> list[int]:

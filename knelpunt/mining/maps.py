@@ -36,7 +36,14 @@ import polars as pl
 from knelpunt.mining.projection import EventTable
 from knelpunt.worktime import WorkCalendar
 
-__all__ = ["ProcessMap", "discover_map", "list_variants", "summarise_cases", "working_clock"]
+__all__ = [
+    "ProcessMap",
+    "case_variants",
+    "discover_map",
+    "list_variants",
+    "summarise_cases",
+    "working_clock",
+]
 
 _US: Final = 1_000_000.0
 EDGE_COLUMNS: Final = (
@@ -274,6 +281,14 @@ def _variant_numbers(per_case: pl.DataFrame) -> np.ndarray:
         .sort("row")
     )
     return ranked["number"].to_numpy().astype(np.int64)
+
+
+def case_variants(table: EventTable) -> np.ndarray:
+    """Per case code, its variant number as :func:`list_variants` numbers them."""
+    per_case = _per_case(table, details=False)
+    numbers = np.zeros(table.n_cases, dtype=np.int64)
+    numbers[per_case["case"].to_numpy()] = _variant_numbers(per_case)
+    return numbers
 
 
 def list_variants(table: EventTable, *, calendar: WorkCalendar | None = None) -> pd.DataFrame:
