@@ -145,13 +145,9 @@ def _projection(path: str, store_url: str | None) -> tuple[Any, float]:
     return table, time.perf_counter() - started
 
 
-def _knelpunt_map(
-    path: str, store_url: str | None, _extra: str | None
-) -> Callable[[], dict[str, Any]]:
-    """Outside the clock: record the log and build the projection. On it: map, variants, cases."""
+def _map_run(table: Any, built: float, *, digits: int) -> Callable[[], dict[str, Any]]:
+    """On the clock: map, variants and case table of a projection built beforehand."""
     import knelpunt as kp
-
-    table, built = _projection(path, store_url)
 
     def run() -> dict[str, Any]:
         found = kp.discover_map(table)
@@ -162,12 +158,22 @@ def _knelpunt_map(
             "edges": len(found.edges),
             "variants": len(variants),
             "cases": len(cases),
-            "note": f"projection built from the store in {built:.2f} s (outside the clock)",
+            "note": f"projection built from the store in {built:.{digits}f} s (outside the clock)",
             "module": kp.__file__,
             "after": lambda: {"check": _knelpunt_check(found, variants, cases)},
         }
 
     return run
+
+
+def _knelpunt_map(
+    path: str, store_url: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: record the log and build the projection. On it: map, variants, cases."""
+
+    table, built = _projection(path, store_url)
+
+    return _map_run(table, built, digits=2)
 
 
 def _pm4py_log(path: str, *, legacy: bool) -> Any:
@@ -343,25 +349,10 @@ def _knelpunt_map_stored(
     _path: str, store_url: str | None, _extra: str | None
 ) -> Callable[[], dict[str, Any]]:
     """Outside the clock: the projection of the stored log. On it: map, variants, cases."""
-    import knelpunt as kp
 
     table, built = _stored_projection(_need(store_url, "--store"))
 
-    def run() -> dict[str, Any]:
-        found = kp.discover_map(table)
-        variants = kp.list_variants(table)
-        cases = kp.summarise_cases(table)
-        return {
-            "events": found.events,
-            "edges": len(found.edges),
-            "variants": len(variants),
-            "cases": len(cases),
-            "note": f"projection built from the store in {built:.1f} s (outside the clock)",
-            "module": kp.__file__,
-            "after": lambda: {"check": _knelpunt_check(found, variants, cases)},
-        }
-
-    return run
+    return _map_run(table, built, digits=1)
 
 
 def _knelpunt_dfg_stored(

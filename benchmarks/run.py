@@ -121,6 +121,25 @@ class Case:
         return self.log.events if self.events is None else self.events
 
 
+def _map_cases(key: str, log: Log) -> list[Case]:
+    """knelpunt's map, variants and case table beside pm4py's, on one log."""
+    return [
+        Case(
+            f"{key}-map-knelpunt",
+            log,
+            "knelpunt-map",
+            "`discover_map` + `list_variants` + `summarise_cases` on the projection",
+            "sqlite",
+        ),
+        Case(
+            f"{key}-map-pm4py",
+            log,
+            "pm4py-map",
+            "`discover_performance_dfg` + `get_variants` + `get_cases_description`",
+        ),
+    ]
+
+
 def _cases() -> list[Case]:
     logs = {
         "bpic2012": Log(
@@ -173,40 +192,12 @@ def _cases() -> list[Case]:
         ]
     for key in ("bpic2012", "xes-1m", "xes-5m"):
         log = logs[key]
-        cases += [
-            Case(
-                f"{key}-map-knelpunt",
-                log,
-                "knelpunt-map",
-                "`discover_map` + `list_variants` + `summarise_cases` on the projection",
-                "sqlite",
-            ),
-            Case(
-                f"{key}-map-pm4py",
-                log,
-                "pm4py-map",
-                "`discover_performance_dfg` + `get_variants` + `get_cases_description`",
-            ),
-        ]
+        cases += _map_cases(key, log)
     for key, title, name, events in REAL_LOGS:
         log = Log(
             key, title, events, partial(Path, SHARED_LOGS / name), required=SHARED_LOGS / name
         )
-        cases += [
-            Case(
-                f"{key}-map-knelpunt",
-                log,
-                "knelpunt-map",
-                "`discover_map` + `list_variants` + `summarise_cases` on the projection",
-                "sqlite",
-            ),
-            Case(
-                f"{key}-map-pm4py",
-                log,
-                "pm4py-map",
-                "`discover_performance_dfg` + `get_variants` + `get_cases_description`",
-            ),
-        ]
+        cases += _map_cases(key, log)
     for key in ("bpic2012", "xes-1m"):
         log = logs[key]
         cases += [

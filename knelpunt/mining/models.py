@@ -236,12 +236,11 @@ def read_model(path: str | Path) -> ProcessModel:
         UnsupportedFormatError: another suffix.
     """
     path = Path(path)
-    kind = path.suffix.lower()
-    if kind not in (".bpmn", ".pnml"):
-        raise UnsupportedFormatError(
-            f"{path.name}: knelpunt reads process models from .bpmn (BPMN 2.0) or .pnml "
-            "(Petri net) files; export the protocol from your modeller as BPMN 2.0 XML."
-        )
+    kind = _kind(
+        path,
+        "knelpunt reads process models from .bpmn (BPMN 2.0) or .pnml (Petri net) files; "
+        "export the protocol from your modeller as BPMN 2.0 XML.",
+    )
     data = _read_xml(path)
     net = _read_bpmn(path, data) if kind == ".bpmn" else _read_pnml(path, data)
     if not net.activities:
@@ -260,12 +259,11 @@ def export_model(model: ProcessModel, path: str | Path) -> Path:
         ModelError: Graphviz (needed to lay out BPMN diagrams) is not installed.
     """
     path = Path(path)
-    kind = path.suffix.lower()
-    if kind not in (".bpmn", ".pnml"):
-        raise UnsupportedFormatError(
-            f"{path.name}: knelpunt writes process models as .bpmn (BPMN 2.0, opens in "
-            "Camunda Modeler, bpmn.io, Signavio) or .pnml (Petri net, opens in ProM, WoPeD)."
-        )
+    kind = _kind(
+        path,
+        "knelpunt writes process models as .bpmn (BPMN 2.0, opens in Camunda Modeler, "
+        "bpmn.io, Signavio) or .pnml (Petri net, opens in ProM, WoPeD).",
+    )
     import pm4py
 
     net, initial, final = to_pm4py(model.net)
@@ -287,6 +285,14 @@ def export_model(model: ProcessModel, path: str | Path) -> Path:
             pm4py.write_bpmn(diagram, str(draft), auto_layout=True)
         os.replace(draft, path)
     return path
+
+
+def _kind(path: Path, advice: str) -> str:
+    """The model file's suffix, .bpmn or .pnml; anything else is refused with ``advice``."""
+    kind = path.suffix.lower()
+    if kind not in (".bpmn", ".pnml"):
+        raise UnsupportedFormatError(f"{path.name}: {advice}")
+    return kind
 
 
 # -- pm4py conversions -------------------------------------------------------
