@@ -14,6 +14,9 @@ The notebook façade::
     main = kp.filter_events(events, variant_coverage=0.8, activity_share=0.5)
     model = kp.discover_model(events)           # inductive miner → kp.export_model(model, "m.bpmn")
     check = kp.check_conformance(events, kp.read_model("protocol.bpmn"))
+    profile = kp.read_profile("sociaal-domein")  # calendar, teams, roles, activity classes
+    own = profile.resource_calendars(events.resources)  # team and personal hours
+    steps = kp.pair_instances(events, calendar=profile.calendar, resource_calendars=own)
 
 Importing knelpunt does not import pm4py or Dash.
 """
@@ -47,6 +50,7 @@ from knelpunt.mining.organisation import (
     resource_workload,
 )
 from knelpunt.mining.projection import EventTable, load_events
+from knelpunt.profile import Profile, ProfileCheck, check_profile, read_profile
 from knelpunt.worktime import WorkCalendar, working_seconds
 
 __version__ = "0.1.0"
@@ -62,11 +66,14 @@ __all__ = [
     "NewSource",
     "ProcessMap",
     "ProcessModel",
+    "Profile",
+    "ProfileCheck",
     "RecordResult",
     "Source",
     "WorkCalendar",
     "append_events",
     "check_conformance",
+    "check_profile",
     "discover_collaboration",
     "discover_handovers",
     "discover_map",
@@ -84,6 +91,7 @@ __all__ = [
     "read_case_attributes",
     "read_events",
     "read_model",
+    "read_profile",
     "read_rejects",
     "read_resource_groups",
     "resource_workload",

@@ -13,6 +13,7 @@ ValueError`` keeps working::
     ├── UnsafeInputError (ValueError)       XML with a DTD, entities or external references
     ├── UnsupportedFormatError (ValueError) a file type knelpunt cannot read or write
     ├── CalendarError (ValueError)          unusable working hours, holidays or time zone
+    ├── ProfileError (ValueError)           a profile file that cannot be read or is inconsistent
     ├── FilterError (ValueError)            a filter that cannot be applied as given
     ├── ModelError (ValueError)             a process model that cannot be read, written or used
     └── EventStoreError
@@ -45,6 +46,7 @@ __all__ = [
     "MalformedFileError",
     "MappingError",
     "ModelError",
+    "ProfileError",
     "SourceExistsError",
     "StoreConnectionError",
     "UnknownSourceError",
@@ -83,6 +85,10 @@ class UnsupportedFormatError(KnelpuntError, ValueError):
 
 class CalendarError(KnelpuntError, ValueError):
     """A working calendar cannot be used as given."""
+
+
+class ProfileError(KnelpuntError, ValueError):
+    """A profile (YAML) cannot be read, or contradicts itself (say, one person in two teams)."""
 
 
 class FilterError(KnelpuntError, ValueError):

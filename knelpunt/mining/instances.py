@@ -222,12 +222,17 @@ def pair_instances(
         "unstarted": len(unstarted),
         "day_precision": int(coarse.sum()),
     }
-    return ActivityInstances(
-        instances=frame,
-        calendar=calendar,
-        notes=_notes(len(frame), **counts, estimate=estimate_starts),
-        **counts,
-    )
+    notes = _notes(len(frame), **counts, estimate=estimate_starts)
+    if calendar is not None and resource_calendars:
+        present = set(_unique(table.resources))
+        own = sorted(name for name in resource_calendars if str(name) in present)
+        if own:
+            notes += (
+                f"Processing by {len(own)} resource(s) with their own hours "
+                f"({', '.join(own[:5])}{', ...' if len(own) > 5 else ''}) is counted in "
+                "those hours; waiting in the general calendar.",
+            )
+    return ActivityInstances(instances=frame, calendar=calendar, notes=notes, **counts)
 
 
 def _kinds(table: EventTable) -> np.ndarray:

@@ -1,0 +1,38 @@
+"""The ``knelpunt`` command: ingest, sources, rejects, export, purge, mapping, demo
+(:mod:`.record`); map, variants, activities, discover, conformance, handovers
+(:mod:`.analyse`); profile check (:mod:`.profiles`).
+
+Exit codes: 0 success; 2 wrong usage; 3 the input cannot be recorded or used
+(bad file, bad rows, unknown format, a profile or model that cannot be read);
+4 the store refused or failed; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from knelpunt.cli._app import app, err
+
+# Importing the command modules registers their commands, in the order of 'knelpunt --help'.
+# isort: off
+from knelpunt.cli import record
+from knelpunt.cli import analyse
+from knelpunt.cli import profiles
+# isort: on
+
+__all__ = ["app", "main"]
+
+_COMMANDS = (record, analyse, profiles)
+
+
+def main() -> None:
+    """Entry point of the ``knelpunt`` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was half-written (each recording is one transaction)")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""Shared parts of the ``knelpunt`` command: the Typer app, consoles, options and the
+error-to-exit-code rule."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from knelpunt import api
+from knelpunt.errors import (
+    CalendarError,
+    EventStoreError,
+    FilterError,
+    KnelpuntError,
+    LogSchemaError,
+    MappingError,
+    ModelError,
+    ProfileError,
+    UnsafeInputError,
+    UnsupportedFormatError,
+)
+from knelpunt.events.model import RecordResult, Source
+from knelpunt.events.store import EventStore, open_store
+from knelpunt.mining.filters import filter_events
+from knelpunt.mining.projection import EventTable, load_events
+from knelpunt.profile import Profile, read_profile
+from knelpunt.worktime import WorkCalendar, read_calendar
+
+app = typer.Typer(
+    name="knelpunt",
+    help="Record event logs in an append-only store and find what blocks the process.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+StoreOption = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        envvar="KNELPUNT_STORE",
+        help="SQLite file or postgresql:// URL (env KNELPUNT_STORE).",
+        show_default=True,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+EXIT_INPUT = 3
+EXIT_STORE = 4
+
+
+def _fail(error: Exception) -> typer.Exit:
+    if isinstance(
+        error,
+        LogSchemaError
+        | UnsafeInputError
+        | UnsupportedFormatError
+        | CalendarError
+        | FilterError
+        | ModelError
+        | ProfileError
+        | FileNotFoundError,
+    ):
+        code = EXIT_INPUT
+    elif isinstance(error, EventStoreError):
+        code = EXIT_STORE
+    else:
+        code = 1
+    err.print(f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _open(url: str) -> EventStore:
+    try:
+        return open_store(url)
+    except KnelpuntError as error:
+        raise _fail(error) from error
+
+
+def _source_dict(source: Source) -> dict[str, Any]:
+    data = asdict(source)
+    data["created_at"] = source.created_at.isoformat()
+    return data
+
+
+def _print_result(result: RecordResult, *, as_json: bool) -> None:
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "source": _source_dict(result.source),
+                    "added": result.added,
+                    "rejected": result.rejected,
+                    "already_recorded": result.already_recorded,
+                    "warnings": list(result.warnings),
+                    "seconds": round(result.seconds, 3),
+                }
+            )
+        )
+        return
+    out.print(result.message, highlight=False)
+    for warning in result.warnings:
+        out.print(f"  note: {warning}", highlight=False)
+
+
+SourcesOption = Annotated[
+    list[int] | None, typer.Option("--source", help="Only this source id (repeatable).")
+]
+TopOption = Annotated[int, typer.Option("--top", min=0, help="Rows to show (0: all).")]
+WorkingOption = Annotated[
+    bool,
+    typer.Option(
+        "--working-time",
+        help="Count durations in working time: Mon-Fri 09:00-17:00, Dutch public holidays.",
+    ),
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="Count durations in working time by this profile's calendar, with its teams' "
+        "and people's own hours (a YAML file, or generiek / sociaal-domein).",
+    ),
+]
+CalendarOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--calendar",
+        help="Count durations in working time by this calendar (YAML: hours, holidays, "
+        "closed, timezone).",
+    ),
+]
+
+
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", help="Window start, local time: 2025-01-01 or 2025-01-01T09:00."),
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Window end (not included), as --from.")
+]
+WindowOption = Annotated[
+    str,
+    typer.Option(
+        "--window",
+        help="Which cases the window keeps: contained, intersecting, started, completed, "
+        "or trim (only the events inside).",
+    ),
+]
+CoverageOption = Annotated[
+    float | None,
+    typer.Option(
+        "--coverage", min=0.0, max=1.0, help="Keep the most frequent variants covering this share."
+    ),
+]
+ActivityShareOption = Annotated[
+    float | None,
+    typer.Option(
+        "--activity-share",
+        min=0.0,
+        max=1.0,
+        help="Keep only the most frequent activities, this share of them (e.g. 0.5).",
+    ),
+]
+
+
+def _moment(text: str | None, zone: str = "Europe/Amsterdam") -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(
+            FilterError(
+                f"Cannot read the time {text!r}; write it as 2025-01-31 or 2025-01-31T14:00."
+            )
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def _filtered(
+    table: EventTable,
+    since: str | None,
+    until: str | None,
+    window: str,
+    coverage: float | None,
+    activity_share: float | None,
+) -> EventTable:
+    try:
+        return filter_events(
+            table,
+            start=_moment(since),
+            end=_moment(until),
+            window=window,  # type: ignore[arg-type]  # checked by filter_events
+            variant_coverage=coverage,
+            activity_share=activity_share,
+        )
+    except KnelpuntError as error:
+        raise _fail(error) from error
+
+
+def _calendar(
+    working_time: bool, calendar: Path | None, profile: Profile | None = None
+) -> WorkCalendar | None:
+    if calendar is not None and profile is not None:
+        raise _fail(
+            CalendarError("Give --calendar or --profile, not both: the profile has a calendar.")
+        )
+    if profile is not None:
+        return profile.calendar
+    if calendar is not None:
+        try:
+            return read_calendar(calendar)
+        except KnelpuntError as error:
+            raise _fail(error) from error
+    return WorkCalendar.office_hours() if working_time else None
+
+
+def _profile(path: str) -> Profile:
+    try:
+        return read_profile(path)
+    except KnelpuntError as error:
+        raise _fail(error) from error
+
+
+def _read_groups(url: str, sources: list[int] | None, attribute: str) -> dict[str, str] | None:
+    """Per resource, the value of ``attribute`` in the log, or None when no event has it."""
+    with _open(url) as store:
+        try:
+            return api.read_resource_groups(store, attribute=attribute, sources=sources)
+        except MappingError:
+            return None
+
+
+def _resource_hours(
+    url: str, sources: list[int] | None, profile: Profile | None, events: EventTable
+) -> dict[str, WorkCalendar]:
+    """Each person's own hours by the profile; team hours reach people the profile does
+    not list through the log's ``org:group``."""
+    if profile is None:
+        return {}
+    people = [str(r) for r in events.resources]
+    groups = None
+    if any(t.calendar for t in profile.teams) and set(people) - set(profile.groups("team")):
+        groups = _read_groups(url, sources, "org:group")
+    return profile.resource_calendars(people, groups=groups)
+
+
+def _events(url: str, sources: list[int] | None) -> EventTable:
+    """The projection, cached next to a SQLite store file so later commands start fast."""
+    cache = None
+    if "://" not in url and url != ":memory:":
+        cache = Path(f"{url}.projections")
+    with _open(url) as store:
+        try:
+            return load_events(store, sources=sources, cache=cache)
+        except KnelpuntError as error:
+            raise _fail(error) from error
+
+
+def _duration(seconds: float) -> str:
+    """A duration as people read it: 45s, 12m, 3h 20m, 4d 6h."""
+    if seconds != seconds:  # NaN
+        return "-"
+    minutes, hours, days = seconds / 60, seconds / 3600, seconds / 86400
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if minutes < 60:
+        return f"{minutes:.0f}m"
+    if hours < 24:
+        return f"{int(hours)}h {int(minutes % 60)}m"
+    return f"{int(days)}d {int(hours % 24)}h"

@@ -1,0 +1,480 @@
+"""Commands that analyse the recorded events: map, variants, activities, discover,
+conformance, handovers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from knelpunt.cli._app import (
+    ActivityShareOption,
+    CalendarOption,
+    CoverageOption,
+    FromOption,
+    JsonOption,
+    ProfileOption,
+    SourcesOption,
+    StoreOption,
+    TopOption,
+    UntilOption,
+    WindowOption,
+    WorkingOption,
+    _calendar,
+    _duration,
+    _events,
+    _fail,
+    _filtered,
+    _profile,
+    _read_groups,
+    _resource_hours,
+    app,
+    out,
+)
+from knelpunt.errors import FilterError, KnelpuntError, ModelError
+from knelpunt.events.store import DEFAULT_STORE
+from knelpunt.mining.conformance import Conformance, check_conformance
+from knelpunt.mining.filters import simplify_map
+from knelpunt.mining.instances import pair_instances, summarise_activities
+from knelpunt.mining.maps import discover_map, list_variants
+from knelpunt.mining.models import COMPLETIONS, discover_model, export_model, read_model
+from knelpunt.mining.organisation import discover_handovers
+
+
+@app.command("map")
+def process_map(
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
+    top: TopOption = 25,
+    paths: Annotated[
+        float,
+        typer.Option(
+            "--paths", min=0.0, max=1.0, help="Show this share of the paths (kept connected)."
+        ),
+    ] = 1.0,
+    working_time: WorkingOption = False,
+    calendar: CalendarOption = None,
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The process map: which step follows which, how often, and how long it takes."""
+    hours = _calendar(working_time, calendar, _profile(profile) if profile else None)
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    found = discover_map(events, calendar=hours)
+    if paths < 1:
+        found = simplify_map(found, paths=max(paths, 1e-9))
+    if as_json:
+        edges = found.edges if top == 0 else found.edges.head(top)
+        out.print_json(
+            json.dumps(
+                {
+                    "events": found.events,
+                    "cases": found.cases,
+                    "durations": "working time" if hours else "calendar time",
+                    "filters": list(events.filters),
+                    "start_activities": found.start_activities,
+                    "end_activities": found.end_activities,
+                    "activities": found.activities.to_dict("records"),
+                    "edges": edges.to_dict("records"),
+                }
+            )
+        )
+        return
+    if not found.events:
+        out.print("No events to map; record a log with 'knelpunt ingest FILE'.")
+        return
+    out.print(f"{found.events:,} events in {found.cases:,} cases.", highlight=False)
+    for said in events.filters:
+        out.print(f"Filter: {said}", highlight=False)
+    table_out = Table(
+        "from",
+        "to",
+        "count",
+        "cases",
+        "mean",
+        "median",
+        "p90",
+        "total",
+        title="Paths" + (" (durations in working time)" if hours else ""),
+    )
+    for edge in (found.edges if top == 0 else found.edges.head(top)).to_dict("records"):
+        table_out.add_row(
+            str(edge["source"]),
+            str(edge["target"]),
+            f"{edge['count']:,}",
+            f"{edge['cases']:,}",
+            *(_duration(edge[k]) for k in ("mean_s", "median_s", "p90_s", "total_s")),
+        )
+    out.print(table_out)
+    starts = ", ".join(f"{k} ({v:,})" for k, v in list(found.start_activities.items())[:5])
+    ends = ", ".join(f"{k} ({v:,})" for k, v in list(found.end_activities.items())[:5])
+    out.print(f"Cases start with: {starts}", highlight=False)
+    out.print(f"Cases end with: {ends}", highlight=False)
+
+
+@app.command()
+def variants(
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
+    top: TopOption = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """The variants (distinct paths through the process), most frequent first."""
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    found = list_variants(events)
+    shown = found if top == 0 else found.head(top)
+    if as_json:
+        records = shown.assign(activities=shown["activities"].map(list)).to_dict("records")
+        out.print_json(json.dumps({"variants": len(found), "shown": records}))
+        return
+    if found.empty:
+        out.print("No cases yet; record a log with 'knelpunt ingest FILE'.")
+        return
+    table_out = Table("#", "cases", "share", "median", "steps", "path", title="Variants")
+    for variant in shown.to_dict("records"):
+        path = " → ".join(variant["activities"])
+        table_out.add_row(
+            str(variant["variant"]),
+            f"{variant['cases']:,}",
+            f"{variant['share']:.1%}",
+            _duration(variant["median_s"]),
+            str(len(variant["activities"])),
+            path if len(path) <= 120 else path[:117] + "...",
+        )
+    out.print(table_out)
+    covered = shown["cases"].sum() / max(found["cases"].sum(), 1)
+    out.print(
+        f"{len(found):,} variant{'s' if len(found) != 1 else ''}; the {len(shown):,} shown "
+        f"cover {covered:.1%} of the cases.",
+        highlight=False,
+    )
+
+
+@app.command()
+def activities(
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
+    top: TopOption = 25,
+    working_time: WorkingOption = False,
+    calendar: CalendarOption = None,
+    profile: ProfileOption = None,
+    instances_csv: Annotated[
+        Path | None,
+        typer.Option("--instances", help="Also write every activity instance to this CSV file."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per activity: how long cases wait before it and how long it takes (start to complete)."""
+    chosen = _profile(profile) if profile else None
+    hours = _calendar(working_time, calendar, chosen)
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    own = _resource_hours(store, source, chosen, events)
+    found = pair_instances(events, calendar=hours, resource_calendars=own)
+    summary = summarise_activities(found)
+    if instances_csv is not None:
+        found.instances.to_csv(instances_csv, index=False)
+    shown = summary if top == 0 else summary.head(top)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "instances": len(found.instances),
+                    "estimated_starts": found.estimated,
+                    "notes": list(found.notes),
+                    "activities": shown.to_dict("records"),
+                },
+                default=str,
+            )
+        )
+        return
+    if found.instances.empty:
+        out.print("No events yet; record a log with 'knelpunt ingest FILE'.")
+        return
+    stem = "_work" if hours else ""
+    table_out = Table(
+        "activity",
+        "instances",
+        "waiting (median)",
+        "waiting (p90)",
+        "processing (median)",
+        "processing (p90)",
+        "start estimated",
+        title="Activities" + (" (working time)" if hours else ""),
+    )
+    for row in shown.to_dict("records"):
+        table_out.add_row(
+            str(row["activity"]),
+            f"{row['instances']:,}",
+            _duration(row[f"waiting{stem}_median_s"]),
+            _duration(row[f"waiting{stem}_p90_s"]),
+            _duration(row[f"processing{stem}_median_s"]),
+            _duration(row[f"processing{stem}_p90_s"]),
+            f"{row['estimated_share']:.0%}",
+        )
+    out.print(table_out)
+    for note in found.notes:
+        out.print(f"Note: {note}", highlight=False)
+
+
+NoiseOption = Annotated[
+    float,
+    typer.Option(
+        "--noise",
+        min=0.0,
+        max=0.99,
+        help="Leave out infrequent behaviour: IMf's threshold (0 = every case fits).",
+    ),
+]
+AllEventsOption = Annotated[
+    bool,
+    typer.Option(
+        "--all-events",
+        help="Use every event, not only completions (start and schedule events too).",
+    ),
+]
+
+
+@app.command()
+def discover(
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="Write the model here: .bpmn or .pnml.")
+    ],
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
+    noise: NoiseOption = 0.2,
+    all_events: AllEventsOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Discover a process model (inductive miner) and write it as BPMN or PNML."""
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    try:
+        model = discover_model(events, noise=noise, lifecycles=None if all_events else COMPLETIONS)
+        written = export_model(model, out_path)
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    summary = {
+        "model": str(written),
+        "origin": model.origin,
+        "activities": sorted(model.activities),
+        "tree": str(model.tree),
+        "filters": list(events.filters),
+    }
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    out.print(
+        f"Wrote {written} ({len(model.activities)} activities), by the {model.origin}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def conformance(
+    model_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--model", "-m", help="The protocol: a .bpmn or .pnml file (default: the profile's)."
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="A profile whose 'protocol' is the model to check."),
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
+    sample: Annotated[
+        int, typer.Option("--sample", min=0, help="Cases to align (0 = all of them).")
+    ] = 1000,
+    time_budget: Annotated[
+        float, typer.Option("--time-budget", min=0.01, help="Seconds the alignments may take.")
+    ] = 30.0,
+    all_events: AllEventsOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the cases against a protocol: fitness, and per activity what deviates."""
+    if model_path is None:
+        model_path = _profile(profile).protocol if profile else None
+        if model_path is None:
+            raise _fail(
+                ModelError(
+                    "Which protocol? Give --model protocol.bpmn, or --profile with a profile "
+                    "whose 'protocol' names the model file."
+                )
+            )
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    try:
+        model = read_model(model_path)
+        found = check_conformance(
+            events,
+            model,
+            sample=sample or None,
+            time_budget=time_budget,
+            lifecycles=None if all_events else COMPLETIONS,
+        )
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    if as_json:
+        out.print_json(json.dumps(_conformance_dict(found)))
+        return
+    out.print(
+        f"Model {found.model}: fitness {found.fitness:.3f} (token replay), "
+        f"{found.fitting_share:.1%} of {len(found.cases):,} cases fit.",
+        highlight=False,
+    )
+    if found.alignment_fitness is not None:
+        out.print(
+            f"Alignments on {found.aligned_cases:,} sampled cases: fitness "
+            f"{found.alignment_fitness:.3f}.",
+            highlight=False,
+        )
+    table_out = Table(
+        "activity", "executions", "skipped", "inserted", "out of order", title="Deviations"
+    )
+    shown = found.activities.assign(
+        deviations=found.activities[["skipped", "inserted", "out_of_order"]].sum(axis=1)
+    ).sort_values(["deviations", "activity"], ascending=[False, True])
+    for row in shown.to_dict("records"):
+        name = row["activity"] + ("" if row["in_model"] else " (not in model)")
+        table_out.add_row(
+            name,
+            f"{row['executions']:,}",
+            f"{row['skipped']:,}",
+            f"{row['inserted']:,}",
+            f"{row['out_of_order']:,}",
+        )
+    out.print(table_out)
+    for note in found.notes:
+        out.print(f"Note: {note}", highlight=False)
+
+
+def _conformance_dict(found: Conformance) -> dict[str, Any]:
+    variants = found.variants.assign(
+        activities=found.variants["activities"].map(list),
+        alignment_fitness=found.variants["alignment_fitness"].map(
+            lambda v: None if v != v else float(v)
+        ),
+    )
+    return {
+        "model": found.model,
+        "fitness": found.fitness,
+        "fitting_share": found.fitting_share,
+        "mean_trace_fitness": found.mean_trace_fitness,
+        "cases": len(found.cases),
+        "alignment_fitness": found.alignment_fitness,
+        "sampled_cases": found.sampled_cases,
+        "aligned_cases": found.aligned_cases,
+        "timed_out": found.timed_out,
+        "activities": found.activities.to_dict("records"),
+        "variants": variants.to_dict("records"),
+        "filters": list(found.filters),
+        "notes": list(found.notes),
+    }
+
+
+GroupByOption = Annotated[
+    str,
+    typer.Option(
+        "--by",
+        help="Between resources, teams or roles. Teams and roles come from --profile, "
+        "else from the log's org:group / org:role.",
+    ),
+]
+
+
+@app.command()
+def handovers(
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    since: FromOption = None,
+    until: UntilOption = None,
+    window: WindowOption = "intersecting",
+    coverage: CoverageOption = None,
+    activity_share: ActivityShareOption = None,
+    by: GroupByOption = "resource",
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="A profile whose teams and roles to use.")
+    ] = None,
+    top: TopOption = 25,
+    as_json: JsonOption = False,
+) -> None:
+    """Who hands work over to whom: the handover network, between people, teams or roles."""
+    if by not in ("resource", "team", "role"):
+        raise _fail(FilterError(f"--by takes resource, team or role, not {by!r}."))
+    chosen = _profile(profile) if profile else None
+    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    groups = None
+    if by in ("team", "role"):
+        listed = chosen.groups("team" if by == "team" else "role") if chosen else {}
+        groups = listed or _read_groups(store, source, f"org:{'group' if by == 'team' else by}")
+        if groups is None:
+            raise _fail(
+                FilterError(
+                    f"No {by}s known: the profile lists none and no event carries "
+                    f"org:{'group' if by == 'team' else by}. Add {by}s to a profile "
+                    "(knelpunt profile check generiek shows the form) and pass --profile."
+                )
+            )
+    network = discover_handovers(
+        events, groups=groups, calendar=chosen.calendar if chosen else None
+    )
+    edges = sorted(
+        ({"from": a, "to": b, **data} for a, b, data in network.edges(data=True)),
+        key=lambda edge: (-edge["count"], edge["from"], edge["to"]),
+    )
+    shown = edges if top == 0 else edges[:top]
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "by": by,
+                    "nodes": [{"name": n, **d} for n, d in network.nodes(data=True)],
+                    "handovers": shown,
+                    "filters": list(events.filters),
+                },
+                default=float,
+            )
+        )
+        return
+    if not edges:
+        out.print("No handovers: no case passes from one performer to another.")
+        return
+    table_out = Table("from", "to", "handovers", "cases", "share", "median time", title="Handovers")
+    for edge in shown:
+        table_out.add_row(
+            str(edge["from"]),
+            str(edge["to"]),
+            f"{edge['count']:,}",
+            f"{edge['cases']:,}",
+            f"{edge['share']:.1%}",
+            _duration(edge["median_s"]),
+        )
+    out.print(table_out)

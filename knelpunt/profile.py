@@ -1,0 +1,443 @@
+"""The profile: what the data does not say.
+
+A profile is one YAML file with the domain knowledge an analysis needs
+besides the events: the organisation's working calendar, the teams and roles
+people work in, the hours of teams and people that differ from it, the class
+of each activity, and optionally the protocol as a BPMN model. A consultant
+copies a shipped profile (``generiek`` or ``sociaal-domein``) and edits it::
+
+    name: Sociaal team Noord
+    calendar:                        # the organisation's hours (WorkCalendar.from_mapping)
+      hours: {mon: "08:30-17:00", tue: "08:30-17:00", wed: "08:30-17:00",
+              thu: "08:30-17:00", fri: "08:30-12:30"}
+      holidays: NL
+    teams:
+      Wmo-loket:
+        members: [Anouk, Bram]
+        calendar:                    # only what differs; the rest comes from above
+          hours: {mon: "09:00-12:00", wed: "09:00-12:00"}
+      Sociaal team:
+        members: [Chris, Dewi]
+    roles:
+      consulent: {members: [Anouk, Bram]}
+      generalist: {members: [Chris, Dewi]}
+    resources:                       # personal hours (part-time), over the team's
+      Dewi: {calendar: {hours: {mon: "09:00-17:00", tue: "09:00-17:00"}}}
+    activities:                      # protocol, system, steering, client, work
+      protocol: [Akkoord teamleider, "Overdracht *"]
+      system: ["Registreren *"]
+    protocol: protocol.bpmn          # relative to this file
+
+Every value is read as text (no YAML surprises: a resource called ``0123``
+or ``no`` keeps its name). A calendar given for a team or a person replaces
+only the keys it names: a team that gives ``hours`` keeps the organisation's
+holidays and time zone; a person's calendar builds on their team's.
+
+Errors name the file, the line and column, and the place in the profile
+(``teams → Wmo-loket → calendar``), and say what to write instead.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources as package_files
+from pathlib import Path
+from typing import Final, Literal
+
+from knelpunt.errors import CalendarError, ProfileError
+from knelpunt.worktime import WorkCalendar
+
+__all__ = [
+    "ACTIVITY_CLASSES",
+    "SHIPPED_PROFILES",
+    "Group",
+    "Profile",
+    "ProfileCheck",
+    "check_profile",
+    "read_profile",
+]
+
+ACTIVITY_CLASSES: Final = ("protocol", "system", "steering", "client", "work")
+SHIPPED_PROFILES: Final = ("generiek", "sociaal-domein")
+_SECTIONS: Final = ("name", "calendar", "teams", "roles", "resources", "activities", "protocol")
+_NULLS: Final = frozenset({"", "~", "null", "none", "false", "no"})
+
+Where = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A team or a role: its name, its members, and (teams only) its own hours."""
+
+    name: str
+    members: frozenset[str]
+    calendar: WorkCalendar | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Domain knowledge for an analysis (see the module documentation for the file).
+
+    Attributes:
+        name: what the profile is for.
+        calendar: the organisation's working calendar.
+        teams, roles: the groups people work in, in the file's order.
+        schedules: personal working hours, as (resource, calendar) pairs.
+        activities: per activity class, the names and ``*`` patterns in it.
+        protocol: the protocol model (BPMN or PNML) to check conformance against.
+        path: the file the profile was read from.
+    """
+
+    name: str
+    calendar: WorkCalendar
+    teams: tuple[Group, ...] = ()
+    roles: tuple[Group, ...] = ()
+    schedules: tuple[tuple[str, WorkCalendar], ...] = ()
+    activities: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    protocol: Path | None = None
+    path: Path | None = None
+
+    def groups(self, kind: Literal["team", "role"] = "team") -> dict[str, str]:
+        """Per resource, its team (or role): a mapping for ``groups=`` of
+        :func:`knelpunt.discover_handovers` and friends."""
+        if kind not in ("team", "role"):
+            raise ProfileError(f"Group resources by 'team' or 'role', not {kind!r}.")
+        chosen = self.teams if kind == "team" else self.roles
+        return {member: group.name for group in chosen for member in sorted(group.members)}
+
+    def resource_calendars(
+        self, resources: Iterable[str], *, groups: Mapping[str, str] | None = None
+    ) -> dict[str, WorkCalendar]:
+        """The hours of each resource that does not keep the organisation's calendar.
+
+        A person's own hours come first, then their team's. Team membership is
+        the profile's; for people it does not list, ``groups`` (say, from
+        :func:`knelpunt.read_resource_groups`) names the team, so a log's
+        ``org:group`` can pick the team's hours.
+        """
+        own = dict(self.schedules)
+        team_of = {**(groups or {}), **self.groups("team")}
+        hours = {team.name: team.calendar for team in self.teams if team.calendar is not None}
+        found: dict[str, WorkCalendar] = {}
+        for resource in resources:
+            calendar = own.get(resource) or hours.get(team_of.get(resource, ""))
+            if calendar is not None:
+                found[resource] = calendar
+        return found
+
+    def classify_activity(self, activity: str) -> str | None:
+        """The class of an activity: ``protocol``, ``system``, ``steering``, ``client``
+        or ``work``, or None when the profile does not say.
+
+        A name listed exactly wins (ignoring case); otherwise a pattern such as
+        ``"Registreren *"``. When patterns of two classes match, the profile
+        does not decide and the answer is None, never a guess.
+        """
+        wanted = activity.casefold()
+        for kind, names in self.activities:
+            if any(name.casefold() == wanted for name in names if not _is_pattern(name)):
+                return kind
+        matches = {
+            kind
+            for kind, names in self.activities
+            for name in names
+            if _is_pattern(name) and fnmatch.fnmatchcase(wanted, name.casefold())
+        }
+        return matches.pop() if len(matches) == 1 else None
+
+    @classmethod
+    def from_mapping(cls, spec: Mapping[str, object], *, path: Path | None = None) -> Profile:
+        """A profile from its YAML content (every scalar a string, as
+        :func:`read_profile` reads it)."""
+        return _Reader(path).profile(spec)
+
+
+def read_profile(path: str | Path) -> Profile:
+    """Read and check a profile: a YAML file, or the name of a shipped one
+    (``generiek``, ``sociaal-domein``).
+
+    Raises:
+        ProfileError: the file cannot be read, is not valid YAML, or says
+            something that cannot be used; the message names the line.
+
+    Example:
+        >>> profile = read_profile("sociaal-domein")
+        >>> profile.calendar.holidays
+        'NL'
+        >>> profile.classify_activity("Akkoord teamleider")
+        'steering'
+    """
+    import yaml
+
+    path = _locate(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProfileError(f"{path}: cannot read the profile ({error}).") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.BaseLoader)
+        spec = yaml.load(text, Loader=yaml.BaseLoader)  # only str, list, dict
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ProfileError(
+            f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)}). Fix the "
+            "file; the shipped profiles (knelpunt profile check generiek) show the form."
+        ) from None
+    if not isinstance(spec, Mapping):
+        raise ProfileError(
+            f"{path}: a profile is a mapping with sections such as name, calendar, teams; "
+            "this file holds something else."
+        )
+    try:
+        return Profile.from_mapping(spec, path=path)
+    except _InvalidError as error:
+        raise ProfileError(f"{path}{_mark(root, error.where)}: {error}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileCheck:
+    """How a profile fits a log: what it leaves open and what it names in vain.
+
+    Attributes:
+        classes: per activity in the log (by name), its class, or None when unclassified.
+        unclassified: the log's activities the profile gives no class.
+        unseen_activities: names the profile lists (not patterns) that the log lacks;
+            often a typo.
+        without_team: the log's resources in no team of the profile.
+        unseen_people: people the profile names (teams, roles, hours) that the log lacks.
+    """
+
+    classes: tuple[tuple[str, str | None], ...]
+    unclassified: tuple[str, ...]
+    unseen_activities: tuple[str, ...]
+    without_team: tuple[str, ...]
+    unseen_people: tuple[str, ...]
+
+
+def check_profile(
+    profile: Profile, *, activities: Iterable[str], resources: Iterable[str]
+) -> ProfileCheck:
+    """Hold a profile against a log's activities and resources.
+
+    Example:
+        >>> found = check_profile(read_profile("sociaal-domein"),
+        ...                       activities=["Melding", "Registreren melding", "Koffie"],
+        ...                       resources=["Anouk"])
+        >>> found.classes
+        (('Koffie', None), ('Melding', 'client'), ('Registreren melding', 'system'))
+        >>> found.unclassified, found.without_team
+        (('Koffie',), ('Anouk',))
+    """
+    names = sorted({str(a) for a in activities}, key=str.casefold)
+    people = sorted({str(r) for r in resources})
+    classes = tuple((name, profile.classify_activity(name)) for name in names)
+    seen = {name.casefold() for name in names}
+    listed = [n for _, ns in profile.activities for n in ns if not _is_pattern(n)]
+    named = {m for g in (*profile.teams, *profile.roles) for m in g.members}
+    named |= {person for person, _ in profile.schedules}
+    in_team = set(profile.groups("team"))
+    return ProfileCheck(
+        classes=classes,
+        unclassified=tuple(name for name, kind in classes if kind is None),
+        unseen_activities=tuple(n for n in listed if n.casefold() not in seen),
+        without_team=tuple(p for p in people if p not in in_team),
+        unseen_people=tuple(sorted(named - set(people))),
+    )
+
+
+class _InvalidError(ProfileError):
+    """A problem at a place in the profile; :func:`read_profile` adds the line."""
+
+    def __init__(self, where: Where, message: str) -> None:
+        shown = " → ".join(str(part) for part in where)
+        super().__init__(f"{shown}: {message}" if shown else message)
+        self.where = where
+
+
+class _Reader:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def profile(self, spec: Mapping[str, object]) -> Profile:
+        unknown = [str(key) for key in spec if key not in _SECTIONS]
+        if unknown:
+            raise _InvalidError(
+                (unknown[0],),
+                f"unknown section. A profile has {', '.join(_SECTIONS)}.",
+            )
+        base = self.mapping(spec.get("calendar") or {}, ("calendar",))
+        calendar = self.calendar(base, ("calendar",))
+        teams = tuple(self.groups(spec, "teams", base))
+        roles = tuple(self.groups(spec, "roles", None))
+        for kind, groups in (("team", teams), ("role", roles)):
+            seen: dict[str, str] = {}
+            for group in groups:
+                for member in sorted(group.members):
+                    if member in seen:
+                        raise _InvalidError(
+                            (f"{kind}s", group.name, "members"),
+                            f"{member!r} is also in the {kind} {seen[member]!r}; a person "
+                            f"belongs to one {kind}. Remove them from one of the two.",
+                        )
+                    seen[member] = group.name
+        team_specs = {
+            member: self.merged(base, spec, ("teams", group.name))
+            for group in teams
+            for member in group.members
+        }
+        schedules = []
+        for person, entry in self.mapping(spec.get("resources") or {}, ("resources",)).items():
+            where: Where = ("resources", person)
+            entry = self.mapping(entry, where, keys=("calendar",))
+            if "calendar" in entry:
+                own = self.mapping(entry["calendar"], (*where, "calendar"))
+                merged = {**team_specs.get(person, base), **own}
+                schedules.append((person, self.calendar(merged, (*where, "calendar"))))
+        return Profile(
+            name=self.text(spec.get("name", ""), ("name",)),
+            calendar=calendar,
+            teams=teams,
+            roles=roles,
+            schedules=tuple(schedules),
+            activities=self.activities(spec.get("activities") or {}),
+            protocol=self.protocol(spec.get("protocol")),
+            path=self.path,
+        )
+
+    def groups(
+        self, spec: Mapping[str, object], section: str, base: Mapping[str, object] | None
+    ) -> Iterable[Group]:
+        for name, entry in self.mapping(spec.get(section) or {}, (section,)).items():
+            where: Where = (section, name)
+            keys = ("members", "calendar") if base is not None else ("members",)
+            entry = self.mapping(entry, where, keys=keys)
+            members = self.names(entry.get("members") or [], (*where, "members"))
+            calendar = None
+            if base is not None and "calendar" in entry:
+                calendar = self.calendar(self.merged(base, spec, where), (*where, "calendar"))
+            yield Group(name=name, members=frozenset(members), calendar=calendar)
+
+    def merged(
+        self, base: Mapping[str, object], spec: Mapping[str, object], where: Where
+    ) -> dict[str, object]:
+        """A team's calendar spec laid over the organisation's."""
+        section, name = where
+        entry = self.mapping(spec.get(str(section)) or {}, (section,))[str(name)]
+        own = self.mapping(self.mapping(entry, where).get("calendar") or {}, (*where, "calendar"))
+        return {**base, **own}
+
+    def activities(self, spec: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        given = self.mapping(spec, ("activities",), keys=ACTIVITY_CLASSES)
+        found = []
+        owner: dict[str, str] = {}
+        for kind, names in given.items():
+            listed = self.names(names, ("activities", kind))
+            for name in listed:
+                if name.casefold() in owner:
+                    raise _InvalidError(
+                        ("activities", kind),
+                        f"{name!r} is also listed under {owner[name.casefold()]!r}; an "
+                        "activity has one class. Remove it from one of the two.",
+                    )
+                owner[name.casefold()] = kind
+            found.append((kind, tuple(listed)))
+        return tuple(found)
+
+    def protocol(self, value: object) -> Path | None:
+        if value is None or (isinstance(value, str) and value.strip().casefold() in _NULLS):
+            return None
+        text = Path(self.text(value, ("protocol",)))
+        if not text.is_absolute() and self.path is not None:
+            text = self.path.parent / text
+        if self.path is not None and not text.is_file():
+            raise _InvalidError(
+                ("protocol",),
+                f"the protocol model {text} does not exist. Give a BPMN or PNML file, "
+                "relative to the profile, or leave the protocol out.",
+            )
+        return text
+
+    def calendar(self, spec: Mapping[str, object], where: Where) -> WorkCalendar:
+        spec = dict(spec)
+        holidays = spec.get("holidays")
+        if isinstance(holidays, str) and holidays.strip().casefold() in _NULLS:
+            spec["holidays"] = None
+        try:
+            return WorkCalendar.from_mapping(spec)
+        except CalendarError as error:
+            raise _InvalidError(where, str(error)) from None
+
+    def mapping(
+        self, value: object, where: Where, *, keys: Iterable[str] | None = None
+    ) -> dict[str, object]:
+        if value == "" or value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise _InvalidError(
+                where, "expected a mapping (key: value lines), found a list or text."
+            )
+        found = {str(key): item for key, item in value.items()}
+        if keys is not None:
+            allowed = tuple(keys)
+            wrong = [key for key in found if key not in allowed]
+            if wrong:
+                raise _InvalidError((*where, wrong[0]), f"unknown key; use {', '.join(allowed)}.")
+        return found
+
+    def names(self, value: object, where: Where) -> list[str]:
+        if isinstance(value, str):
+            value = [value] if value.strip() else []
+        if not isinstance(value, list):
+            raise _InvalidError(where, "expected a list of names, such as [Anouk, Bram].")
+        names = [self.text(item, (*where, i)) for i, item in enumerate(value)]
+        return [name for name in names if name]
+
+    def text(self, value: object, where: Where) -> str:
+        if not isinstance(value, str):
+            raise _InvalidError(where, "expected a single text value here.")
+        return value.strip()
+
+
+def _is_pattern(name: str) -> bool:
+    return any(char in name for char in "*?[")
+
+
+def _locate(path: str | Path) -> Path:
+    given = Path(path)
+    if given.suffix == "" and not given.exists() and str(path) in SHIPPED_PROFILES:
+        shipped = package_files.files("knelpunt") / "profiles" / f"{path}.yaml"
+        return Path(str(shipped))
+    if not given.exists():
+        raise ProfileError(
+            f"{given}: no such profile. Give a YAML file, or one of the shipped profiles: "
+            f"{', '.join(SHIPPED_PROFILES)}."
+        )
+    return given
+
+
+def _mark(root: object, where: Where) -> str:
+    """', line L, column C' of the deepest node of ``where`` that exists in the file."""
+    import yaml
+
+    node = root
+    found = None
+    for part in where:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    child, found = value, key
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            child = found = node.value[part]
+        if child is None:
+            break
+        node = child
+    if found is None:
+        return ""
+    return f", line {found.start_mark.line + 1}, column {found.start_mark.column + 1}"
