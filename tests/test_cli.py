@@ -95,6 +95,15 @@ def test_map_and_variants(tmp_path: Path) -> None:
     assert "1 variant; the 1 shown cover 100.0% of the cases" in table.stdout
     empty = runner.invoke(app, ["map", "--store", str(tmp_path / "empty.db")])
     assert "No events to map" in empty.stdout
+    # The demo log has start and complete events: 30 instances, 4 paths per case.
+    steps = runner.invoke(app, ["map", "--store", store, "--instances", "--json", "--top", "0"])
+    found = json.loads(steps.stdout)
+    assert (found["level"], found["events"]) == ("instance", 30)
+    assert sum(e["count"] for e in found["edges"]) == 30 - 6
+    assert all(a["processing_median_s"] > 0 for a in found["activities"])
+    shown = runner.invoke(app, ["map", "--store", store, "--instances"])
+    assert "30 activity instances in 6 cases" in shown.stdout
+    assert "processing (median)" in shown.stdout
 
 
 def test_activities_and_working_time(tmp_path: Path) -> None:

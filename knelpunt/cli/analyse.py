@@ -63,12 +63,25 @@ def process_map(
     working_time: WorkingOption = False,
     calendar: CalendarOption = None,
     profile: ProfileOption = None,
+    instances: Annotated[
+        bool,
+        typer.Option(
+            "--instances",
+            help="A map of activity instances (start to complete), as Disco draws logs with "
+            "start times: paths show the wait between steps, steps their processing time.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """The process map: which step follows which, how often, and how long it takes."""
-    hours = _calendar(working_time, calendar, _profile(profile) if profile else None)
+    chosen = _profile(profile) if profile else None
+    hours = _calendar(working_time, calendar, chosen)
     events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
-    found = discover_map(events, calendar=hours)
+    if instances:
+        own = _resource_hours(store, source, chosen, events)
+        found = discover_map(pair_instances(events, calendar=hours, resource_calendars=own))
+    else:
+        found = discover_map(events, calendar=hours)
     if paths < 1:
         found = simplify_map(found, paths=max(paths, 1e-9))
     if as_json:
@@ -76,9 +89,11 @@ def process_map(
         out.print_json(
             json.dumps(
                 {
+                    "level": found.level,
                     "events": found.events,
                     "cases": found.cases,
                     "durations": "working time" if hours else "calendar time",
+                    "notes": list(found.notes),
                     "filters": list(events.filters),
                     "start_activities": found.start_activities,
                     "end_activities": found.end_activities,
@@ -91,7 +106,8 @@ def process_map(
     if not found.events:
         out.print("No events to map; record a log with 'knelpunt ingest FILE'.")
         return
-    out.print(f"{found.events:,} events in {found.cases:,} cases.", highlight=False)
+    items = "activity instances" if instances else "events"
+    out.print(f"{found.events:,} {items} in {found.cases:,} cases.", highlight=False)
     for said in events.filters:
         out.print(f"Filter: {said}", highlight=False)
     table_out = Table(
@@ -103,7 +119,8 @@ def process_map(
         "median",
         "p90",
         "total",
-        title="Paths" + (" (durations in working time)" if hours else ""),
+        title=("Paths (wait from one step's end to the next one's start)" if instances else "Paths")
+        + (", in working time" if hours else ""),
     )
     for edge in (found.edges if top == 0 else found.edges.head(top)).to_dict("records"):
         table_out.add_row(
@@ -118,6 +135,21 @@ def process_map(
     ends = ", ".join(f"{k} ({v:,})" for k, v in list(found.end_activities.items())[:5])
     out.print(f"Cases start with: {starts}", highlight=False)
     out.print(f"Cases end with: {ends}", highlight=False)
+    if instances:
+        stem = "_work" if hours else ""
+        steps = Table("activity", "instances", "processing (median)", "processing (p90)")
+        for row in (found.activities if top == 0 else found.activities.head(top)).to_dict(
+            "records"
+        ):
+            steps.add_row(
+                str(row["activity"]),
+                f"{row['count']:,}",
+                _duration(row[f"processing{stem}_median_s"]),
+                _duration(row[f"processing{stem}_p90_s"]),
+            )
+        out.print(steps)
+    for note in found.notes:
+        out.print(f"Note: {note}", highlight=False)
 
 
 @app.command()

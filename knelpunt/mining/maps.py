@@ -26,13 +26,15 @@ DuckDB; a test holds both to the same numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, replace
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
+from knelpunt.errors import FilterError
+from knelpunt.mining.instances import ActivityInstances, summarise_activities
 from knelpunt.mining.projection import EventTable
 from knelpunt.worktime import WorkCalendar
 
@@ -78,13 +80,17 @@ class ProcessMap:
 
     Attributes:
         edges: one row per edge (see :data:`EDGE_COLUMNS`), most frequent first.
-        activities: activity, count (events), cases (cases with it).
+        activities: activity, count (events or instances), cases (cases with it); of
+            instances also waiting and processing time (as
+            :func:`~knelpunt.mining.instances.summarise_activities`).
         start_activities: activity → number of cases that start with it.
         end_activities: activity → number of cases that end with it.
-        events: events the map is built from.
+        events: events (or activity instances) the map is built from.
         cases: cases the map is built from.
         calendar: the working calendar the durations are counted in, or None
             for calendar time.
+        level: ``"event"`` or ``"instance"``: what the nodes are.
+        notes: what a reader must know (estimated starts, instances left out).
     """
 
     edges: pd.DataFrame
@@ -94,6 +100,8 @@ class ProcessMap:
     events: int
     cases: int
     calendar: WorkCalendar | None = None
+    level: Literal["event", "instance"] = "event"
+    notes: tuple[str, ...] = ()
 
 
 def working_clock(table: EventTable, calendar: WorkCalendar | None) -> np.ndarray:
@@ -104,35 +112,84 @@ def working_clock(table: EventTable, calendar: WorkCalendar | None) -> np.ndarra
     return clock.read(table.time_us)
 
 
-def _edges(table: EventTable, clock: np.ndarray) -> pl.DataFrame:
-    """Consecutive events of one case: (src, dst, case, duration_us), in table order."""
-    same = table.case[1:] == table.case[:-1]
-    return pl.DataFrame(
-        {
-            "src": table.activity[:-1][same],
-            "dst": table.activity[1:][same],
-            "case": table.case[1:][same],
-            "duration_us": (clock[1:] - clock[:-1])[same],
-        }
-    )
+def discover_map(
+    table: EventTable | ActivityInstances, *, calendar: WorkCalendar | None = None
+) -> ProcessMap:
+    """The directly-follows graph, with frequency and performance.
 
-
-def discover_map(table: EventTable, *, calendar: WorkCalendar | None = None) -> ProcessMap:
-    """The directly-follows graph of the events, with frequency and performance.
+    Of events (an :class:`EventTable`): an edge is two consecutive events of a
+    case, its duration the time between them. Of activity instances (the result
+    of :func:`~knelpunt.mining.instances.pair_instances`), as Disco draws a log
+    with start and complete times: instances follow each other by start (then
+    completion) time; an edge's duration is the wait from one instance's
+    completion to the next one's start, 0 when they overlap (as pm4py's
+    interval DFG); and each activity carries its waiting and processing time.
+    Instances never completed are left out, with a note. The instances' own
+    calendar counts the durations, so ``calendar`` is for events only.
 
     Example:
         >>> import knelpunt as kp
         >>> from knelpunt.testing import make_log
         >>> with kp.open_store(":memory:") as store:
         ...     _ = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo")
-        ...     found = kp.discover_map(kp.load_events(store))
+        ...     events = kp.load_events(store)
+        >>> found = kp.discover_map(events)
         >>> found.cases, found.events, int(found.edges["count"].sum())
         (3, 15, 12)
+        >>> steps = kp.discover_map(kp.pair_instances(events, estimate_starts=False))
+        >>> steps.level, steps.events, list(steps.activities.columns[:4])
+        ('instance', 15, ['activity', 'count', 'cases', 'waiting_mean_s'])
     """
+    if isinstance(table, ActivityInstances):
+        if calendar is not None:
+            raise FilterError(
+                "Activity instances carry their own calendar: pass calendar= to "
+                "pair_instances, not to discover_map."
+            )
+        return _instance_map(table)
     names = table.activities
+    same = table.case[1:] == table.case[:-1]
+    clock = working_clock(table, calendar)
+    edges = _edge_table(
+        names,
+        table.activity[:-1][same],
+        table.activity[1:][same],
+        table.case[1:][same],
+        (clock[1:] - clock[:-1])[same],
+    )
+    per_activity = (
+        pl.DataFrame({"activity": table.activity, "case": table.case})
+        .group_by("activity")
+        .agg(pl.len().alias("count"), pl.col("case").n_unique().alias("cases"))
+    )
+    activities = pd.DataFrame(
+        {
+            "activity": names[per_activity["activity"].to_numpy()] if len(per_activity) else [],
+            "count": per_activity["count"].to_numpy().astype(np.int64),
+            "cases": per_activity["cases"].to_numpy().astype(np.int64),
+        }
+    ).sort_values(["count", "activity"], ascending=[False, True])
+    first = table.case_start[:-1]
+    last = table.case_start[1:] - 1
+    has_events = table.case_start[1:] > first
+    return ProcessMap(
+        edges=edges,
+        activities=activities.reset_index(drop=True),
+        start_activities=_count_names(names, table.activity[first[has_events]]),
+        end_activities=_count_names(names, table.activity[last[has_events]]),
+        events=len(table),
+        cases=int(has_events.sum()),
+        calendar=calendar,
+    )
+
+
+def _edge_table(
+    names: np.ndarray, src: np.ndarray, dst: np.ndarray, case: np.ndarray, duration_us: np.ndarray
+) -> pd.DataFrame:
+    """Per edge (see :data:`EDGE_COLUMNS`), most frequent first."""
     seconds = pl.col("duration_us") / _US
     stats = (
-        _edges(table, working_clock(table, calendar))
+        pl.DataFrame({"src": src, "dst": dst, "case": case, "duration_us": duration_us})
         .group_by("src", "dst")
         .agg(
             pl.len().alias("count"),
@@ -151,30 +208,50 @@ def discover_map(table: EventTable, *, calendar: WorkCalendar | None = None) -> 
     edges = edges.astype({"count": "int64", "cases": "int64"}).sort_values(
         ["count", "source", "target"], ascending=[False, True, True]
     )
-    per_activity = (
-        pl.DataFrame({"activity": table.activity, "case": table.case})
-        .group_by("activity")
-        .agg(pl.len().alias("count"), pl.col("case").n_unique().alias("cases"))
+    return edges.reset_index(drop=True)
+
+
+def _instance_map(found: ActivityInstances) -> ProcessMap:
+    frame = found.instances
+    closed = frame["complete"].notna().to_numpy()
+    kept = frame[closed]
+    case = kept.groupby(["source_id", "case_id"], sort=False, observed=True).ngroup().to_numpy()
+    start, complete = _micros(kept["start"]), _micros(kept["complete"])
+    order = np.lexsort((np.arange(len(kept)), complete, start, case))
+    case, start, complete = case[order], start[order], complete[order]
+    activity = kept["activity"].cat.codes.to_numpy()[order]
+    names = np.asarray(kept["activity"].cat.categories, dtype=object)
+    same = case[1:] == case[:-1]
+    left = complete[:-1][same]
+    right = np.maximum(start[1:][same], left)
+    if found.calendar is not None and len(kept):
+        clock = found.calendar.clock(int(start.min()), int(complete.max()))
+        wait = clock.read(right) - clock.read(left)
+    else:
+        wait = right - left
+    edges = _edge_table(names, activity[:-1][same], activity[1:][same], case[1:][same], wait)
+    per_activity = summarise_activities(replace(found, instances=kept)).rename(
+        columns={"instances": "count"}
     )
-    activities = pd.DataFrame(
-        {
-            "activity": names[per_activity["activity"].to_numpy()] if len(per_activity) else [],
-            "count": per_activity["count"].to_numpy().astype(np.int64),
-            "cases": per_activity["cases"].to_numpy().astype(np.int64),
-        }
-    ).sort_values(["count", "activity"], ascending=[False, True])
-    first = table.case_start[:-1]
-    last = table.case_start[1:] - 1
-    has_events = table.case_start[1:] > first
+    boundary = np.flatnonzero(np.r_[True, ~same, True])
+    notes = found.notes
+    if not closed.all():
+        notes += (f"{int((~closed).sum()):,} instance(s) never completed are not on the map.",)
     return ProcessMap(
-        edges=edges.reset_index(drop=True),
-        activities=activities.reset_index(drop=True),
-        start_activities=_count_names(names, table.activity[first[has_events]]),
-        end_activities=_count_names(names, table.activity[last[has_events]]),
-        events=len(table),
-        cases=int(has_events.sum()),
-        calendar=calendar,
+        edges=edges,
+        activities=per_activity.drop(columns=["estimated_share"]).reset_index(drop=True),
+        start_activities=_count_names(names, activity[boundary[:-1]]) if len(kept) else {},
+        end_activities=_count_names(names, activity[boundary[1:] - 1]) if len(kept) else {},
+        events=len(kept),
+        cases=len(boundary) - 1 if len(kept) else 0,
+        calendar=found.calendar,
+        level="instance",
+        notes=notes,
     )
+
+
+def _micros(times: pd.Series) -> np.ndarray:
+    return np.asarray(times.dt.tz_convert("UTC").dt.as_unit("us").astype("int64"), np.int64)
 
 
 def _count_names(names: np.ndarray, codes: np.ndarray) -> dict[str, int]:

@@ -323,3 +323,82 @@ def test_pairing_agrees_with_pm4py(name: str) -> None:
     assert ours == Counter(
         {(c, a, pd.Timestamp(s), pd.Timestamp(t)): n for (c, a, s, t), n in theirs.items()}
     )
+
+
+def test_a_map_of_instances_by_hand() -> None:
+    """A 0-60, B 90-200 and C 100-150 (B and C overlap), D completes at 300 without a
+    start, E starts at 400 and never completes. Edges by start time: A → B waits 30
+    minutes, B → C overlaps (0), C → D waits from 150 to 300."""
+    table = _table(
+        [
+            ("z", "A", 0, "start", "an"),
+            ("z", "A", 60, "complete", "an"),
+            ("z", "B", 90, "start", "an"),
+            ("z", "C", 100, "start", "bo"),
+            ("z", "C", 150, "complete", "bo"),
+            ("z", "B", 200, "complete", "an"),
+            ("z", "D", 300, "complete", "an"),
+            ("z", "E", 400, "start", "bo"),
+        ]
+    )
+    found = kp.discover_map(pair_instances(table, estimate_starts=False))
+    assert found.level == "instance"
+    assert (found.events, found.cases) == (4, 1)
+    edges = found.edges.set_index(["source", "target"])
+    assert edges["mean_s"].to_dict() == {
+        ("A", "B"): 30 * 60.0,
+        ("B", "C"): 0.0,
+        ("C", "D"): 150 * 60.0,
+    }
+    steps = found.activities.set_index("activity")
+    assert steps["processing_mean_s"].to_dict() == {
+        "A": 3600.0,
+        "B": 110 * 60.0,
+        "C": 50 * 60.0,
+        "D": 0.0,
+    }
+    assert found.start_activities == {"A": 1}
+    assert found.end_activities == {"D": 1}
+    assert any("1 instance(s) never completed are not on the map" in n for n in found.notes)
+    # In working time (Monday 09:00 start, office hours): the same, as all lies in the day.
+    working = kp.discover_map(
+        pair_instances(table, calendar=WorkCalendar.office_hours(), estimate_starts=False)
+    )
+    assert (
+        working.edges.set_index(["source", "target"])["mean_s"].to_dict()
+        == edges["mean_s"].to_dict()
+    )
+    with pytest.raises(kp.KnelpuntError, match="own calendar"):
+        kp.discover_map(pair_instances(table), calendar=WorkCalendar.office_hours())
+
+
+@pytest.mark.real_logs
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _WITH_STARTS)
+def test_instance_map_agrees_with_pm4py_interval_dfg(name: str) -> None:
+    """The same edges, counts and durations as pm4py's DFG of its interval log (sorted by
+    start, then completion; waits from completion to the next start, 0 on overlap)."""
+    import pm4py
+    from pm4py.algo.discovery.dfg.adapters.pandas.df_statistics import get_dfg_graph
+    from pm4py.objects.log.util import interval_lifecycle
+
+    path = shared_log(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        log = pm4py.read_xes(str(path), variant="iterparse", return_legacy_log_object=True)
+        frame = pm4py.convert_to_dataframe(interval_lifecycle.to_interval(log))
+        counts, performance = get_dfg_graph(
+            frame,
+            measure="both",
+            start_timestamp_key="start_timestamp",
+            timestamp_key="time:timestamp",
+            perf_aggregation_key="all",
+        )
+    with kp.open_store(":memory:") as store:
+        kp.ingest_log(store, path, duplicates="keep")
+        found = kp.discover_map(pair_instances(kp.load_events(store), estimate_starts=False))
+    ours = found.edges.set_index(["source", "target"])
+    assert ours["count"].to_dict() == {pair: int(n) for pair, n in counts.items()}
+    for pair, stats in performance.items():
+        for column, key in (("mean_s", "mean"), ("median_s", "median"), ("total_s", "sum")):
+            assert ours.loc[pair, column] == pytest.approx(stats[key], rel=1e-9, abs=1e-6)
