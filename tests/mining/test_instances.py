@@ -360,14 +360,22 @@ def test_a_map_of_instances_by_hand() -> None:
     assert found.start_activities == {"A": 1}
     assert found.end_activities == {"D": 1}
     assert any("1 instance(s) never completed are not on the map" in n for n in found.notes)
-    # In working time (Monday 09:00 start, office hours): the same, as all lies in the day.
-    working = kp.discover_map(
-        pair_instances(table, calendar=WorkCalendar.office_hours(), estimate_starts=False)
+    # In working time: A ends Friday 14 June 2024 16:30, B starts Monday 09:30: a wait
+    # of 65 calendar hours is 1 working hour (Friday 16:30-17:00, Monday 09:00-09:30).
+    friday = _table(
+        [
+            ("w", "A", 0, "start", "an"),
+            ("w", "A", 30, "complete", "an"),
+            ("w", "B", 65 * 60 + 30, "start", "an"),
+            ("w", "B", 65 * 60 + 90, "complete", "an"),
+        ],
+        at=datetime(2024, 6, 14, 16, 0, tzinfo=AMS),
     )
-    assert (
-        working.edges.set_index(["source", "target"])["mean_s"].to_dict()
-        == edges["mean_s"].to_dict()
-    )
+    hours = WorkCalendar.office_hours()
+    plain = kp.discover_map(pair_instances(friday)).edges
+    working = kp.discover_map(pair_instances(friday, calendar=hours)).edges
+    assert plain["mean_s"].tolist() == [65 * 3600.0]
+    assert working["mean_s"].tolist() == [3600.0]
     with pytest.raises(kp.KnelpuntError, match="own calendar"):
         kp.discover_map(pair_instances(table), calendar=WorkCalendar.office_hours())
 
