@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from knelpunt.api import (
     append_events,
+    find_cases,
     list_sources,
     purge_source,
     read_case_attributes,
@@ -81,6 +82,7 @@ __all__ = [
     "export_log",
     "export_model",
     "filter_events",
+    "find_cases",
     "ingest_log",
     "list_sources",
     "list_variants",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
 import pandas as pd
 
-from knelpunt.errors import MappingError
+from knelpunt.errors import FilterError, MappingError
 from knelpunt.events.model import AppendResult, Event, PurgeRecord, Source
 from knelpunt.events.store import EventStore
 from knelpunt.frames import to_pm4py_frame
@@ -17,6 +17,7 @@ from knelpunt.ingest.pipeline import open_raw
 
 __all__ = [
     "append_events",
+    "find_cases",
     "list_sources",
     "purge_source",
     "read_case_attributes",
@@ -95,6 +96,53 @@ def read_case_attributes(
     if grouped is None:
         return events[list(keys)].drop_duplicates().rename(columns=keys).reset_index(drop=True)
     return grouped.reset_index().rename(columns=keys)
+
+
+def find_cases(
+    store: EventStore,
+    where: Mapping[str, str | Collection[str]],
+    *,
+    sources: Sequence[int] | None = None,
+) -> list[tuple[int, str]]:
+    """The cases whose attributes have the values given, as (source_id, case_id) pairs
+    for ``cases=`` of :func:`knelpunt.filter_events`.
+
+    Several values of one attribute mean any of them; several attributes must all
+    match. Values are given as text; for a numeric attribute they compare as numbers,
+    so ``{"cost": "20"}`` finds a cost of 20.0.
+
+    Raises:
+        FilterError: an attribute no case carries (the message lists those that do).
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=6, seed=3), name="demo")
+        ...     wmo = kp.find_cases(store, {"case:scheme": "Wmo"})
+        ...     table = kp.filter_events(kp.load_events(store), cases=wmo)
+        >>> len(wmo) == table.n_cases
+        True
+    """
+    attributes = read_case_attributes(store, sources=sources)
+    missing = [key for key in where if key not in attributes.columns]
+    if missing:
+        present = [c for c in attributes.columns if c not in ("source_id", "case_id")]
+        raise FilterError(
+            f"No case carries the attribute {missing[0]!r}. Case attributes in the store: "
+            f"{', '.join(present) or 'none'}."
+        )
+    chosen = pd.Series(True, index=attributes.index)
+    for key, wanted in where.items():
+        values = [wanted] if isinstance(wanted, str) else [str(v) for v in wanted]
+        column = attributes[key]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            match = column.isin(pd.to_numeric(pd.Series(values), errors="coerce").dropna())
+        else:
+            match = column.astype(str).isin(values)
+        chosen &= column.notna() & match
+    hits = attributes[chosen]
+    return list(zip(hits["source_id"].astype(int), hits["case_id"].astype(str), strict=True))
 
 
 def read_resource_groups(

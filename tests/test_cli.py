@@ -161,3 +161,34 @@ def test_filters_on_the_command_line(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["map", "--store", store, "--from", "13-01-2025"])
     assert bad.exit_code == 3
     assert "2025-01-31" in bad.output
+
+
+def test_where_chooses_cases_by_attribute(tmp_path: Path) -> None:
+    """--where KEY=VALUE keeps the cases with that attribute value; a key repeated means
+    any of its values; an unknown attribute is refused with the ones that exist."""
+    import knelpunt as kp
+    from knelpunt.testing import make_log
+
+    store = str(tmp_path / "k.db")
+    log = make_log(cases=30, seed=2)
+    with kp.open_store(store) as opened:
+        kp.ingest_log(opened, log, name="demo")
+    schemes = log.groupby("case:concept:name")["case:scheme"].first().value_counts()
+
+    def cases(*where: str) -> int:
+        args = ["map", "--store", store, "--json"]
+        for condition in where:
+            args += ["--where", condition]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return int(json.loads(result.stdout)["cases"])
+
+    assert cases("case:scheme=Wmo") == schemes["Wmo"]
+    assert cases("case:scheme=Wmo", "case:scheme=Jeugdwet") == schemes[["Wmo", "Jeugdwet"]].sum()
+    unknown = runner.invoke(app, ["variants", "--store", store, "--where", "regeling=Wmo"])
+    assert unknown.exit_code == 3
+    assert "No case carries the attribute 'regeling'" in unknown.stderr
+    assert "case:scheme" in unknown.stderr
+    wrong = runner.invoke(app, ["map", "--store", store, "--where", "Wmo"])
+    assert wrong.exit_code == 3
+    assert "KEY=VALUE" in wrong.stderr

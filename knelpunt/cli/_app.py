@@ -162,6 +162,14 @@ CoverageOption = Annotated[
         "--coverage", min=0.0, max=1.0, help="Keep the most frequent variants covering this share."
     ),
 ]
+WhereOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where",
+        help="Only cases with this attribute value, KEY=VALUE (repeatable: one key "
+        "repeated means any of the values, different keys must all match).",
+    ),
+]
 ActivityShareOption = Annotated[
     float | None,
     typer.Option(
@@ -188,16 +196,36 @@ def _moment(text: str | None, zone: str = "Europe/Amsterdam") -> datetime | None
 
 
 def _filtered(
-    table: EventTable,
+    url: str,
+    sources: list[int] | None,
     since: str | None,
     until: str | None,
     window: str,
     coverage: float | None,
     activity_share: float | None,
+    where: list[str] | None,
 ) -> EventTable:
+    """The projection, with the filters given on the command line."""
+    table = _events(url, sources)
+    cases = None
+    if where:
+        wanted: dict[str, list[str]] = {}
+        for condition in where:
+            key, equals, value = condition.partition("=")
+            if not equals or not key.strip():
+                raise _fail(
+                    FilterError(f"Cannot read --where {condition!r}; write it as KEY=VALUE.")
+                )
+            wanted.setdefault(key.strip(), []).append(value.strip())
+        with _open(url) as store:
+            try:
+                cases = api.find_cases(store, wanted, sources=sources)
+            except KnelpuntError as error:
+                raise _fail(error) from error
     try:
         return filter_events(
             table,
+            cases=cases,
             start=_moment(since),
             end=_moment(until),
             window=window,  # type: ignore[arg-type]  # checked by filter_events

@@ -21,11 +21,11 @@ from knelpunt.cli._app import (
     StoreOption,
     TopOption,
     UntilOption,
+    WhereOption,
     WindowOption,
     WorkingOption,
     _calendar,
     _duration,
-    _events,
     _fail,
     _filtered,
     _profile,
@@ -53,6 +53,7 @@ def process_map(
     window: WindowOption = "intersecting",
     coverage: CoverageOption = None,
     activity_share: ActivityShareOption = None,
+    where: WhereOption = None,
     top: TopOption = 25,
     paths: Annotated[
         float,
@@ -76,7 +77,7 @@ def process_map(
     """The process map: which step follows which, how often, and how long it takes."""
     chosen = _profile(profile) if profile else None
     hours = _calendar(working_time, calendar, chosen)
-    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
     if instances:
         own = _resource_hours(store, source, chosen, events)
         found = discover_map(pair_instances(events, calendar=hours, resource_calendars=own))
@@ -161,11 +162,12 @@ def variants(
     window: WindowOption = "intersecting",
     coverage: CoverageOption = None,
     activity_share: ActivityShareOption = None,
+    where: WhereOption = None,
     top: TopOption = 10,
     as_json: JsonOption = False,
 ) -> None:
     """The variants (distinct paths through the process), most frequent first."""
-    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
     found = list_variants(events)
     shown = found if top == 0 else found.head(top)
     if as_json:
@@ -204,6 +206,7 @@ def activities(
     window: WindowOption = "intersecting",
     coverage: CoverageOption = None,
     activity_share: ActivityShareOption = None,
+    where: WhereOption = None,
     top: TopOption = 25,
     working_time: WorkingOption = False,
     calendar: CalendarOption = None,
@@ -217,7 +220,7 @@ def activities(
     """Per activity: how long cases wait before it and how long it takes (start to complete)."""
     chosen = _profile(profile) if profile else None
     hours = _calendar(working_time, calendar, chosen)
-    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
     own = _resource_hours(store, source, chosen, events)
     found = pair_instances(events, calendar=hours, resource_calendars=own)
     summary = summarise_activities(found)
@@ -296,12 +299,13 @@ def discover(
     window: WindowOption = "intersecting",
     coverage: CoverageOption = None,
     activity_share: ActivityShareOption = None,
+    where: WhereOption = None,
     noise: NoiseOption = 0.2,
     all_events: AllEventsOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Discover a process model (inductive miner) and write it as BPMN or PNML."""
-    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
     try:
         model = discover_model(events, noise=noise, lifecycles=None if all_events else COMPLETIONS)
         written = export_model(model, out_path)
@@ -343,6 +347,7 @@ def conformance(
     window: WindowOption = "intersecting",
     coverage: CoverageOption = None,
     activity_share: ActivityShareOption = None,
+    where: WhereOption = None,
     sample: Annotated[
         int, typer.Option("--sample", min=0, help="Cases to align (0 = all of them).")
     ] = 1000,
@@ -362,7 +367,7 @@ def conformance(
                     "whose 'protocol' names the model file."
                 )
             )
-    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
     try:
         model = read_model(model_path)
         found = check_conformance(
@@ -451,6 +456,7 @@ def handovers(
     window: WindowOption = "intersecting",
     coverage: CoverageOption = None,
     activity_share: ActivityShareOption = None,
+    where: WhereOption = None,
     by: GroupByOption = "resource",
     profile: Annotated[
         str | None, typer.Option("--profile", help="A profile whose teams and roles to use.")
@@ -462,7 +468,7 @@ def handovers(
     if by not in ("resource", "team", "role"):
         raise _fail(FilterError(f"--by takes resource, team or role, not {by!r}."))
     chosen = _profile(profile) if profile else None
-    events = _filtered(_events(store, source), since, until, window, coverage, activity_share)
+    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
     groups = None
     if by in ("team", "role"):
         listed = chosen.groups("team" if by == "team" else "role") if chosen else {}
