@@ -100,16 +100,22 @@ def read_case_attributes(
 
 def find_cases(
     store: EventStore,
-    where: Mapping[str, str | Collection[str]],
+    where: Mapping[str, object],
     *,
     sources: Sequence[int] | None = None,
 ) -> list[tuple[int, str]]:
     """The cases whose attributes have the values given, as (source_id, case_id) pairs
     for ``cases=`` of :func:`knelpunt.filter_events`.
 
-    Several values of one attribute mean any of them; several attributes must all
-    match. Values are given as text; for a numeric attribute they compare as numbers,
-    so ``{"cost": "20"}`` finds a cost of 20.0.
+    Args:
+        store: the store.
+        where: attribute → a value, or a collection of values (any of them). Several
+            attributes must all match. For a numeric attribute values compare as
+            numbers (``"20"`` or ``20`` finds a cost of 20.0), otherwise as text.
+        sources: only cases of these sources.
+
+    Returns:
+        The matching cases, in the order of :func:`read_case_attributes`.
 
     Raises:
         FilterError: an attribute no case carries (the message lists those that do).
@@ -134,7 +140,10 @@ def find_cases(
         )
     chosen = pd.Series(True, index=attributes.index)
     for key, wanted in where.items():
-        values = [wanted] if isinstance(wanted, str) else [str(v) for v in wanted]
+        if isinstance(wanted, Collection) and not isinstance(wanted, str):
+            values = [str(v) for v in wanted]
+        else:
+            values = [str(wanted)]
         column = attributes[key]
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             match = column.isin(pd.to_numeric(pd.Series(values), errors="coerce").dropna())

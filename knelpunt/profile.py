@@ -29,9 +29,13 @@ copies a shipped profile (``generiek`` or ``sociaal-domein``) and edits it::
     protocol: protocol.bpmn          # relative to this file
 
 Every value is read as text (no YAML surprises: a resource called ``0123``
-or ``no`` keeps its name). A calendar given for a team or a person replaces
-only the keys it names: a team that gives ``hours`` keeps the organisation's
-holidays and time zone; a person's calendar builds on their team's.
+or ``no`` keeps its name); ``null``, ``~`` or nothing leaves a section empty,
+and a key given twice is refused. Without a ``calendar``, or without its
+``hours``, the organisation works Monday to Friday, 09:00-17:00. A calendar
+given for a team or a person replaces only the keys it names: a team that
+gives ``hours`` keeps the organisation's holidays and time zone; a person's
+calendar builds on their team's. Hours name a whole week: days left out are
+closed.
 
 Errors name the file, the line and column, and the place in the profile
 (``teams → Wmo-loket → calendar``), and say what to write instead.
@@ -47,7 +51,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from knelpunt.errors import CalendarError, ProfileError
-from knelpunt.worktime import WorkCalendar
+from knelpunt.worktime import WorkCalendar, load_yaml
 
 __all__ = [
     "ACTIVITY_CLASSES",
@@ -62,7 +66,9 @@ __all__ = [
 ACTIVITY_CLASSES: Final = ("protocol", "system", "steering", "client", "work")
 SHIPPED_PROFILES: Final = ("generiek", "sociaal-domein")
 _SECTIONS: Final = ("name", "calendar", "teams", "roles", "resources", "activities", "protocol")
-_NULLS: Final = frozenset({"", "~", "null", "none", "false", "no"})
+_NULLS: Final = frozenset({"", "~", "null"})
+# Without a calendar (or without its hours): Monday to Friday, 09:00-17:00.
+_OFFICE: Final = {"hours": dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), "09:00-17:00")}
 
 Where = tuple[str | int, ...]
 
@@ -132,12 +138,13 @@ class Profile:
         or ``work``, or None when the profile does not say.
 
         A name listed exactly wins (ignoring case); otherwise a pattern such as
-        ``"Registreren *"``. When patterns of two classes match, the profile
-        does not decide and the answer is None, never a guess.
+        ``"Registreren *"`` (``*``, ``?`` and ``[...]`` as in file names). When
+        patterns of two classes match, the profile does not decide and the
+        answer is None, never a guess.
         """
         wanted = activity.casefold()
         for kind, names in self.activities:
-            if any(name.casefold() == wanted for name in names if not _is_pattern(name)):
+            if any(name.casefold() == wanted for name in names):
                 return kind
         matches = {
             kind
@@ -169,23 +176,8 @@ def read_profile(path: str | Path) -> Profile:
         >>> profile.classify_activity("Akkoord teamleider")
         'steering'
     """
-    import yaml
-
     path = _locate(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ProfileError(f"{path}: cannot read the profile ({error}).") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.BaseLoader)
-        spec = yaml.load(text, Loader=yaml.BaseLoader)  # only str, list, dict
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ProfileError(
-            f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)}). Fix the "
-            "file; the shipped profiles (knelpunt profile check generiek) show the form."
-        ) from None
+    spec, root = load_yaml(path, error=ProfileError)
     if not isinstance(spec, Mapping):
         raise ProfileError(
             f"{path}: a profile is a mapping with sections such as name, calendar, teams; "
@@ -268,7 +260,7 @@ class _Reader:
                 (unknown[0],),
                 f"unknown section. A profile has {', '.join(_SECTIONS)}.",
             )
-        base = self.mapping(spec.get("calendar") or {}, ("calendar",))
+        base = {**_OFFICE, **self.mapping(spec.get("calendar") or {}, ("calendar",))}
         calendar = self.calendar(base, ("calendar",))
         teams = tuple(self.groups(spec, "teams", base))
         roles = tuple(self.groups(spec, "roles", None))
@@ -361,19 +353,23 @@ class _Reader:
         return text
 
     def calendar(self, spec: Mapping[str, object], where: Where) -> WorkCalendar:
-        spec = dict(spec)
-        holidays = spec.get("holidays")
-        if isinstance(holidays, str) and holidays.strip().casefold() in _NULLS:
-            spec["holidays"] = None
         try:
-            return WorkCalendar.from_mapping(spec)
+            calendar = WorkCalendar.from_mapping(spec)
         except CalendarError as error:
             raise _InvalidError(where, str(error)) from None
+        if not any(calendar.hours):
+            raise _InvalidError(
+                where,
+                "these hours are never open, so every working time would be 0. "
+                'Give hours such as {mon: "09:00-17:00"}, or leave the calendar out for '
+                "Monday to Friday 09:00-17:00.",
+            )
+        return calendar
 
     def mapping(
         self, value: object, where: Where, *, keys: Iterable[str] | None = None
     ) -> dict[str, object]:
-        if value == "" or value is None:
+        if value is None or (isinstance(value, str) and value.strip() in _NULLS):
             return {}
         if not isinstance(value, Mapping):
             raise _InvalidError(
@@ -389,7 +385,7 @@ class _Reader:
 
     def names(self, value: object, where: Where) -> list[str]:
         if isinstance(value, str):
-            value = [value] if value.strip() else []
+            value = [] if value.strip() in _NULLS else [value]
         if not isinstance(value, list):
             raise _InvalidError(where, "expected a list of names, such as [Anouk, Bram].")
         names = [self.text(item, (*where, i)) for i, item in enumerate(value)]

@@ -38,12 +38,20 @@ import pandas as pd
 
 from knelpunt.errors import CalendarError
 
-__all__ = ["WEEKDAYS", "WorkCalendar", "WorkClock", "read_calendar", "working_seconds"]
+__all__ = [
+    "WEEKDAYS",
+    "WorkCalendar",
+    "WorkClock",
+    "load_yaml",
+    "read_calendar",
+    "working_seconds",
+]
 
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _US_PER_MINUTE: Final = 60_000_000
 _US_PER_DAY: Final = 86_400_000_000
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_HOLIDAYS: Final = frozenset({"", "~", "null", "none", "no", "false"})
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 # Minutes after local midnight: (open, close), close up to 24:00.
@@ -120,7 +128,7 @@ class WorkCalendar:
         Example (as YAML)::
 
             hours: {mon: "09:00-12:30, 13:00-17:00", tue: "09:00-17:00", fri: "09:00-12:00"}
-            holidays: NL          # or null
+            holidays: NL          # or null (also: none, no)
             closed: [2025-12-29, 2025-12-30]
             timezone: Europe/Amsterdam
 
@@ -147,9 +155,11 @@ class WorkCalendar:
         if not isinstance(closed, Sequence) or isinstance(closed, str):
             raise CalendarError("The calendar's 'closed' must be a list of dates.")
         holidays = spec.get("holidays", "NL")
+        if isinstance(holidays, str) and holidays.strip().casefold() in _NO_HOLIDAYS:
+            holidays = None
         return cls(
             hours=hours,
-            holidays=None if holidays is None else str(holidays),
+            holidays=None if holidays is None or holidays is False else str(holidays),
             closed=frozenset(_parse_date(d) for d in closed),
             timezone=str(spec.get("timezone", "Europe/Amsterdam")),
         )
@@ -224,20 +234,8 @@ class WorkClock:
 def read_calendar(path: str | Path) -> WorkCalendar:
     """A calendar from a YAML file (see :meth:`WorkCalendar.from_mapping`), or from a
     profile whose ``calendar:`` section holds it."""
-    import yaml
-
     path = Path(path)
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise CalendarError(f"{path}: cannot read the calendar file ({error}).") from None
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f", line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise CalendarError(
-            f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)}). "
-            "Fix the file; an example is in WorkCalendar.from_mapping's documentation."
-        ) from None
+    spec, _ = load_yaml(path, error=CalendarError)
     if isinstance(spec, Mapping) and isinstance(spec.get("calendar"), Mapping):
         spec = spec["calendar"]
     if not isinstance(spec, Mapping):
@@ -246,6 +244,49 @@ def read_calendar(path: str | Path) -> WorkCalendar:
         return WorkCalendar.from_mapping(spec)
     except CalendarError as error:
         raise CalendarError(f"{path}: {error}") from None
+
+
+def load_yaml(path: Path, *, error: type[Exception]) -> tuple[object, object]:
+    """A YAML file as text values (no YAML 1.1 surprises: ``no`` stays "no", ``0123``
+    stays "0123"), and its node tree for line numbers. Repeated keys are refused.
+
+    Raises:
+        error: the file cannot be read, is not YAML, or repeats a key.
+    """
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as problem:
+        raise error(f"{path}: cannot read the file ({problem}).") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.BaseLoader)
+        data = yaml.load(text, Loader=yaml.BaseLoader)  # only str, list, dict
+    except yaml.YAMLError as problem:
+        mark = getattr(problem, "problem_mark", None)
+        line = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise error(
+            f"{path}{line}: not valid YAML ({getattr(problem, 'problem', problem)}). "
+            "Fix the file; the shipped profiles (knelpunt profile check generiek) show the form."
+        ) from None
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                if key.value in seen:
+                    mark = key.start_mark
+                    raise error(
+                        f"{path}, line {mark.line + 1}, column {mark.column + 1}: "
+                        f"{key.value!r} is given twice here; the second would silently replace "
+                        "the first. Merge the two into one."
+                    )
+                seen.add(key.value)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return data, root
 
 
 def working_seconds(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from knelpunt.cli import app
@@ -117,7 +118,7 @@ def test_activities_and_working_time(tmp_path: Path) -> None:
     instances = tmp_path / "instances.csv"
     found = json.loads(
         runner.invoke(
-            app, ["activities", "--store", store, "--json", "--instances", str(instances)]
+            app, ["activities", "--store", store, "--json", "--instances-csv", str(instances)]
         ).stdout
     )
     assert found["instances"] == 30  # a start and an end per row: 5 activities x 6 cases
@@ -192,3 +193,27 @@ def test_where_chooses_cases_by_attribute(tmp_path: Path) -> None:
     wrong = runner.invoke(app, ["map", "--store", store, "--where", "Wmo"])
     assert wrong.exit_code == 3
     assert "KEY=VALUE" in wrong.stderr
+
+
+def test_find_cases_all_attributes_must_match(tmp_path: Path) -> None:
+    """Values of one attribute: any; different attributes: all; numbers as numbers."""
+    import knelpunt as kp
+
+    log = pd.DataFrame(
+        {
+            "case:concept:name": ["1", "2", "3", "4"],
+            "concept:name": ["Melding"] * 4,
+            "time:timestamp": pd.to_datetime(
+                ["2025-01-06 09:00", "2025-01-06 10:00", "2025-01-06 11:00", "2025-01-06 12:00"]
+            ).tz_localize("UTC"),
+            "case:scheme": ["Wmo", "Wmo", "Jeugdwet", "Participatiewet"],
+            "case:age": [34, 70, 12, 70],
+        }
+    )
+    with kp.open_store(str(tmp_path / "k.db")) as store:
+        kp.ingest_log(store, log, name="attrs")
+        assert [c for _, c in kp.find_cases(store, {"case:scheme": "Wmo"})] == ["1", "2"]
+        both = kp.find_cases(store, {"case:scheme": ["Wmo", "Participatiewet"], "case:age": 70})
+        assert [c for _, c in both] == ["2", "4"]
+        assert [c for _, c in kp.find_cases(store, {"case:age": "12"})] == ["3"]
+        assert kp.find_cases(store, {"case:scheme": "Wmo", "case:age": [12, 34.0]}) == [(1, "1")]

@@ -19,6 +19,7 @@ from knelpunt.events.model import Event, NewSource
 from knelpunt.mining.instances import pair_instances
 from knelpunt.profile import SHIPPED_PROFILES, Profile, check_profile, read_profile
 from knelpunt.testing import make_demo_csv
+from knelpunt.worktime import read_calendar
 
 AMS = ZoneInfo("Europe/Amsterdam")
 runner = CliRunner()
@@ -65,6 +66,8 @@ def example(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("name", SHIPPED_PROFILES)
 def test_shipped_profiles_load(name: str) -> None:
     profile = read_profile(name)
+    opens = (510, 1020) if name == "sociaal-domein" else (540, 1020)
+    assert profile.calendar.hours == ((opens,),) * 5 + ((), ())
     assert profile.calendar.holidays == "NL"
     assert profile.calendar.timezone == "Europe/Amsterdam"
     assert profile.path is not None
@@ -170,43 +173,73 @@ def test_personal_hours_in_processing_time_by_hand(example: Path) -> None:
     )
 
 
-def _bad(tmp_path: Path, text: str) -> str:
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "name: x\nteams:\n  A:\n    calendar:\n      hours: {mon: 9-17}\n",
+            ", line 4, column 5: teams → A → calendar: Cannot read the working hours '9-17'",
+        ),
+        (
+            "teams:\n  A: {members: [an]}\n  B:\n    members: [bo, an]\n",
+            ", line 4, column 5: teams → B → members: 'an' is also in the team 'A'",
+        ),
+        ("name: x\ncalender: {}\n", ", line 2, column 1: calender: unknown section"),
+        (
+            "teams:\n  A: {leden: [an]}\n",
+            ", line 2, column 7: teams → A → leden: unknown key; use members, calendar",
+        ),
+        ("name: [unclosed\n", ", line 2, column 1: not valid YAML"),
+        (
+            "activities:\n  work: [Gesprek]\n  system: [gesprek]\n",
+            ", line 3, column 3: activities → system: 'gesprek' is also listed under 'work'",
+        ),
+        ("protocol: missing.bpmn\n", ", line 1, column 1: protocol: the protocol model"),
+        ("roles:\n  consulent: [an]\n", ", line 2, column 3: roles → consulent: expected a"),
+        ("- just\n- a list\n", ": a profile is a mapping"),
+        (
+            "teams:\n  A: {members: [an]}\n  A: {members: [bo]}\n",
+            ", line 3, column 3: 'A' is given twice here",
+        ),
+        (
+            "calendar:\n  hours: {}\n",
+            ", line 1, column 1: calendar: these hours are never open",
+        ),
+    ],
+)
+def test_errors_name_the_line_and_say_what_to_do(tmp_path: Path, text: str, said: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ProfileError) as caught:
         read_profile(path)
-    message = str(caught.value)
-    assert message.startswith(str(path)), message
-    return message
+    assert str(caught.value).startswith(f"{path}{said}"), str(caught.value)
 
 
-def test_errors_name_the_line_and_say_what_to_do(tmp_path: Path) -> None:
-    said = _bad(tmp_path, "name: x\nteams:\n  A:\n    calendar:\n      hours: {mon: 9-17}\n")
-    assert ", line 4, column 5: teams → A → calendar:" in said
-    assert "Write them as '09:00-17:00'" in said
-    said = _bad(tmp_path, "teams:\n  A: {members: [an]}\n  B:\n    members: [bo, an]\n")
-    assert "line 4" in said
-    assert "'an' is also in the team 'A'" in said
-    said = _bad(tmp_path, "name: x\ncalender: {}\n")
-    assert "line 2, column 1: calender: unknown section" in said
-    said = _bad(tmp_path, "teams:\n  A: {leden: [an]}\n")
-    assert "line 2" in said
-    assert "teams → A → leden: unknown key; use members, calendar" in said
-    said = _bad(tmp_path, "name: [unclosed\n")
-    assert "not valid YAML" in said
-    assert "line 2" in said
-    said = _bad(tmp_path, "activities:\n  work: [Gesprek]\n  system: [gesprek]\n")
-    assert "line 3" in said
-    assert "'gesprek' is also listed under 'work'" in said
-    said = _bad(tmp_path, "protocol: missing.bpmn\n")
-    assert "line 1" in said
-    assert "missing.bpmn does not exist" in said
-    said = _bad(tmp_path, "roles:\n  consulent: [an]\n")
-    assert "roles → consulent: expected a mapping" in said
-    said = _bad(tmp_path, "- just\n- a list\n")
-    assert "a profile is a mapping" in said
+def test_a_missing_profile_lists_the_shipped_ones(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match=r"no such profile.*generiek, sociaal-domein"):
         read_profile(tmp_path / "nothing.yaml")
+
+
+def test_empty_sections_and_the_default_calendar(tmp_path: Path) -> None:
+    """null, ~ or nothing leaves a section empty; without a calendar the organisation
+    works Monday to Friday 09:00-17:00, with Dutch holidays."""
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "teams: null\nroles:\nresources: ~\nactivities:\n  work: ~\n"
+        "  system: ['Besluit [Wmo]', 'Klaar?']\n",
+        encoding="utf-8",
+    )
+    profile = read_profile(path)
+    assert profile.teams == ()
+    assert profile.roles == ()
+    assert profile.calendar.hours == ((((540, 1020),),) * 5) + ((), ())
+    assert profile.calendar.holidays == "NL"
+    # Names are compared exactly first, so brackets and ? in a name still match it.
+    assert profile.classify_activity("Besluit [Wmo]") == "system"
+    assert profile.classify_activity("Klaar?") == "system"
+    path.write_text("calendar:\n  holidays: no\n", encoding="utf-8")
+    assert read_profile(path).calendar.holidays is None
+    assert read_calendar(path).holidays is None  # one reading of the same file
 
 
 def test_from_mapping_without_a_file() -> None:
@@ -236,7 +269,8 @@ def _store_with_groups(tmp_path: Path) -> str:
 
 def test_activities_command_uses_team_hours_from_the_log(example: Path, tmp_path: Path) -> None:
     """Eva's talk runs Tuesday 09:00 to Wednesday 09:00: in the Wmo-loket's hours
-    (Mon and Wed 09-12) that is no working time at all; in the organisation's, 8 h."""
+    (Mon and Wed 09-12) that is no working time at all; in office hours
+    (--working-time, 09:00-17:00), 8 h."""
     store = _store_with_groups(tmp_path)
     result = runner.invoke(
         app, ["activities", "--store", store, "--profile", str(example), "--json"]
@@ -250,7 +284,7 @@ def test_activities_command_uses_team_hours_from_the_log(example: Path, tmp_path
     both = runner.invoke(
         app, ["map", "--store", store, "--profile", str(example), "--calendar", str(example)]
     )
-    assert both.exit_code == 3
+    assert both.exit_code == 2  # a usage mistake
     assert "not both" in both.stderr
 
 
@@ -298,5 +332,11 @@ def test_handovers_by_team_and_conformance_by_profile(example: Path, tmp_path: P
     assert json.loads(checked.stdout)["model"].endswith("protocol.bpmn")
     assert json.loads(checked.stdout)["fitness"] == 1.0
     neither = runner.invoke(app, ["conformance", "--store", store])
-    assert neither.exit_code == 3
-    assert "Which protocol?" in neither.stderr
+    assert neither.exit_code == 2
+    assert "which protocol?" in neither.stderr
+    missing = runner.invoke(
+        app, ["profile", "check", str(example), "--store", str(tmp_path / "none.db")]
+    )
+    assert missing.exit_code == 4
+    assert "No store at" in missing.stderr
+    assert not (tmp_path / "none.db").exists()

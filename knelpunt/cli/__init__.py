@@ -32,7 +32,3 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted; nothing was half-written (each recording is one transaction)")
         sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

@@ -127,8 +127,9 @@ ProfileOption = Annotated[
     str | None,
     typer.Option(
         "--profile",
-        help="Count durations in working time by this profile's calendar, with its teams' "
-        "and people's own hours (a YAML file, or generiek / sociaal-domein).",
+        help="Count durations in working time by this profile's calendar (a YAML file, or "
+        "generiek / sociaal-domein); for activity instances also by its teams' and "
+        "people's own hours.",
     ),
 ]
 CalendarOption = Annotated[
@@ -198,6 +199,7 @@ def _moment(text: str | None, zone: str = "Europe/Amsterdam") -> datetime | None
 def _filtered(
     url: str,
     sources: list[int] | None,
+    *,
     since: str | None,
     until: str | None,
     window: str,
@@ -240,8 +242,9 @@ def _calendar(
     working_time: bool, calendar: Path | None, profile: Profile | None = None
 ) -> WorkCalendar | None:
     if calendar is not None and profile is not None:
-        raise _fail(
-            CalendarError("Give --calendar or --profile, not both: the profile has a calendar.")
+        raise typer.BadParameter(
+            "give --calendar or --profile, not both: the profile has a calendar.",
+            param_hint="'--calendar'",
         )
     if profile is not None:
         return profile.calendar
@@ -267,6 +270,8 @@ def _read_groups(url: str, sources: list[int] | None, attribute: str) -> dict[st
             return api.read_resource_groups(store, attribute=attribute, sources=sources)
         except MappingError:
             return None
+        except KnelpuntError as error:
+            raise _fail(error) from error
 
 
 def _resource_hours(

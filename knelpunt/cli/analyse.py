@@ -4,6 +4,7 @@ conformance, handovers."""
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,7 +35,7 @@ from knelpunt.cli._app import (
     app,
     out,
 )
-from knelpunt.errors import FilterError, KnelpuntError, ModelError
+from knelpunt.errors import FilterError, KnelpuntError
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.mining.conformance import Conformance, check_conformance
 from knelpunt.mining.filters import simplify_map
@@ -77,7 +78,16 @@ def process_map(
     """The process map: which step follows which, how often, and how long it takes."""
     chosen = _profile(profile) if profile else None
     hours = _calendar(working_time, calendar, chosen)
-    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
+    events = _filtered(
+        store,
+        source,
+        since=since,
+        until=until,
+        window=window,
+        coverage=coverage,
+        activity_share=activity_share,
+        where=where,
+    )
     if instances:
         own = _resource_hours(store, source, chosen, events)
         found = discover_map(pair_instances(events, calendar=hours, resource_calendars=own))
@@ -167,7 +177,16 @@ def variants(
     as_json: JsonOption = False,
 ) -> None:
     """The variants (distinct paths through the process), most frequent first."""
-    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
+    events = _filtered(
+        store,
+        source,
+        since=since,
+        until=until,
+        window=window,
+        coverage=coverage,
+        activity_share=activity_share,
+        where=where,
+    )
     found = list_variants(events)
     shown = found if top == 0 else found.head(top)
     if as_json:
@@ -213,14 +232,25 @@ def activities(
     profile: ProfileOption = None,
     instances_csv: Annotated[
         Path | None,
-        typer.Option("--instances", help="Also write every activity instance to this CSV file."),
+        typer.Option(
+            "--instances-csv", help="Also write every activity instance to this CSV file."
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Per activity: how long cases wait before it and how long it takes (start to complete)."""
     chosen = _profile(profile) if profile else None
     hours = _calendar(working_time, calendar, chosen)
-    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
+    events = _filtered(
+        store,
+        source,
+        since=since,
+        until=until,
+        window=window,
+        coverage=coverage,
+        activity_share=activity_share,
+        where=where,
+    )
     own = _resource_hours(store, source, chosen, events)
     found = pair_instances(events, calendar=hours, resource_calendars=own)
     summary = summarise_activities(found)
@@ -305,7 +335,16 @@ def discover(
     as_json: JsonOption = False,
 ) -> None:
     """Discover a process model (inductive miner) and write it as BPMN or PNML."""
-    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
+    events = _filtered(
+        store,
+        source,
+        since=since,
+        until=until,
+        window=window,
+        coverage=coverage,
+        activity_share=activity_share,
+        where=where,
+    )
     try:
         model = discover_model(events, noise=noise, lifecycles=None if all_events else COMPLETIONS)
         written = export_model(model, out_path)
@@ -361,13 +400,21 @@ def conformance(
     if model_path is None:
         model_path = _profile(profile).protocol if profile else None
         if model_path is None:
-            raise _fail(
-                ModelError(
-                    "Which protocol? Give --model protocol.bpmn, or --profile with a profile "
-                    "whose 'protocol' names the model file."
-                )
+            raise typer.BadParameter(
+                "which protocol? Give --model protocol.bpmn, or --profile with a profile "
+                "whose 'protocol' names the model file.",
+                param_hint="'--model'",
             )
-    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
+    events = _filtered(
+        store,
+        source,
+        since=since,
+        until=until,
+        window=window,
+        coverage=coverage,
+        activity_share=activity_share,
+        where=where,
+    )
     try:
         model = read_model(model_path)
         found = check_conformance(
@@ -437,8 +484,16 @@ def _conformance_dict(found: Conformance) -> dict[str, Any]:
     }
 
 
+class GroupBy(StrEnum):
+    """What the nodes of an organisation network are."""
+
+    resource = "resource"
+    team = "team"
+    role = "role"
+
+
 GroupByOption = Annotated[
-    str,
+    GroupBy,
     typer.Option(
         "--by",
         help="Between resources, teams or roles. Teams and roles come from --profile, "
@@ -457,7 +512,7 @@ def handovers(
     coverage: CoverageOption = None,
     activity_share: ActivityShareOption = None,
     where: WhereOption = None,
-    by: GroupByOption = "resource",
+    by: GroupByOption = GroupBy.resource,
     profile: Annotated[
         str | None, typer.Option("--profile", help="A profile whose teams and roles to use.")
     ] = None,
@@ -465,22 +520,32 @@ def handovers(
     as_json: JsonOption = False,
 ) -> None:
     """Who hands work over to whom: the handover network, between people, teams or roles."""
-    if by not in ("resource", "team", "role"):
-        raise _fail(FilterError(f"--by takes resource, team or role, not {by!r}."))
     chosen = _profile(profile) if profile else None
-    events = _filtered(store, source, since, until, window, coverage, activity_share, where)
+    events = _filtered(
+        store,
+        source,
+        since=since,
+        until=until,
+        window=window,
+        coverage=coverage,
+        activity_share=activity_share,
+        where=where,
+    )
     groups = None
-    if by in ("team", "role"):
-        listed = chosen.groups("team" if by == "team" else "role") if chosen else {}
-        groups = listed or _read_groups(store, source, f"org:{'group' if by == 'team' else by}")
-        if groups is None:
+    if by is not GroupBy.resource:
+        # As for working hours: the profile's membership first, the log's for the rest.
+        attribute = "org:group" if by is GroupBy.team else "org:role"
+        listed = chosen.groups("team" if by is GroupBy.team else "role") if chosen else {}
+        logged = _read_groups(store, source, attribute)
+        if not listed and logged is None:
             raise _fail(
                 FilterError(
-                    f"No {by}s known: the profile lists none and no event carries "
-                    f"org:{'group' if by == 'team' else by}. Add {by}s to a profile "
-                    "(knelpunt profile check generiek shows the form) and pass --profile."
+                    f"No {by.value}s known: the profile lists none and no event carries "
+                    f"{attribute}. Add {by.value}s to a profile (knelpunt profile check "
+                    "generiek shows the form) and pass --profile."
                 )
             )
+        groups = {**(logged or {}), **listed}
     network = discover_handovers(
         events, groups=groups, calendar=chosen.calendar if chosen else None
     )
@@ -493,7 +558,8 @@ def handovers(
         out.print_json(
             json.dumps(
                 {
-                    "by": by,
+                    "by": by.value,
+                    "durations": "working time" if chosen else "calendar time",
                     "nodes": [{"name": n, **d} for n, d in network.nodes(data=True)],
                     "handovers": shown,
                     "filters": list(events.filters),
@@ -505,7 +571,15 @@ def handovers(
     if not edges:
         out.print("No handovers: no case passes from one performer to another.")
         return
-    table_out = Table("from", "to", "handovers", "cases", "share", "median time", title="Handovers")
+    table_out = Table(
+        "from",
+        "to",
+        "handovers",
+        "cases",
+        "share",
+        "median time",
+        title="Handovers" + (" (time in working hours)" if chosen else ""),
+    )
     for edge in shown:
         table_out.add_row(
             str(edge["from"]),

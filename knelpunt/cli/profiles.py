@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from knelpunt.cli._app import JsonOption, SourcesOption, _events, _profile, app, out
+from knelpunt.cli._app import JsonOption, SourcesOption, _events, _fail, _profile, app, out
+from knelpunt.errors import StoreConnectionError
 from knelpunt.profile import SHIPPED_PROFILES, Profile, ProfileCheck, check_profile
 from knelpunt.worktime import WEEKDAYS, WorkCalendar
 
@@ -33,7 +35,6 @@ def check(
         str | None,
         typer.Option(
             "--store",
-            envvar="KNELPUNT_STORE",
             help="Also hold the profile against this store's log (activities, people).",
         ),
     ] = None,
@@ -44,7 +45,20 @@ def check(
     profile = _profile(path)
     fit = None
     if store is not None:
+        if "://" not in store and not Path(store).is_file():
+            raise _fail(
+                StoreConnectionError(
+                    f"No store at {store}: give the file or URL that 'knelpunt ingest' "
+                    "recorded into (the check does not create one)."
+                )
+            )
         events = _events(store, source)
+        if len(events) == 0:
+            raise _fail(
+                StoreConnectionError(
+                    f"The store {store} holds no events (of these sources) to check against."
+                )
+            )
         fit = check_profile(
             profile, activities=events.activities.tolist(), resources=events.resources.tolist()
         )
