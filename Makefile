@@ -34,7 +34,9 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+# The benchmarks also need the bench extra (Ibis, for the Ibis-or-SQL cases).
 benchmark: $(STAMP) system-deps
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.run
 
 clean:
