@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import resource
+import statistics
 import sys
 import time
 import warnings
@@ -335,6 +336,16 @@ def _second_call(call: Callable[[], Any]) -> str:
     return f"a second call in the same process (after the clock): {seconds:.2f} s"
 
 
+def _warm(call: Callable[[], Any], times: int = 3) -> float:
+    """The median seconds of ``times`` more calls in this process (after the clock)."""
+    seconds = []
+    for _ in range(times):
+        started = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
 def _stored_projection(store_url: str) -> tuple[Any, float]:
     """The projection of a store that already holds the log; the seconds it took."""
     import knelpunt as kp
@@ -559,6 +570,347 @@ def _knelpunt_rebuild(
     return run
 
 
+# -- Ibis or hand-written SQL: the performance DFG on DuckDB, PostgreSQL and Spark ---------
+
+
+def _edges_check(edges: Any) -> dict[str, Any]:
+    """An edge table (source, target and the statistics) in the form the report reads."""
+    from benchmarks.ibis_eval import EDGE_STATS
+
+    return {
+        "edges": {
+            f"{row[0]} -> {row[1]}": [float(v) for v in row[2:]]
+            for row in edges[["source", "target", *EDGE_STATS]].itertuples(index=False)
+        }
+    }
+
+
+def _same_as(found: Any, table: Any, *, sql: bool = True, fast: bool = True) -> str:
+    """Whether an edge table equals discover_map_sql's and discover_map's (after the clock)."""
+    import knelpunt as kp
+    from benchmarks.ibis_eval import compare_edges, max_relative_difference
+    from knelpunt.mining import relational
+
+    said = []
+    for name, wanted, call in (
+        ("discover_map_sql", sql, relational.discover_map_sql),
+        ("discover_map", fast, kp.discover_map),
+    ):
+        if not wanted:
+            continue
+        theirs = call(table).edges
+        differ = compare_edges(found, theirs)
+        said.append(
+            f"{name}: differ, {differ}"
+            if differ
+            else f"{name}: same {len(theirs)} edges × 8 statistics "
+            f"(largest relative difference {max_relative_difference(found, theirs):.1e})"
+        )
+    return "same numbers as " + "; ".join(said) if said else ""
+
+
+def _knelpunt_dfg_sql_stored(
+    _path: str, store_url: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: the stored log's projection. On it: ``discover_map_sql`` (DuckDB)."""
+    import duckdb  # noqa: F401
+
+    from knelpunt.mining import relational
+
+    table, built = _stored_projection(_need(store_url, "--store"))
+    note = f"projection built from the store in {built:.1f} s (outside the clock)"
+
+    def edges_alone() -> float:
+        """The hand-written edge query alone, as the Ibis case runs it (after the clock)."""
+        from benchmarks.ibis_eval import edges_sql
+
+        return _warm(lambda: edges_sql(table, relational._EDGES))
+
+    def run() -> dict[str, Any]:
+        found = relational.discover_map_sql(table)
+        return {
+            "events": found.events,
+            "edges": len(found.edges),
+            "note": note,
+            "module": relational.__file__,
+            "after": lambda: _after(found),
+        }
+
+    def _after(found: Any) -> dict[str, Any]:
+        same = _same_as(found.edges, table, sql=False)
+        warm = {"map": _warm(lambda: relational.discover_map_sql(table)), "edges": edges_alone()}
+        return {
+            "check": {**_knelpunt_check(found), "same": same, "warm_s": warm},
+            "note": f"{note}; warm, after the clock (median of 3): `discover_map_sql` "
+            f"{warm['map']:.2f} s, its edge query alone (`_EDGES`) {warm['edges']:.2f} s; {same}",
+        }
+
+    return run
+
+
+def _ibis_dfg_stored(
+    _path: str, store_url: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: the stored log's projection. On it: the Ibis edge expression,
+    built, compiled and run on DuckDB over relational.py's Arrow table."""
+    import ibis
+    import ibis.backends.duckdb  # noqa: F401
+
+    import knelpunt as kp
+    from benchmarks.ibis_eval import compiled, edges_duckdb, edges_sql
+    from knelpunt.mining import relational
+
+    table, built = _stored_projection(_need(store_url, "--store"))
+    note = f"projection built from the store in {built:.1f} s (outside the clock)"
+
+    def again() -> dict[str, float]:
+        """Warm, paired: the hand-written edge query, the Ibis call and Ibis's compiled SQL
+        as plain SQL, taken in turns (the order rotating), medians of each."""
+        sql = compiled("duckdb")
+        calls: dict[str, Callable[[], Any]] = {
+            "hand_edges": lambda: edges_sql(table, relational._EDGES),
+            "ibis": lambda: edges_duckdb(table),
+            "compiled_sql": lambda: edges_sql(table, sql),
+        }
+        names = list(calls)
+        seconds: dict[str, list[float]] = {name: [] for name in names}
+        for turn in range(5 if len(table) <= 5_000_000 else 3):
+            for name in names[turn % 3 :] + names[: turn % 3]:
+                started = time.perf_counter()
+                calls[name]()
+                seconds[name].append(time.perf_counter() - started)
+        return {name: statistics.median(found) for name, found in seconds.items()}
+
+    def run() -> dict[str, Any]:
+        found = edges_duckdb(table)
+        return {
+            "events": len(table),
+            "edges": len(found),
+            "note": note,
+            "module": kp.__file__,
+            "after": lambda: _after(found),
+        }
+
+    def _after(found: Any) -> dict[str, Any]:
+        same = _same_as(found, table)
+        warm = again()
+        return {
+            "check": {**_edges_check(found), "same": same, "warm_s": warm},
+            "note": f"{note}; warm, after the clock, in turns (medians): the hand-written "
+            f"`_EDGES` {warm['hand_edges']:.2f} s, the same Ibis call {warm['ibis']:.2f} s, "
+            f"Ibis's compiled DuckDB SQL as plain SQL {warm['compiled_sql']:.2f} s; {same}",
+        }
+
+    return run
+
+
+def _ibis_compile(
+    _path: str, _store: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """On the clock: build the Ibis expression and compile it for DuckDB, PostgreSQL, Spark."""
+    import ibis  # noqa: F401
+    import sqlglot  # noqa: F401
+
+    from benchmarks.ibis_eval import DIALECTS, compiled, stale_files
+
+    def run() -> dict[str, Any]:
+        seconds = {}
+        for dialect in DIALECTS:
+            started = time.perf_counter()
+            compiled(dialect)
+            seconds[dialect] = time.perf_counter() - started
+
+        def after() -> dict[str, Any]:
+            warm = {}
+            for dialect in DIALECTS:
+                started = time.perf_counter()
+                compiled(dialect)
+                warm[dialect] = time.perf_counter() - started
+            stale = stale_files()
+            return {
+                "check": {
+                    "first_ms": {d: 1000 * t for d, t in seconds.items()},
+                    "warm_ms": {d: 1000 * t for d, t in warm.items()},
+                    "stale": stale,
+                },
+                "note": "first compile in a fresh process: "
+                + ", ".join(f"{d} {1000 * s:.0f} ms" for d, s in seconds.items())
+                + "; again (warm): "
+                + ", ".join(f"{d} {1000 * s:.0f} ms" for d, s in warm.items())
+                + (
+                    "; benchmarks/ibis_sql/ holds these texts"
+                    if not stale
+                    else f"; benchmarks/ibis_sql/ is stale: {', '.join(stale)}"
+                ),
+            }
+
+        return {"events": 0, "after": after}
+
+    return run
+
+
+def _transpiled_runs(
+    run_sql: Callable[[str], Any], dialect: str, table: Any
+) -> tuple[str, dict[str, str]]:
+    """sqlglot's transpilation of relational.py's hand-written queries, run on another engine
+    and held against DuckDB's rows of the original (after the clock)."""
+    from benchmarks.ibis_eval import (
+        HANDWRITTEN,
+        compare_edges,
+        compare_rows,
+        handwritten_rows,
+        transpiled,
+    )
+    from knelpunt.mining import relational
+
+    said: dict[str, str] = {}
+    for query in HANDWRITTEN:
+        try:
+            result = run_sql(transpiled(query, dialect))
+        except Exception as error:  # the engine's own error, reported as found
+            first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            said[query] = f"fails ({type(error).__name__}: {first[:140]})"
+            continue
+        if query == "edges":
+            differ = compare_edges(result, relational.discover_map_sql(table).edges)
+        else:
+            differ = compare_rows(query, handwritten_rows(table, query), result)
+        said[query] = "runs, but " + differ if differ else "same result"
+    text = "; ".join(f"{query}: {outcome}" for query, outcome in said.items())
+    return f"relational.py's queries transpiled by sqlglot to {dialect}: {text}", said
+
+
+def _ibis_dfg_postgres(
+    path: str, store_url: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: record the log in memory, build the projection, COPY its columns
+    into a new PostgreSQL database. On the clock: Ibis's compiled PostgreSQL SQL."""
+    import pandas as pd
+    import psycopg
+
+    from benchmarks.ibis_eval import _named, compiled, edges_postgres, load_postgres
+
+    url = _need(store_url, "--store")
+    table, _ = _projection(path, ":memory:")
+    started = time.perf_counter()
+    load_postgres(table, url)
+    with psycopg.connect(url) as connection:
+        server = str((connection.execute("SHOW server_version").fetchone() or ("?",))[0])
+    loaded = time.perf_counter() - started
+    sql = compiled("postgres")
+    note = f"COPY of the projection's columns into PostgreSQL {loaded:.1f} s (outside the clock)"
+
+    def transpiled_runs() -> tuple[str, dict[str, str]]:
+        def run_sql(text: str) -> Any:
+            with psycopg.connect(url) as connection:
+                cursor = connection.execute(text)
+                names = [c.name for c in cursor.description or ()]
+                frame = pd.DataFrame(cursor.fetchall(), columns=names)
+            if "src" in frame.columns:
+                for column in ("mean_s", "median_s", "p90_s", "min_s", "max_s", "total_s"):
+                    frame[column] = frame[column].astype(float)
+                return _named(frame, table.activities)
+            return frame
+
+        return _transpiled_runs(run_sql, "postgres", table)
+
+    def run() -> dict[str, Any]:
+        found = edges_postgres(table, url, sql)
+        return {
+            "events": len(table),
+            "edges": len(found),
+            "note": note,
+            "after": lambda: _after(found),
+        }
+
+    def _after(found: Any) -> dict[str, Any]:
+        same = _same_as(found, table)
+        warm = _warm(lambda: edges_postgres(table, url, sql))
+        said, transpiled = transpiled_runs()
+        return {
+            "check": {
+                **_edges_check(found),
+                "same": same,
+                "warm_s": warm,
+                "transpiled": transpiled,
+                "engine": f"PostgreSQL {server}",
+            },
+            "note": f"{note}; warm, after the clock (median of 3): {warm:.2f} s; {same}; {said}",
+        }
+
+    return run
+
+
+def _jvm_peak_mb(session: Any) -> str:
+    """The Spark JVM's peak RSS (VmHWM), which the process's own peak does not include."""
+    with contextlib.suppress(Exception):
+        pid = session.sparkContext._gateway.proc.pid
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return f"the Spark JVM's own peak RSS {int(line.split()[1]) / 1024:,.0f} MB"
+    return "the Spark JVM's peak RSS unknown"
+
+
+def _ibis_dfg_spark(
+    path: str, _store: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: record the log in memory, build the projection, start a local Spark
+    session (2 cores), write the columns to Parquet and cache them in Spark. On the clock:
+    Ibis's compiled Spark SQL, collected."""
+    import shutil
+    import tempfile
+
+    import pandas as pd
+
+    from benchmarks.ibis_eval import _named, compiled, edges_spark, load_spark, spark_session
+
+    table, _ = _projection(path, ":memory:")
+    folder = Path(tempfile.mkdtemp(prefix="knelpunt-bench-spark-"))
+    started = time.perf_counter()
+    session = spark_session()
+    load_spark(session, table, folder)
+    loaded = time.perf_counter() - started
+    sql = compiled("pyspark")
+    note = (
+        f"Spark {session.version} local[2]: start + Parquet + cache {loaded:.1f} s (outside "
+        "the clock); Peak RSS is the Python process only"
+    )
+
+    def after(found: Any) -> dict[str, Any]:
+        def run_sql(text: str) -> Any:
+            rows = session.sql(text).collect()
+            frame = pd.DataFrame([r.asDict() for r in rows])
+            return _named(frame, table.activities) if "src" in frame.columns else frame
+
+        same = _same_as(found, table)
+        warm = _warm(lambda: edges_spark(session, table, sql))
+        jvm = _jvm_peak_mb(session)
+        text, transpiled = _transpiled_runs(run_sql, "spark", table)
+        said = f"{note}; {jvm}; warm, after the clock (median of 3): {warm:.2f} s; {same}; {text}"
+        check = {
+            **_edges_check(found),
+            "same": same,
+            "warm_s": warm,
+            "transpiled": transpiled,
+            "engine": f"Spark {session.version} local[2]",
+            "jvm": jvm,
+        }
+        session.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+        return {"check": check, "note": said}
+
+    def run() -> dict[str, Any]:
+        found = edges_spark(session, table, sql)
+        return {
+            "events": len(table),
+            "edges": len(found),
+            "note": note,
+            "after": lambda: after(found),
+        }
+
+    return run
+
+
 OPERATIONS: dict[str, Operation] = {
     "rustxes": _rustxes,
     "knelpunt": _knelpunt,
@@ -575,6 +927,11 @@ OPERATIONS: dict[str, Operation] = {
     "knelpunt-end-to-end": _knelpunt_end_to_end,
     "knelpunt-append": _knelpunt_append,
     "knelpunt-rebuild": _knelpunt_rebuild,
+    "knelpunt-dfg-sql-stored": _knelpunt_dfg_sql_stored,
+    "ibis-dfg-stored": _ibis_dfg_stored,
+    "ibis-compile": _ibis_compile,
+    "ibis-dfg-postgres": _ibis_dfg_postgres,
+    "ibis-dfg-spark": _ibis_dfg_spark,
 }
 
 
