@@ -911,6 +911,283 @@ def _ibis_dfg_spark(
     return run
 
 
+# -- discovery and conformance, side by side with pm4py ---------------------------------
+
+
+def _quiet_pm4py() -> None:
+    """No progress bars from pm4py (they would only fill the run's log)."""
+    from pm4py.util import constants
+
+    constants.SHOW_PROGRESS_BAR = False
+
+
+def _pm4py_completions(path: str) -> tuple[Any, int]:
+    """The log as pm4py reads it, completions only (and events without a lifecycle), each
+    case's events in time order, ties in file order: what knelpunt's default
+    ``lifecycles=COMPLETIONS`` models and checks (tests/mining/test_conformance.py reads it so)."""
+    import pandas as pd
+
+    frame = _pm4py_log(path, legacy=False)
+    events = len(frame)
+    # Cases numbered in the order the file first has them, as knelpunt's case codes are.
+    frame["_first"] = pd.factorize(frame["case:concept:name"])[0]
+    if "lifecycle:transition" in frame.columns:
+        lifecycle = frame["lifecycle:transition"].astype("string").str.lower()
+        frame = frame[lifecycle.isna() | (lifecycle == "complete")]
+    frame = frame.sort_values(["case:concept:name", "time:timestamp"], kind="stable")
+    return frame.reset_index(drop=True), events
+
+
+def _net_shape(places: int, transitions: int, silent: int, arcs: int) -> dict[str, int]:
+    return {"places": places, "transitions": transitions, "silent": silent, "arcs": arcs}
+
+
+def _knelpunt_net_check(model: Any) -> dict[str, Any]:
+    net = model.net
+    silent = sum(1 for t in net.transitions if t.label is None)
+    return {
+        "net": _net_shape(len(net.places), len(net.transitions), silent, len(net.arcs)),
+        "tree": str(model.tree),
+    }
+
+
+def _pm4py_net_check(net: Any, tree: Any) -> dict[str, Any]:
+    from knelpunt.mining.models import _tree_from_pm4py
+
+    silent = sum(1 for t in net.transitions if t.label is None)
+    return {
+        "net": _net_shape(len(net.places), len(net.transitions), silent, len(net.arcs)),
+        # knelpunt's rendering of pm4py's tree, so the two strings are comparable.
+        "tree": str(_tree_from_pm4py(tree)),
+    }
+
+
+def _knelpunt_discover(
+    path: str, store_url: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: record the log, build the projection. On it: IMf 0.2 on the
+    variants of the completions (``kp.discover_model``)."""
+    import pm4py  # noqa: F401
+
+    import knelpunt as kp
+
+    table, built = _projection(path, store_url)
+
+    def run() -> dict[str, Any]:
+        model = kp.discover_model(table, noise=0.2)
+        return {
+            "events": len(table),
+            "transitions": len(model.net.transitions),
+            "note": f"{model.origin}; projection built in {built:.2f} s (outside the clock)",
+            "module": kp.__file__,
+            "after": lambda: {"check": _knelpunt_net_check(model)},
+        }
+
+    return run
+
+
+def _pm4py_discover(
+    path: str, _store: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: read the log, keep the completions. On it: IMf 0.2 to a Petri net
+    (``pm4py.discover_petri_net_inductive``); after it, the tree for the comparison."""
+    import pm4py
+
+    _quiet_pm4py()
+    frame, events = _pm4py_completions(path)
+
+    def run() -> dict[str, Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net, _initial, _final = pm4py.discover_petri_net_inductive(frame, noise_threshold=0.2)
+        return {
+            "events": events,
+            "transitions": len(net.transitions),
+            "note": f"{len(frame):,} completion events of "
+            f"{frame['case:concept:name'].nunique():,} cases",
+            "after": lambda: {"check": _pm4py_net_check(net, tree())},
+        }
+
+    def tree() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pm4py.discover_process_tree_inductive(frame, noise_threshold=0.2)
+
+    return run
+
+
+def _sample_digest(pairs: Iterable[tuple[tuple[str, ...], int]]) -> str:
+    """The drawn sample as (trace, cases) pairs, for checking that both sides align the same."""
+    return _digest("\x1f".join(trace) + f"\t{n}" for trace, n in pairs if n > 0)
+
+
+def _knelpunt_conformance(
+    path: str, store_url: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: record the log, build the projection, discover the IMf 0.2 model.
+    On it: ``kp.check_conformance(sample=500, time_budget=20)``."""
+    import knelpunt as kp
+
+    table, _ = _projection(path, store_url)
+    model = kp.discover_model(table, noise=0.2)
+
+    def run() -> dict[str, Any]:
+        found = kp.check_conformance(table, model, sample=SAMPLE, time_budget=20)
+        return {
+            "events": len(table),
+            "note": summary(found),
+            "module": kp.__file__,
+            "after": lambda: after(found),
+        }
+
+    def summary(found: Any) -> str:
+        return (
+            f"token replay of {len(found.cases):,} cases; alignments of "
+            f"{found.aligned_cases:,} of {found.sampled_cases:,} sampled cases in the 20 s budget"
+            + (f" ({found.timed_out} variant(s) timed out)" if found.timed_out else "")
+        )
+
+    def after(found: Any) -> dict[str, Any]:
+        """Untimed: the token replay alone (one case aligned), and the whole sample aligned
+        without the budget, whose fitness is pm4py's to compare with."""
+        started = time.perf_counter()
+        kp.check_conformance(table, model, sample=1, time_budget=FULL_BUDGET)
+        replay = time.perf_counter() - started
+        started = time.perf_counter()
+        whole = kp.check_conformance(table, model, sample=SAMPLE, time_budget=FULL_BUDGET)
+        aligned = time.perf_counter() - started
+        return {
+            "check": {
+                **conformance_check(found),
+                "alignment_fitness_all": whole.alignment_fitness,
+                "aligned_all": whole.aligned_cases,
+            },
+            "note": f"{summary(found)}; after the clock: token replay alone (one case aligned) "
+            f"{replay:.1f} s; "
+            f"the same call with a {FULL_BUDGET:g} s budget aligned {whole.aligned_cases:,} of "
+            f"{whole.sampled_cases:,} cases in {aligned:.1f} s",
+        }
+
+    def conformance_check(found: Any) -> dict[str, Any]:
+        sampled = found.variants[found.variants["sampled"] > 0]
+        return {
+            "fitness": found.fitness,
+            "fitting_share": found.fitting_share,
+            "mean_trace_fitness": found.mean_trace_fitness,
+            "alignment_fitness": found.alignment_fitness,
+            "sampled": found.sampled_cases,
+            "aligned": found.aligned_cases,
+            "sample_digest": _sample_digest(
+                (tuple(map(str, a)), int(n))
+                for a, n in zip(sampled["activities"], sampled["sampled"], strict=True)
+            ),
+        }
+
+    return run
+
+
+SAMPLE = 500  # cases aligned by the conformance cases
+FULL_BUDGET = 300.0  # seconds for aligning the whole sample after the clock
+SEED = 0  # check_conformance's default seed
+
+
+def _pm4py_model(frame: Any) -> tuple[Any, Any, Any]:
+    import pm4py
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm4py.discover_petri_net_inductive(frame, noise_threshold=0.2)
+
+
+def _pm4py_conformance_tbr(
+    path: str, _store: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: read the log, keep the completions, discover pm4py's IMf 0.2 net.
+    On it: ``pm4py.fitness_token_based_replay`` on every case."""
+    import pm4py
+
+    _quiet_pm4py()
+    frame, events = _pm4py_completions(path)
+    net, initial, final = _pm4py_model(frame)
+
+    def run() -> dict[str, Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = pm4py.fitness_token_based_replay(frame, net, initial, final)
+        return {
+            "events": events,
+            "note": f"token replay of {frame['case:concept:name'].nunique():,} cases",
+            "after": lambda: {
+                "check": {
+                    "fitness": float(found["log_fitness"]),
+                    "fitting_share": float(found["perc_fit_traces"]) / 100,
+                    "mean_trace_fitness": float(found["average_trace_fitness"]),
+                }
+            },
+        }
+
+    return run
+
+
+def _pm4py_sample(frame: Any) -> tuple[Any, str]:
+    """The cases check_conformance aligns, drawn the same way: variants numbered as knelpunt
+    numbers them (most cases first, ties by the case the file has first), then per variant
+    a multivariate hypergeometric draw of SAMPLE cases with seed SEED; of each variant its
+    first cases. Cases of one variant align alike, so the sample is the same one."""
+    import numpy as np
+
+    cases = frame.groupby("case:concept:name", sort=False).agg(
+        trace=("concept:name", tuple), first=("_first", "min")
+    )
+    variants = cases.groupby("trace").agg(cases=("first", "size"), first=("first", "min"))
+    variants = variants.sort_values(["cases", "first"], ascending=[False, True])
+    counts = variants["cases"].to_numpy(dtype=np.int64)
+    if int(counts.sum()) <= SAMPLE:
+        drawn = counts.copy()
+    else:
+        drawn = np.random.default_rng(SEED).multivariate_hypergeometric(counts, SAMPLE)
+    wanted = dict(zip(variants.index, drawn.tolist(), strict=True))
+    chosen = []
+    for trace, group in cases.sort_values("first").groupby("trace", sort=False):
+        chosen += group.index[: wanted[trace]].tolist()
+    sample = frame[frame["case:concept:name"].isin(set(chosen))]
+    pairs = zip(variants.index, drawn.tolist(), strict=True)
+    return sample.reset_index(drop=True), _sample_digest(
+        (tuple(map(str, t)), int(n)) for t, n in pairs
+    )
+
+
+def _pm4py_conformance_alignments(
+    path: str, _store: str | None, _extra: str | None
+) -> Callable[[], dict[str, Any]]:
+    """Outside the clock: read the log, keep the completions, discover pm4py's IMf 0.2 net,
+    draw check_conformance's sample. On it: ``pm4py.fitness_alignments`` of the sample."""
+    import pm4py
+
+    _quiet_pm4py()
+    frame, events = _pm4py_completions(path)
+    net, initial, final = _pm4py_model(frame)
+    sample, digest = _pm4py_sample(frame)
+
+    def run() -> dict[str, Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = pm4py.fitness_alignments(sample, net, initial, final)
+        return {
+            "events": events,
+            "note": f"alignments of {sample['case:concept:name'].nunique():,} sampled cases",
+            "after": lambda: {
+                "check": {
+                    "alignment_fitness": float(found["averageFitness"]),
+                    "sampled": int(sample["case:concept:name"].nunique()),
+                    "sample_digest": digest,
+                }
+            },
+        }
+
+    return run
+
+
 OPERATIONS: dict[str, Operation] = {
     "rustxes": _rustxes,
     "knelpunt": _knelpunt,
@@ -932,6 +1209,11 @@ OPERATIONS: dict[str, Operation] = {
     "ibis-compile": _ibis_compile,
     "ibis-dfg-postgres": _ibis_dfg_postgres,
     "ibis-dfg-spark": _ibis_dfg_spark,
+    "knelpunt-discover": _knelpunt_discover,
+    "pm4py-discover": _pm4py_discover,
+    "knelpunt-conformance": _knelpunt_conformance,
+    "pm4py-conformance-tbr": _pm4py_conformance_tbr,
+    "pm4py-conformance-alignments": _pm4py_conformance_alignments,
 }
 
 
