@@ -3,8 +3,11 @@ error-to-exit-code rule."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -196,23 +199,66 @@ def _moment(text: str | None, zone: str = "Europe/Amsterdam") -> datetime | None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
-def _filtered(
-    url: str,
-    sources: list[int] | None,
-    *,
-    since: str | None,
-    until: str | None,
-    window: str,
-    coverage: float | None,
-    activity_share: float | None,
-    where: list[str] | None,
-) -> EventTable:
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The filter options every analysis command takes (see :func:`with_filters`)."""
+
+    since: str | None = None
+    until: str | None = None
+    window: str = "intersecting"
+    coverage: float | None = None
+    activity_share: float | None = None
+    where: list[str] | None = None
+
+
+NO_FILTERS = Filters()
+
+# Each filter option, in the order 'knelpunt COMMAND --help' lists them.
+_FILTER_OPTIONS: dict[str, object] = {
+    "since": FromOption,
+    "until": UntilOption,
+    "window": WindowOption,
+    "where": WhereOption,
+    "coverage": CoverageOption,
+    "activity_share": ActivityShareOption,
+}
+
+
+def with_filters(command: Callable[..., None]) -> Callable[..., None]:
+    """Give an analysis command the filter options once: the command declares a
+    ``filters: Filters`` parameter and receives them there."""
+    own = inspect.signature(command, eval_str=True)
+    kept = [p for p in own.parameters.values() if p.name != "filters"]
+    defaults = Filters()
+    added = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=getattr(defaults, name),
+            annotation=annotation,
+        )
+        for name, annotation in _FILTER_OPTIONS.items()
+    ]
+    parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept] + added
+
+    @functools.wraps(command)
+    def run(**given: Any) -> None:
+        chosen = Filters(**{name: given.pop(name) for name in _FILTER_OPTIONS})
+        command(filters=chosen, **given)
+
+    run.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters}
+    del run.__wrapped__  # Typer reads the new signature, not the wrapped one
+    return run
+
+
+def _filtered(url: str, sources: list[int] | None, filters: Filters) -> EventTable:
     """The projection, with the filters given on the command line."""
     table = _events(url, sources)
     cases = None
-    if where:
+    if filters.where:
         wanted: dict[str, list[str]] = {}
-        for condition in where:
+        for condition in filters.where:
             key, equals, value = condition.partition("=")
             if not equals or not key.strip():
                 raise _fail(
@@ -228,11 +274,11 @@ def _filtered(
         return filter_events(
             table,
             cases=cases,
-            start=_moment(since),
-            end=_moment(until),
-            window=window,  # type: ignore[arg-type]  # checked by filter_events
-            variant_coverage=coverage,
-            activity_share=activity_share,
+            start=_moment(filters.since),
+            end=_moment(filters.until),
+            window=filters.window,  # type: ignore[arg-type]  # checked by filter_events
+            variant_coverage=filters.coverage,
+            activity_share=filters.activity_share,
         )
     except KnelpuntError as error:
         raise _fail(error) from error

@@ -12,18 +12,14 @@ import typer
 from rich.table import Table
 
 from knelpunt.cli._app import (
-    ActivityShareOption,
+    NO_FILTERS,
     CalendarOption,
-    CoverageOption,
-    FromOption,
+    Filters,
     JsonOption,
     ProfileOption,
     SourcesOption,
     StoreOption,
     TopOption,
-    UntilOption,
-    WhereOption,
-    WindowOption,
     WorkingOption,
     _calendar,
     _duration,
@@ -34,6 +30,7 @@ from knelpunt.cli._app import (
     _resource_hours,
     app,
     out,
+    with_filters,
 )
 from knelpunt.errors import FilterError, KnelpuntError
 from knelpunt.events.store import DEFAULT_STORE
@@ -46,15 +43,11 @@ from knelpunt.mining.organisation import discover_handovers
 
 
 @app.command("map")
+@with_filters
 def process_map(
     store: StoreOption = DEFAULT_STORE,
     source: SourcesOption = None,
-    since: FromOption = None,
-    until: UntilOption = None,
-    window: WindowOption = "intersecting",
-    coverage: CoverageOption = None,
-    activity_share: ActivityShareOption = None,
-    where: WhereOption = None,
+    filters: Filters = NO_FILTERS,
     top: TopOption = 25,
     paths: Annotated[
         float,
@@ -78,16 +71,7 @@ def process_map(
     """The process map: which step follows which, how often, and how long it takes."""
     chosen = _profile(profile) if profile else None
     hours = _calendar(working_time, calendar, chosen)
-    events = _filtered(
-        store,
-        source,
-        since=since,
-        until=until,
-        window=window,
-        coverage=coverage,
-        activity_share=activity_share,
-        where=where,
-    )
+    events = _filtered(store, source, filters)
     if instances:
         own = _resource_hours(store, source, chosen, events)
         found = discover_map(pair_instances(events, calendar=hours, resource_calendars=own))
@@ -164,29 +148,16 @@ def process_map(
 
 
 @app.command()
+@with_filters
 def variants(
     store: StoreOption = DEFAULT_STORE,
     source: SourcesOption = None,
-    since: FromOption = None,
-    until: UntilOption = None,
-    window: WindowOption = "intersecting",
-    coverage: CoverageOption = None,
-    activity_share: ActivityShareOption = None,
-    where: WhereOption = None,
+    filters: Filters = NO_FILTERS,
     top: TopOption = 10,
     as_json: JsonOption = False,
 ) -> None:
     """The variants (distinct paths through the process), most frequent first."""
-    events = _filtered(
-        store,
-        source,
-        since=since,
-        until=until,
-        window=window,
-        coverage=coverage,
-        activity_share=activity_share,
-        where=where,
-    )
+    events = _filtered(store, source, filters)
     found = list_variants(events)
     shown = found if top == 0 else found.head(top)
     if as_json:
@@ -217,15 +188,11 @@ def variants(
 
 
 @app.command()
+@with_filters
 def activities(
     store: StoreOption = DEFAULT_STORE,
     source: SourcesOption = None,
-    since: FromOption = None,
-    until: UntilOption = None,
-    window: WindowOption = "intersecting",
-    coverage: CoverageOption = None,
-    activity_share: ActivityShareOption = None,
-    where: WhereOption = None,
+    filters: Filters = NO_FILTERS,
     top: TopOption = 25,
     working_time: WorkingOption = False,
     calendar: CalendarOption = None,
@@ -241,16 +208,7 @@ def activities(
     """Per activity: how long cases wait before it and how long it takes (start to complete)."""
     chosen = _profile(profile) if profile else None
     hours = _calendar(working_time, calendar, chosen)
-    events = _filtered(
-        store,
-        source,
-        since=since,
-        until=until,
-        window=window,
-        coverage=coverage,
-        activity_share=activity_share,
-        where=where,
-    )
+    events = _filtered(store, source, filters)
     own = _resource_hours(store, source, chosen, events)
     found = pair_instances(events, calendar=hours, resource_calendars=own)
     summary = summarise_activities(found)
@@ -318,33 +276,20 @@ AllEventsOption = Annotated[
 
 
 @app.command()
+@with_filters
 def discover(
     out_path: Annotated[
         Path, typer.Option("--out", "-o", help="Write the model here: .bpmn or .pnml.")
     ],
     store: StoreOption = DEFAULT_STORE,
     source: SourcesOption = None,
-    since: FromOption = None,
-    until: UntilOption = None,
-    window: WindowOption = "intersecting",
-    coverage: CoverageOption = None,
-    activity_share: ActivityShareOption = None,
-    where: WhereOption = None,
+    filters: Filters = NO_FILTERS,
     noise: NoiseOption = 0.2,
     all_events: AllEventsOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Discover a process model (inductive miner) and write it as BPMN or PNML."""
-    events = _filtered(
-        store,
-        source,
-        since=since,
-        until=until,
-        window=window,
-        coverage=coverage,
-        activity_share=activity_share,
-        where=where,
-    )
+    events = _filtered(store, source, filters)
     try:
         model = discover_model(events, noise=noise, lifecycles=None if all_events else COMPLETIONS)
         written = export_model(model, out_path)
@@ -368,6 +313,7 @@ def discover(
 
 
 @app.command()
+@with_filters
 def conformance(
     model_path: Annotated[
         Path | None,
@@ -381,12 +327,7 @@ def conformance(
     ] = None,
     store: StoreOption = DEFAULT_STORE,
     source: SourcesOption = None,
-    since: FromOption = None,
-    until: UntilOption = None,
-    window: WindowOption = "intersecting",
-    coverage: CoverageOption = None,
-    activity_share: ActivityShareOption = None,
-    where: WhereOption = None,
+    filters: Filters = NO_FILTERS,
     sample: Annotated[
         int, typer.Option("--sample", min=0, help="Cases to align (0 = all of them).")
     ] = 1000,
@@ -405,16 +346,7 @@ def conformance(
                 "whose 'protocol' names the model file.",
                 param_hint="'--model'",
             )
-    events = _filtered(
-        store,
-        source,
-        since=since,
-        until=until,
-        window=window,
-        coverage=coverage,
-        activity_share=activity_share,
-        where=where,
-    )
+    events = _filtered(store, source, filters)
     try:
         model = read_model(model_path)
         found = check_conformance(
@@ -503,15 +435,11 @@ GroupByOption = Annotated[
 
 
 @app.command()
+@with_filters
 def handovers(
     store: StoreOption = DEFAULT_STORE,
     source: SourcesOption = None,
-    since: FromOption = None,
-    until: UntilOption = None,
-    window: WindowOption = "intersecting",
-    coverage: CoverageOption = None,
-    activity_share: ActivityShareOption = None,
-    where: WhereOption = None,
+    filters: Filters = NO_FILTERS,
     by: GroupByOption = GroupBy.resource,
     profile: Annotated[
         str | None, typer.Option("--profile", help="A profile whose teams and roles to use.")
@@ -521,16 +449,7 @@ def handovers(
 ) -> None:
     """Who hands work over to whom: the handover network, between people, teams or roles."""
     chosen = _profile(profile) if profile else None
-    events = _filtered(
-        store,
-        source,
-        since=since,
-        until=until,
-        window=window,
-        coverage=coverage,
-        activity_share=activity_share,
-        where=where,
-    )
+    events = _filtered(store, source, filters)
     groups = None
     if by is not GroupBy.resource:
         # As for working hours: the profile's membership first, the log's for the rest.
