@@ -16,11 +16,13 @@ ValueError`` keeps working::
     ├── ProfileError (ValueError)           a profile file that cannot be read or is inconsistent
     ├── FilterError (ValueError)            a filter that cannot be applied as given
     ├── ModelError (ValueError)             a process model that cannot be read, written or used
+    ├── ScenarioError (ValueError)          a simulation scenario or override that cannot be used
     └── EventStoreError
         ├── StoreConnectionError            the store cannot be opened
         ├── AppendOnlyError                 an attempt to change or remove recorded events
         ├── ConcurrencyError                another writer holds the store too long
         ├── SourceExistsError               the same content was recorded before
+        ├── SourceFinishedError             a source's closing report is already written
         └── UnknownSourceError (LookupError)
 
 Messages say what went wrong, where (file, line or row, column, value) and
@@ -47,7 +49,9 @@ __all__ = [
     "MappingError",
     "ModelError",
     "ProfileError",
+    "ScenarioError",
     "SourceExistsError",
+    "SourceFinishedError",
     "StoreConnectionError",
     "UnknownSourceError",
     "UnsafeInputError",
@@ -99,6 +103,10 @@ class ModelError(KnelpuntError, ValueError):
     """A process model (BPMN, PNML) cannot be read, written or checked against a log."""
 
 
+class ScenarioError(KnelpuntError, ValueError):
+    """A simulation scenario, or an override of one, that cannot be used."""
+
+
 class EventStoreError(KnelpuntError):
     """The event store refused or failed an operation."""
 
@@ -128,6 +136,10 @@ class SourceExistsError(EventStoreError):
             f"The same content is already recorded as source {source_id}; purge it first "
             "to record it again."
         )
+
+
+class SourceFinishedError(EventStoreError):
+    """The source already has its closing report (a finished run or a closed session)."""
 
 
 class UnknownSourceError(EventStoreError, LookupError):

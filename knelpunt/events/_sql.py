@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from knelpunt.errors import SourceExistsError, UnknownSourceError
+from knelpunt.errors import SourceExistsError, SourceFinishedError, UnknownSourceError
 from knelpunt.events.model import (
     BATCH_COLUMNS,
     AppendResult,
@@ -256,6 +256,23 @@ class SQLEventStore(EventStore):
             duplicates=len(events) - len(rows),
             last_position=last,
         )
+
+    def finish_source(self, source_id: int, report: Mapping[str, Any]) -> Source:
+        with self._write() as cursor:
+            name = self._require_source(cursor, source_id)
+            cursor.execute(
+                self._sql("SELECT 1 FROM source_reports WHERE source_id = ?"), (source_id,)
+            )
+            if cursor.fetchone() is not None:
+                raise SourceFinishedError(
+                    f"Source {source_id} ({name}) is already finished; its report is kept as "
+                    "it was. Record a new source for a new run or session."
+                )
+            cursor.execute(
+                self._sql("INSERT INTO source_reports (source_id, report) VALUES (?, ?)"),
+                (source_id, _json(report)),
+            )
+        return self.source(source_id)
 
     def _require_source(self, cursor: Any, source_id: int) -> str:
         cursor.execute(self._sql("SELECT name FROM sources WHERE source_id = ?"), (source_id,))

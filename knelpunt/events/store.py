@@ -103,6 +103,19 @@ class EventStore(ABC):
         """
 
     @abstractmethod
+    def finish_source(self, source_id: int, report: Mapping[str, Any]) -> Source:
+        """Attach the closing report to a source made by :meth:`create_source`.
+
+        A simulation run calls it when the run ends, a capture session when it
+        is closed; a source has at most one report, and events may still be
+        appended after it (late captures), but the report is never rewritten.
+
+        Raises:
+            UnknownSourceError: no such source.
+            SourceFinishedError: the source already has its report.
+        """
+
+    @abstractmethod
     def sources(self) -> list[Source]:
         """All sources, oldest first, with their live event and reject counts."""
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import knelpunt as kp
-from knelpunt.errors import SourceExistsError, UnknownSourceError
+from knelpunt.errors import SourceExistsError, SourceFinishedError, UnknownSourceError
 from knelpunt.events import Event, EventStore, NewSource
 from knelpunt.testing import make_log
 from tests.helpers import make_csv_frame, store_state
@@ -127,6 +127,18 @@ class EventStoreContract(ABC):
         assert (first.added, again.added, again.duplicates) == (3, 0, 3)
         assert (doubled.added, doubled.duplicates) == (1, 1)
         assert store.source(source.source_id).event_count == 4
+
+    def test_finish_source_writes_the_report_once(self, store: EventStore) -> None:
+        """A run or session gets one closing report; a second one is refused, not rewritten."""
+        source = store.create_source(NewSource("run", "simulation"))
+        store.append(source.source_id, _events(2))
+        finished = store.finish_source(source.source_id, {"cases": 1, "complete": True})
+        assert dict(finished.report) == {"cases": 1, "complete": True}
+        with pytest.raises(SourceFinishedError, match="already finished"):
+            store.finish_source(source.source_id, {"cases": 2})
+        with pytest.raises(UnknownSourceError):
+            store.finish_source(source.source_id + 99, {})
+        assert dict(store.source(source.source_id).report) == {"cases": 1, "complete": True}
 
     def test_same_file_twice_adds_nothing(self, store: EventStore, tmp_path: Path) -> None:
         """Re-recording the same bytes adds 0 events and says so."""
