@@ -1,0 +1,1 @@
+"""Simulation of a social team's case handling, and live capture of training simulations."""
