@@ -28,8 +28,15 @@ def test_all_is_sorted_and_complete() -> None:
     assert public - modules - {"annotations"} == set(knelpunt.__all__)
 
 
-def test_import_does_not_load_pm4py_or_dash() -> None:
-    """import knelpunt stays light: no pm4py, no Dash."""
-    code = "import sys, knelpunt; print('pm4py' in sys.modules, 'dash' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+def test_import_does_not_load_pm4py_dash_or_the_web_server() -> None:
+    """import knelpunt stays light: no pm4py, no Dash, no Flask or waitress; the command
+    line imports Flask and waitress only when 'knelpunt capture serve' runs."""
+    for package, modules in (
+        ("knelpunt", ("pm4py", "dash", "flask", "waitress")),
+        ("knelpunt.cli", ("flask", "waitress")),
+    ):
+        code = f"import sys, {package}; print(*(m in sys.modules for m in {modules!r}))"
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.split() == ["False"] * len(modules), package
