@@ -17,6 +17,9 @@ The notebook façade::
     profile = kp.read_profile("sociaal-domein")  # calendar, teams, roles, activity classes
     own = profile.resource_calendars(events.resources)  # team and personal hours
     steps = kp.pair_instances(events, calendar=profile.calendar, resource_calendars=own)
+    run = kp.simulate_scenario(store, "team-meeting", seed=7)  # events into the store
+    run.truth_by_blocker()                      # the true causes of waiting (kept apart)
+    kp.compare_scenarios("baseline", ["steering.caseload_cap=12"], seeds=range(5)).to_frame()
 
 Importing knelpunt does not import pm4py or Dash.
 """
@@ -52,6 +55,14 @@ from knelpunt.mining.organisation import (
 )
 from knelpunt.mining.projection import EventTable, load_events
 from knelpunt.profile import Profile, ProfileCheck, check_profile, read_profile
+from knelpunt.simulate.runs import (
+    SimulationRun,
+    WhatIf,
+    compare_scenarios,
+    read_truth,
+    simulate_scenario,
+)
+from knelpunt.simulate.scenario import Scenario, read_scenario
 from knelpunt.worktime import WorkCalendar, working_seconds
 
 __version__ = "0.1.0"
@@ -70,11 +81,15 @@ __all__ = [
     "Profile",
     "ProfileCheck",
     "RecordResult",
+    "Scenario",
+    "SimulationRun",
     "Source",
+    "WhatIf",
     "WorkCalendar",
     "append_events",
     "check_conformance",
     "check_profile",
+    "compare_scenarios",
     "discover_collaboration",
     "discover_handovers",
     "discover_map",
@@ -96,8 +111,11 @@ __all__ = [
     "read_profile",
     "read_rejects",
     "read_resource_groups",
+    "read_scenario",
+    "read_truth",
     "resource_workload",
     "simplify_map",
+    "simulate_scenario",
     "suggest_mapping",
     "summarise_activities",
     "summarise_cases",

@@ -1,7 +1,7 @@
-"""The ``knelpunt`` command: ingest, sources, rejects, export, purge, mapping, demo
+"""The ``knelpunt`` command: ingest, sources, rejects, export, purge, mapping
 (:mod:`.record`); map, variants, activities, discover, conformance, handovers
-(:mod:`.analyse`); profile check (:mod:`.profiles`); capture serve, open, close
-(:mod:`.capture`).
+(:mod:`.analyse`); profile check (:mod:`.profiles`); simulate, scenarios, demo
+(:mod:`.simulation`); capture serve, open, close (:mod:`.capture`).
 
 Exit codes: 0 success; 2 wrong usage; 3 the input cannot be recorded or used
 (bad file, bad rows, unknown format, a profile or model that cannot be read);
@@ -19,12 +19,13 @@ from knelpunt.cli._app import app, err
 from knelpunt.cli import record
 from knelpunt.cli import analyse
 from knelpunt.cli import profiles
+from knelpunt.cli import simulation
 from knelpunt.cli import capture
 # isort: on
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (record, analyse, profiles, capture)
+_COMMANDS = (record, analyse, profiles, simulation, capture)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from knelpunt.errors import (
     MappingError,
     ModelError,
     ProfileError,
+    ScenarioError,
     UnsafeInputError,
     UnsupportedFormatError,
 )
@@ -71,6 +72,7 @@ def _fail(error: Exception) -> typer.Exit:
         | FilterError
         | ModelError
         | ProfileError
+        | ScenarioError
         | FileNotFoundError,
     ):
         code = EXIT_INPUT

@@ -1,10 +1,9 @@
 """Commands that record and manage sources: ingest, sources, rejects, export, purge,
-mapping, demo."""
+mapping."""
 
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +30,6 @@ from knelpunt.errors import (
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.pipeline import ingest_log
-from knelpunt.testing import make_demo_csv
 
 
 @app.command()
@@ -249,42 +247,3 @@ def show_mapping(
             out.print(f"{field:>16} = {column}   [dim]{why}[/]", highlight=False)
     for field in suggestion.missing:
         out.print(f"{field:>16} = ?  (no candidate; map it with --mapping {field}=COLUMN)")
-
-
-@app.command()
-def demo(store: StoreOption = DEFAULT_STORE) -> None:
-    """Record the demo log (a generated Wmo case log, Dutch Excel CSV) and summarise the store."""
-    with tempfile.TemporaryDirectory(prefix="knelpunt-demo-") as folder, _open(store) as target:
-        csv = make_demo_csv(Path(folder) / "wmo_demo.csv")
-        try:
-            result = ingest_log(target, csv, name="Demo: Wmo-meldingen (gegenereerd)")
-        except KnelpuntError as error:
-            raise _fail(error) from error
-        out.print(result.message, highlight=False)
-        log = api.read_events(target, sources=[result.source.source_id])
-        found = api.list_sources(target)
-    times = log["time:timestamp"]
-    out.print(
-        f"\nStore: {target.url}  ({len(found)} source(s), "
-        f"{sum(s.event_count for s in found):,} events)",
-        highlight=False,
-    )
-    out.print(
-        f"Demo source: {log['case:concept:name'].nunique():,} cases, {len(log):,} events, "
-        f"{log['concept:name'].nunique()} activities, "
-        f"{times.min():%d-%m-%Y} to {times.max():%d-%m-%Y}",
-        highlight=False,
-    )
-    table = Table("activity", "events", "cases")
-    counts = log.groupby("concept:name", sort=False).agg(
-        events=("concept:name", "size"), cases=("case:concept:name", "nunique")
-    )
-    for activity, row in counts.iterrows():
-        table.add_row(str(activity), f"{row['events']:,}", f"{row['cases']:,}")
-    out.print(table)
-    out.print(
-        "Next: 'knelpunt map' and 'knelpunt variants' show how the cases flow; "
-        "'knelpunt ingest FILE' records your own export; 'knelpunt sources' lists what is "
-        "recorded.",
-        highlight=False,
-    )
