@@ -51,6 +51,13 @@ def simulate(
             "arrivals.per_week=90 (repeatable).",
         ),
     ] = None,
+    both: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--both",
+            help="A setting for every run, both versions of a what-if (e.g. days=90).",
+        ),
+    ] = None,
     compare: Annotated[
         bool,
         typer.Option(
@@ -68,8 +75,9 @@ def simulate(
 ) -> None:
     """Run a scenario of a social team and record its events in the store as they are made."""
     changes = list(settings or [])
+    shared = list(both or [])
     try:
-        checked, _ = read_scenario(scenario, overrides=changes)
+        checked, _ = read_scenario(scenario, overrides=[*shared, *changes])
     except KnelpuntError as error:
         raise _fail(error) from error
     first = checked.seed if seed is None else seed
@@ -86,12 +94,13 @@ def simulate(
         try:
             if changes and compare and runs > 1:
                 what_if = compare_scenarios(
-                    scenario, changes, seeds=seeds, store=target, on_run=step
+                    scenario, changes, seeds=seeds, overrides=shared, store=target, on_run=step
                 )
             else:
                 what_if = None
                 for s in seeds:
-                    step(simulate_scenario(target, scenario, seed=s, overrides=changes))
+                    run = simulate_scenario(target, scenario, seed=s, overrides=[*shared, *changes])
+                    step(run)
         except KnelpuntError as error:
             raise _fail(error) from error
     if truth is not None:

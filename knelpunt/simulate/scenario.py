@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import typing
 from collections.abc import Mapping, Sequence
 from datetime import date, time
@@ -35,7 +36,6 @@ from importlib import resources as package_files
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-import pandas as pd
 from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
@@ -104,19 +104,27 @@ SHIPPED_SCENARIOS: Final = (
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
+_UNITS: Final = {
+    "s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0,
+    "min": 60.0, "minute": 60.0, "minutes": 60.0,
+    "h": 3600.0, "hour": 3600.0, "hours": 3600.0,
+    "d": 86400.0, "day": 86400.0, "days": 86400.0,
+    "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
+}  # fmt: skip
+_DURATION: Final = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*")
+
+
 def _seconds(value: object) -> float:
     """Text such as ``45min``, ``2h``, ``3 days`` or ``2w`` as seconds (never negative)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise ValueError(f"write a duration with its unit, e.g. '{value}h' or '{value} days'")
-    try:
-        seconds = pd.Timedelta(str(value).strip()).total_seconds()
-    except ValueError:
+    match = _DURATION.fullmatch(str(value).lower())
+    if match is None or match.group(2) not in _UNITS:
         raise ValueError(
-            f"{value!r} is not a duration; write e.g. '45min', '2h', '3 days' or '2w'"
-        ) from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"{value!r} is negative; a duration is 0 or more")
-    return seconds
+            f"{value!r} is not a duration; write a number and a unit (s, min, h, days, w), "
+            "e.g. '45min', '2h', '3 days' or '2w'"
+        )
+    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 Duration = Annotated[float, BeforeValidator(_seconds)]
@@ -655,7 +663,7 @@ def _explain(error: ValidationError, *, where: str, nodes: object) -> str:
         at = f"{where}{f', line {line}' if line else ''}"
         key = " → ".join(place) or "(top)"
         kind = problem["type"]
-        if kind == "extra_forbidden":
+        if kind in ("extra_forbidden", "unexpected_keyword_argument"):
             message = "unknown key; remove it or fix its spelling"
             message += _allowed_keys(place)
         elif kind == "missing":
