@@ -181,10 +181,12 @@ class _Worker:
             end = self.clock.add(start, task.work)
             if math.isinf(end):
                 return
-            self.sim.emit(task.case, task.activity, start, "start", self.name)
+            group = {"org:group": self.discipline}
+            self.sim.emit(task.case, task.activity, start, "start", self.name, group)
             yield env.timeout(end - start)
             self.spans.append((start, end, task.enqueued))
-            self.sim.emit(task.case, task.activity, end, "complete", self.name, task.attributes)
+            done = {**group, **(task.attributes or {})}
+            self.sim.emit(task.case, task.activity, end, "complete", self.name, done)
             task.done.succeed()
 
     def _split_queue_wait(self, task: _Task, start: float) -> None:
@@ -358,6 +360,12 @@ class _Engine:
         first = self.scenario.start - timedelta(days=self.scenario.start.weekday())
         closed = {first + timedelta(weeks=int(w), days=d) for w in chosen for d in range(5)}
         calendar = replace(self._calendar, closed=self._calendar.closed | closed)
+        # Both draws are always made, so that one setting does not shift the other's stream.
+        part_time, day_off = rng.random(), int(rng.integers(5))
+        if part_time < self.scenario.team.part_time:
+            hours = tuple(() if d == day_off else h for d, h in enumerate(calendar.hours))
+            if any(hours):
+                calendar = replace(calendar, hours=hours)
         return _Clock(calendar, self.begin, self.horizon)
 
     def pool(self, case: _Case) -> list[_Worker]:
@@ -737,9 +745,11 @@ class _Engine:
                     "protocol.team_meeting",
                     self.env.now - enabled,
                 )
-                self.emit(case, "Multidisciplinair overleg", self.env.now, "start", leader.name)
+                group = {"org:group": leader.discipline}
+                mdo = "Multidisciplinair overleg"
+                self.emit(case, mdo, self.env.now, "start", leader.name, group)
                 yield self.env.timeout(meeting.per_case)
-                self.emit(case, "Multidisciplinair overleg", self.env.now, "complete", leader.name)
+                self.emit(case, mdo, self.env.now, "complete", leader.name, group)
                 done.succeed()
 
     def _take_slot(self, case: _Case) -> Generator[simpy.Event, Any, None]:

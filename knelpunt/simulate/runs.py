@@ -357,8 +357,8 @@ def compare_scenarios(
         on_run: called after each run (progress).
 
     Example:
-        >>> w = compare_scenarios("baseline", ["steering.caseload_cap=3"], seeds=[1, 2],
-        ...                       overrides=["days=30", "tail_days=60"])
+        >>> w = compare_scenarios("baseline", ["steering.caseload_cap=4"], seeds=[1, 2, 3],
+        ...                       overrides=["days=60", "tail_days=90"])
         >>> bool(w.to_frame().set_index("kpi").loc["decision_days_median", "clear"])
         True
     """

@@ -206,13 +206,19 @@ class Arrivals:
 
 @dataclass(config=_STRICT)
 class Team:
-    """Who works: professionals per discipline, team leaders, managers, their hours."""
+    """Who works: professionals per discipline, team leaders, managers, their hours.
+
+    Everyone works the team calendar (Dutch holidays included) except for their
+    ``leave_weeks`` of leave a year, drawn per person; a ``part_time`` share of the
+    professionals also has one weekday off every week.
+    """
 
     professionals: dict[Discipline, Annotated[int, Field(ge=0, le=1000)]]
     team_leaders: Annotated[int, Field(ge=1, le=100)] = 1
     managers: Annotated[int, Field(ge=1, le=100)] = 1
     calendar: dict[str, Any] = Field(default_factory=dict)
     leave_weeks: Annotated[int, Field(ge=0, le=20)] = 5
+    part_time: Share = 0.0
 
 
 @dataclass(config=_STRICT)
