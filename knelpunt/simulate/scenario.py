@@ -26,6 +26,7 @@ allowed. :func:`apply_overrides` changes a scenario from the command line
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -34,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, time
 from importlib import resources as package_files
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
@@ -255,6 +256,7 @@ class Routing:
 class TeamMeeting:
     """Protocol: indications are approved only in the weekly multidisciplinary meeting."""
 
+    main: ClassVar[str] = "weekday"  # a bare value in an override sets this
     enabled: bool = False
     weekday: Weekday = "tue"
     time: ClockTime = time(10, 0)
@@ -266,6 +268,7 @@ class TeamMeeting:
 class SpecialistHandover:
     """Protocol: cases with one of these domains must be handed to a specialist."""
 
+    main: ClassVar[str] = ""
     enabled: bool = False
     domains: tuple[Domain, ...] = ("geestelijke_gezondheid", "middelengebruik")
     handover: Spread = _spread("30min", "1h")
@@ -275,6 +278,7 @@ class SpecialistHandover:
 class SecondAssessment:
     """Protocol: a second professional assesses every indication of these complexities."""
 
+    main: ClassVar[str] = ""
     enabled: bool = False
     complexity: tuple[Complexity, ...] = ("midden", "hoog")
     work: Spread = _spread("1h", "2h")
@@ -284,6 +288,7 @@ class SecondAssessment:
 class Rework:
     """Protocol: an incomplete form goes back to the citizen, again with this probability."""
 
+    main: ClassVar[str] = "probability"  # a bare value in an override sets this
     enabled: bool = False
     probability: Annotated[float, Field(ge=0, le=0.9)] = 0.3
     client_wait: Spread = _spread("5 days", "14 days")
@@ -294,6 +299,7 @@ class Rework:
 class Registration:
     """System: the professional registers the melding and the decision in the case system."""
 
+    main: ClassVar[str] = ""
     enabled: bool = False
     work: Spread = _spread("20min", "45min")
 
@@ -302,6 +308,7 @@ class Registration:
 class NightlyBatch:
     """System: iWmo/iJw messages (301 out, 302 and 305 in) move only in the nightly run."""
 
+    main: ClassVar[str] = "time"  # a bare value in an override sets this
     enabled: bool = False
     time: ClockTime = time(2, 0)
 
@@ -310,6 +317,7 @@ class NightlyBatch:
 class Outage:
     """System: the case system is down for these days; registration and messages wait."""
 
+    main: ClassVar[str] = "days"  # a bare value in an override sets this
     enabled: bool = False
     start: date = date(2025, 3, 3)
     days: Annotated[int, Field(ge=1, le=365)] = 5
@@ -319,6 +327,7 @@ class Outage:
 class DoubleRegistration:
     """System: everything registered is typed in a second system too."""
 
+    main: ClassVar[str] = ""
     enabled: bool = False
     work: Spread = _spread("15min", "30min")
 
@@ -327,6 +336,7 @@ class DoubleRegistration:
 class CaseloadCap:
     """Steering: a professional takes no new case while holding this many."""
 
+    main: ClassVar[str] = "cap"  # a bare value in an override sets this
     enabled: bool = False
     cap: Annotated[int, Field(ge=1, le=1000)] = 25
 
@@ -336,6 +346,7 @@ class BudgetApproval:
     """Steering: indications above the threshold need a manager's approval, in the
     manager's few hours for it."""
 
+    main: ClassVar[str] = "threshold"  # a bare value in an override sets this
     enabled: bool = False
     threshold: Annotated[float, Field(ge=0)] = 5000.0
     hours: dict[str, Any] = Field(
@@ -348,6 +359,7 @@ class BudgetApproval:
 class WaitingList:
     """Steering: the team starts at most this many intakes a week; the rest wait on a list."""
 
+    main: ClassVar[str] = "intakes_per_week"  # a bare value in an override sets this
     enabled: bool = False
     intakes_per_week: Annotated[int, Field(ge=1, le=100_000)] = 40
 
@@ -356,6 +368,7 @@ class WaitingList:
 class PriorityRules:
     """Steering: queues are served in this order of complexity, not first come first served."""
 
+    main: ClassVar[str] = ""
     enabled: bool = False
     order: tuple[Complexity, ...] = ("laag", "midden", "hoog")
 
@@ -364,6 +377,7 @@ class PriorityRules:
 class ClientWaits:
     """Client and network: waiting for the citizen, the network or a provider."""
 
+    main: ClassVar[str] = ""
     enabled: bool = True
 
 
@@ -544,9 +558,9 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
         if isinstance(value, date):
             value = value.isoformat()
         if len(parts) == 3 and parts[0] == "blockers":
-            main = _MAIN_SETTING.get(f"{parts[1]}.{parts[2]}")
+            main = _main_settings().get(f"{parts[1]}.{parts[2]}")
             if main is None:
-                allowed = ", ".join(sorted(_MAIN_SETTING))
+                allowed = ", ".join(sorted(_main_settings()))
                 raise ScenarioError(f"The override {text!r} names no blocker. Blockers: {allowed}.")
             if isinstance(value, str) and value.lower() in ("on", "off"):
                 value = {"enabled": value.lower() == "on"}
@@ -569,22 +583,16 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
 
 _BLOCKER_KINDS: Final = ("protocol", "system", "steering", "client")
 
-# The setting a bare number switches on: steering.caseload_cap=25 sets cap 25.
-_MAIN_SETTING: Final[dict[str, str]] = {
-    "protocol.team_meeting": "weekday",
-    "protocol.specialist_handover": "",
-    "protocol.second_assessment": "",
-    "protocol.rework": "probability",
-    "system.registration": "",
-    "system.nightly_batch": "time",
-    "system.outage": "days",
-    "system.double_registration": "",
-    "steering.caseload_cap": "cap",
-    "steering.budget_approval": "threshold",
-    "steering.waiting_list": "intakes_per_week",
-    "steering.priority_rules": "",
-    "client.waits": "",
-}
+
+def _main_settings() -> dict[str, str]:
+    """Each blocker as ``kind.name``, with the setting a bare override value sets
+    (``steering.caseload_cap=25`` sets ``cap``; "" for blockers with only on/off)."""
+    found = {}
+    for kind in _BLOCKER_KINDS:
+        group = Blockers.__dataclass_fields__[kind].default
+        for name in group.__dataclass_fields__:
+            found[f"{kind}.{name}"] = getattr(group, name).main
+    return found
 
 
 def _walk(data: dict[str, Any], parts: Sequence[str], text: str) -> dict[str, Any]:
@@ -694,7 +702,10 @@ def _allowed_keys(place: Sequence[str]) -> str:
         target = fields[part].type
         target = _resolve(target)
     fields = getattr(target, "__dataclass_fields__", None)
-    return f". Allowed here: {', '.join(fields)}" if fields else ""
+    if not fields:
+        return ""
+    names = [f.name for f in dataclasses.fields(target)]  # ClassVars are not fields
+    return f". Allowed here: {', '.join(names)}"
 
 
 def _resolve(annotation: object) -> object:
