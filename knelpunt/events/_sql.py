@@ -202,60 +202,68 @@ class SQLEventStore(EventStore):
         return self.source(source_id)
 
     def append(self, source_id: int, events: Sequence[Event]) -> AppendResult:
+        rows: list[tuple[Any, ...]] = []
+        given: set[str] = set()
+        for event in events:
+            key = event.idempotency_key
+            if key is not None:
+                if key in given:
+                    continue
+                given.add(key)
+            attributes = _json(event.attributes) if event.attributes else None
+            rows.append(
+                (
+                    source_id,
+                    str(event.case_id),
+                    str(event.activity),
+                    event.time_us,
+                    event.lifecycle,
+                    event.resource,
+                    attributes,
+                    None,
+                    key,
+                )
+            )
         with self._write() as cursor:
             self._require_source(cursor, source_id)
-            keys = [e.idempotency_key for e in events if e.idempotency_key is not None]
-            seen: set[str] = set()
-            if keys:
-                # Look the keys up in chunks: both drivers limit the parameters per statement.
-                for start in range(0, len(keys), 500):
-                    chunk = keys[start : start + 500]
-                    marks = ", ".join("?" * len(chunk))
-                    cursor.execute(
-                        self._sql(
-                            "SELECT idempotency_key FROM events WHERE source_id = ? "
-                            f"AND idempotency_key IN ({marks})"
-                        ),
-                        (source_id, *chunk),
-                    )
-                    seen.update(row[0] for row in cursor.fetchall())
-            rows: list[tuple[Any, ...]] = []
-            for event in events:
-                key = event.idempotency_key
-                if key is not None:
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                attributes = _json(event.attributes) if event.attributes else None
-                rows.append(
-                    (
-                        source_id,
-                        str(event.case_id),
-                        str(event.activity),
-                        event.time_us,
-                        event.lifecycle,
-                        event.resource,
-                        attributes,
-                        None,
-                        key,
-                    )
-                )
-            if rows:
-                cursor.executemany(
-                    self._sql(
-                        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-                        f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
-                    ),
-                    rows,
-                )
+            added = self._insert_appended(cursor, rows) if rows else 0
             cursor.execute("SELECT COALESCE(MAX(position), 0) FROM events")
             last = int(cursor.fetchone()[0])
         return AppendResult(
             source_id=source_id,
-            added=len(rows),
-            duplicates=len(events) - len(rows),
+            added=added,
+            duplicates=len(events) - added,
             last_position=last,
         )
+
+    def _insert_appended(self, cursor: Any, rows: list[tuple[Any, ...]]) -> int:
+        """Insert appended rows (keys unique among them) whose idempotency key the source
+        does not hold yet; returns how many were inserted."""
+        keys = [row[-1] for row in rows if row[-1] is not None]
+        seen: set[str] = set()
+        source_id = rows[0][0]
+        # Look the keys up in chunks: the drivers limit the parameters per statement.
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            cursor.execute(
+                self._sql(
+                    "SELECT idempotency_key FROM events WHERE source_id = ? "
+                    f"AND idempotency_key IN ({marks})"
+                ),
+                (source_id, *chunk),
+            )
+            seen.update(row[0] for row in cursor.fetchall())
+        new = [row for row in rows if row[-1] is None or row[-1] not in seen]
+        if new:
+            cursor.executemany(
+                self._sql(
+                    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+                ),
+                new,
+            )
+        return len(new)
 
     def finish_source(self, source_id: int, report: Mapping[str, Any]) -> Source:
         with self._write() as cursor:
