@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.capture_load import CAPTURE_OPERATIONS
+
 __all__ = ["OPERATIONS"]
 
 Operation = Callable[[str, str | None, str | None], Callable[[], dict[str, Any]]]
@@ -1214,6 +1216,7 @@ OPERATIONS: dict[str, Operation] = {
     "knelpunt-conformance": _knelpunt_conformance,
     "pm4py-conformance-tbr": _pm4py_conformance_tbr,
     "pm4py-conformance-alignments": _pm4py_conformance_alignments,
+    **CAPTURE_OPERATIONS,
 }
 
 

@@ -86,6 +86,10 @@ MAX_PEAK_VS_PM4PY: Final = 0.5
 MAX_APPEND_VS_REBUILD: Final = 0.10
 # Relative tolerance when knelpunt's numbers are held against pm4py's.
 SAME_NUMBERS_RTOL: Final = 1e-9
+# Issue 4: live capture takes at least this many events/s into SQLite, none lost or doubled.
+MIN_CAPTURE_RATE: Final = 500.0
+# Live capture: events sent per case, by events per request (about 8 s at the target's pace).
+CAPTURE_EVENTS: Final = {1: 8_000, 50: 160_000}
 
 
 def _say(message: str) -> None:
@@ -232,6 +236,7 @@ def _cases() -> list[Case]:
     cases += _model_cases(
         {"bpic2012": logs["bpic2012"], "road-traffic": road, "xes-1m": logs["xes-1m"]}
     )
+    cases += _capture_cases()
     log = logs["csv-1m"]
     cases += [
         Case(
@@ -368,6 +373,33 @@ def _model_cases(logs: dict[str, Log]) -> list[Case]:
                 "0.2 net",
             ),
         ]
+    return cases
+
+
+def _capture_cases() -> list[Case]:
+    """Live capture over loopback HTTP (benchmarks/capture_load.py): 1, 8 and 32 clients,
+    one event and 50 events per request, into SQLite; 8 clients into PostgreSQL too."""
+    cases = []
+    for batch, events in CAPTURE_EVENTS.items():
+        # No input file: the operation's input is the number of events the clients send.
+        log = Log(
+            f"capture-b{batch}",
+            f"live capture, {batch} event{'s' if batch > 1 else ''} per request",
+            events,
+            partial(Path, str(events)),
+        )
+        for backend, clients in (("sqlite", 1), ("sqlite", 8), ("sqlite", 32), ("postgres", 8)):
+            cases.append(
+                Case(
+                    f"capture-{backend}-c{clients}-b{batch}",
+                    log,
+                    f"capture-c{clients}-b{batch}",
+                    f"`knelpunt capture serve` on loopback, {clients} client"
+                    f"{'s' if clients > 1 else ''} → "
+                    f"{'SQLite' if backend == 'sqlite' else 'PostgreSQL'}",
+                    backend,
+                )
+            )
     return cases
 
 
@@ -1538,6 +1570,66 @@ def _model_section(results: list[Measured]) -> list[str]:
     return [*lines, ""]
 
 
+def _capture_section(results: list[Measured]) -> list[str]:
+    """Issue 4: live-capture throughput, with what was acknowledged, stored, lost, doubled."""
+    rows, single = [], []
+    for m in results:
+        run = _median_run(m) if m.case.startswith("capture-") else None
+        check = (run.check or {}) if run is not None else {}
+        if not check:
+            continue
+        rate = check["acknowledged"] / check["load_seconds"]
+        store = "SQLite" if "-sqlite-" in m.case else "PostgreSQL"
+        rows.append(
+            f"| {store} | {check['clients']} | {check['batch']} | **{rate:,.0f}** | "
+            f"{check['requests'] / check['load_seconds']:,.0f} | {check['p50_ms']:.1f} | "
+            f"{check['p99_ms']:.1f} | {check['sent']:,} | {check['acknowledged']:,} | "
+            f"{check['stored']:,} | {check['lost']} | {check['duplicated']} | "
+            f"{check['resent']} | {len(m.ok)} |"
+        )
+        if store == "SQLite":
+            single.append((rate, check["lost"], check["duplicated"], check["batch"]))
+    if not rows:
+        return []
+    slowest = min(rate for rate, *_ in single) if single else None
+    intact = all(lost == 0 and doubled == 0 for _, lost, doubled, _ in single)
+    met = None if slowest is None else slowest >= MIN_CAPTURE_RATE and intact
+    return [
+        "## Live capture",
+        "",
+        "`knelpunt capture serve` (waitress, its default 8 threads, Flask) as a child process "
+        "on 127.0.0.1, writing to a new store (SQLite: WAL, `synchronous=FULL`; PostgreSQL "
+        "with fsync on). Outside the clock the server starts and a session is opened. On "
+        "the clock, the clients (threads of the benchmark process, on the same cores as the "
+        "server) each keep one HTTP/1.1 connection and post their share of the events, one "
+        "or 50 per request, each waiting for the answer, which the server sends only after "
+        "the store committed; a failed request would be resent with the same idempotency "
+        "keys (*Resent*). After the clock the server is stopped and the store read directly: "
+        "*Lost* counts acknowledged keys missing from it, *Duplicated* keys stored twice. "
+        "Events/s = acknowledged events / seconds of the load; p50 and p99 are the "
+        "request latencies (time to the committed answer); the median run of each case is "
+        "shown.",
+        "",
+        "| Store | Clients | Events per request | Events/s | Requests/s | p50 ms | p99 ms "
+        "| Sent | Acknowledged | Stored | Lost | Duplicated | Resent | Runs |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        *rows,
+        "",
+        f"Target (issue 4): at least {MIN_CAPTURE_RATE:,.0f} events/s sustained into SQLite, "
+        "zero lost, zero duplicated: "
+        + _verdict(met)
+        + (
+            f" (slowest SQLite case {slowest:,.0f} events/s; every SQLite case "
+            f"{'lost and doubled nothing' if intact else '**lost or doubled events**'})."
+            if slowest is not None
+            else "."
+        )
+        + " Each request is its own transaction, committed (fsync) before the answer; the "
+        "server does not group concurrent requests into one commit.",
+        "",
+    ]
+
+
 _MODEL_LOGS: Final = (
     ("bpic2012", "BPIC 2012"),
     ("road-traffic", "Road Traffic Fines"),
@@ -1555,7 +1647,8 @@ def render(
         "knelpunt's `ingest_log` side by side with `rustxes` alone and with pm4py, and its "
         "process map, variants and case table side by side with pm4py's, from 100k to 20M "
         "events; its discovery and conformance beside pm4py's; the performance map written "
-        "once in Ibis beside the hand-written DuckDB SQL. Generated by "
+        "once in Ibis beside the hand-written DuckDB SQL; the live-capture endpoint's "
+        "throughput. Generated by "
         "`python -m benchmarks.run`; do not edit by hand.",
         "",
         "## Machine",
@@ -1601,6 +1694,7 @@ def render(
         "",
         *_ibis_section(results),
         *_model_section(results),
+        *_capture_section(results),
         "## Reproduce",
         "",
         "```sh",
