@@ -48,7 +48,8 @@ def serve(
         )
         raise typer.Exit(1) from error
     except KeyboardInterrupt:
-        out.print("stopped; every acknowledged event is in the store")
+        pass
+    out.print("stopped; every acknowledged event is in the store")
 
 
 @capture_app.command("open")
@@ -101,4 +102,5 @@ def close(
         f"{report['cases']:,} cases, {report['activities']:,} activities, from "
         f"{report['first_event'] or '-'} to {report['last_event'] or '-'}.",
         highlight=False,
+        soft_wrap=True,
     )
