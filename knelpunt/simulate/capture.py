@@ -47,7 +47,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -97,7 +97,7 @@ class CapturedSession:
     """
 
     source: Source
-    token: str
+    token: str = field(repr=False)  # kept out of logs and tracebacks
 
 
 def _digest(token: str) -> str:
