@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.capture_load import CAPTURE_OPERATIONS
+from benchmarks.simulation import SIMULATION_OPERATIONS
 
 __all__ = ["OPERATIONS"]
 
@@ -1217,6 +1218,7 @@ OPERATIONS: dict[str, Operation] = {
     "pm4py-conformance-tbr": _pm4py_conformance_tbr,
     "pm4py-conformance-alignments": _pm4py_conformance_alignments,
     **CAPTURE_OPERATIONS,
+    **SIMULATION_OPERATIONS,
 }
 
 

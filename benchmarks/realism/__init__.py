@@ -1,0 +1,1 @@
+"""Realism of simulated logs: measured in a separate environment (see benchmarks/simulation.py)."""
