@@ -32,6 +32,7 @@ from knelpunt.simulate.capture import (
     open_session,
     parse_events,
 )
+from knelpunt.testing import make_log
 
 REPO = Path(__file__).resolve().parents[2]
 WHEN = "2025-03-04T09:15:00+01:00"
@@ -238,7 +239,7 @@ class TestHTTP:
     def test_unknown_session(self, client: FlaskClient, store: kp.EventStore) -> None:
         """An unknown id, a non-number and a source that is not a capture are 404."""
         _source_id, auth = _open(client)
-        upload = kp.ingest_log(store, kp.testing.make_log(cases=1)).source.source_id
+        upload = kp.ingest_log(store, make_log(cases=1)).source.source_id
         for target in ("99", "abc", str(upload)):
             answer = client.post(f"/api/capture/sessions/{target}/events", json={}, headers=auth)
             assert answer.status_code == 404, target
@@ -381,7 +382,7 @@ def test_command_open_and_close(tmp_path: Path) -> None:
 def test_session_functions_refuse_what_they_should(tmp_path: Path) -> None:
     """close_session refuses an upload and a second close; open_session needs a name."""
     with kp.open_store(tmp_path / "k.db") as store:
-        upload = kp.ingest_log(store, kp.testing.make_log(cases=1)).source.source_id
+        upload = kp.ingest_log(store, make_log(cases=1)).source.source_id
         with pytest.raises(UnknownSourceError, match="not a capture session"):
             close_session(store, upload)
         session = open_session(store, "S")
