@@ -67,10 +67,13 @@ class Simulation:
     Attributes:
         events: one row per event, in time order: case_id, activity, time_us,
             lifecycle, resource, attributes (JSON text or None).
+            ``emit`` gets the same rows with the attributes as dicts.
         truth: one row per part of a waiting interval (:data:`TRUTH_COLUMNS`).
         cases: cases that arrived.
         closed: cases closed before the run ended.
         end_us: the moment the run stopped (UTC microseconds).
+        professionals: the names of the team's professionals (not team leaders,
+            managers, providers or the message system).
     """
 
     events: pd.DataFrame
@@ -78,6 +81,7 @@ class Simulation:
     cases: int
     closed: int
     end_us: int
+    professionals: tuple[str, ...]
 
 
 class _Clock:
@@ -261,7 +265,7 @@ class _Engine:
             round(t * 1e6),
             lifecycle,
             resource,
-            json.dumps(attributes, ensure_ascii=False, sort_keys=True) if attributes else None,
+            attributes,
         )
         self.events.append(row)
         if self.on_emit is not None:
@@ -396,13 +400,19 @@ class _Engine:
             self.events,
             columns=["case_id", "activity", "time_us", "lifecycle", "resource", "attributes"],
         )
+        events["attributes"] = [
+            json.dumps(a, ensure_ascii=False, sort_keys=True) if a else None
+            for a in events["attributes"]
+        ]
         truth = pd.DataFrame(self.truth, columns=list(TRUTH_COLUMNS))
+        professionals = tuple(w.name for pool in self.workers.values() for w in pool)
         return Simulation(
             events=events,
             truth=truth,
             cases=len(arrivals),
             closed=self.closed,
             end_us=round(self.env.now * 1e6),
+            professionals=professionals,
         )
 
     def _arrivals(self) -> list[float]:

@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ import pandas as pd
 from knelpunt.errors import ScenarioError, SourceExistsError
 from knelpunt.events.model import Event, NewSource, Source
 from knelpunt.events.store import EventStore
+from knelpunt.profile import Profile, read_profile
 from knelpunt.simulate.engine import ENGINE_VERSION, Simulation, run_engine
 from knelpunt.simulate.scenario import Scenario, read_scenario, validate_scenario
 from knelpunt.worktime import WorkCalendar, working_seconds
@@ -54,14 +55,6 @@ KPIS: Final[dict[str, str]] = {
 }
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 LEGAL_TERM_DAYS: Final = 56  # melding → beschikking: 6 weeks onderzoek + 2 weeks decision
-_PROTOCOL: Final = frozenset(
-    {
-        "Overdracht specialist",
-        "Formulier aanvullen",
-        "Tweede beoordeling",
-        "Multidisciplinair overleg",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +73,7 @@ class SimulationRun:
             ..., or None for plain queueing and the end of the working day), seconds.
         cases: cases that arrived; closed: cases closed when the run ended.
         seconds: wall-clock time of the run.
+        professionals: the team's professionals (for counting handovers).
     """
 
     scenario: Scenario
@@ -91,6 +85,7 @@ class SimulationRun:
     cases: int
     closed: int
     seconds: float
+    professionals: tuple[str, ...] = ()
 
     def truth_by_blocker(self) -> pd.DataFrame:
         """Waiting per blocker: total days, days per case, cases touched, share of all waiting."""
@@ -98,7 +93,12 @@ class SimulationRun:
 
     def kpis(self) -> dict[str, float]:
         """The what-if KPIs of this run (see :func:`measure_run`)."""
-        return measure_run(self.events, calendar=self.scenario.calendar(), truth=self.truth)
+        return measure_run(
+            self.events,
+            calendar=self.scenario.calendar(),
+            professionals=self.professionals,
+            truth=self.truth,
+        )
 
 
 def simulate_scenario(
@@ -223,7 +223,12 @@ def summarise_truth(truth: pd.DataFrame, *, cases: int) -> pd.DataFrame:
 
 
 def measure_run(
-    events: pd.DataFrame, *, calendar: WorkCalendar, truth: pd.DataFrame | None = None
+    events: pd.DataFrame,
+    *,
+    calendar: WorkCalendar,
+    professionals: Collection[str],
+    profile: Profile | None = None,
+    truth: pd.DataFrame | None = None,
 ) -> dict[str, float]:
     """The KPIs of a simulated log, from its events.
 
@@ -231,9 +236,10 @@ def measure_run(
     - ``within_term_share``: of those, the share within 8 weeks (Wmo 2015 art. 2.3.2 and
       2.3.5: 6 weeks of onderzoek and 2 for the decision; Awb 4:13 for Jeugdwet);
     - ``closure_days_median``: melding to afsluiting, closed cases;
-    - ``handovers_per_case``: changes of professional within a case;
-    - ``protocol_hours_per_case``: working hours on protocol steps (handover, form
-      rework, second assessment, team meeting), per case;
+    - ``handovers_per_case``: changes from one of the ``professionals`` to another
+      within a case;
+    - ``protocol_hours_per_case``: working hours on the activities the profile
+      (default: ``sociaal-domein``) classes as protocol, per case;
     - ``waiting_days_per_case``: from the ground truth, when given.
     """
     first = events.groupby("case_id", sort=False)["time_us"].min()
@@ -245,25 +251,27 @@ def measure_run(
     closures = events[done & (events["activity"] == "Afsluiting")]
     closed = closures.groupby("case_id", sort=False)["time_us"].max()
     closure_days = (closed - first.reindex(closed.index)) / 86_400e6
-    staff = events[
-        done
-        & events["resource"].notna()
-        & ~events["resource"].astype(str).str.startswith(("Zorgaanbieder", "iWmo", "Teamleider"))
-    ]
+    staff = events[done & events["resource"].isin(list(professionals))]
     changes = staff.groupby("case_id", sort=False)["resource"].agg(
         lambda r: int((r.to_numpy()[1:] != r.to_numpy()[:-1]).sum())
     )
-    protocol = events[events["activity"].isin(_PROTOCOL)]
-    starts = protocol[protocol["lifecycle"] == "start"].reset_index(drop=True)
-    ends = protocol[protocol["lifecycle"] == "complete"].reset_index(drop=True)
-    hours = 0.0
-    if len(starts) and len(starts) == len(ends):
-        begin = starts.sort_values(["case_id", "activity", "time_us"], kind="stable")
-        end = ends.sort_values(["case_id", "activity", "time_us"], kind="stable")
-        spent = working_seconds(
-            begin["time_us"].to_numpy(), end["time_us"].to_numpy(), calendar=calendar
-        )
-        hours = float(np.sum(spent)) / 3600.0
+    profile = profile or read_profile("sociaal-domein")
+    names = events["activity"].unique()
+    protocol_steps = [a for a in names if profile.classify_activity(str(a)) == "protocol"]
+    protocol = events[events["activity"].isin(protocol_steps)]
+    # The n-th start of an activity in a case pairs with its n-th completion; a step
+    # still running when the run ended has no completion and is left out.
+    key = ["case_id", "activity", "n"]
+    numbered = protocol.assign(n=protocol.groupby(["case_id", "activity", "lifecycle"]).cumcount())
+    steps = numbered[numbered["lifecycle"] == "start"][[*key, "time_us"]].merge(
+        numbered[numbered["lifecycle"] == "complete"][[*key, "time_us"]],
+        on=key,
+        suffixes=("_start", "_end"),
+    )
+    spent = working_seconds(
+        steps["time_us_start"].to_numpy(), steps["time_us_end"].to_numpy(), calendar=calendar
+    )
+    hours = float(np.sum(spent)) / 3600.0
     result = {
         "decision_days_median": _median(decision_days),
         "within_term_share": float((decision_days <= LEGAL_TERM_DAYS).mean())
@@ -425,6 +433,7 @@ def _run(
         cases=result.cases,
         closed=result.closed,
         seconds=seconds,
+        professionals=result.professionals,
     )
 
 
@@ -445,7 +454,7 @@ def _event(row: tuple[Any, ...]) -> Event:
         timestamp=_EPOCH + timedelta(microseconds=int(time_us)),
         lifecycle=lifecycle,
         resource=resource,
-        attributes=json.loads(attributes) if attributes else {},
+        attributes=attributes or {},
     )
 
 

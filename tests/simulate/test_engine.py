@@ -266,3 +266,17 @@ def test_cli_demo_is_deterministic_and_recorded_once(tmp_path: Path) -> None:
         [source] = opened.sources()
         assert 2000 <= source.report["cases"] <= 5000
         assert source.kind == "simulation"
+
+
+def test_kpis_see_what_the_blockers_add() -> None:
+    """Protocol hours come from the profile's protocol class; handovers count changes
+    between the team's professionals only (not providers or the message system)."""
+    base = kp.simulate_scenario(None, "baseline", seed=1, overrides=SHORT).kpis()
+    second = kp.simulate_scenario(None, "second-assessment", seed=1, overrides=SHORT).kpis()
+    meeting = kp.simulate_scenario(None, "team-meeting", seed=1, overrides=SHORT).kpis()
+    assert base["handovers_per_case"] == 0
+    assert second["handovers_per_case"] > 0.1
+    assert 0 < base["protocol_hours_per_case"] < meeting["protocol_hours_per_case"]
+    assert second["protocol_hours_per_case"] > base["protocol_hours_per_case"]
+    assert 0.9 < base["within_term_share"] <= 1
+    assert base["decision_days_median"] < base["closure_days_median"]
