@@ -238,6 +238,18 @@ class _Engine:
         self.blockers = scenario.blockers
         self._calendar = scenario.calendar()
         self.team_clock = _Clock(self._calendar, self.begin, self.horizon)
+        # Settings as plain str-keyed dicts, converted once (not per case or per day).
+        cases, routing = scenario.cases, scenario.routing
+        self.seasonality = _plain(scenario.arrivals.seasonality)
+        self.referrers = {str(k): _plain(v) for k, v in cases.referrers.items()}
+        self.domain_factor = _plain(cases.domains_per_complexity)
+        self.domain_chance = _plain(cases.domains)
+        self.general_provision = _plain(routing.general_provision)
+        self.network_meeting = _plain(routing.network_meeting)
+        self.solved_by_network = _plain(routing.solved_by_network)
+        outage = self.blockers.system.outage
+        start = datetime.combine(outage.start, time(0), self.zone).timestamp()
+        self.outage = (start, start + outage.days * 86400.0) if outage.enabled else None
         self._build_staff()
 
     # -- plumbing ---------------------------------------------------------------------
@@ -441,7 +453,7 @@ class _Engine:
         while i < len(clock.opens) and clock.opens[i] < self.arrivals_end:
             opens, closes = clock.opens[i], clock.closes[i]
             month = months[datetime.fromtimestamp(opens, self.zone).month - 1]
-            mean = rate * (closes - opens) * _plain(scenario.arrivals.seasonality).get(month, 1.0)
+            mean = rate * (closes - opens) * self.seasonality.get(month, 1.0)
             count = int(rng.poisson(mean))
             found.extend(sorted(rng.uniform(opens, closes, size=count).tolist()))
             i += 1
@@ -452,18 +464,16 @@ class _Engine:
         rng = np.random.default_rng([self.seed, 2, number])
         scheme = _pick(rng, cases.schemes)
         complexity = _pick(rng, cases.complexity)
-        referrers = {str(k): _plain(v) for k, v in cases.referrers.items()}
-        referrer = _pick(rng, referrers.get(scheme, {"gemeente": 1.0}))
-        factor = _plain(cases.domains_per_complexity).get(complexity, 1.0)
-        chance = _plain(cases.domains)
+        referrer = _pick(rng, self.referrers.get(scheme, {"gemeente": 1.0}))
+        factor = self.domain_factor.get(complexity, 1.0)
+        chance = self.domain_chance
         domains = tuple(d for d in DOMAINS if rng.random() < min(chance.get(d, 0.0) * factor, 1.0))
         if households and rng.random() < cases.repeat_household:
             household = households[int(rng.integers(len(households)))]
         else:
             household = f"H{len(households) + 1:05d}"
             households.append(household)
-        sigma = (math.log(cases.cost.p90) - math.log(cases.cost.median)) / 1.2815515655446004
-        cost = round(float(rng.lognormal(math.log(cases.cost.median), sigma)), -1)
+        cost = round(float(rng.lognormal(math.log(cases.cost.median), cases.cost.sigma)), -1)
         rules = self.blockers.steering.priority_rules
         order = [str(c) for c in rules.order]
         priority = order.index(complexity) if rules.enabled and complexity in order else 0
@@ -506,10 +516,10 @@ class _Engine:
                 "case:cost": case.cost,
             },
         )
-        if b.steering.waiting_list.enabled:
-            yield from self._take_slot(case)
         first = "Keukentafelgesprek" if case.scheme == "Wmo" else "Intake"
         nxt = "Registreren melding" if b.system.registration.enabled else first
+        if b.steering.waiting_list.enabled:
+            yield from self._take_slot(case, nxt)
         yield from self._assign(case, nxt, self.pool(case))
         if b.system.registration.enabled:
             yield from self._register(case, "Registreren melding")
@@ -519,16 +529,15 @@ class _Engine:
         yield from self._work(case, first, self.scenario.steps.intake)
         if case.scheme == "Wmo":
             yield from self._work(case, "Verslag onderzoek", self.scenario.steps.report)
-        routing = self.scenario.routing
-        if case.rng.random() < _plain(routing.general_provision).get(case.scheme, 0.0):
+        if case.rng.random() < self.general_provision.get(case.scheme, 0.0):
             yield from self._close(case, "algemene_voorziening")
             return
-        if case.rng.random() < _plain(routing.network_meeting).get(case.complexity, 0.0):
+        if case.rng.random() < self.network_meeting.get(case.complexity, 0.0):
             if b.client.waits.enabled:
                 until = env.now + self.draw(case, self.scenario.steps.network_wait)
                 yield from self.wait(case, "Netwerkberaad", until, "extraneous", "client.network")
             yield from self._work(case, "Netwerkberaad", self.scenario.steps.network_meeting)
-            if case.rng.random() < _plain(routing.solved_by_network).get(case.complexity, 0.0):
+            if case.rng.random() < self.solved_by_network.get(case.complexity, 0.0):
                 yield from self._close(case, "eigen_netwerk")
                 return
         yield from self._customised(case)
@@ -652,13 +661,8 @@ class _Engine:
             )
 
     def _outage(self, case: _Case, activity: str) -> Iterator[simpy.Event]:
-        outage = self.blockers.system.outage
-        if not outage.enabled:
-            return
-        begin = datetime.combine(outage.start, time(0), self.zone).timestamp()
-        end = begin + outage.days * 86400.0
-        if begin <= self.env.now < end:
-            yield from self.wait(case, activity, end, "extraneous", "system.outage")
+        if self.outage is not None and self.outage[0] <= self.env.now < self.outage[1]:
+            yield from self.wait(case, activity, self.outage[1], "extraneous", "system.outage")
 
     def _message(
         self,
@@ -762,7 +766,9 @@ class _Engine:
                 self.emit(case, mdo, self.env.now, "complete", leader.name, group)
                 done.succeed()
 
-    def _take_slot(self, case: _Case) -> Generator[simpy.Event, Any, None]:
+    def _take_slot(self, case: _Case, nxt: str) -> Generator[simpy.Event, Any, None]:
+        """An intake slot this week, or a place on the waiting list until one opens
+        (the wait is part of the wait before ``nxt``, the case's next step)."""
         if self.slots > 0:
             self.slots -= 1
             return
@@ -771,11 +777,6 @@ class _Engine:
         heapq.heappush(self.waiting, (case.priority, self.env.now, self.next_seq(), case, done))
         before = self.env.now
         yield done
-        nxt = (
-            "Registreren melding"
-            if self.blockers.system.registration.enabled
-            else ("Keukentafelgesprek" if case.scheme == "Wmo" else "Intake")
-        )
         self.truth_part(case, nxt, "extraneous", "steering.waiting_list", self.env.now - before)
 
     def _waiting_list(self) -> Generator[simpy.Event, Any, None]:

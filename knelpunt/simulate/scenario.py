@@ -159,9 +159,14 @@ class Spread:
     @property
     def sigma(self) -> float:
         """The log-normal's sigma (0 when p90 equals the median: a fixed duration)."""
-        if self.median <= 0:
-            return 0.0
-        return (math.log(self.p90) - math.log(self.median)) / 1.2815515655446004
+        return lognormal_sigma(self.median, self.p90)
+
+
+def lognormal_sigma(median: float, p90: float) -> float:
+    """Sigma of the log-normal with this median and 90th percentile (0 for median 0)."""
+    if median <= 0:
+        return 0.0
+    return (math.log(p90) - math.log(median)) / 1.2815515655446004
 
 
 def _spread(median: str, p90: str) -> Any:
@@ -182,6 +187,11 @@ class Amount:
     def __post_init__(self) -> None:
         if self.p90 < self.median:
             raise ValueError("p90 is below the median; the 90th percentile is at least the median")
+
+    @property
+    def sigma(self) -> float:
+        """The log-normal's sigma."""
+        return lognormal_sigma(self.median, self.p90)
 
 
 @dataclass(config=_STRICT)
