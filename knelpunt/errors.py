@@ -17,6 +17,7 @@ ValueError`` keeps working::
     ├── FilterError (ValueError)            a filter that cannot be applied as given
     ├── ModelError (ValueError)             a process model that cannot be read, written or used
     ├── ScenarioError (ValueError)          a simulation scenario or override that cannot be used
+    ├── AnalysisError (ValueError)          an analysis option or input that cannot be used
     └── EventStoreError
         ├── StoreConnectionError            the store cannot be opened
         ├── AppendOnlyError                 an attempt to change or remove recorded events
@@ -35,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AnalysisError",
     "AppendOnlyError",
     "CalendarError",
     "ConcurrencyError",
@@ -105,6 +107,10 @@ class ModelError(KnelpuntError, ValueError):
 
 class ScenarioError(KnelpuntError, ValueError):
     """A simulation scenario, or an override of one, that cannot be used."""
+
+
+class AnalysisError(KnelpuntError, ValueError):
+    """An analysis (waiting split, blockers) was given an option or input it cannot use."""
 
 
 class EventStoreError(KnelpuntError):

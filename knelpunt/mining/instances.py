@@ -52,7 +52,13 @@ import polars as pl
 from knelpunt.mining.projection import EventTable
 from knelpunt.worktime import WorkCalendar, WorkClock
 
-__all__ = ["INSTANCE_COLUMNS", "ActivityInstances", "pair_instances", "summarise_activities"]
+__all__ = [
+    "INSTANCE_COLUMNS",
+    "ActivityInstances",
+    "local_midnights",
+    "pair_instances",
+    "summarise_activities",
+]
 
 _US: Final = 1_000_000.0
 _DATE_ONLY_SHARE: Final = 0.01
@@ -178,7 +184,7 @@ def pair_instances(
         )
 
     zone = calendar.timezone if calendar is not None else _ZONE
-    midnight = _midnights(table.time_us, zone) if detect_dates else table.time_us
+    midnight = local_midnights(table.time_us, zone) if detect_dates else table.time_us
     day = _date_only(table, midnight) if detect_dates else np.zeros(len(table), dtype=bool)
     has_end = end_row >= 0
     safe_end = np.where(has_end, end_row, start_row)
@@ -354,7 +360,7 @@ def _date_only(table: EventTable, midnight: np.ndarray) -> np.ndarray:
     return np.asarray(at_midnight & np.isin(source, common))
 
 
-def _midnights(time_us: np.ndarray, zone: str) -> np.ndarray:
+def local_midnights(time_us: np.ndarray, zone: str) -> np.ndarray:
     """The local midnight at or before each instant, in UTC microseconds."""
     local = pd.DatetimeIndex(pd.to_datetime(time_us, unit="us", utc=True)).tz_convert(zone)
     return np.asarray(local.normalize().tz_convert("UTC").as_unit("us").asi8, dtype=np.int64)

@@ -1,0 +1,533 @@
+"""Why cases wait: each waiting interval split into its causes, by Kronos' method.
+
+The method is that of Kronos (Lashkevich, Milani, Chapela-Campa, Suvorau and
+Dumas, "Why am I waiting? Data-driven analysis of waiting times in business
+processes", CAiSE 2023), applied to the activity instances of
+:func:`~knelpunt.mining.instances.pair_instances`. An instance waits from
+when it was *enabled* to its *start*; that wait is split into:
+
+* **batching**: instances of one activity by one resource form a batch when,
+  in start order, each was enabled no later than the batch's first start and
+  started at most ``batch_gap`` after the batch's work so far ended (one after
+  the other, or together), with at least ``batch_min_size`` of them: a weekly
+  meeting, a nightly run. The batching wait runs from the instance's enabled
+  time to the moment its batch was complete (the latest enabled time in it).
+* **contention**: the resource was processing other instances that were
+  enabled no later than this one (for work outside its own batch: no later
+  than its batch was complete);
+* **prioritisation**: the resource was processing instances enabled later;
+* **unavailability**: outside the resource's working hours (its own calendar
+  from the profile, else the organisation's), and not busy;
+* **extraneous**: the rest (the citizen, a partner, a system outside the log).
+
+Overlaps are removed in that order, so the five parts are never negative and
+add up to the wait. Where the data cannot tell a cause apart, the split says
+so instead of guessing: an instance without a resource (of an activity that
+has resources elsewhere in the log, or in a log without any) has its
+contention, prioritisation and extraneous time as **undetermined**; an
+activity that never has a resource in a log that has them is taken to happen
+outside the organisation (no resource to contend for, so the rest is
+extraneous). Instances whose start was estimated (completion-only logs) are
+split on the estimate, which assumes the resource worked on its previous
+piece of work until it completed it; the notes say how much waiting rests on
+that. Where an end of the wait carries a date only, both ends count from
+their local midnight, as in ``pair_instances``.
+
+Differences from Kronos, on purpose: the enabled time is ``pair_instances``'
+(the latest completion in the case before the start, not a concurrency
+oracle), working hours come from the profile instead of being discovered per
+resource, and instances without a resource are kept (Kronos drops them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from knelpunt.analysis.calendars import discover_calendars
+from knelpunt.errors import AnalysisError
+from knelpunt.mining.instances import ActivityInstances, local_midnights, pair_instances
+from knelpunt.mining.projection import EventTable
+from knelpunt.profile import Profile
+from knelpunt.worktime import WorkCalendar, WorkClock
+
+__all__ = ["CAUSES", "WaitingSplit", "split_waiting"]
+
+CAUSES: Final = ("batching", "contention", "prioritisation", "unavailability", "extraneous")
+PARTS: Final = (*CAUSES, "undetermined")
+_US: Final = 1_000_000
+# The working clocks in use, and per instance the number of the one its resource keeps.
+Clocks = tuple[list[WorkClock], np.ndarray]
+_NAT: Final = np.iinfo(np.int64).min
+
+# Pairs of (waiting instance, other instance of its resource) whose processing
+# overlaps the wait after batching, clipped to it; `cont` marks contention.
+_PAIRS = """
+CREATE TEMP TABLE pairs AS
+SELECT w.id, greatest(w.w0, o.s) AS lo, least(w.s, o.c) AS hi,
+       o.e <= CASE WHEN w.batch >= 0 AND o.batch = w.batch THEN w.e ELSE w.thr END AS cont
+FROM w JOIN o ON o.r = w.r AND o.s < w.s AND o.c > w.w0 AND o.id <> w.id
+"""
+# The measure of a union of intervals: each adds what reaches beyond all before it.
+_CONTENTION = """
+SELECT id, sum(greatest(0, hi - greatest(lo, coalesce(reach, lo))))::BIGINT AS us
+FROM (SELECT id, lo, hi, max(hi) OVER (PARTITION BY id ORDER BY lo, hi
+                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+      FROM pairs WHERE cont)
+GROUP BY id
+"""
+# The busy time as disjoint islands, for its working-time part.
+_ISLANDS = """
+SELECT id, min(lo) AS lo, max(hi) AS hi
+FROM (SELECT id, lo, hi,
+             sum(CASE WHEN reach IS NULL OR lo > reach THEN 1 ELSE 0 END)
+                 OVER (PARTITION BY id ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS island
+      FROM (SELECT id, lo, hi, max(hi) OVER (PARTITION BY id ORDER BY lo, hi
+                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                               AS reach
+            FROM pairs))
+GROUP BY id, island
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingSplit:
+    """Every wait of a log, split into its causes.
+
+    Attributes:
+        instances: the activity instances of ``pair_instances`` with, per
+            instance, ``batch`` (its batch number, -1 when none) and the wait in
+            seconds per part: ``batching_s``, ``contention_s``,
+            ``prioritisation_s``, ``unavailability_s``, ``extraneous_s`` and
+            ``undetermined_s``, which add up to ``waiting_s``.
+        batches: one row per batch: activity, resource, size, first start,
+            last completion and ``ready`` (when its last member was enabled).
+        calendar: the organisation's working calendar used for unavailability.
+        notes: what a reader must know about the data behind the split.
+    """
+
+    instances: pd.DataFrame
+    batches: pd.DataFrame
+    calendar: WorkCalendar
+    notes: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The instances with their split (see :attr:`instances`)."""
+        return self.instances
+
+    def totals(self) -> pd.DataFrame:
+        """Per part: seconds, hours and share of all waiting."""
+        seconds = [float(self.instances[f"{part}_s"].sum()) for part in PARTS]
+        total = sum(seconds)
+        return pd.DataFrame(
+            {
+                "cause": PARTS,
+                "seconds": seconds,
+                "hours": [s / 3600 for s in seconds],
+                "share": [s / total if total > 0 else 0.0 for s in seconds],
+            }
+        )
+
+    def by_activity(self) -> pd.DataFrame:
+        """Per activity: instances, waiting instances and the seconds of each part,
+        most waiting first."""
+        frame = self.instances.assign(activity=self.instances["activity"].astype(str))
+        frame["waits"] = frame["waiting_s"] > 0
+        columns = ["waiting_s", *(f"{part}_s" for part in PARTS)]
+        grouped = frame.groupby("activity", observed=True)
+        out = grouped[columns].sum()
+        out.insert(0, "waits", grouped["waits"].sum())
+        out.insert(0, "instances", grouped.size())
+        return out.sort_values("waiting_s", ascending=False).reset_index()
+
+    def _repr_html_(self) -> str:
+        table = self.totals().assign(share=lambda f: (100 * f["share"]).round(1))
+        return (
+            f"<p>Waiting of {len(self.instances):,} activity instances, by cause "
+            f"(share in %).</p>{table.to_html(index=False, float_format='{:,.1f}'.format)}"
+        )
+
+
+def split_waiting(
+    events: EventTable | ActivityInstances,
+    *,
+    profile: Profile | None = None,
+    calendar: WorkCalendar | None = None,
+    resource_calendars: Mapping[str, WorkCalendar] | None = None,
+    hours: Literal["discover", "profile"] = "discover",
+    multitasking: float | None = 0.5,
+    batch_min_size: int = 2,
+    batch_gap_s: float = 0.0,
+) -> WaitingSplit:
+    """Split every wait into batching, contention, prioritisation, unavailability
+    and extraneous time (see the module documentation).
+
+    Args:
+        events: the events (their instances are paired here), or instances
+            already paired by :func:`~knelpunt.mining.instances.pair_instances`.
+        profile: the organisation's calendar and people's own hours.
+        calendar: the organisation's calendar (overrides the profile's; without
+            either, Monday to Friday 09:00-17:00 with Dutch public holidays).
+        resource_calendars: hours of resources that differ (over the profile's).
+        hours: ``"discover"`` learns the hours of resources that neither the
+            profile nor ``resource_calendars`` describe from their recorded work
+            (see :func:`~knelpunt.analysis.calendars.discover_calendars`);
+            ``"profile"`` gives them the organisation's calendar.
+        multitasking: a resource whose work overlaps its own other work for at
+            least this share of its working time serves many cases at once (a
+            care provider, a message system): it has no queue, so its waits
+            get no batching, contention or prioritisation. None treats every
+            resource as doing one thing at a time, as Kronos does.
+        batch_min_size: the fewest instances that make a batch (Kronos: 2).
+        batch_gap_s: the longest idle gap within a batch, in seconds (Kronos: 0).
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=20, seed=2), name="demo")
+        ...     split = kp.split_waiting(kp.load_events(store))
+        >>> parts = split.totals()
+        >>> bool(abs(parts["seconds"].sum() - split.instances["waiting_s"].sum()) < 1e-3)
+        True
+    """
+    if batch_min_size < 2:
+        raise AnalysisError(
+            f"A batch has at least 2 instances; batch_min_size={batch_min_size} cannot be used."
+        )
+    if not batch_gap_s >= 0:
+        raise AnalysisError(f"batch_gap_s is a number of seconds >= 0, not {batch_gap_s}.")
+    if isinstance(events, ActivityInstances):
+        names = events.instances["resource"].dropna().astype(str).unique()
+        calendar = calendar or events.calendar
+    else:
+        names = events.resources
+    calendar = calendar or (profile.calendar if profile is not None else None)
+    calendar = calendar or WorkCalendar.office_hours()
+    own = dict(profile.resource_calendars(names)) if profile is not None else {}
+    own.update(resource_calendars or {})
+    if isinstance(events, ActivityInstances):
+        paired = events
+    else:
+        paired = pair_instances(events, calendar=calendar, resource_calendars=own)
+    if hours not in ("discover", "profile"):
+        raise AnalysisError(f"hours is 'discover' or 'profile', not {hours!r}.")
+    if multitasking is not None and not 0 < multitasking <= 1:
+        raise AnalysisError(
+            f"multitasking is a share between 0 and 1, or None; not {multitasking}."
+        )
+    if hours == "discover":
+        own = {**discover_calendars(paired, base=calendar), **own}
+    splitter = _Splitter(paired, calendar, own, batch_min_size, round(batch_gap_s * _US))
+    return splitter.run(multitasking)
+
+
+class _Splitter:
+    def __init__(
+        self,
+        paired: ActivityInstances,
+        calendar: WorkCalendar,
+        own: Mapping[str, WorkCalendar],
+        batch_min_size: int,
+        batch_gap_us: int,
+    ) -> None:
+        frame = paired.instances
+        self.paired = paired
+        self.frame = frame
+        self.calendar = calendar
+        self.own = own
+        self.min_size = batch_min_size
+        self.gap = batch_gap_us
+        self.res = frame["resource"].cat.codes.to_numpy(dtype=np.int64)
+        self.act = frame["activity"].cat.codes.to_numpy(dtype=np.int64)
+        self.e = _us(frame["enabled"])
+        self.s = _us(frame["start"])
+        self.c = _us(frame["complete"])
+        day = (frame["precision"] == "day").to_numpy()
+        if day.any():  # both ends from their local midnight, as pair_instances counts
+            zone = calendar.timezone
+            self.e = np.where(day & (self.e != _NAT), local_midnights(self.e, zone), self.e)
+            self.s = np.where(day & (self.s != _NAT), local_midnights(self.s, zone), self.s)
+        self.day = day
+        self.notes: list[str] = list(paired.notes)
+
+    def run(self, multitasking: float | None) -> WaitingSplit:
+        n = len(self.frame)
+        self.drop_multitaskers(multitasking)
+        known = (self.e != _NAT) & (self.s != _NAT)
+        wait = np.where(known, np.maximum(self.s - self.e, 0), 0)
+        batch, ready = self.batches()
+        batched = batch >= 0
+        w0 = np.where(batched, np.clip(ready, self.e, self.s), self.e)
+        batching = np.where(known, w0 - self.e, 0)
+        clocks = self.clocks()
+        busy, busy_work, contention = self.busy(known, batch, ready, w0, clocks)
+        window = np.where(known, self.s - w0, 0)
+        window_work = self.working(w0, self.s, known, clocks)
+        unavailable = np.maximum((window - window_work) - (busy - busy_work), 0)
+        rest = np.maximum(wait - batching - busy - unavailable, 0)
+        prioritisation = busy - contention
+
+        # Without a resource, contention and prioritisation cannot be told apart
+        # from the rest, unless the activity never has one (outside the organisation).
+        undetermined = np.zeros(n, dtype=np.int64)
+        no_resource = known & (self.res < 0)
+        if no_resource.any():
+            outside = self.outside_activities()
+            unsure = no_resource & ~np.isin(self.act, outside)
+            undetermined = np.where(unsure, rest, 0)
+            rest = np.where(unsure, 0, rest)
+            self.note_resourceless(no_resource, unsure, outside, wait)
+        parts = {
+            "batching_s": batching,
+            "contention_s": contention,
+            "prioritisation_s": prioritisation,
+            "unavailability_s": unavailable,
+            "extraneous_s": rest,
+            "undetermined_s": undetermined,
+        }
+        out = self.frame.copy()
+        out["waiting_s"] = wait / _US
+        out["batch"] = batch
+        for name, values in parts.items():
+            out[name] = values / _US
+        self.note_estimates(wait)
+        return WaitingSplit(
+            instances=out,
+            batches=self.batch_table(batch, ready),
+            calendar=self.calendar,
+            notes=tuple(self.notes),
+        )
+
+    def drop_multitaskers(self, threshold: float | None) -> None:
+        """Resources that serve many cases at once have no queue: their instances take
+        no part in batching, contention or prioritisation (``self.queued``)."""
+        self.queued = self.res >= 0
+        done = np.flatnonzero(self.queued & (self.s != _NAT) & (self.c != _NAT))
+        if threshold is None or len(done) == 0:
+            return
+        frame = pd.DataFrame({"r": self.res[done], "s": self.s[done], "c": self.c[done]})
+        frame = frame.sort_values(["r", "s", "c"], kind="stable")
+        reach = frame.groupby("r")["c"].cummax().groupby(frame["r"]).shift(1)
+        alone = (frame["c"] - np.maximum(frame["s"], reach.fillna(frame["s"]))).clip(lower=0)
+        length = frame["c"] - frame["s"]
+        per = pd.DataFrame({"r": frame["r"], "alone": alone, "length": length}).groupby("r").sum()
+        share = 1 - per["alone"] / per["length"].where(per["length"] > 0)
+        many = share[share >= threshold].index.to_numpy(dtype=np.int64)
+        if len(many):
+            self.queued &= ~np.isin(self.res, many)
+            names = self.frame["resource"].cat.categories
+            shown = ", ".join(f"{names[r]} ({share[r]:.0%})" for r in many[:5])
+            self.notes.append(
+                f"{len(many)} resource(s) work on several cases at once for much of their time "
+                f"({shown}{', ...' if len(many) > 5 else ''}): they have no queue, so waiting "
+                "for them is never batching, contention or prioritisation."
+            )
+
+    def batches(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per instance: its batch number (-1 when none) and when the batch was complete."""
+        n = len(self.frame)
+        batch = np.full(n, -1, dtype=np.int64)
+        ready = np.full(n, _NAT, dtype=np.int64)
+        able = self.queued & (self.s != _NAT) & (self.c != _NAT) & (self.e != _NAT)
+        ids = np.flatnonzero(able)
+        if len(ids) == 0:
+            return batch, ready
+        ids = ids[np.lexsort((ids, self.c[ids], self.s[ids], self.act[ids], self.res[ids]))]
+        res, act = self.res[ids].tolist(), self.act[ids].tolist()
+        e, s, c = self.e[ids].tolist(), self.s[ids].tolist(), self.c[ids].tolist()
+        gap, size = self.gap, self.min_size
+        groups: list[list[int]] = []
+        current: list[int] = []
+        first = end = 0
+        for k in range(len(ids)):
+            same = bool(current) and res[k] == res[current[0]] and act[k] == act[current[0]]
+            if same and e[k] <= first and s[k] - end <= gap:
+                current.append(k)
+                end = max(end, c[k])
+                continue
+            if len(current) >= size:
+                groups.append(current)
+            current, first, end = [k], s[k], c[k]
+        if len(current) >= size:
+            groups.append(current)
+        for number, members in enumerate(groups):
+            rows = ids[members]
+            batch[rows] = number
+            ready[rows] = self.e[rows].max()
+        return batch, ready
+
+    def clocks(self) -> Clocks:
+        """The working clocks and, per instance, which one its resource keeps."""
+        times = np.concatenate([self.e, self.s, self.c])
+        times = times[times != _NAT]
+        low, high = (int(times.min()), int(times.max())) if len(times) else (0, 0)
+        calendars = [self.calendar]
+        which_resource = np.zeros(len(self.frame["resource"].cat.categories) + 1, dtype=np.int64)
+        for code, name in enumerate(self.frame["resource"].cat.categories):
+            own = self.own.get(str(name))
+            if own is not None and own != self.calendar:
+                if own not in calendars:
+                    calendars.append(own)
+                which_resource[code] = calendars.index(own)
+        clocks = [calendar.clock(low, high) for calendar in calendars]
+        return clocks, which_resource[self.res]  # code -1 takes the last slot: the default
+
+    @staticmethod
+    def working(low: np.ndarray, high: np.ndarray, mask: np.ndarray, clocks: Clocks) -> np.ndarray:
+        """Working microseconds from ``low`` to ``high`` by each instance's clock."""
+        found = np.zeros(len(low), dtype=np.int64)
+        kept, which = clocks
+        for number, clock in enumerate(kept):
+            rows = mask & (which == number)
+            if rows.any():
+                found[rows] = clock.read(high[rows]) - clock.read(low[rows])
+        return found
+
+    def busy(
+        self,
+        known: np.ndarray,
+        batch: np.ndarray,
+        ready: np.ndarray,
+        w0: np.ndarray,
+        clocks: Clocks,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per instance: how long its resource was busy with other work during the wait
+        after batching (in all, and within working hours), and with work enabled earlier."""
+        n = len(self.frame)
+        busy = np.zeros(n, dtype=np.int64)
+        busy_work = np.zeros(n, dtype=np.int64)
+        contention = np.zeros(n, dtype=np.int64)
+        waiting = np.flatnonzero(known & self.queued & (self.s > w0))
+        doing = np.flatnonzero(
+            self.queued & (self.s != _NAT) & (self.c != _NAT) & (self.c > self.s)
+        )
+        if len(waiting) == 0 or len(doing) == 0:
+            return busy, busy_work, contention
+        # For work outside its batch, an instance counts as enabled when its batch was complete.
+        threshold = np.where(batch >= 0, np.minimum(ready, self.s), self.e)
+        w = pa.table(
+            {
+                "id": waiting,
+                "r": self.res[waiting],
+                "e": self.e[waiting],
+                "s": self.s[waiting],
+                "w0": w0[waiting],
+                "thr": threshold[waiting],
+                "batch": batch[waiting],
+            }
+        )
+        o = pa.table(
+            {
+                "id": doing,
+                "r": self.res[doing],
+                "e": self.e[doing],
+                "s": self.s[doing],
+                "c": self.c[doing],
+                "batch": batch[doing],
+            }
+        )
+        with duckdb.connect() as connection:
+            connection.register("w", w)
+            connection.register("o", o)
+            connection.execute(_PAIRS)
+            held = connection.execute(_CONTENTION).fetchnumpy()
+            islands = connection.execute(_ISLANDS).fetchnumpy()
+        contention[_ints(held["id"])] = _ints(held["us"])
+        ids, lo, hi = _ints(islands["id"]), _ints(islands["lo"]), _ints(islands["hi"])
+        np.add.at(busy, ids, hi - lo)
+        kept, which = clocks
+        inside = np.zeros(len(ids), dtype=np.int64)
+        island_clock = which[ids]
+        for number, clock in enumerate(kept):
+            rows = island_clock == number
+            if rows.any():
+                inside[rows] = clock.read(hi[rows]) - clock.read(lo[rows])
+        np.add.at(busy_work, ids, inside)
+        return busy, busy_work, contention
+
+    def outside_activities(self) -> np.ndarray:
+        """Codes of activities that never have a resource, in a log where others do."""
+        if not (self.res >= 0).any():
+            return np.empty(0, dtype=np.int64)
+        with_resource = np.zeros(len(self.frame["activity"].cat.categories), dtype=bool)
+        with_resource[self.act[self.res >= 0]] = True
+        return np.flatnonzero(~with_resource)
+
+    def note_resourceless(
+        self, no_resource: np.ndarray, unsure: np.ndarray, outside: np.ndarray, wait: np.ndarray
+    ) -> None:
+        names = self.frame["activity"].cat.categories
+        if len(outside):
+            shown = ", ".join(str(names[code]) for code in outside[:5])
+            more = ", ..." if len(outside) > 5 else ""
+            self.notes.append(
+                f"{len(outside)} activit{'y' if len(outside) == 1 else 'ies'} never "
+                f"ha{'s' if len(outside) == 1 else 've'} a resource in this log ({shown}{more}); "
+                "they are taken to happen outside the organisation, so their waiting beyond "
+                "batching and working hours counts as extraneous."
+            )
+        if unsure.any():
+            hours = wait[unsure].sum() / _US / 3600
+            self.notes.append(
+                f"{int(unsure.sum()):,} instance(s) have no resource ({hours:,.1f} h of "
+                "waiting): whether their resource was busy (contention, prioritisation) "
+                "cannot be told, so that part is undetermined."
+            )
+
+    def note_estimates(self, wait: np.ndarray) -> None:
+        estimated = ~self.frame["start_recorded"].to_numpy(dtype=bool)
+        hours = wait[estimated].sum() / _US / 3600
+        if hours > 0:
+            share = wait[estimated].sum() / max(wait.sum(), 1)
+            self.notes.append(
+                f"{hours:,.1f} h of waiting ({share:.0%}) belongs to instances whose start "
+                "was estimated: their contention and prioritisation assume the resource "
+                "worked on its previous piece of work until it completed it."
+            )
+        if self.day.any():
+            self.notes.append(
+                f"{int(self.day.sum()):,} instance(s) are precise to a day: their waits "
+                "run from local midnight to local midnight."
+            )
+
+    def batch_table(self, batch: np.ndarray, ready: np.ndarray) -> pd.DataFrame:
+        rows = np.flatnonzero(batch >= 0)
+        frame = pd.DataFrame(
+            {
+                "batch": batch[rows],
+                "activity": self.frame["activity"].to_numpy()[rows],
+                "resource": self.frame["resource"].to_numpy()[rows],
+                "start": self.s[rows],
+                "complete": self.c[rows],
+                "ready": ready[rows],
+            }
+        )
+        out = frame.groupby("batch", sort=True).agg(
+            activity=("activity", "first"),
+            resource=("resource", "first"),
+            size=("start", "size"),
+            start=("start", "min"),
+            complete=("complete", "max"),
+            ready=("ready", "first"),
+        )
+        for column in ("start", "complete", "ready"):
+            out[column] = pd.to_datetime(out[column].to_numpy(dtype=np.int64), unit="us", utc=True)
+        return out.reset_index()
+
+
+def _us(values: pd.Series) -> np.ndarray:
+    """UTC microseconds; NaT as the int64 minimum."""
+    as_us = values.astype("datetime64[us, UTC]")
+    out = as_us.to_numpy(dtype="datetime64[us]").astype(np.int64)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _ints(values: object) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
