@@ -60,7 +60,7 @@ def discover_calendars(
     moments = pd.DataFrame(
         {
             "resource": moments["resource"].astype(str).to_numpy(),
-            "slot": (local.dt.weekday * 24 + local.dt.hour).to_numpy(),
+            "slot": (local.dt.day_of_week * 24 + local.dt.hour).to_numpy(),
             "week": (local.dt.tz_localize(None).dt.to_period("W")).astype(str).to_numpy(),
         }
     )

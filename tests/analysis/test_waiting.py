@@ -1,0 +1,287 @@
+"""The waiting-cause split: invariants, a brute-force check of Kronos' rules, examples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import knelpunt as kp
+from knelpunt.analysis.waiting import CAUSES, PARTS, split_waiting
+from knelpunt.errors import AnalysisError
+from knelpunt.mining.instances import INSTANCE_COLUMNS, ActivityInstances
+from knelpunt.worktime import WorkCalendar
+
+MONDAY = pd.Timestamp("2025-01-06", tz="UTC")  # a Monday; minutes count from here
+# Working hours in UTC so that minutes are easy to read: 09:00-17:00 on weekdays.
+OFFICE = WorkCalendar.office_hours(holidays=None, timezone="UTC")
+
+
+@dataclass(frozen=True)
+class Step:
+    resource: str | None
+    activity: str
+    enabled: int  # minutes after MONDAY
+    start: int
+    complete: int
+
+
+def instances(steps: list[Step], calendar: WorkCalendar = OFFICE) -> ActivityInstances:
+    """Activity instances as pair_instances would return them, from minutes."""
+
+    def at(minutes: list[int]) -> pd.Series:
+        return pd.Series([MONDAY + pd.Timedelta(minutes=m) for m in minutes]).astype(
+            "datetime64[us, UTC]"
+        )
+
+    frame = pd.DataFrame(
+        {
+            "source_id": 1,
+            "case_id": [f"c{i}" for i in range(len(steps))],
+            "activity": pd.Categorical([s.activity for s in steps]),
+            "resource": pd.Categorical([s.resource for s in steps]),
+            "scheduled": pd.Series([pd.NaT] * len(steps), dtype="datetime64[us, UTC]"),
+            "enabled": at([s.enabled for s in steps]),
+            "start": at([s.start for s in steps]),
+            "complete": at([s.complete for s in steps]),
+            "waiting_s": [60.0 * (s.start - s.enabled) for s in steps],
+            "processing_s": [60.0 * (s.complete - s.start) for s in steps],
+            "start_recorded": True,
+            "status": "completed",
+            "precision": "recorded",
+        }
+    )[list(INSTANCE_COLUMNS)]
+    return ActivityInstances(
+        instances=frame,
+        estimated=0,
+        open=0,
+        unstarted=0,
+        day_precision=0,
+        calendar=calendar,
+        notes=(),
+    )
+
+
+def split(steps: list[Step], **options: object) -> pd.DataFrame:
+    options = {"hours": "profile", "multitasking": None, **options}
+    found = split_waiting(instances(steps), calendar=OFFICE, **options)  # type: ignore[arg-type]
+    return found.instances.assign(**{f"{p}_m": found.instances[f"{p}_s"] / 60 for p in PARTS})
+
+
+def brute_force(steps: list[Step]) -> np.ndarray:
+    """Kronos' rules minute by minute: per step, minutes of each of the five causes."""
+    # Batches: per (resource, activity) in start order, as Kronos' sweep.
+    batch = [-1] * len(steps)
+    order = sorted(
+        (i for i, s in enumerate(steps) if s.resource is not None),
+        key=lambda i: (steps[i].resource, steps[i].activity, steps[i].start, steps[i].complete, i),
+    )
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        head = steps[current[0]] if current else None
+        if (
+            head is not None
+            and (steps[i].resource, steps[i].activity) == (head.resource, head.activity)
+            and steps[i].enabled <= head.start
+            and steps[i].start - max(steps[j].complete for j in current) <= 0
+        ):
+            current.append(i)
+            continue
+        if len(current) >= 2:
+            groups.append(current)
+        current = [i]
+    if len(current) >= 2:
+        groups.append(current)
+    ready = [0] * len(steps)
+    for number, members in enumerate(groups):
+        for i in members:
+            batch[i] = number
+            ready[i] = max(steps[j].enabled for j in members)
+    clock = OFFICE.clock(int(MONDAY.value // 1000), int(MONDAY.value // 1000) + 10**12)
+    found = np.zeros((len(steps), 5))
+    for i, step in enumerate(steps):
+        for minute in range(step.enabled, step.start):
+            if batch[i] >= 0 and minute < ready[i]:
+                found[i, 0] += 1
+                continue
+            busy_earlier = busy_later = False
+            for j, other in enumerate(steps):
+                if j == i or other.resource is None or other.resource != step.resource:
+                    continue
+                if not (other.start <= minute < other.complete and other.start < step.start):
+                    continue
+                if batch[i] >= 0 and batch[j] == batch[i]:
+                    earlier = other.enabled <= step.enabled
+                else:
+                    reference = min(ready[i], step.start) if batch[i] >= 0 else step.enabled
+                    earlier = other.enabled <= reference
+                busy_earlier |= earlier
+                busy_later |= not earlier
+            if busy_earlier:
+                found[i, 1] += 1
+            elif busy_later:
+                found[i, 2] += 1
+            else:
+                low = int((MONDAY + pd.Timedelta(minutes=minute)).value // 1000)
+                working = (
+                    clock.read(np.array([low + 60_000_000]))[0] - clock.read(np.array([low]))[0]
+                )
+                found[i, 3 if working == 0 else 4] += 1
+    return found
+
+
+steps_strategy = st.lists(
+    st.builds(
+        lambda resource, activity, enabled, wait, work: Step(
+            resource, activity, enabled, enabled + wait, enabled + wait + work
+        ),
+        st.sampled_from(["A", "B", None]),
+        st.sampled_from(["x", "y"]),
+        st.integers(0, 40).map(lambda k: k * 60),  # on the hour: batches line up
+        st.integers(0, 30).map(lambda k: k * 60),
+        st.integers(0, 4).map(lambda k: k * 60),
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+@given(steps_strategy)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_parts_are_never_negative_and_add_up_to_the_wait(steps: list[Step]) -> None:
+    found = split(steps)
+    parts = found[[f"{p}_s" for p in PARTS]]
+    assert (parts >= 0).all().all()
+    assert np.allclose(parts.sum(axis=1), found["waiting_s"])
+    assert np.allclose(found["waiting_s"], [60.0 * (s.start - s.enabled) for s in steps])
+
+
+@given(steps_strategy.filter(lambda steps: all(s.resource is not None for s in steps)))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_split_follows_kronos_rules_minute_by_minute(steps: list[Step]) -> None:
+    found = split(steps)[[f"{c}_m" for c in CAUSES]].to_numpy()
+    assert np.allclose(found, brute_force(steps))
+
+
+def test_busy_with_earlier_work_is_contention_with_later_work_prioritisation() -> None:
+    # Monday 10:00 (minute 600) on: A is busy with c0 (enabled earlier), then c1
+    # (enabled later than c2), and only then starts c2.
+    steps = [
+        Step("A", "x", enabled=540, start=600, complete=660),
+        Step("A", "x", enabled=650, start=660, complete=700),
+        Step("A", "y", enabled=600, start=700, complete=720),
+    ]
+    found = split(steps).iloc[2]
+    assert found["contention_m"] == 60
+    assert found["prioritisation_m"] == 40
+    assert found["waiting_s"] == 100 * 60
+
+
+def test_a_wait_over_the_night_is_unavailability() -> None:
+    # Enabled Monday 16:00, started Tuesday 10:00: 16 h outside 09:00-17:00, 2 h inside.
+    found = split([Step("A", "x", enabled=16 * 60, start=34 * 60, complete=35 * 60)]).iloc[0]
+    assert found["unavailability_m"] == 16 * 60
+    assert found["extraneous_m"] == 2 * 60
+
+
+def test_a_weekly_meeting_is_a_batch() -> None:
+    # Three cases enabled on Monday, discussed one after the other on Tuesday 10:00.
+    steps = [
+        Step(
+            "MDO",
+            "Overleg",
+            enabled=540 + 60 * k,
+            start=34 * 60 + 10 * k,
+            complete=34 * 60 + 10 * k + 10,
+        )
+        for k in range(3)
+    ]
+    found = split(steps)
+    assert (found["batch"] == 0).all()
+    assert found["batching_m"].tolist() == [120, 60, 0]  # until the last case was enabled (11:00)
+    assert found["contention_m"].tolist() == [0, 10, 20]  # the earlier cases of the meeting
+    batches = split_waiting(instances(steps), calendar=OFFICE, hours="profile").batches
+    assert batches[["activity", "resource", "size"]].to_dict("records") == [
+        {"activity": "Overleg", "resource": "MDO", "size": 3}
+    ]
+
+
+def test_without_a_resource_the_busy_part_is_undetermined_not_extraneous() -> None:
+    steps = [
+        Step("A", "x", enabled=540, start=600, complete=660),
+        Step(None, "x", enabled=540, start=600, complete=660),
+    ]
+    found = split(steps).iloc[1]
+    assert found["undetermined_m"] == 60
+    assert found["extraneous_m"] == 0
+
+
+def test_an_activity_that_never_has_a_resource_waits_outside_the_organisation() -> None:
+    steps = [
+        Step("A", "x", enabled=540, start=600, complete=660),
+        Step(None, "Reply", enabled=540, start=600, complete=600),
+    ]
+    result = split_waiting(instances(steps), calendar=OFFICE, hours="profile")
+    assert result.instances.iloc[1]["extraneous_s"] == 3600
+    assert any("never" in note and "Reply" in note for note in result.notes)
+
+
+def test_a_resource_serving_many_cases_at_once_has_no_queue() -> None:
+    # The provider's deliveries overlap almost entirely: not contention.
+    steps = [
+        Step("Provider", "Levering", enabled=540, start=600 + k, complete=5000) for k in range(4)
+    ]
+    queued = split(steps, multitasking=None)
+    free = split(steps, multitasking=0.5)
+    assert queued["contention_m"].sum() + queued["batching_m"].sum() > 0
+    assert free["contention_m"].sum() == 0
+    assert free["batching_m"].sum() == 0
+    assert free["extraneous_m"].sum() == pytest.approx(sum(s.start - s.enabled for s in steps))
+
+
+def test_learnt_hours_make_a_weekly_meeting_unavailable_the_rest_of_the_week(
+    tmp_path: object,
+) -> None:
+    # A meeting resource that only ever works Tuesdays 10:00-11:00 (Amsterdam):
+    # a case enabled on a Monday morning waits for it outside its hours.
+    zone = "Europe/Amsterdam"
+    rows = []
+    for week in range(30):
+        tuesday = pd.Timestamp("2025-01-07 10:00", tz=zone) + pd.Timedelta(weeks=week)
+        for k in range(3):
+            case = f"w{week}c{k}"
+            rows += [
+                (case, "Melding", tuesday - pd.Timedelta(days=1, hours=1), "complete", None),
+                (case, "Overleg", tuesday + pd.Timedelta(minutes=10 * k), "start", "MDO"),
+                (case, "Overleg", tuesday + pd.Timedelta(minutes=10 * k + 10), "complete", "MDO"),
+            ]
+    log = pd.DataFrame(
+        rows,
+        columns=[
+            "case:concept:name",
+            "concept:name",
+            "time:timestamp",
+            "lifecycle:transition",
+            "org:resource",
+        ],
+    )
+    with kp.open_store(":memory:") as store:
+        kp.ingest_log(store, log, name="meetings")
+        events = kp.load_events(store)
+    learnt = split_waiting(events, hours="discover").totals().set_index("cause")["share"]
+    office = split_waiting(events, hours="profile").totals().set_index("cause")["share"]
+    assert learnt["unavailability"] > office["unavailability"]
+    assert learnt["extraneous"] < office["extraneous"]
+
+
+def test_options_are_checked() -> None:
+    steps = [Step("A", "x", 0, 60, 120)]
+    with pytest.raises(AnalysisError, match="at least 2"):
+        split(steps, batch_min_size=1)
+    with pytest.raises(AnalysisError, match="share between 0 and 1"):
+        split(steps, multitasking=2.0)
