@@ -19,6 +19,8 @@ The notebook façade::
     steps = kp.pair_instances(events, calendar=profile.calendar, resource_calendars=own)
     run = kp.simulate_scenario(store, "team-meeting", seed=7)  # events into the store
     run.truth_by_blocker()                      # the true causes of waiting (kept apart)
+    split = kp.split_waiting(events, profile=profile)  # batching, contention, ... per wait
+    found = kp.find_blockers(split, profile=profile)   # ranked, attributed, with evidence
     kp.compare_scenarios("baseline", ["steering.caseload_cap=12"], seeds=range(5)).to_frame()
 
 Importing knelpunt does not import pm4py or Dash.
@@ -26,6 +28,9 @@ Importing knelpunt does not import pm4py or Dash.
 
 from __future__ import annotations
 
+from knelpunt.analysis.blockers import Blocker, Blockers, find_blockers
+from knelpunt.analysis.calendars import discover_calendars
+from knelpunt.analysis.waiting import WaitingSplit, split_waiting
 from knelpunt.api import (
     append_events,
     find_cases,
@@ -69,6 +74,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ActivityInstances",
+    "Blocker",
+    "Blockers",
     "ColumnMapping",
     "Conformance",
     "Event",
@@ -84,12 +91,14 @@ __all__ = [
     "Scenario",
     "SimulationRun",
     "Source",
+    "WaitingSplit",
     "WhatIf",
     "WorkCalendar",
     "append_events",
     "check_conformance",
     "check_profile",
     "compare_scenarios",
+    "discover_calendars",
     "discover_collaboration",
     "discover_handovers",
     "discover_map",
@@ -97,6 +106,7 @@ __all__ = [
     "export_log",
     "export_model",
     "filter_events",
+    "find_blockers",
     "find_cases",
     "ingest_log",
     "list_sources",
@@ -116,6 +126,7 @@ __all__ = [
     "resource_workload",
     "simplify_map",
     "simulate_scenario",
+    "split_waiting",
     "suggest_mapping",
     "summarise_activities",
     "summarise_cases",

@@ -470,11 +470,11 @@ class _Splitter:
             self.notes.append(
                 f"{len(outside)} activit{'y' if len(outside) == 1 else 'ies'} never "
                 f"ha{'s' if len(outside) == 1 else 've'} a resource in this log ({shown}{more}); "
-                "they are taken to happen outside the organisation, so their waiting beyond "
+                "it is taken to happen outside the organisation, so waiting for it beyond "
                 "batching and working hours counts as extraneous."
             )
-        if unsure.any():
-            hours = wait[unsure].sum() / _US / 3600
+        hours = wait[unsure].sum() / _US / 3600
+        if hours > 0:
             self.notes.append(
                 f"{int(unsure.sum()):,} instance(s) have no resource ({hours:,.1f} h of "
                 "waiting): whether their resource was busy (contention, prioritisation) "

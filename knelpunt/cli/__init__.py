@@ -1,6 +1,7 @@
 """The ``knelpunt`` command: ingest, sources, rejects, export, purge, mapping
 (:mod:`.record`); map, variants, activities, discover, conformance, handovers
-(:mod:`.analyse`); profile check (:mod:`.profiles`); simulate, scenarios, demo
+(:mod:`.analyse`); blockers, waiting (:mod:`.blockers`); profile check
+(:mod:`.profiles`); simulate, scenarios, demo
 (:mod:`.simulation`); capture serve, open, close (:mod:`.capture`).
 
 Exit codes: 0 success; 2 wrong usage; 3 the input cannot be recorded or used
@@ -18,6 +19,7 @@ from knelpunt.cli._app import app, err
 # isort: off
 from knelpunt.cli import record
 from knelpunt.cli import analyse
+from knelpunt.cli import blockers
 from knelpunt.cli import profiles
 from knelpunt.cli import simulation
 from knelpunt.cli import capture
@@ -25,7 +27,7 @@ from knelpunt.cli import capture
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (record, analyse, profiles, simulation, capture)
+_COMMANDS = (record, analyse, blockers, profiles, simulation, capture)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from knelpunt import api
 from knelpunt.errors import (
+    AnalysisError,
     CalendarError,
     EventStoreError,
     FilterError,
@@ -73,6 +74,7 @@ def _fail(error: Exception) -> typer.Exit:
         | ModelError
         | ProfileError
         | ScenarioError
+        | AnalysisError
         | FileNotFoundError,
     ):
         code = EXIT_INPUT

@@ -1,0 +1,569 @@
+"""Blockers: every wait and every step attributed to protocol, system, steering or
+the client and their network, ranked by what it costs, with its evidence.
+
+The attribution combines the profile's class of each activity with the
+evidence of the waiting split (:mod:`knelpunt.analysis.waiting`), in this
+order (the first rule that decides wins):
+
+1. **The step itself.** Waiting for, and doing, a step the profile classes as
+   protocol (a required meeting, a second assessment, a form), system
+   (registration, a message run) or steering (an approval, a waiting list)
+   is that category: without the rule, the step and its wait would not be
+   there. A step classed as client (a reply from a provider) is waiting
+   outside the organisation, except for batching with a fixed day or hour:
+   clients do not batch, a system run does (rule 3).
+2. **Rework.** A step done again in the same case is protocol rework (unless
+   the profile classes it as the client's).
+3. **Batching** at a professional's step: batches that mostly start on one
+   weekday are a meeting (protocol); batches that mostly start in one hour of
+   the day are a system run (system). Other batching is unclassified.
+4. **Contention** is a capacity question and **prioritisation** a question of
+   priorities: both steering. **Unavailability** is the working hours of the
+   people who do the step: steering (capacity).
+5. **Extraneous** waiting after a step the profile classes as client (the
+   citizen, the network, a provider) is client; after a steering step (a
+   waiting list), steering. Otherwise the log does not say whose it is.
+6. What neither profile nor evidence decides is **unclassified**, and shown
+   as such; undetermined waiting (no resource) is always unclassified.
+
+A blocker is one activity's waiting (and, for rule 1 and 2, its work) in one
+category for one reason. Its cost is the waiting in calendar time and in
+working time (the organisation's calendar; the part outside the resource's
+hours counts none), per case and in total; its gain is the mean cycle time of
+the cases if this waiting were removed (as Kronos' cycle-time-efficiency
+impact: the wait is taken off the cases it delays, nothing else moves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from babel.dates import get_day_names
+from babel.numbers import format_decimal, format_percent
+
+from knelpunt.analysis.waiting import PARTS, WaitingSplit, split_waiting
+from knelpunt.errors import AnalysisError
+from knelpunt.mining.instances import ActivityInstances
+from knelpunt.mining.projection import EventTable
+from knelpunt.profile import Profile, read_profile
+from knelpunt.worktime import WorkCalendar
+
+__all__ = ["CATEGORIES", "Blocker", "Blockers", "find_blockers"]
+
+CATEGORIES: Final = ("protocol", "system", "steering", "client", "unclassified")
+_STEP_CLASSES: Final = ("protocol", "system", "steering", "client")
+# A batch pattern: this share of the batches starts on one weekday, or in one hour.
+_PATTERN_SHARE: Final = 0.6
+_LOCALES: Final = {"nl": "nl_NL", "en": "en_GB"}
+
+_REASONS: Final = {
+    "nl": {
+        "rework": "de stap wordt in dezelfde zaak opnieuw gedaan (herhaling).",
+        "capacity": "{share} ervan is de medewerker bezig met eerder binnengekomen zaken "
+        "(capaciteit).",
+        "priorities": "{share} ervan is de medewerker bezig met later binnengekomen zaken "
+        "(voorrang).",
+        "working hours": "{share} ervan valt buiten de werktijden van wie de stap doet.",
+        "after client": "het wachten volgt op een stap van de cliënt of het netwerk.",
+        "after steering": "het wachten volgt op een sturingsstap (zoals een wachtlijst).",
+        "batching": "{share} ervan is wachten tot een batch vol is, zonder vaste dag of uur.",
+        "unknown": "de oorzaak ligt buiten de log; profiel en gegevens wijzen geen categorie aan.",
+        "undetermined": "de log noemt geen medewerker, dus de oorzaak is niet vast te stellen.",
+        "meeting": "de batches hebben een vaste dag.",
+        "system run": "de batches hebben een vast uur.",
+    },
+    "en": {
+        "rework": "the step is done again in the same case (rework).",
+        "capacity": "for {share} of it the resource is busy with cases that came in earlier "
+        "(capacity).",
+        "priorities": "for {share} of it the resource is busy with cases that came in later "
+        "(priorities).",
+        "working hours": "{share} of it falls outside the working hours of whoever does the step.",
+        "after client": "the wait follows a step of the client or their network.",
+        "after steering": "the wait follows a steering step (such as a waiting list).",
+        "batching": "{share} of it is waiting for a batch to fill, on no fixed day or hour.",
+        "unknown": "the cause lies outside the log; neither profile nor data names a category.",
+        "undetermined": "the log names no resource, so the cause cannot be determined.",
+        "meeting": "the batches keep a fixed day.",
+        "system run": "the batches keep a fixed hour.",
+    },
+}
+
+_CATEGORY_NAMES: Final = {
+    "nl": {
+        "protocol": "protocol",
+        "system": "systeem",
+        "steering": "sturing",
+        "client": "cliënt en netwerk",
+        "unclassified": "niet toegewezen",
+    },
+    "en": {
+        "protocol": "protocol",
+        "system": "system",
+        "steering": "steering",
+        "client": "client and network",
+        "unclassified": "unclassified",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Blocker:
+    """One blocker: an activity's waiting (and work) in one category, for one reason.
+
+    Attributes:
+        rank: 1 for the costliest.
+        category: protocol, system, steering, client or unclassified.
+        reason: the rule that decided (``step``, ``rework``, ``meeting``,
+            ``system run``, ``capacity``, ``priorities``, ``working hours``,
+            ``after client``, ``after steering``, ``batching``, ``unknown``).
+        activity: the activity whose start waits.
+        waiting_s, waiting_work_s: total waiting, calendar and working seconds.
+        work_s: processing time of the step, when the step itself is the blocker.
+        median_case_s, median_case_work_s: median waiting per affected case.
+        cases, instances: how many cases and instances it delays.
+        causes: seconds per cause of the waiting split.
+        cycle_time_s, cycle_time_without_s: mean cycle time of all cases, now
+            and with this waiting removed.
+        evidence: the evidence in plain words, per language (``nl``, ``en``).
+        case_ids: the cases behind it, most delayed first.
+    """
+
+    rank: int
+    category: str
+    reason: str
+    activity: str
+    waiting_s: float
+    waiting_work_s: float
+    work_s: float
+    median_case_s: float
+    median_case_work_s: float
+    cases: int
+    instances: int
+    causes: Mapping[str, float]
+    cycle_time_s: float
+    cycle_time_without_s: float
+    evidence: Mapping[str, str]
+    case_ids: tuple[str, ...] = field(repr=False)
+
+    @property
+    def gain(self) -> float:
+        """The share by which the mean cycle time would fall without this waiting."""
+        return 1 - self.cycle_time_without_s / self.cycle_time_s if self.cycle_time_s else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Blockers:
+    """The blockers of a log, costliest first.
+
+    Attributes:
+        blockers: the ranked blockers.
+        steps: per activity instance, the category and reason of its waiting
+            per part of the split, and of its work.
+        trend: per blocker rank and month: waiting seconds and cases.
+        split: the waiting split the attribution rests on.
+        notes: what a reader must know.
+    """
+
+    blockers: tuple[Blocker, ...]
+    steps: pd.DataFrame
+    trend: pd.DataFrame
+    split: WaitingSplit
+    notes: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per blocker (without its case ids)."""
+        rows = []
+        for found in self.blockers:
+            rows.append(
+                {
+                    "rank": found.rank,
+                    "category": found.category,
+                    "reason": found.reason,
+                    "activity": found.activity,
+                    "waiting_h": found.waiting_s / 3600,
+                    "waiting_work_h": found.waiting_work_s / 3600,
+                    "work_h": found.work_s / 3600,
+                    "median_case_h": found.median_case_s / 3600,
+                    "cases": found.cases,
+                    "instances": found.instances,
+                    "gain": found.gain,
+                    **{f"{cause}_h": found.causes.get(cause, 0.0) / 3600 for cause in PARTS},
+                    "evidence_nl": found.evidence["nl"],
+                    "evidence_en": found.evidence["en"],
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def by_category(self) -> pd.DataFrame:
+        """Waiting (hours) and blockers per category."""
+        frame = self.to_frame()
+        if frame.empty:
+            return pd.DataFrame({"category": CATEGORIES, "waiting_h": 0.0, "blockers": 0})
+        grouped = frame.groupby("category")
+        out = pd.DataFrame(
+            {"waiting_h": grouped["waiting_h"].sum(), "blockers": grouped.size()}
+        ).reindex(list(CATEGORIES), fill_value=0)
+        return out.reset_index(names="category")
+
+    def _repr_html_(self) -> str:
+        top = self.to_frame().head(10)
+        if top.empty:
+            return "<p>No waiting found.</p>"
+        shown = top[["rank", "category", "activity", "waiting_h", "cases", "gain", "evidence_en"]]
+        return shown.to_html(index=False, float_format="{:,.2f}".format)
+
+
+def find_blockers(
+    events: EventTable | ActivityInstances | WaitingSplit,
+    *,
+    profile: Profile | str | None = None,
+    calendar: WorkCalendar | None = None,
+    top: int | None = None,
+    min_share: float = 0.001,
+) -> Blockers:
+    """Find, attribute and rank what makes cases wait (see the module documentation).
+
+    Args:
+        events: the events, their instances, or a waiting split already made.
+        profile: a :class:`Profile` or the name/path of one (default: ``generiek``,
+            which classifies no activity, so only evidence decides).
+        calendar: the organisation's calendar (default: the profile's).
+        top: keep only this many blockers.
+        min_share: leave out blockers with less than this share of all waiting.
+
+    Example:
+        >>> import knelpunt as kp
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.simulate_scenario(store, "team-meeting", seed=1, overrides=["days=120"])
+        ...     found = kp.find_blockers(kp.load_events(store), profile="sociaal-domein")
+        >>> ours = [b for b in found.blockers if b.category != "client"]
+        >>> ours[0].category, ours[0].activity, ours[0].reason
+        ('protocol', 'Multidisciplinair overleg', 'step')
+    """
+    if isinstance(profile, str):
+        profile = read_profile(profile)
+    profile = profile or read_profile("generiek")
+    if not 0 <= min_share < 1:
+        raise AnalysisError(f"min_share is a share between 0 and 1, not {min_share}.")
+    if isinstance(events, WaitingSplit):
+        split = events
+    else:
+        split = split_waiting(events, profile=profile, calendar=calendar)
+    return _Attribution(split, profile, calendar or split.calendar).run(top, min_share)
+
+
+class _Attribution:
+    def __init__(self, split: WaitingSplit, profile: Profile, calendar: WorkCalendar) -> None:
+        self.split = split
+        self.profile = profile
+        self.calendar = calendar
+        frame = split.instances.reset_index(drop=True)
+        frame["activity"] = frame["activity"].astype(str)
+        frame["row"] = np.arange(len(frame))
+        self.frame = frame
+        names = frame["activity"].unique()
+        self.classes = {name: profile.classify_activity(name) for name in names}
+        # Per activity with a batch pattern: ("day" or "hour", share, weekday or hour).
+        self.patterns: dict[str, tuple[str, float, int]] = {}
+
+    def run(self, top: int | None, min_share: float) -> Blockers:
+        frame = self.frame
+        steps = self.attribute()
+        cycle = self.cycle_times()
+        mean_cycle = float(cycle.mean()) if len(cycle) else 0.0
+        work_share = self.working_share()
+        long = []
+        for part in PARTS:
+            seconds = frame[f"{part}_s"].to_numpy(dtype=float)
+            keep = seconds > 0
+            long.append(
+                pd.DataFrame(
+                    {
+                        "row": frame["row"].to_numpy()[keep],
+                        "part": part,
+                        "seconds": seconds[keep],
+                        "work_seconds": (seconds * (0 if part == "unavailability" else 1))[keep]
+                        * work_share[keep],
+                        "category": steps[f"{part}_category"].to_numpy()[keep],
+                        "reason": steps[f"{part}_reason"].to_numpy()[keep],
+                    }
+                )
+            )
+        parts = pd.concat(long, ignore_index=True)
+        parts["activity"] = frame["activity"].to_numpy()[parts["row"]]
+        parts["case"] = (
+            frame["source_id"].astype(str) + "\x1f" + frame["case_id"].astype(str)
+        ).to_numpy()[parts["row"]]
+        total = float(parts["seconds"].sum())
+        drafts: list[tuple[Blocker, pd.DataFrame]] = []
+        for (category, reason, activity), rows in parts.groupby(
+            ["category", "reason", "activity"], sort=False
+        ):
+            waiting = float(rows["seconds"].sum())
+            if total <= 0 or waiting / total < min_share:
+                continue
+            per_case = rows.groupby("case")[["seconds", "work_seconds"]].sum()
+            without = cycle.sub(per_case["seconds"].reindex(cycle.index, fill_value=0.0))
+            work = 0.0
+            if reason in ("step", "rework"):
+                chosen = (frame["activity"] == activity) & (steps["work_category"] == category)
+                work = float(frame.loc[chosen, "processing_s"].fillna(0).sum())
+            causes = rows.groupby("part")["seconds"].sum()
+            found = Blocker(
+                rank=0,
+                category=str(category),
+                reason=str(reason),
+                activity=str(activity),
+                waiting_s=waiting,
+                waiting_work_s=float(rows["work_seconds"].sum()),
+                work_s=work,
+                median_case_s=float(per_case["seconds"].median()),
+                median_case_work_s=float(per_case["work_seconds"].median()),
+                cases=len(per_case),
+                instances=int(rows["row"].nunique()),
+                causes={str(part): float(s) for part, s in causes.items()},
+                cycle_time_s=mean_cycle,
+                cycle_time_without_s=float(without.clip(lower=0).mean()) if len(cycle) else 0.0,
+                evidence={},
+                case_ids=tuple(
+                    str(case).split("\x1f", 1)[1]
+                    for case in per_case["seconds"].sort_values(ascending=False).index
+                ),
+            )
+            drafts.append((found, rows))
+        drafts.sort(key=lambda draft: (-draft[0].waiting_s, draft[0].activity, draft[0].reason))
+        ranked = []
+        trend_rows = []
+        local = frame["start"].dt.tz_convert(self.calendar.timezone).dt.tz_localize(None)
+        months = local.dt.to_period("M").astype(str).to_numpy()
+        for rank, (draft, rows) in enumerate(drafts[:top], start=1):
+            per_month = rows.assign(month=months[rows["row"].to_numpy()]).groupby("month")
+            trend_rows.append(
+                pd.DataFrame(
+                    {
+                        "rank": rank,
+                        "month": per_month.size().index,
+                        "waiting_h": per_month["seconds"].sum().to_numpy() / 3600,
+                        "cases": per_month["case"].nunique().to_numpy(),
+                    }
+                )
+            )
+            evidence = {lang: self.evidence(draft, lang) for lang in _LOCALES}
+            ranked.append(replace(draft, rank=rank, evidence=evidence))
+        trend = (
+            pd.concat(trend_rows, ignore_index=True)
+            if trend_rows
+            else pd.DataFrame(columns=["rank", "month", "waiting_h", "cases"])
+        )
+        notes = self.split.notes
+        unclassified = parts.loc[parts["category"] == "unclassified", "seconds"].sum()
+        if total > 0 and unclassified > 0:
+            notes += (
+                f"{unclassified / total:.0%} of all waiting is unclassified: neither the profile "
+                "nor the evidence says whose it is. Classify the activities involved in the "
+                "profile (knelpunt profile draft) to decide it.",
+            )
+        return Blockers(
+            blockers=tuple(ranked), steps=steps, trend=trend, split=self.split, notes=notes
+        )
+
+    def attribute(self) -> pd.DataFrame:
+        """Per instance, category and reason of each part of its wait, and of its work."""
+        frame = self.frame
+        n = len(frame)
+        kind = frame["activity"].map(self.classes).to_numpy(dtype=object)
+        repeat = frame.groupby(["source_id", "case_id", "activity"], observed=True).cumcount() > 0
+        repeat = repeat.to_numpy() & (kind != "client")
+        previous = self.previous_classes()
+        batch_reason = self.batch_patterns()
+        out: dict[str, np.ndarray] = {}
+        is_step = np.isin(kind, _STEP_CLASSES)
+        rework = ~is_step & repeat
+
+        def decided(
+            category: np.ndarray, reason: np.ndarray, *, pattern: np.ndarray | None = None
+        ) -> tuple[np.ndarray, np.ndarray]:
+            """Rules 1 and 2 over a per-part default; a batch pattern (a meeting day,
+            a run's hour) outranks the client class: clients do not batch."""
+            step = is_step
+            if pattern is not None:
+                step = step & ~(pattern & (kind == "client"))
+            category = np.where(step, kind, np.where(rework, "protocol", category))
+            reason = np.where(step, "step", np.where(rework, "rework", reason))
+            return category.astype(object), reason.astype(object)
+
+        batch = frame["batch"].to_numpy()
+        pattern = np.array(
+            [batch_reason.get(int(b), ("unclassified", "batching")) for b in batch], dtype=object
+        )
+        rules: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            "batching": (pattern[:, 0] if n else np.empty(0), pattern[:, 1] if n else np.empty(0)),
+            "contention": (np.full(n, "steering", object), np.full(n, "capacity", object)),
+            "prioritisation": (np.full(n, "steering", object), np.full(n, "priorities", object)),
+            "unavailability": (np.full(n, "steering", object), np.full(n, "working hours", object)),
+            "extraneous": (
+                np.select(
+                    [previous == "client", previous == "steering"],
+                    ["client", "steering"],
+                    "unclassified",
+                ).astype(object),
+                np.select(
+                    [previous == "client", previous == "steering"],
+                    ["after client", "after steering"],
+                    "unknown",
+                ).astype(object),
+            ),
+        }
+        patterned = np.isin(rules["batching"][1], ("meeting", "system run"))
+        for part, (category, reason) in rules.items():
+            chosen = patterned if part == "batching" else None
+            out[f"{part}_category"], out[f"{part}_reason"] = decided(
+                category, reason, pattern=chosen
+            )
+        out["undetermined_category"] = np.full(n, "unclassified", object)
+        out["undetermined_reason"] = np.full(n, "undetermined", object)
+        work_category, work_reason = decided(np.full(n, "work", object), np.full(n, "work", object))
+        out["work_category"], out["work_reason"] = work_category, work_reason
+        steps = frame[["source_id", "case_id", "activity", "resource", "start"]].copy()
+        for name, values in out.items():
+            steps[name] = values
+        return steps
+
+    def previous_classes(self) -> np.ndarray:
+        """Per instance, the profile class of the step whose completion enabled it."""
+        frame = self.frame
+        known = frame["enabled"].notna() & frame["complete"].notna()
+        left = frame.loc[frame["enabled"].notna(), ["row", "source_id", "case_id", "enabled"]]
+        right = frame.loc[known, ["row", "source_id", "case_id", "complete", "activity"]]
+        left = left.assign(key=left["source_id"].astype(str) + "\x1f" + left["case_id"].astype(str))
+        right = right.assign(
+            key=right["source_id"].astype(str) + "\x1f" + right["case_id"].astype(str)
+        )
+        matched = pd.merge_asof(
+            left.sort_values("enabled"),
+            right.rename(columns={"row": "previous"}).sort_values("complete")[
+                ["key", "complete", "previous", "activity"]
+            ],
+            left_on="enabled",
+            right_on="complete",
+            by="key",
+            direction="backward",
+        )
+        matched = matched[matched["previous"].notna() & (matched["previous"] != matched["row"])]
+        out = np.full(len(frame), None, dtype=object)
+        out[matched["row"].to_numpy(dtype=np.int64)] = (
+            matched["activity"].map(self.classes).to_numpy()
+        )
+        return out
+
+    def batch_patterns(self) -> dict[int, tuple[str, str]]:
+        """Per batch: (category, reason) from when its activity's batches start."""
+        batches = self.split.batches
+        if batches.empty:
+            return {}
+        local = batches["start"].dt.tz_convert(self.calendar.timezone)
+        batches = batches.assign(day=local.dt.day_of_week, hour=local.dt.hour)
+        found: dict[int, tuple[str, str]] = {}
+        for activity, rows in batches.groupby(batches["activity"].astype(str)):
+            day_share = rows["day"].value_counts(normalize=True)
+            hour_share = rows["hour"].value_counts(normalize=True)
+            if (
+                len(rows) >= 3
+                and day_share.iloc[0] >= _PATTERN_SHARE
+                and rows["day"].nunique() <= 2
+            ):
+                verdict = ("protocol", "meeting")
+                self.patterns[str(activity)] = (
+                    "day",
+                    float(day_share.iloc[0]),
+                    int(day_share.index[0]),
+                )
+            elif len(rows) >= 3 and hour_share.iloc[0] >= _PATTERN_SHARE:
+                verdict = ("system", "system run")
+                self.patterns[str(activity)] = (
+                    "hour",
+                    float(hour_share.iloc[0]),
+                    int(hour_share.index[0]),
+                )
+            else:
+                verdict = ("unclassified", "batching")
+            for number in rows["batch"].tolist():
+                found[int(number)] = verdict
+        return found
+
+    def cycle_times(self) -> pd.Series:
+        """Per case, from its first enabled (or start) to its last completion, seconds."""
+        frame = self.frame
+        first = frame["enabled"].fillna(frame["start"])
+        last = frame["complete"].fillna(frame["start"])
+        key = frame["source_id"].astype(str) + "\x1f" + frame["case_id"].astype(str)
+        span = pd.DataFrame({"key": key, "first": first, "last": last}).groupby("key")
+        return (span["last"].max() - span["first"].min()).dt.total_seconds()
+
+    def working_share(self) -> np.ndarray:
+        """Per instance: working seconds per calendar second of its wait outside
+        unavailability (the working part is shared by the other parts)."""
+        frame = self.frame
+        if "waiting_work_s" not in frame:
+            return np.ones(len(frame))
+        rest = (frame["waiting_s"] - frame["unavailability_s"]).to_numpy(dtype=float)
+        work = frame["waiting_work_s"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(rest > 0, np.clip(work / rest, 0, 1), 0.0)
+
+    def evidence(self, found: Blocker, lang: str) -> str:
+        locale = _LOCALES[lang]
+        days = found.median_case_work_s / self.day_seconds()
+        number = format_decimal(days, format="#,##0.0", locale=locale)
+        cases = format_decimal(found.cases, locale=locale)
+        total = sum(found.causes.values()) or 1.0
+        share = format_percent(max(found.causes.values(), default=0.0) / total, locale=locale)
+        if lang == "nl":
+            head = (
+                f"Wachten op '{found.activity}' kost mediaan {number} werkdagen per zaak "
+                f"({cases} zaken)"
+            )
+        else:
+            head = (
+                f"Waiting for '{found.activity}' costs a median of {number} working days "
+                f"per case ({cases} cases)"
+            )
+        return f"{head}; {self.reason_text(found, share, lang)}"
+
+    def reason_text(self, found: Blocker, share: str, lang: str) -> str:
+        name = _CATEGORY_NAMES[lang][found.category]
+        pattern = self.patterns.get(found.activity)
+        if found.reason == "step":
+            extra = self.pattern_text(pattern, lang) if pattern is not None else ""
+            if lang == "nl":
+                return f"de stap is {name} volgens het profiel{extra}."
+            return f"the profile classes the step as {name}{extra}."
+        if found.reason in ("meeting", "system run") and pattern is not None:
+            return self.pattern_text(pattern, lang).removeprefix("; ") + "."
+        return _REASONS[lang][found.reason].format(share=share)
+
+    def pattern_text(self, pattern: tuple[str, float, int], lang: str) -> str:
+        locale = _LOCALES[lang]
+        kind, share, value = pattern
+        shown = format_percent(share, locale=locale)
+        if kind == "day":
+            day = get_day_names("wide", locale=locale)[value]
+            return (
+                f"; {shown} van de batches begint op {day}: een wekelijks overleg"
+                if lang == "nl"
+                else f"; {shown} of the batches start on a {day}: a weekly meeting"
+            )
+        hours = f"{value:02d}:00-{value + 1:02d}:00"
+        if lang == "nl":
+            return f"; {shown} van de batches begint tussen {hours}: een vaste verwerkingsrun"
+        return f"; {shown} of the batches start at {hours}: a scheduled run"
+
+    def day_seconds(self) -> float:
+        """The length of a working day in the organisation's calendar (seconds)."""
+        open_days = [sum(b - a for a, b in spans) for spans in self.calendar.hours if spans]
+        return 60.0 * float(np.mean(open_days)) if open_days else 86_400.0
