@@ -63,14 +63,18 @@ _LOCALES: Final = {"nl": "nl_NL", "en": "en_GB"}
 _REASONS: Final = {
     "nl": {
         "rework": "de stap wordt in dezelfde zaak opnieuw gedaan (herhaling).",
-        "capacity": "{share} ervan is de medewerker bezig met eerder binnengekomen zaken "
+        "capacity": "{share} van het wachten op deze stap is de medewerker bezig met eerder "
+        "binnengekomen zaken "
         "(capaciteit).",
-        "priorities": "{share} ervan is de medewerker bezig met later binnengekomen zaken "
+        "priorities": "{share} van het wachten op deze stap is de medewerker bezig met later "
+        "binnengekomen zaken "
         "(voorrang).",
-        "working hours": "{share} ervan valt buiten de werktijden van wie de stap doet.",
+        "working hours": "{share} van het wachten op deze stap valt buiten de werktijden van "
+        "wie de stap doet.",
         "after client": "het wachten volgt op een stap van de cliënt of het netwerk.",
         "after steering": "het wachten volgt op een sturingsstap (zoals een wachtlijst).",
-        "batching": "{share} ervan is wachten tot een batch vol is, zonder vaste dag of uur.",
+        "batching": "{share} van het wachten op deze stap is wachten tot een batch vol is, "
+        "zonder vaste dag of uur.",
         "unknown": "de oorzaak ligt buiten de log; profiel en gegevens wijzen geen categorie aan.",
         "undetermined": "de log noemt geen medewerker, dus de oorzaak is niet vast te stellen.",
         "meeting": "de batches hebben een vaste dag.",
@@ -78,14 +82,18 @@ _REASONS: Final = {
     },
     "en": {
         "rework": "the step is done again in the same case (rework).",
-        "capacity": "for {share} of it the resource is busy with cases that came in earlier "
+        "capacity": "for {share} of the wait for this step the resource is busy with cases "
+        "that came in earlier "
         "(capacity).",
-        "priorities": "for {share} of it the resource is busy with cases that came in later "
+        "priorities": "for {share} of the wait for this step the resource is busy with cases "
+        "that came in later "
         "(priorities).",
-        "working hours": "{share} of it falls outside the working hours of whoever does the step.",
+        "working hours": "{share} of the wait for this step falls outside the working hours of "
+        "whoever does it.",
         "after client": "the wait follows a step of the client or their network.",
         "after steering": "the wait follows a steering step (such as a waiting list).",
-        "batching": "{share} of it is waiting for a batch to fill, on no fixed day or hour.",
+        "batching": "{share} of the wait for this step is waiting for a batch to fill, on no "
+        "fixed day or hour.",
         "unknown": "the cause lies outside the log; neither profile nor data names a category.",
         "undetermined": "the log names no resource, so the cause cannot be determined.",
         "meeting": "the batches keep a fixed day.",
@@ -268,6 +276,9 @@ class _Attribution:
         self.frame = frame
         names = frame["activity"].unique()
         self.classes = {name: profile.classify_activity(name) for name in names}
+        # All waiting per activity: a blocker's share of it is in its evidence.
+        grouped = frame.groupby("activity")["waiting_s"].sum()
+        self.activity_waiting = {str(k): float(v) for k, v in grouped.items()}
         # Per activity with a batch pattern: ("day" or "hour", share, weekday or hour).
         self.patterns: dict[str, tuple[str, float, int]] = {}
 
@@ -521,8 +532,8 @@ class _Attribution:
         days = found.median_case_work_s / self.day_seconds()
         number = format_decimal(days, format="#,##0.0", locale=locale)
         cases = format_decimal(found.cases, locale=locale)
-        total = sum(found.causes.values()) or 1.0
-        share = format_percent(max(found.causes.values(), default=0.0) / total, locale=locale)
+        whole = self.activity_waiting.get(found.activity, 0.0)
+        share = format_percent(found.waiting_s / whole if whole else 0.0, locale=locale)
         if lang == "nl":
             head = (
                 f"Wachten op '{found.activity}' kost mediaan {number} werkdagen per zaak "

@@ -256,6 +256,8 @@ class _Splitter:
             self.s = np.where(day & (self.s != _NAT), local_midnights(self.s, zone), self.s)
         self.day = day
         self.notes: list[str] = list(paired.notes)
+        # Instances whose resource queues its work (see drop_multitaskers).
+        self.queued = self.res >= 0
 
     def run(self, multitasking: float | None) -> WaitingSplit:
         n = len(self.frame)
