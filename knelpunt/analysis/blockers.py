@@ -77,8 +77,6 @@ _REASONS: Final = {
         "zonder vaste dag of uur.",
         "unknown": "de oorzaak ligt buiten de log; profiel en gegevens wijzen geen categorie aan.",
         "undetermined": "de log noemt geen medewerker, dus de oorzaak is niet vast te stellen.",
-        "meeting": "de batches hebben een vaste dag.",
-        "system run": "de batches hebben een vast uur.",
     },
     "en": {
         "rework": "the step is done again in the same case (rework).",
@@ -96,8 +94,6 @@ _REASONS: Final = {
         "fixed day or hour.",
         "unknown": "the cause lies outside the log; neither profile nor data names a category.",
         "undetermined": "the log names no resource, so the cause cannot be determined.",
-        "meeting": "the batches keep a fixed day.",
-        "system run": "the batches keep a fixed hour.",
     },
 }
 
@@ -276,6 +272,9 @@ class _Attribution:
         self.frame = frame
         names = frame["activity"].unique()
         self.classes = {name: profile.classify_activity(name) for name in names}
+        open_days = [sum(b - a for a, b in spans) for spans in calendar.hours if spans]
+        # The length of a working day in the organisation's calendar, seconds.
+        self.day_s = 60.0 * float(np.mean(open_days)) if open_days else 86_400.0
         # All waiting per activity: a blocker's share of it is in its evidence.
         grouped = frame.groupby("activity")["waiting_s"].sum()
         self.activity_waiting = {str(k): float(v) for k, v in grouped.items()}
@@ -409,11 +408,12 @@ class _Attribution:
             return category.astype(object), reason.astype(object)
 
         batch = frame["batch"].to_numpy()
-        pattern = np.array(
-            [batch_reason.get(int(b), ("unclassified", "batching")) for b in batch], dtype=object
-        )
+        verdicts = [batch_reason.get(int(b), ("unclassified", "batching")) for b in batch]
         rules: dict[str, tuple[np.ndarray, np.ndarray]] = {
-            "batching": (pattern[:, 0] if n else np.empty(0), pattern[:, 1] if n else np.empty(0)),
+            "batching": (
+                np.array([category for category, _ in verdicts], dtype=object),
+                np.array([reason for _, reason in verdicts], dtype=object),
+            ),
             "contention": (np.full(n, "steering", object), np.full(n, "capacity", object)),
             "prioritisation": (np.full(n, "steering", object), np.full(n, "priorities", object)),
             "unavailability": (np.full(n, "steering", object), np.full(n, "working hours", object)),
@@ -529,7 +529,7 @@ class _Attribution:
 
     def evidence(self, found: Blocker, lang: str) -> str:
         locale = _LOCALES[lang]
-        days = found.median_case_work_s / self.day_seconds()
+        days = found.median_case_work_s / self.day_s
         number = format_decimal(days, format="#,##0.0", locale=locale)
         cases = format_decimal(found.cases, locale=locale)
         whole = self.activity_waiting.get(found.activity, 0.0)
@@ -554,7 +554,8 @@ class _Attribution:
             if lang == "nl":
                 return f"de stap is {name} volgens het profiel{extra}."
             return f"the profile classes the step as {name}{extra}."
-        if found.reason in ("meeting", "system run") and pattern is not None:
+        if pattern is not None and found.reason in ("meeting", "system run"):
+            # A meeting or a run always has its pattern (batch_patterns sets both).
             return self.pattern_text(pattern, lang).removeprefix("; ") + "."
         return _REASONS[lang][found.reason].format(share=share)
 
@@ -573,8 +574,3 @@ class _Attribution:
         if lang == "nl":
             return f"; {shown} van de batches begint tussen {hours}: een vaste verwerkingsrun"
         return f"; {shown} of the batches start at {hours}: a scheduled run"
-
-    def day_seconds(self) -> float:
-        """The length of a working day in the organisation's calendar (seconds)."""
-        open_days = [sum(b - a for a, b in spans) for spans in self.calendar.hours if spans]
-        return 60.0 * float(np.mean(open_days)) if open_days else 86_400.0

@@ -203,6 +203,12 @@ def split_waiting(
         )
     if not batch_gap_s >= 0:
         raise AnalysisError(f"batch_gap_s is a number of seconds >= 0, not {batch_gap_s}.")
+    if hours not in ("discover", "profile"):
+        raise AnalysisError(f"hours is 'discover' or 'profile', not {hours!r}.")
+    if multitasking is not None and not 0 < multitasking <= 1:
+        raise AnalysisError(
+            f"multitasking is a share between 0 and 1, or None; not {multitasking}."
+        )
     if isinstance(events, ActivityInstances):
         names = events.instances["resource"].dropna().astype(str).unique()
         calendar = calendar or events.calendar
@@ -212,16 +218,11 @@ def split_waiting(
     calendar = calendar or WorkCalendar.office_hours()
     own = dict(profile.resource_calendars(names)) if profile is not None else {}
     own.update(resource_calendars or {})
-    if isinstance(events, ActivityInstances):
-        paired = events
-    else:
-        paired = pair_instances(events, calendar=calendar, resource_calendars=own)
-    if hours not in ("discover", "profile"):
-        raise AnalysisError(f"hours is 'discover' or 'profile', not {hours!r}.")
-    if multitasking is not None and not 0 < multitasking <= 1:
-        raise AnalysisError(
-            f"multitasking is a share between 0 and 1, or None; not {multitasking}."
-        )
+    paired = (
+        events
+        if isinstance(events, ActivityInstances)
+        else pair_instances(events, calendar=calendar, resource_calendars=own)
+    )
     if hours == "discover":
         own = {**discover_calendars(paired, base=calendar), **own}
     splitter = _Splitter(paired, calendar, own, batch_min_size, round(batch_gap_s * _US))
