@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from knelpunt.analysis.blockers import Blocker, Blockers, find_blockers
 from knelpunt.analysis.calendars import discover_calendars
+from knelpunt.analysis.drafting import ProfileDraft, draft_profile
 from knelpunt.analysis.waiting import WaitingSplit, split_waiting
 from knelpunt.api import (
     append_events,
@@ -87,6 +88,7 @@ __all__ = [
     "ProcessModel",
     "Profile",
     "ProfileCheck",
+    "ProfileDraft",
     "RecordResult",
     "Scenario",
     "SimulationRun",
@@ -103,6 +105,7 @@ __all__ = [
     "discover_handovers",
     "discover_map",
     "discover_model",
+    "draft_profile",
     "export_log",
     "export_model",
     "filter_events",

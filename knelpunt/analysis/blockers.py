@@ -222,6 +222,35 @@ class Blockers:
         return shown.to_html(index=False, float_format="{:,.2f}".format)
 
 
+def batch_patterns(
+    batches: pd.DataFrame, calendar: WorkCalendar
+) -> dict[str, tuple[str, float, int]]:
+    """Per activity whose batches keep a clock: ``("day", share, weekday)`` when most of
+    them start on one weekday (a meeting), ``("hour", share, hour)`` when most start in
+    one hour of the day (a scheduled run). Needs three batches or more. The hour in
+    which the working day opens (or the hour before) is no run: work queued overnight
+    starts then anyway."""
+    if batches.empty:
+        return {}
+    opening = {spans[0][0] // 60 for spans in calendar.hours if spans}
+    local = batches["start"].dt.tz_convert(calendar.timezone)
+    batches = batches.assign(day=local.dt.day_of_week, hour=local.dt.hour)
+    found: dict[str, tuple[str, float, int]] = {}
+    for activity, rows in batches.groupby(batches["activity"].astype(str)):
+        if len(rows) < 3:
+            continue
+        day_share = rows["day"].value_counts(normalize=True)
+        hour_share = rows["hour"].value_counts(normalize=True)
+        if day_share.iloc[0] >= _PATTERN_SHARE and rows["day"].nunique() <= 2:
+            found[str(activity)] = ("day", float(day_share.iloc[0]), int(day_share.index[0]))
+        elif hour_share.iloc[0] >= _PATTERN_SHARE and not opening & {
+            int(hour_share.index[0]),
+            int(hour_share.index[0]) + 1,
+        }:
+            found[str(activity)] = ("hour", float(hour_share.iloc[0]), int(hour_share.index[0]))
+    return found
+
+
 def find_blockers(
     events: EventTable | ActivityInstances | WaitingSplit,
     *,
@@ -474,36 +503,19 @@ class _Attribution:
 
     def batch_patterns(self) -> dict[int, tuple[str, str]]:
         """Per batch: (category, reason) from when its activity's batches start."""
+        self.patterns = batch_patterns(self.split.batches, self.calendar)
+        found: dict[int, tuple[str, str]] = {}
         batches = self.split.batches
         if batches.empty:
-            return {}
-        local = batches["start"].dt.tz_convert(self.calendar.timezone)
-        batches = batches.assign(day=local.dt.day_of_week, hour=local.dt.hour)
-        found: dict[int, tuple[str, str]] = {}
-        for activity, rows in batches.groupby(batches["activity"].astype(str)):
-            day_share = rows["day"].value_counts(normalize=True)
-            hour_share = rows["hour"].value_counts(normalize=True)
-            if (
-                len(rows) >= 3
-                and day_share.iloc[0] >= _PATTERN_SHARE
-                and rows["day"].nunique() <= 2
-            ):
-                verdict = ("protocol", "meeting")
-                self.patterns[str(activity)] = (
-                    "day",
-                    float(day_share.iloc[0]),
-                    int(day_share.index[0]),
+            return found
+        for activity, numbers in batches.groupby(batches["activity"].astype(str))["batch"]:
+            pattern = self.patterns.get(str(activity))
+            verdict = ("unclassified", "batching")
+            if pattern is not None:
+                verdict = (
+                    ("protocol", "meeting") if pattern[0] == "day" else ("system", "system run")
                 )
-            elif len(rows) >= 3 and hour_share.iloc[0] >= _PATTERN_SHARE:
-                verdict = ("system", "system run")
-                self.patterns[str(activity)] = (
-                    "hour",
-                    float(hour_share.iloc[0]),
-                    int(hour_share.index[0]),
-                )
-            else:
-                verdict = ("unclassified", "batching")
-            for number in rows["batch"].tolist():
+            for number in numbers.tolist():
                 found[int(number)] = verdict
         return found
 

@@ -181,8 +181,10 @@ def split_waiting(
             ``"profile"`` gives them the organisation's calendar.
         multitasking: a resource whose work overlaps its own other work for at
             least this share of its working time serves many cases at once (a
-            care provider, a message system): it has no queue, so its waits
-            get no batching, contention or prioritisation. None treats every
+            care provider): it has no queue, so its waits get no batching,
+            contention or prioritisation. Work started at the same moment (a
+            run sending all its messages at 02:00) is one batch, not
+            multitasking. None treats every
             resource as doing one thing at a time, as Kronos does.
         batch_min_size: the fewest instances that make a batch (Kronos: 2).
         batch_gap_s: the longest idle gap within a batch, in seconds (Kronos: 0).
@@ -310,13 +312,16 @@ class _Splitter:
 
     def drop_multitaskers(self, threshold: float | None) -> None:
         """Resources that serve many cases at once have no queue: their instances take
-        no part in batching, contention or prioritisation (``self.queued``)."""
+        no part in batching, contention or prioritisation (``self.queued``). Work a
+        resource starts at the same moment is a parallel batch, not multitasking."""
         self.queued = self.res >= 0
         done = np.flatnonzero(self.queued & (self.s != _NAT) & (self.c != _NAT))
         if threshold is None or len(done) == 0:
             return
         frame = pd.DataFrame({"r": self.res[done], "s": self.s[done], "c": self.c[done]})
-        frame = frame.sort_values(["r", "s", "c"], kind="stable")
+        # Work started at one moment is one parallel batch (a nightly run sends all its
+        # messages at 02:00), not several cases at once: it counts as one span.
+        frame = frame.groupby(["r", "s"]).agg(c=("c", "max")).reset_index()
         reach = frame.groupby("r")["c"].cummax().groupby(frame["r"]).shift(1)
         alone = (frame["c"] - np.maximum(frame["s"], reach.fillna(frame["s"]))).clip(lower=0)
         length = frame["c"] - frame["s"]

@@ -1,9 +1,13 @@
 """``knelpunt profile check``: read a profile, say what it holds, and (with a store)
-how it fits the recorded log."""
+how it fits the recorded log; ``knelpunt profile draft``: a profile drafted from the
+recorded log, every activity with a suggested class and why."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,9 +15,27 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from knelpunt.cli._app import JsonOption, SourcesOption, _events, _fail, _profile, app, out
-from knelpunt.errors import StoreConnectionError
-from knelpunt.profile import SHIPPED_PROFILES, Profile, ProfileCheck, check_profile
+from knelpunt.analysis.drafting import ProfileDraft, draft_profile
+from knelpunt.cli._app import (
+    JsonOption,
+    SourcesOption,
+    StoreOption,
+    _events,
+    _fail,
+    _profile,
+    _read_groups,
+    app,
+    out,
+)
+from knelpunt.errors import KnelpuntError, StoreConnectionError
+from knelpunt.events.store import DEFAULT_STORE
+from knelpunt.profile import (
+    ACTIVITY_CLASSES,
+    SHIPPED_PROFILES,
+    Profile,
+    ProfileCheck,
+    check_profile,
+)
 from knelpunt.worktime import WEEKDAYS, WorkCalendar
 
 profile_app = typer.Typer(
@@ -68,6 +90,109 @@ def check(
     _print_profile(profile)
     if fit is not None:
         _print_fit(fit)
+
+
+@profile_app.command("draft")
+def draft(
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    base: Annotated[
+        str,
+        typer.Option(
+            "--base",
+            help="The profile to build on (its calendar, teams and classes are kept): a "
+            f"YAML file or {', '.join(SHIPPED_PROFILES)}.",
+        ),
+    ] = "generiek",
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the draft to this file (default: print it)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the reasons in the draft: nl or en.")
+    ] = "nl",
+    as_json: JsonOption = False,
+) -> None:
+    """Draft a profile from the log: each activity with a suggested class and the reason."""
+    if lang not in ("nl", "en"):
+        raise typer.BadParameter("choose nl or en.", param_hint="'--lang'")
+    if output is not None and output.exists() and not force:
+        raise typer.BadParameter(
+            f"{output} exists; give another file, or --force to replace it.",
+            param_hint="'--out'",
+        )
+    chosen = _profile(base)
+    if "://" not in store and not Path(store).is_file():
+        raise _fail(
+            StoreConnectionError(
+                f"No store at {store}: record a log first (knelpunt record FILE --store "
+                f"{store}), then draft its profile."
+            )
+        )
+    events = _events(store, source)
+    if len(events) == 0:
+        raise _fail(
+            StoreConnectionError(
+                f"The store {store} holds no events (of these sources) to draft from."
+            )
+        )
+    try:
+        found = draft_profile(events, base=chosen, groups=_read_groups(store, source, "org:group"))
+        text = found.to_yaml(lang=lang)
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    if output is not None:
+        _write_atomically(output, text)
+    if as_json:
+        frame = found.activities
+        out.print_json(
+            json.dumps(
+                {
+                    "activities": frame.to_dict("records"),
+                    "systems": list(found.systems),
+                    "teams": {name: list(members) for name, members in found.teams.items()},
+                    "yaml": text,
+                    "written": None if output is None else str(output),
+                }
+            )
+        )
+    elif output is None:
+        sys.stdout.write(text)
+    else:
+        _print_draft(found, output, store, lang)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write the whole file or nothing (a temporary file renamed into place)."""
+    try:
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(name, path)
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot write {path}: {error.strerror}.", param_hint="'--out'"
+        ) from error
+
+
+def _print_draft(found: ProfileDraft, path: Path, store: str, lang: str) -> None:
+    table = Table("activity", "suggested", "why", "instances", title="Suggested classes")
+    for row in found.activities.itertuples(index=False):
+        table.add_row(
+            str(row.activity),
+            str(row.suggested),
+            str(getattr(row, f"reason_{lang}")),
+            f"{row.instances:,}",
+        )
+    out.print(table)
+    counts = found.activities["suggested"].value_counts()
+    shown = ", ".join(f"{kind} {counts.get(kind, 0)}" for kind in ACTIVITY_CLASSES)
+    out.print(f"Wrote {path} ({shown}).", highlight=False)
+    out.print(
+        f"Check every class, edit the file, then: knelpunt profile check {path} --store {store}",
+        highlight=False,
+    )
 
 
 def _hours(calendar: WorkCalendar) -> str:

@@ -285,3 +285,17 @@ def test_options_are_checked() -> None:
         split(steps, batch_min_size=1)
     with pytest.raises(AnalysisError, match="share between 0 and 1"):
         split(steps, multitasking=2.0)
+
+
+def test_a_run_that_starts_all_its_work_at_once_is_a_batch_not_multitasking() -> None:
+    # A nightly run (02:00 on Tuesday) sends four messages at the same moment, one
+    # minute each; they were ready during Monday.
+    run = 26 * 60
+    steps = [
+        Step("Berichten", "Verzenden", enabled=600 + 60 * k, start=run, complete=run + 1)
+        for k in range(4)
+    ]
+    found = split(steps, multitasking=0.5)
+    assert (found["batch"] == 0).all()
+    # Each waits until the last message was ready (13:00), then for the batch.
+    assert found["batching_m"].tolist() == [180, 120, 60, 0]
