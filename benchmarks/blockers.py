@@ -8,12 +8,16 @@ Run from the repository root (prints Markdown; ``--write`` also replaces the
 
 *Ground truth*: each planted-blocker scenario runs for its full year (seed 3);
 ``find_blockers`` with the ``sociaal-domein`` profile ranks the blockers. The
-planted blocker's rank is its place among the organisation's own blockers
-(protocol, system, steering; client waits are not a policy decision), and it
-counts as found when that blocker's activity and category match the truth's
-largest planted part. The split is scored per activity instance (matched by
-case, activity and occurrence) and per cause: precision = the seconds both
-give a cause / the seconds we give it, recall = / the seconds the truth gives it.
+planted blocker's rank is the place, among the organisation's own blockers
+(protocol, system, steering; client waits are not a policy decision), of the
+first blocker with the planted blocker's category that either is at the
+activity of the planted blocker's largest part, or whose waiting the truth
+gives mostly to the planted blocker (same instances, same parts of their
+wait; see ``true_causes``: a nightly run carrying several messages is one
+blocker, whichever message the ranking names it after). The split is scored
+per activity instance (matched by case, activity and occurrence) and per
+cause: precision = the seconds both give a cause / the seconds we give it,
+recall = / the seconds the truth gives it.
 
 *Kronos*: the input CSVs of ../shared/reference/kronos (first 2,000 cases, and
 all of BPIC 2012's work items) are recorded in an in-memory store and split
@@ -54,6 +58,30 @@ MAPPING: Final = (
     "start_timestamp=start_time"
 )
 
+PLANTED_READING: Final = """
+Reading (seed 3, a full year each). Seven of the twelve planted blockers come
+first among the organisation's blockers. In the five others the simulator's own
+truth does not put them first either (truth rank 2 to 13): the baseline team
+(16 professionals for 70 meldingen a week) queues at every step, and the
+natural queueing of one step (closing a case, Afsluiting: about 249,000 hours
+a year) outweighs a weekly meeting, a rework round, a second assessment, a
+handover or a budget approval. The analysis keeps the truth's order (3 against
+2, 17 against 13, 12 against 9, 3 against 3, 15 against 10). A sweep at 64
+meldingen a week, all else equal, puts the team meeting and rework first in the
+truth and in the ranking; the other plants need to be stronger at that load,
+and Kronos' prioritisation rule then lifts Netwerkberaad over registration.
+Calibrating the scenarios so that each plant dominates its own truth is open.
+Two weaknesses show in the per-cause scores: *prioritisation* has precision 0%
+outside priority-rules, because the simulator serves its queues first come,
+first served and what Kronos' rule calls prioritisation is mostly waiting for
+the network, the citizen or a waiting list while the professional works on
+other cases; and in nightly-batch the run is found (ranked first, as one system
+run whichever message it is named after) but *batching* has precision 7%: the
+provider's days before the run count as waiting for the batch, as Kronos counts
+batching from the enabled time; an instance enabled before the previous run
+cannot have been waiting for this one, and counting it so is open.
+"""
+
 EXPLAINED: Final = """
 Differences of more than 5 points with Kronos, explained: (1) *unavailability
 lower, extraneous higher (about 8.5 points each way)*: Kronos learns each
@@ -73,12 +101,85 @@ time in the last column (recording the CSV not included).
 """
 
 
-def score_scenario(name: str, seed: int) -> dict[str, object]:
+# Waiting the simulator plants no blocker for, named as the analysis would: queueing
+# is a capacity question, being passed over one of priorities, off-hours of hours.
+NATURAL: Final = {
+    "contention": "steering.capacity",
+    "prioritisation": "steering.priorities",
+    "unavailability": "steering.working_hours",
+}
+
+
+def true_causes(found: kp.Blockers, truth: pd.DataFrame) -> dict[int, str]:
+    """Per blocker (by rank), what the simulator's truth says causes most of the waiting
+    it claims: the same instances (case, activity, occurrence) and the same parts of
+    their wait. A blocker counts as the planted one when the truth gives most of its
+    seconds to that blocker, whatever activity the analysis names it after (a nightly
+    run that carries several messages is one blocker)."""
+    steps = found.steps.reset_index(drop=True)
+    instances = found.split.instances.reset_index(drop=True)
+    keyed = pd.DataFrame(
+        {
+            "case_id": instances["case_id"].astype(str),
+            "activity": instances["activity"].astype(str),
+            "start": instances["start"],
+        }
+    )
+    keyed["instance"] = keyed.sort_values("start").groupby(["case_id", "activity"]).cumcount() + 1
+    label = truth["blocker"].astype(object)
+    label = label.where(label.notna(), truth["cause"].map(NATURAL)).fillna("none")
+    per = (
+        truth.assign(label=label, case_id=truth["case_id"].astype(str))
+        .groupby(["case_id", "activity", "instance", "cause", "label"])["seconds"]
+        .sum()
+        .rename("true_s")
+        .reset_index()
+    )
+    claimed = []
+    for cause in CAUSES:
+        claimed.append(
+            keyed.assign(
+                cause=cause,
+                category=steps[f"{cause}_category"].to_numpy(),
+                reason=steps[f"{cause}_reason"].to_numpy(),
+                ours_s=instances[f"{cause}_s"].to_numpy(dtype=float),
+            )
+        )
+    claims = pd.concat(claimed, ignore_index=True)
+    claims = claims[claims["ours_s"] > 0].merge(
+        per, on=["case_id", "activity", "instance", "cause"], how="inner"
+    )
+    found_causes: dict[int, str] = {}
+    for item in found.blockers:
+        mine = claims[
+            (claims["activity"] == item.activity)
+            & (claims["category"] == item.category)
+            & (claims["reason"] == item.reason)
+        ]
+        if not mine.empty:
+            found_causes[item.rank] = str(mine.groupby("label")["true_s"].sum().idxmax())
+    return found_causes
+
+
+def truth_rank(truth: pd.DataFrame, blocker: str, activity: str) -> int:
+    """The planted blocker's place among the organisation's waits in the simulator's
+    own truth, the natural queueing, passing-over and off-hours of each step counted
+    as its capacity, priorities and hours (as the analysis counts them)."""
+    label = truth["blocker"].astype(object)
+    label = label.where(label.notna(), truth["cause"].map(NATURAL))
+    ours = truth.assign(label=label)
+    ours = ours[ours["label"].notna() & ~ours["label"].astype(str).str.startswith("client")]
+    order = ours.groupby(["label", "activity"])["seconds"].sum().sort_values(ascending=False)
+    return list(order.index).index((blocker, activity)) + 1
+
+
+def score_scenario(name: str, seed: int, overrides: list[str] | None = None) -> dict[str, object]:
     with kp.open_store(":memory:") as store:
-        run = kp.simulate_scenario(store, name, seed=seed)
+        run = kp.simulate_scenario(store, name, seed=seed, overrides=overrides or [])
         events = kp.load_events(store)
+        groups = kp.read_resource_groups(store)
     began = time.perf_counter()
-    found = kp.find_blockers(events, profile="sociaal-domein")
+    found = kp.find_blockers(events, profile="sociaal-domein", groups=groups)
     seconds = time.perf_counter() - began
     truth = run.truth
     planted = truth[
@@ -86,13 +187,14 @@ def score_scenario(name: str, seed: int) -> dict[str, object]:
     ]
     top = planted.groupby(["blocker", "activity"])["seconds"].sum().sort_values(ascending=False)
     blocker, activity = top.index[0]
-    category = str(blocker).split(".")[0]
     ours = [b for b in found.blockers if b.category in ORGANISATION]
+    causes = true_causes(found, truth)
     rank = next(
         (
             i
             for i, b in enumerate(ours, start=1)
-            if b.activity == activity and b.category == category
+            if b.category == str(blocker).split(".")[0]
+            and (causes.get(b.rank) == blocker or b.activity == activity)
         ),
         None,
     )
@@ -101,6 +203,7 @@ def score_scenario(name: str, seed: int) -> dict[str, object]:
         "scenario": name,
         "planted": f"{blocker} at {activity}",
         "rank": rank,
+        "truth_rank": truth_rank(truth, str(blocker), str(activity)),
         "first": f"{first.category}: {first.activity} ({first.reason})" if first else "-",
         "events": len(events),
         "seconds": seconds,
@@ -196,13 +299,18 @@ def markdown(scores: list[dict[str, object]], kronos: list[dict[str, object]]) -
         "### Planted blockers: rank and the split against the simulator's ground truth",
         "",
         "Rank: the planted blocker's place among the organisation's blockers "
-        "(protocol, system, steering). P/R: precision and recall of cause attribution, "
+        "(protocol, system, steering). Truth rank: its place among the organisation's "
+        "waits in the simulator's own ground truth, where the queueing, passing-over and "
+        "off-hours waiting of each step that no blocker causes count as that step's "
+        "capacity, priorities and hours, as the analysis counts them; where the truth "
+        "rank is not 1, the planted blocker is not the largest wait of the scenario even "
+        "by the truth. P/R: precision and recall of cause attribution, "
         "weighted by seconds of waiting, over all causes, then per cause.",
         "",
-        "| scenario | planted (largest part) | rank | ranked first | P | R | batching P/R "
-        "| contention P/R | prioritisation P/R | unavailability P/R | extraneous P/R "
-        "| events | s |",
-        "|---|---|---:|---|---:|---:|---|---|---|---|---|---:|---:|",
+        "| scenario | planted (largest part) | rank | truth rank | ranked first | P | R "
+        "| batching P/R | contention P/R | prioritisation P/R | unavailability P/R "
+        "| extraneous P/R | events | s |",
+        "|---|---|---:|---:|---|---:|---:|---|---|---|---|---|---:|---:|",
     ]
     for row in scores:
         per = " | ".join(
@@ -210,12 +318,12 @@ def markdown(scores: list[dict[str, object]], kronos: list[dict[str, object]]) -
         )
         lines.append(
             f"| {row['scenario']} | {row['planted']} | {row['rank'] or 'not found'} "
-            f"| {row['first']} "
+            f"| {row['truth_rank']} | {row['first']} "
             f"| {pct(row['precision'])} | {pct(row['recall'])} | {per} | {row['events']:,} "
             f"| {float(row['seconds']):.1f} |"  # type: ignore[arg-type]
         )
     lines += [
-        "",
+        PLANTED_READING,
         "### Side by side with Kronos (shares of all waiting, %)",
         "",
         "| log | run | instances | total wait (h) | batching | contention | prioritisation "

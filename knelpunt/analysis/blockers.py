@@ -13,7 +13,11 @@ order (the first rule that decides wins):
    outside the organisation, except for batching with a fixed day or hour:
    clients do not batch, a system run does (rule 3).
 2. **Rework.** A step done again in the same case is protocol rework (unless
-   the profile classes it as the client's).
+   the profile classes it as the client's). **Handover.** Waiting for
+   professional work done in another discipline than the case's professional
+   work before it (their teams or roles differ: the profile's teams, or
+   ``groups`` such as the log's ``org:group``) is a protocol handover; the
+   work itself stays work.
 3. **Batching** at a professional's step: batches that mostly start on one
    weekday are a meeting (protocol); batches that mostly start in one hour of
    the day are a system run (system). Other batching is unclassified.
@@ -63,6 +67,8 @@ _LOCALES: Final = {"nl": "nl_NL", "en": "en_GB"}
 _REASONS: Final = {
     "nl": {
         "rework": "de stap wordt in dezelfde zaak opnieuw gedaan (herhaling).",
+        "handover": "{share} van het wachten op deze stap volgt op een overdracht van de zaak "
+        "aan een andere discipline.",
         "capacity": "{share} van het wachten op deze stap is de medewerker bezig met eerder "
         "binnengekomen zaken "
         "(capaciteit).",
@@ -80,6 +86,8 @@ _REASONS: Final = {
     },
     "en": {
         "rework": "the step is done again in the same case (rework).",
+        "handover": "{share} of the wait for this step follows a handover of the case to "
+        "another discipline.",
         "capacity": "for {share} of the wait for this step the resource is busy with cases "
         "that came in earlier "
         "(capacity).",
@@ -122,7 +130,7 @@ class Blocker:
     Attributes:
         rank: 1 for the costliest.
         category: protocol, system, steering, client or unclassified.
-        reason: the rule that decided (``step``, ``rework``, ``meeting``,
+        reason: the rule that decided (``step``, ``rework``, ``handover``, ``meeting``,
             ``system run``, ``capacity``, ``priorities``, ``working hours``,
             ``after client``, ``after steering``, ``batching``, ``unknown``).
         activity: the activity whose start waits.
@@ -258,6 +266,7 @@ def find_blockers(
     calendar: WorkCalendar | None = None,
     top: int | None = None,
     min_share: float = 0.001,
+    groups: Mapping[str, str] | None = None,
 ) -> Blockers:
     """Find, attribute and rank what makes cases wait (see the module documentation).
 
@@ -268,6 +277,9 @@ def find_blockers(
         calendar: the organisation's calendar (default: the profile's).
         top: keep only this many blockers.
         min_share: leave out blockers with less than this share of all waiting.
+        groups: per resource, its discipline (team or role; say, from
+            :func:`knelpunt.read_resource_groups`), over the profile's teams: a
+            case passed between disciplines waits for a handover.
 
     Example:
         >>> import knelpunt as kp
@@ -287,12 +299,20 @@ def find_blockers(
         split = events
     else:
         split = split_waiting(events, profile=profile, calendar=calendar)
-    return _Attribution(split, profile, calendar or split.calendar).run(top, min_share)
+    disciplines = {**(groups or {}), **profile.groups("team")}
+    return _Attribution(split, profile, calendar or split.calendar, disciplines).run(top, min_share)
 
 
 class _Attribution:
-    def __init__(self, split: WaitingSplit, profile: Profile, calendar: WorkCalendar) -> None:
+    def __init__(
+        self,
+        split: WaitingSplit,
+        profile: Profile,
+        calendar: WorkCalendar,
+        groups: Mapping[str, str],
+    ) -> None:
         self.split = split
+        self.groups = dict(groups)
         self.profile = profile
         self.calendar = calendar
         frame = split.instances.reset_index(drop=True)
@@ -418,22 +438,32 @@ class _Attribution:
         kind = frame["activity"].map(self.classes).to_numpy(dtype=object)
         repeat = frame.groupby(["source_id", "case_id", "activity"], observed=True).cumcount() > 0
         repeat = repeat.to_numpy() & (kind != "client")
-        previous = self.previous_classes()
+        before = self.previous_rows()
+        previous: np.ndarray = kind[np.maximum(before, 0)].copy()
+        previous[before < 0] = None
+        handover = self.handovers(kind)
         batch_reason = self.batch_patterns()
         out: dict[str, np.ndarray] = {}
         is_step = np.isin(kind, _STEP_CLASSES)
         rework = ~is_step & repeat
+        handover = handover & ~is_step & ~rework
 
         def decided(
-            category: np.ndarray, reason: np.ndarray, *, pattern: np.ndarray | None = None
+            category: np.ndarray,
+            reason: np.ndarray,
+            *,
+            pattern: np.ndarray | None = None,
+            moved: np.ndarray = handover,
         ) -> tuple[np.ndarray, np.ndarray]:
             """Rules 1 and 2 over a per-part default; a batch pattern (a meeting day,
             a run's hour) outranks the client class: clients do not batch."""
             step = is_step
             if pattern is not None:
                 step = step & ~(pattern & (kind == "client"))
-            category = np.where(step, kind, np.where(rework, "protocol", category))
-            reason = np.where(step, "step", np.where(rework, "rework", reason))
+            category = np.where(step, kind, np.where(rework | moved, "protocol", category))
+            reason = np.where(
+                step, "step", np.where(rework, "rework", np.where(moved, "handover", reason))
+            )
             return category.astype(object), reason.astype(object)
 
         batch = frame["batch"].to_numpy()
@@ -467,19 +497,22 @@ class _Attribution:
             )
         out["undetermined_category"] = np.full(n, "unclassified", object)
         out["undetermined_reason"] = np.full(n, "undetermined", object)
-        work_category, work_reason = decided(np.full(n, "work", object), np.full(n, "work", object))
+        # The work after a handover is work all the same: only its wait is the handover's.
+        work_category, work_reason = decided(
+            np.full(n, "work", object), np.full(n, "work", object), moved=np.zeros(n, dtype=bool)
+        )
         out["work_category"], out["work_reason"] = work_category, work_reason
         steps = frame[["source_id", "case_id", "activity", "resource", "start"]].copy()
         for name, values in out.items():
             steps[name] = values
         return steps
 
-    def previous_classes(self) -> np.ndarray:
-        """Per instance, the profile class of the step whose completion enabled it."""
+    def previous_rows(self) -> np.ndarray:
+        """Per instance, the row of the step whose completion enabled it (-1: none)."""
         frame = self.frame
         known = frame["enabled"].notna() & frame["complete"].notna()
         left = frame.loc[frame["enabled"].notna(), ["row", "source_id", "case_id", "enabled"]]
-        right = frame.loc[known, ["row", "source_id", "case_id", "complete", "activity"]]
+        right = frame.loc[known, ["row", "source_id", "case_id", "complete"]]
         left = left.assign(key=left["source_id"].astype(str) + "\x1f" + left["case_id"].astype(str))
         right = right.assign(
             key=right["source_id"].astype(str) + "\x1f" + right["case_id"].astype(str)
@@ -487,7 +520,7 @@ class _Attribution:
         matched = pd.merge_asof(
             left.sort_values("enabled"),
             right.rename(columns={"row": "previous"}).sort_values("complete")[
-                ["key", "complete", "previous", "activity"]
+                ["key", "complete", "previous"]
             ],
             left_on="enabled",
             right_on="complete",
@@ -495,10 +528,25 @@ class _Attribution:
             direction="backward",
         )
         matched = matched[matched["previous"].notna() & (matched["previous"] != matched["row"])]
-        out = np.full(len(frame), None, dtype=object)
-        out[matched["row"].to_numpy(dtype=np.int64)] = (
-            matched["activity"].map(self.classes).to_numpy()
+        out = np.full(len(frame), -1, dtype=np.int64)
+        out[matched["row"].to_numpy(dtype=np.int64)] = matched["previous"].to_numpy(dtype=np.int64)
+        return out
+
+    def handovers(self, kind: np.ndarray) -> np.ndarray:
+        """Instances of professional work done in another discipline (team or role)
+        than the case's professional work before it."""
+        frame = self.frame
+        if not self.groups:
+            return np.zeros(len(frame), dtype=bool)
+        work = ~np.isin(kind, _STEP_CLASSES)
+        rows = frame.loc[work, ["source_id", "case_id", "start", "row"]].assign(
+            group=frame.loc[work, "resource"].astype(object).map(self.groups)
         )
+        rows = rows[rows["group"].notna()].sort_values(["source_id", "case_id", "start"])
+        before = rows.groupby(["source_id", "case_id"], observed=True)["group"].shift(1)
+        moved = rows.loc[before.notna() & (before != rows["group"]), "row"]
+        out = np.zeros(len(frame), dtype=bool)
+        out[moved.to_numpy(dtype=np.int64)] = True
         return out
 
     def batch_patterns(self) -> dict[int, tuple[str, str]]:

@@ -20,6 +20,7 @@ from knelpunt.cli._app import (
     _fail,
     _filtered,
     _profile,
+    _read_groups,
     _resource_hours,
     app,
     out,
@@ -61,6 +62,7 @@ def blockers(
             split_waiting(events, profile=chosen, resource_calendars=own),
             profile=chosen,
             top=top or None,
+            groups=_read_groups(store, source, "org:group"),
         )
     except KnelpuntError as error:
         raise _fail(error) from error

@@ -83,6 +83,27 @@ def test_a_planted_step_is_found_with_its_category(
     assert hits[0].category == category
 
 
+def test_a_handover_between_disciplines_is_protocol_with_the_true_cost() -> None:
+    with kp.open_store(":memory:") as store:
+        run = kp.simulate_scenario(store, "specialist-handover", seed=4, overrides=SHORT)
+        events = kp.load_events(store)
+        groups = kp.read_resource_groups(store)
+    found = kp.find_blockers(events, profile="sociaal-domein", groups=groups)
+    handover = [b for b in found.blockers if b.reason == "handover"]
+    assert [(b.category, b.activity) for b in handover] == [("protocol", "Plan opstellen")]
+    truth = run.truth
+    planted = truth[
+        (truth["blocker"] == "protocol.specialist_handover")
+        & (truth["activity"] == "Plan opstellen")
+    ]
+    assert handover[0].waiting_s == pytest.approx(planted["seconds"].sum(), rel=0.05)
+    assert handover[0].work_s == 0  # the plan is work all the same; only its wait moved
+    assert "andere discipline" in handover[0].evidence["nl"]
+    # Without the disciplines, the log cannot show a handover.
+    plain = kp.find_blockers(events, profile="sociaal-domein")
+    assert not [b for b in plain.blockers if b.reason == "handover"]
+
+
 def test_without_a_profile_nothing_is_guessed_from_names() -> None:
     with kp.open_store(":memory:") as store:
         kp.simulate_scenario(store, "team-meeting", seed=4, overrides=SHORT)
