@@ -22,8 +22,8 @@ recall = / the seconds the truth gives it.
 *Kronos*: the input CSVs of ../shared/reference/kronos (first 2,000 cases, and
 all of BPIC 2012's work items) are recorded in an in-memory store and split
 once with Kronos' settings (every resource queues, batching counted from the
-enabled time, hours learnt per resource) and once with knelpunt's defaults;
-wall time of the split and ranking is measured apart from recording.
+enabled time, hours learnt per resource) and once with knelpunt's defaults; wall time of the split and
+ranking is measured apart from recording.
 """
 
 from __future__ import annotations
