@@ -21,8 +21,8 @@ recall = / the seconds the truth gives it.
 
 *Kronos*: the input CSVs of ../shared/reference/kronos (first 2,000 cases, and
 all of BPIC 2012's work items) are recorded in an in-memory store and split
-once with Kronos' settings (every resource queues, batching counted from the
-enabled time, hours learnt per resource) and once with knelpunt's defaults; wall time of the split and
+once with Kronos' settings (every resource queues, hours learnt per
+resource) and once with knelpunt's defaults; wall time of the split and
 ranking is measured apart from recording.
 """
 
@@ -259,7 +259,7 @@ def kronos_side_by_side(name: str, path: Path, summary: Path | None) -> list[dic
             }
         )
     for label, options in (
-        ("knelpunt, Kronos' settings", {"multitasking": None, "batch_since_previous": False}),
+        ("knelpunt, Kronos' settings", {"multitasking": None}),
         ("knelpunt, defaults", {}),
     ):
         began = time.perf_counter()

@@ -11,12 +11,7 @@ when it was *enabled* to its *start*; that wait is split into:
   started at most ``batch_gap`` after the batch's work so far ended (one after
   the other, or together), with at least ``batch_min_size`` of them: a weekly
   meeting, a nightly run. The batching wait runs from the instance's enabled
-  time to the moment its batch was complete (the latest enabled time in it),
-  but by default not from before the resource's previous run of the activity:
-  an instance enabled before that run was not waiting for this batch (it
-  waited for something else, such as a provider's reply, which stays
-  extraneous). ``batch_since_previous=False`` counts from the enabled time
-  as Kronos does.
+  time to the moment its batch was complete (the latest enabled time in it).
 * **contention**: the resource was processing other instances that were
   enabled no later than this one (for work outside its own batch: no later
   than its batch was complete);
@@ -169,7 +164,6 @@ def split_waiting(
     multitasking: float | None = 0.5,
     batch_min_size: int = 2,
     batch_gap_s: float = 0.0,
-    batch_since_previous: bool = True,
 ) -> WaitingSplit:
     """Split every wait into batching, contention, prioritisation, unavailability
     and extraneous time (see the module documentation).
@@ -194,8 +188,6 @@ def split_waiting(
             resource as doing one thing at a time, as Kronos does.
         batch_min_size: the fewest instances that make a batch (Kronos: 2).
         batch_gap_s: the longest idle gap within a batch, in seconds (Kronos: 0).
-        batch_since_previous: count batching only since the resource's previous
-            run of the activity (False: since the instance was enabled, as Kronos).
 
     Example:
         >>> import knelpunt as kp
@@ -236,7 +228,6 @@ def split_waiting(
     if hours == "discover":
         own = {**discover_calendars(paired, base=calendar), **own}
     splitter = _Splitter(paired, calendar, own, batch_min_size, round(batch_gap_s * _US))
-    splitter.since_previous = batch_since_previous
     return splitter.run(multitasking)
 
 
@@ -256,7 +247,6 @@ class _Splitter:
         self.own = own
         self.min_size = batch_min_size
         self.gap = batch_gap_us
-        self.since_previous = True
         self.res = frame["resource"].cat.codes.to_numpy(dtype=np.int64)
         self.act = frame["activity"].cat.codes.to_numpy(dtype=np.int64)
         self.e = _us(frame["enabled"])
@@ -277,14 +267,10 @@ class _Splitter:
         self.drop_multitaskers(multitasking)
         known = (self.e != _NAT) & (self.s != _NAT)
         wait = np.where(known, np.maximum(self.s - self.e, 0), 0)
-        batch, ready, since = self.batches()
+        batch, ready = self.batches()
         batched = batch >= 0
         w0 = np.where(batched, np.clip(ready, self.e, self.s), self.e)
-        waited_from = self.e
-        if self.since_previous:
-            # Waiting from before the previous run was not waiting for this batch.
-            waited_from = np.where(since != _NAT, np.clip(since, self.e, w0), self.e)
-        batching = np.where(known, w0 - waited_from, 0)
+        batching = np.where(known, w0 - self.e, 0)
         clocks = self.clocks()
         busy, busy_work, contention = self.busy(known, batch, ready, w0, clocks)
         window = np.where(known, self.s - w0, 0)
@@ -352,17 +338,15 @@ class _Splitter:
                 "for them is never batching, contention or prioritisation."
             )
 
-    def batches(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per instance: its batch number (-1 when none), when the batch was complete,
-        and when the resource last started the activity before the batch (or NaT)."""
+    def batches(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per instance: its batch number (-1 when none) and when the batch was complete."""
         n = len(self.frame)
         batch = np.full(n, -1, dtype=np.int64)
         ready = np.full(n, _NAT, dtype=np.int64)
-        since = np.full(n, _NAT, dtype=np.int64)
         able = self.queued & (self.s != _NAT) & (self.c != _NAT) & (self.e != _NAT)
         ids = np.flatnonzero(able)
         if len(ids) == 0:
-            return batch, ready, since
+            return batch, ready
         ids = ids[np.lexsort((ids, self.c[ids], self.s[ids], self.act[ids], self.res[ids]))]
         res, act = self.res[ids].tolist(), self.act[ids].tolist()
         e, s, c = self.e[ids].tolist(), self.s[ids].tolist(), self.c[ids].tolist()
@@ -385,10 +369,7 @@ class _Splitter:
             rows = ids[members]
             batch[rows] = number
             ready[rows] = self.e[rows].max()
-            k, head = members[0] - 1, members[0]
-            if k >= 0 and res[k] == res[head] and act[k] == act[head] and s[k] < s[head]:
-                since[rows] = s[k]
-        return batch, ready, since
+        return batch, ready
 
     def clocks(self) -> Clocks:
         """The working clocks and, per instance, which one its resource keeps."""

@@ -67,7 +67,7 @@ def instances(steps: list[Step], calendar: WorkCalendar = OFFICE) -> ActivityIns
 
 
 def split(steps: list[Step], **options: object) -> pd.DataFrame:
-    options = {"hours": "profile", "multitasking": None, "batch_since_previous": False, **options}
+    options = {"hours": "profile", "multitasking": None, **options}
     found = split_waiting(instances(steps), calendar=OFFICE, **options)  # type: ignore[arg-type]
     return found.instances.assign(**{f"{p}_m": found.instances[f"{p}_s"] / 60 for p in PARTS})
 
@@ -299,27 +299,3 @@ def test_a_run_that_starts_all_its_work_at_once_is_a_batch_not_multitasking() ->
     assert (found["batch"] == 0).all()
     # Each waits until the last message was ready (13:00), then for the batch.
     assert found["batching_m"].tolist() == [180, 120, 60, 0]
-
-
-def test_batching_counts_only_since_the_previous_run() -> None:
-    # A daily 02:00 run. One message was ready on Monday 10:00 but missed Tuesday's run
-    # (say, it waited for a provider); it goes in Wednesday's run with one ready at 12:00.
-    tuesday, wednesday = 26 * 60, 50 * 60
-    steps = [
-        Step("Berichten", "Verzenden", enabled=540, start=tuesday, complete=tuesday + 1),
-        Step("Berichten", "Verzenden", enabled=560, start=tuesday, complete=tuesday + 1),
-        Step("Berichten", "Verzenden", enabled=600, start=wednesday, complete=wednesday + 1),
-        Step("Berichten", "Verzenden", enabled=36 * 60, start=wednesday, complete=wednesday + 1),
-    ]
-    kronos = split(steps)
-    ours = split(steps, batch_since_previous=True)
-    late = ours.iloc[2]
-    # Kronos: batching from Monday 10:00 to the batch's completion (Tuesday 12:00).
-    assert kronos.iloc[2]["batching_m"] == 36 * 60 - 600
-    # Since the previous run (Tuesday 02:00) only; before it, the message waited for
-    # something else.
-    assert late["batching_m"] == 36 * 60 - tuesday
-    assert late["extraneous_m"] - kronos.iloc[2]["extraneous_m"] == tuesday - 600
-    assert (
-        ours["batching_m"].iloc[[0, 1, 3]].tolist() == kronos["batching_m"].iloc[[0, 1, 3]].tolist()
-    )
