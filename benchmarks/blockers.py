@@ -372,8 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.write:
         current = RESULTS_MD.read_text(encoding="utf-8")
-        if SECTION in current:
-            head, _, rest = current.partition(SECTION)
+        # The whole heading line: "## Blocker analysis on ..." is another section.
+        if f"\n{SECTION}\n" in current:
+            head, _, rest = current.partition(f"\n{SECTION}\n")
+            head += "\n"
             tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
             current = head + text + ("\n" + tail if tail else "")
         else:

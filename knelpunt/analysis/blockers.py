@@ -237,12 +237,14 @@ def batch_patterns(
     them start on one weekday (a meeting), ``("hour", share, hour)`` when most start in
     one hour of the day (a scheduled run). Needs three batches or more. The hour in
     which the working day opens (or the hour before) is no run: work queued overnight
-    starts then anyway."""
+    starts then anyway; nor are batches that start at midnight to the second: those
+    are dates without a time."""
     if batches.empty:
         return {}
     opening = {spans[0][0] // 60 for spans in calendar.hours if spans}
     local = batches["start"].dt.tz_convert(calendar.timezone)
-    batches = batches.assign(day=local.dt.day_of_week, hour=local.dt.hour)
+    midnight = local == local.dt.normalize()
+    batches = batches.assign(day=local.dt.day_of_week, hour=local.dt.hour, midnight=midnight)
     found: dict[str, tuple[str, float, int]] = {}
     for activity, rows in batches.groupby(batches["activity"].astype(str)):
         if len(rows) < 3:
@@ -251,10 +253,11 @@ def batch_patterns(
         hour_share = rows["hour"].value_counts(normalize=True)
         if day_share.iloc[0] >= _PATTERN_SHARE and rows["day"].nunique() <= 2:
             found[str(activity)] = ("day", float(day_share.iloc[0]), int(day_share.index[0]))
-        elif hour_share.iloc[0] >= _PATTERN_SHARE and not opening & {
-            int(hour_share.index[0]),
-            int(hour_share.index[0]) + 1,
-        }:
+        elif (
+            hour_share.iloc[0] >= _PATTERN_SHARE
+            and rows["midnight"].mean() < _PATTERN_SHARE
+            and not opening & {int(hour_share.index[0]), int(hour_share.index[0]) + 1}
+        ):
             found[str(activity)] = ("hour", float(hour_share.iloc[0]), int(hour_share.index[0]))
     return found
 

@@ -313,8 +313,8 @@ def draft_profile(
         ...     _ = kp.simulate_scenario(store, "team-meeting", seed=1, overrides=["days=60"])
         ...     draft = kp.draft_profile(kp.load_events(store))
         >>> row = draft.activities.set_index("activity").loc["Multidisciplinair overleg"]
-        >>> str(row["suggested"]), str(row["rule"])
-        ('protocol', 'meeting')
+        >>> str(row["suggested"]), str(row["rule"]), str(row["reason_en"])
+        ('protocol', 'name', 'the name says so (overleg)')
     """
     if isinstance(base, str):
         base = read_profile(base)

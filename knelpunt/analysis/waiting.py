@@ -441,7 +441,7 @@ class _Splitter:
                 "batch": batch[doing],
             }
         )
-        with duckdb.connect() as connection:
+        with duckdb.connect(config={"enable_progress_bar": False}) as connection:
             connection.register("w", w)
             connection.register("o", o)
             connection.execute(_PAIRS)

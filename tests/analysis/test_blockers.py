@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import knelpunt as kp
-from knelpunt.analysis.blockers import CATEGORIES
+from knelpunt.analysis.blockers import CATEGORIES, batch_patterns
 from knelpunt.cli import app
 
 # Four months are enough for each planted blocker to show, and quick.
@@ -139,3 +139,16 @@ def test_the_command_ranks_and_explains(tmp_path: Path) -> None:
     assert set(causes["cause"]) >= {"batching", "contention", "extraneous"}
     wrong = runner.invoke(app, ["blockers", "--store", str(store), "--lang", "fr"])
     assert wrong.exit_code == 2
+
+
+def test_dates_without_a_time_are_no_scheduled_run() -> None:
+    calendar = kp.WorkCalendar.office_hours()
+
+    def batches(hour: int) -> pd.DataFrame:
+        days = pd.date_range("2025-03-03", periods=5, freq="D", tz="Europe/Amsterdam")
+        return pd.DataFrame(
+            {"activity": "Send", "start": (days + pd.Timedelta(hours=hour)).tz_convert("UTC")}
+        )
+
+    assert batch_patterns(batches(2), calendar)["Send"][0] == "hour"  # a 02:00 run
+    assert "Send" not in batch_patterns(batches(0), calendar)  # dates: midnight to the second
