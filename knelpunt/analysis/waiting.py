@@ -441,7 +441,9 @@ class _Splitter:
                 "batch": batch[doing],
             }
         )
-        with duckdb.connect(config={"enable_progress_bar": False}) as connection:
+        with duckdb.connect() as connection:
+            # No progress bar: DuckDB draws it on stdout, inside --json output.
+            connection.execute("SET enable_progress_bar = false")
             connection.register("w", w)
             connection.register("o", o)
             connection.execute(_PAIRS)

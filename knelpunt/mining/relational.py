@@ -87,8 +87,9 @@ FROM per_variant
 
 
 def _connect(table: EventTable, calendar: WorkCalendar | None = None) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
     # No progress bar: DuckDB draws it on stdout, inside --json output.
-    connection = duckdb.connect(config={"enable_progress_bar": False})
+    connection.execute("SET enable_progress_bar = false")
     events = pa.table(
         {
             "case": table.case,
