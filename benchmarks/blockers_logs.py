@@ -75,7 +75,28 @@ time against the organisation's office hours (no hours can be learnt without
 recorded starts), so in a long idle wait the nights and weekends come out as
 "working hours", whose cost in working days is zero by definition. In BPIC 2015
 the date-only events sit at local midnight, so batches of them start at
-00:00-01:00 and read as a scheduled system run.
+00:00; batches that start at midnight to the second are taken for dates, not
+for a scheduled run, and stay unclassified batching.
+
+Would a domain expert find it plausible? *Receipt*: partly. The time does go
+to the judgement steps (T06 stop advice, T10, the T02 check), which fits a
+receipt phase where most applications pass in minutes and a few are parked
+while someone decides whether advice is needed; T05's batching (letters
+printed and sent in one sitting, about four per batch) is believable and
+rightly unclassified. But "working hours" as the first two blockers is not:
+nights and weekends are not why a file sits for months (the evidence itself
+says 0.0 working days per case); they rank first because the ranking is in
+calendar time. *BPIC 2015*: mostly not. Its longest waits are legal terms and
+the applicant's time (receiving additional information under AWB 4:5, views
+on a draft decision, the objection period, termination on request), and the
+analysis puts most of them on the official being busy with other cases
+(priorities and capacity) and almost none on waiting outside the
+organisation: with estimated starts, an official who completes something
+nearly every day always looks busy. The backlog around the completeness check
+and informing the BAG administrator is plausible. A profile that classes the
+AWB45, BB, UOV and EIND steps as client or protocol (legal terms) would move
+most of the top ten out of steering; without recorded starts, the split of
+contention against prioritisation is not to be trusted.
 """
 
 
