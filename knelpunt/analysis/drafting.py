@@ -235,17 +235,9 @@ class ProfileDraft:
                 if spans
             )
             lines.append(f"# The log shows work on: {shown or 'no regular hours'}.")
-        lines += ["", "teams:" if self.teams or base.teams else "teams: {}"]
-        for name, members in self.teams.items():
-            lines.append(f"  {_quote(name)}:")
-            lines.append(f"    members: [{', '.join(_quote(m) for m in members)}]")
-        for group in base.teams:
-            lines.append(f"  {_quote(group.name)}:")
-            lines.append(f"    members: [{', '.join(_quote(m) for m in sorted(group.members))}]")
-        lines += ["roles:" if base.roles else "roles: {}"]
-        for group in base.roles:
-            lines.append(f"  {_quote(group.name)}:")
-            lines.append(f"    members: [{', '.join(_quote(m) for m in sorted(group.members))}]")
+        teams = {**self.teams, **{g.name: tuple(sorted(g.members)) for g in base.teams}}
+        roles = {g.name: tuple(sorted(g.members)) for g in base.roles}
+        lines += ["", *_groups("teams", teams), *_groups("roles", roles)]
         lines += ["resources: {}"]
         if base.schedules:
             lines.append(
@@ -321,7 +313,6 @@ def draft_profile(
     base = base or read_profile("generiek")
     split = events if isinstance(events, WaitingSplit) else split_waiting(events, profile=base)
     frame = split.instances
-    count = int(getattr(events, "__len__", lambda: 0)()) if isinstance(events, EventTable) else 0
     systems = _system_resources(split, base.calendar)
     patterns = batch_patterns(split.batches, base.calendar)
     logged_resources = bool(frame["resource"].notna().any())
@@ -375,7 +366,7 @@ def draft_profile(
         teams=teams,
         hours=_organisation_hours(split, base.calendar, systems),
         systems=systems,
-        events=count or len(frame),
+        events=len(events) if isinstance(events, EventTable) else len(frame),
     )
 
 
@@ -491,6 +482,17 @@ def _organisation_hours(
         ActivityInstances(pooled, 0, 0, 0, 0, None, ()), base=base, min_instances=20
     )
     return learnt.get("organisation")
+
+
+def _groups(section: str, groups: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """A teams or roles section: each group with its members."""
+    if not groups:
+        return [f"{section}: {{}}"]
+    lines = [f"{section}:"]
+    for name, members in groups.items():
+        lines.append(f"  {_quote(name)}:")
+        lines.append(f"    members: [{', '.join(_quote(m) for m in members)}]")
+    return lines
 
 
 def _spans(spans: tuple[tuple[int, int], ...]) -> str:

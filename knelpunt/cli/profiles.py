@@ -29,6 +29,7 @@ from knelpunt.cli._app import (
 )
 from knelpunt.errors import KnelpuntError, StoreConnectionError
 from knelpunt.events.store import DEFAULT_STORE
+from knelpunt.mining.projection import EventTable
 from knelpunt.profile import (
     ACTIVITY_CLASSES,
     SHIPPED_PROFILES,
@@ -67,20 +68,7 @@ def check(
     profile = _profile(path)
     fit = None
     if store is not None:
-        if "://" not in store and not Path(store).is_file():
-            raise _fail(
-                StoreConnectionError(
-                    f"No store at {store}: give the file or URL that 'knelpunt ingest' "
-                    "recorded into (the check does not create one)."
-                )
-            )
-        events = _events(store, source)
-        if len(events) == 0:
-            raise _fail(
-                StoreConnectionError(
-                    f"The store {store} holds no events (of these sources) to check against."
-                )
-            )
+        events = _recorded_events(store, source, "check the profile against")
         fit = check_profile(
             profile, activities=events.activities.tolist(), resources=events.resources.tolist()
         )
@@ -123,20 +111,7 @@ def draft(
             param_hint="'--out'",
         )
     chosen = _profile(base)
-    if "://" not in store and not Path(store).is_file():
-        raise _fail(
-            StoreConnectionError(
-                f"No store at {store}: record a log first (knelpunt record FILE --store "
-                f"{store}), then draft its profile."
-            )
-        )
-    events = _events(store, source)
-    if len(events) == 0:
-        raise _fail(
-            StoreConnectionError(
-                f"The store {store} holds no events (of these sources) to draft from."
-            )
-        )
+    events = _recorded_events(store, source, "draft a profile from")
     try:
         found = draft_profile(events, base=chosen, groups=_read_groups(store, source, "org:group"))
         text = found.to_yaml(lang=lang)
@@ -161,6 +136,26 @@ def draft(
         sys.stdout.write(text)
     else:
         _print_draft(found, output, store, lang)
+
+
+def _recorded_events(store: str, sources: list[int] | None, purpose: str) -> EventTable:
+    """The store's events; a clear exit when there is no store (these commands never
+    create one) or it holds no events."""
+    if "://" not in store and not Path(store).is_file():
+        raise _fail(
+            StoreConnectionError(
+                f"No store at {store}: record a log first (knelpunt record FILE --store "
+                f"{store}), then {purpose} it."
+            )
+        )
+    events = _events(store, sources)
+    if len(events) == 0:
+        raise _fail(
+            StoreConnectionError(
+                f"The store {store} holds no events (of these sources) to {purpose}."
+            )
+        )
+    return events
 
 
 def _write_atomically(path: Path, text: str) -> None:
