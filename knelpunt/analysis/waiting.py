@@ -162,6 +162,7 @@ def split_waiting(
     resource_calendars: Mapping[str, WorkCalendar] | None = None,
     hours: Literal["discover", "profile"] = "discover",
     multitasking: float | None = 0.5,
+    idle_gap_s: float | None = 900.0,
     batch_min_size: int = 2,
     batch_gap_s: float = 0.0,
 ) -> WaitingSplit:
@@ -186,6 +187,13 @@ def split_waiting(
             run sending all its messages at 02:00) is one batch, not
             multitasking. None treats every
             resource as doing one thing at a time, as Kronos does.
+        idle_gap_s: a resource that had more than this much working time free
+            of recorded work after an instance was enabled had no queue then: the
+            instance was not waiting for it before the last such moment, so that
+            earlier part is neither contention, prioritisation nor unavailability
+            but extraneous (the citizen, the network, a partner). Shorter gaps
+            (opening the next file) still count as busy. None counts every
+            moment the resource was busy or off, as Kronos does.
         batch_min_size: the fewest instances that make a batch (Kronos: 2).
         batch_gap_s: the longest idle gap within a batch, in seconds (Kronos: 0).
 
@@ -207,6 +215,8 @@ def split_waiting(
         raise AnalysisError(f"batch_gap_s is a number of seconds >= 0, not {batch_gap_s}.")
     if hours not in ("discover", "profile"):
         raise AnalysisError(f"hours is 'discover' or 'profile', not {hours!r}.")
+    if idle_gap_s is not None and not idle_gap_s >= 0:
+        raise AnalysisError(f"idle_gap_s is a number of seconds >= 0, or None; not {idle_gap_s}.")
     if multitasking is not None and not 0 < multitasking <= 1:
         raise AnalysisError(
             f"multitasking is a share between 0 and 1, or None; not {multitasking}."
@@ -228,7 +238,8 @@ def split_waiting(
     if hours == "discover":
         own = {**discover_calendars(paired, base=calendar), **own}
     splitter = _Splitter(paired, calendar, own, batch_min_size, round(batch_gap_s * _US))
-    return splitter.run(multitasking)
+    idle_gap = None if idle_gap_s is None else round(idle_gap_s * _US)
+    return splitter.run(multitasking, idle_gap)
 
 
 class _Splitter:
@@ -262,7 +273,7 @@ class _Splitter:
         # Instances whose resource queues its work (see drop_multitaskers).
         self.queued = self.res >= 0
 
-    def run(self, multitasking: float | None) -> WaitingSplit:
+    def run(self, multitasking: float | None, idle_gap: int | None) -> WaitingSplit:
         n = len(self.frame)
         self.drop_multitaskers(multitasking)
         known = (self.e != _NAT) & (self.s != _NAT)
@@ -272,6 +283,11 @@ class _Splitter:
         w0 = np.where(batched, np.clip(ready, self.e, self.s), self.e)
         batching = np.where(known, w0 - self.e, 0)
         clocks = self.clocks()
+        if idle_gap is not None:
+            # Before its resource's last free moment, the instance waited for something
+            # else: the resource's causes count from there (the rest stays extraneous).
+            idle = self.last_idle(known, w0, clocks, idle_gap)
+            w0 = np.where(idle != _NAT, np.clip(idle, w0, self.s), w0)
         busy, busy_work, contention = self.busy(known, batch, ready, w0, clocks)
         window = np.where(known, self.s - w0, 0)
         window_work = self.working(w0, self.s, known, clocks)
@@ -461,6 +477,92 @@ class _Splitter:
                 inside[rows] = clock.read(hi[rows]) - clock.read(lo[rows])
         np.add.at(busy_work, ids, inside)
         return busy, busy_work, contention
+
+    def last_idle(
+        self, known: np.ndarray, w0: np.ndarray, clocks: Clocks, idle_gap: int
+    ) -> np.ndarray:
+        """Per waiting instance of a queueing resource: the last moment before its start
+        at which its resource had more than ``idle_gap`` working microseconds free of
+        recorded work (the end of its working time then), or NaT for other instances.
+
+        A resource's recorded work (its own instance included) is joined into periods
+        with no longer free working time between them; an instance starts inside one,
+        and its resource was last free just before that period began."""
+        n = len(self.frame)
+        found = np.full(n, _NAT, dtype=np.int64)
+        waiting = np.flatnonzero(known & self.queued & (self.s > w0))
+        doing = np.flatnonzero(
+            self.queued & (self.s != _NAT) & (self.c != _NAT) & (self.c >= self.s)
+        )
+        if len(waiting) == 0:
+            return found
+        kept, which = clocks
+
+        def read(times: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            out = np.zeros(len(times), dtype=np.int64)
+            for number, clock in enumerate(kept):
+                mine = which[rows] == number
+                if mine.any():
+                    out[mine] = clock.read(times[mine])
+            return out
+
+        def last_working(times: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            # No working time before it in the clock's range: never free (NaT).
+            out = np.full(len(times), _NAT, dtype=np.int64)
+            for number, clock in enumerate(kept):
+                mine = which[rows] == number
+                if mine.any() and len(clock.opens):
+                    reading = clock.read(times[mine])
+                    out[mine] = np.where(reading > 0, clock.instant(reading), _NAT)
+            return out
+
+        order = doing[np.lexsort((self.c[doing], self.s[doing], self.res[doing]))]
+        r, s, c = self.res[order], self.s[order], self.c[order]
+        reach = pd.Series(c).groupby(r).cummax().groupby(r).shift(1).to_numpy()
+        new_resource = np.r_[True, r[1:] != r[:-1]]
+        # Blocks of overlapping or touching work, then periods of blocks with no more
+        # than idle_gap of free working time between them.
+        opens_block = new_resource | (s > np.nan_to_num(reach, nan=-np.inf))
+        block = np.cumsum(opens_block) - 1
+        blocks = pd.DataFrame({"r": r, "a": s, "b": c, "row": order, "block": block})
+        blocks = blocks.groupby("block").agg(
+            r=("r", "first"), a=("a", "min"), b=("b", "max"), row=("row", "first")
+        )
+        br, ba, bb, brow = (blocks[k].to_numpy() for k in ("r", "a", "b", "row"))
+        free = np.zeros(len(blocks), dtype=np.int64)
+        if len(blocks) > 1:
+            free[1:] = read(ba[1:], brow[1:]) - read(bb[:-1], brow[1:])
+        opens_period = np.r_[True, br[1:] != br[:-1]] | (free > idle_gap)
+        period = np.cumsum(opens_period) - 1
+        periods = pd.DataFrame({"r": br, "a": ba, "b": bb, "row": brow, "period": period})
+        periods = periods.groupby("period").agg(
+            r=("r", "first"), a=("a", "min"), b=("b", "max"), row=("row", "first")
+        )
+        left = pd.DataFrame({"id": waiting, "r": self.res[waiting], "s": self.s[waiting]})
+        joined = pd.merge_asof(
+            left.sort_values("s"),
+            periods.sort_values("a"),
+            left_on="s",
+            right_on="a",
+            by="r",
+            direction="backward",
+        ).sort_values("id")
+        ids = joined["id"].to_numpy(dtype=np.int64)
+        start = joined["s"].to_numpy(dtype=np.int64)
+        begun = joined["a"].to_numpy(dtype=float)
+        ended = joined["b"].to_numpy(dtype=float)
+        has = ~np.isnan(begun)
+        anchor = start.copy()
+        if has.any():
+            a = begun[has].astype(np.int64)
+            b = ended[has].astype(np.int64)
+            rows = ids[has]
+            inside = (b >= start[has]) | (
+                read(start[has], rows) - read(np.minimum(b, start[has]), rows) <= idle_gap
+            )
+            anchor[has] = np.where(inside, a, start[has])
+        found[ids] = last_working(anchor, ids)
+        return found
 
     def outside_activities(self) -> np.ndarray:
         """Codes of activities that never have a resource, in a log where others do."""

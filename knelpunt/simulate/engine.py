@@ -363,11 +363,20 @@ class _Engine:
             _Worker(self, f"Teamleider {n}", "teamleider", self.team_clock)
             for n in range(1, scenario.team.team_leaders + 1)
         ]
-        manager_clock = _Clock(scenario.manager_calendar(), self.begin, self.horizon)
+        blockers = scenario.blockers
+        manager_clock = self._role_clock(blockers.steering.budget_approval.hours)
         self.managers = [
             _Worker(self, f"Manager {n}", "manager", manager_clock)
             for n in range(1, scenario.team.managers + 1)
         ]
+        review = blockers.protocol.second_assessment
+        self.reviewer = None
+        if review.enabled:
+            clock = self._role_clock(review.hours)
+            self.reviewer = _Worker(self, "Gedragswetenschapper 1", "gedragswetenschapper", clock)
+
+    def _role_clock(self, hours: Mapping[str, Any]) -> _Clock:
+        return _Clock(self.scenario.role_calendar(hours), self.begin, self.horizon)
 
     def _personal_clock(self, rng: np.random.Generator, weeks: int) -> _Clock:
         leave = self.scenario.team.leave_weeks
@@ -578,14 +587,12 @@ class _Engine:
             )
         yield from self._work(case, "Indicatie stellen", steps.indication)
         second = b.protocol.second_assessment
-        if second.enabled and case.complexity in second.complexity:
-            peers = [w for w in self.pool(case) if w is not case.manager] or self.pool(case)
-            peer = min(peers, key=lambda w: (len(w.queue), w.name))
+        if self.reviewer is not None and case.complexity in second.complexity:
             yield from self._work(
                 case,
                 "Tweede beoordeling",
                 second.work,
-                worker=peer,
+                worker=self.reviewer,
                 blocker="protocol.second_assessment",
             )
         if b.protocol.team_meeting.enabled:

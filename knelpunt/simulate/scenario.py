@@ -286,11 +286,15 @@ class SpecialistHandover:
 
 @dataclass(config=_STRICT)
 class SecondAssessment:
-    """Protocol: a second professional assesses every indication of these complexities."""
+    """Protocol: the team's behavioural scientist (gedragswetenschapper) assesses every
+    indication of these complexities a second time, in the hours set aside for it."""
 
     main: ClassVar[str] = ""
     enabled: bool = False
     complexity: tuple[Complexity, ...] = ("midden", "hoog")
+    hours: dict[str, Any] = Field(
+        default_factory=lambda: dict.fromkeys(("mon", "tue", "wed", "thu"), "08:30-17:00")
+    )
     work: Spread = _spread("1h", "2h")
 
 
@@ -474,13 +478,12 @@ class Scenario:
         }
         return WorkCalendar.from_mapping(spec)
 
-    def manager_calendar(self) -> WorkCalendar:
-        """The hours a manager has for budget approvals (holidays from the team calendar)."""
+    def role_calendar(self, hours: Mapping[str, Any]) -> WorkCalendar:
+        """The hours a role has for its part (a manager's for budget approvals, the
+        behavioural scientist's for second assessments), holidays from the team calendar."""
         team = self.calendar()
         spec = {"holidays": team.holidays or False, "timezone": team.timezone}
-        return WorkCalendar.from_mapping(
-            {**spec, "hours": self.blockers.steering.budget_approval.hours}
-        )
+        return WorkCalendar.from_mapping({**spec, "hours": dict(hours)})
 
 
 _ADAPTER: Final = TypeAdapter(Scenario)
@@ -523,14 +526,25 @@ def validate_scenario(
     where = f"{path}" if path is not None else "the scenario"
     try:
         scenario = _ADAPTER.validate_python(dict(data))
-        scenario.calendar()
-        scenario.manager_calendar()
     except ValidationError as error:
         raise ScenarioError(_explain(error, where=where, nodes=nodes)) from None
-    except CalendarError as error:
-        raise ScenarioError(
-            f"{where}: team → calendar or budget_approval → hours: {error}"
-        ) from None
+    blockers = scenario.blockers
+    checks = (
+        ("team → calendar", scenario.calendar),
+        (
+            "blockers → steering → budget_approval → hours",
+            lambda: scenario.role_calendar(blockers.steering.budget_approval.hours),
+        ),
+        (
+            "blockers → protocol → second_assessment → hours",
+            lambda: scenario.role_calendar(blockers.protocol.second_assessment.hours),
+        ),
+    )
+    for key, check in checks:
+        try:
+            check()
+        except CalendarError as error:
+            raise ScenarioError(f"{where}: {key}: {error}") from None
     return scenario
 
 

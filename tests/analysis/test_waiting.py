@@ -67,13 +67,15 @@ def instances(steps: list[Step], calendar: WorkCalendar = OFFICE) -> ActivityIns
 
 
 def split(steps: list[Step], **options: object) -> pd.DataFrame:
-    options = {"hours": "profile", "multitasking": None, **options}
+    options = {"hours": "profile", "multitasking": None, "idle_gap_s": None, **options}
     found = split_waiting(instances(steps), calendar=OFFICE, **options)  # type: ignore[arg-type]
     return found.instances.assign(**{f"{p}_m": found.instances[f"{p}_s"] / 60 for p in PARTS})
 
 
-def brute_force(steps: list[Step]) -> np.ndarray:
-    """Kronos' rules minute by minute: per step, minutes of each of the five causes."""
+def brute_force(steps: list[Step], idle_gap: int | None = None) -> np.ndarray:
+    """Kronos' rules minute by minute: per step, minutes of each of the five causes;
+    with ``idle_gap`` (minutes), a resource's causes only count from when it was last
+    free for longer than that (see :func:`last_free`)."""
     # Batches: per (resource, activity) in start order, as Kronos' sweep.
     batch = [-1] * len(steps)
     order = sorted(
@@ -105,9 +107,13 @@ def brute_force(steps: list[Step]) -> np.ndarray:
     clock = OFFICE.clock(int(MONDAY.value // 1000), int(MONDAY.value // 1000) + 10**12)
     found = np.zeros((len(steps), 5))
     for i, step in enumerate(steps):
+        free = last_free(steps, i, idle_gap) if idle_gap is not None else step.enabled
         for minute in range(step.enabled, step.start):
             if batch[i] >= 0 and minute < ready[i]:
                 found[i, 0] += 1
+                continue
+            if minute < free:
+                found[i, 4] += 1
                 continue
             busy_earlier = busy_later = False
             for j, other in enumerate(steps):
@@ -133,6 +139,42 @@ def brute_force(steps: list[Step]) -> np.ndarray:
                 )
                 found[i, 3 if working == 0 else 4] += 1
     return found
+
+
+def working_minute(minute: int) -> bool:
+    """Whether a minute after MONDAY lies in OFFICE's hours (weekdays 09:00-17:00)."""
+    day, into = divmod(minute, 24 * 60)
+    return day % 7 < 5 and 9 * 60 <= into < 17 * 60
+
+
+def last_free(steps: list[Step], i: int, idle_gap: int) -> int:
+    """The end of the last working minute at which step i's resource was free, before
+    the run of its work (with free gaps of at most ``idle_gap`` working minutes in it)
+    that reaches step i's start. Before its first work a resource counts as free."""
+    step = steps[i]
+    busy = {
+        m
+        for j, other in enumerate(steps)
+        if j != i and other.resource == step.resource
+        for m in range(other.start, other.complete)
+    }
+    anchor, minute, gap = step.start, step.start - 1, 0
+    while minute >= min([step.start, *busy]):
+        if minute in busy:
+            if gap > idle_gap:
+                break
+            gap = 0
+            while minute in busy:
+                minute -= 1
+            anchor = minute + 1
+            continue
+        gap += working_minute(minute)
+        minute -= 1
+    # The end of the last working minute before the anchor.
+    minute = anchor - 1
+    while not working_minute(minute):
+        minute -= 1
+    return minute + 1
 
 
 steps_strategy = st.lists(
@@ -166,6 +208,47 @@ def test_parts_are_never_negative_and_add_up_to_the_wait(steps: list[Step]) -> N
 def test_the_split_follows_kronos_rules_minute_by_minute(steps: list[Step]) -> None:
     found = split(steps)[[f"{c}_m" for c in CAUSES]].to_numpy()
     assert np.allclose(found, brute_force(steps))
+
+
+@given(
+    steps_strategy.filter(lambda steps: all(s.resource is not None for s in steps)),
+    st.sampled_from([0, 5, 30]),
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_free_resource_has_no_queue_minute_by_minute(steps: list[Step], idle_gap: int) -> None:
+    found = split(steps, idle_gap_s=60 * idle_gap)[[f"{c}_m" for c in CAUSES]].to_numpy()
+    assert np.allclose(found, brute_force(steps, idle_gap))
+
+
+def test_waiting_for_the_network_while_the_professional_has_free_time_is_not_hers() -> None:
+    # Enabled Monday 09:00; the professional works 10:00-11:00 and 14:00-16:00 on cases
+    # enabled later, is free in between, and starts this one Tuesday 09:00. By Kronos'
+    # rule 3 h of the wait are prioritisation and 16 h off-hours; she was free from
+    # 16:00, so only the night is hers (unavailability), the rest is extraneous.
+    steps = [
+        Step("A", "x", enabled=540, start=33 * 60, complete=34 * 60),
+        Step("A", "y", enabled=590, start=600, complete=660),
+        Step("A", "y", enabled=800, start=840, complete=960),
+    ]
+    kronos = split(steps).iloc[0]
+    assert (kronos["prioritisation_m"], kronos["unavailability_m"]) == (180, 16 * 60)
+    ours = split(steps, idle_gap_s=900).iloc[0]
+    assert ours["prioritisation_m"] == 0
+    assert ours["unavailability_m"] == 16 * 60
+    assert ours["extraneous_m"] == 8 * 60
+    # Busy Monday 10:00-16:50 and Tuesday 09:00-10:00, then this one: the 10-minute
+    # pause before 17:00 is not free time, so she was last free at 10:00 on Monday.
+    paused = split(
+        [
+            Step("A", "x", enabled=540, start=34 * 60, complete=35 * 60),
+            Step("A", "y", enabled=590, start=600, complete=16 * 60 + 50),
+            Step("A", "y", enabled=800, start=33 * 60, complete=34 * 60),
+        ],
+        idle_gap_s=900,
+    ).iloc[0]
+    assert paused["prioritisation_m"] == 6 * 60 + 50 + 60
+    assert paused["unavailability_m"] == 16 * 60
+    assert paused["extraneous_m"] == 60 + 10
 
 
 def test_busy_with_earlier_work_is_contention_with_later_work_prioritisation() -> None:
