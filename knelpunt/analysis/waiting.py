@@ -162,7 +162,7 @@ def split_waiting(
     resource_calendars: Mapping[str, WorkCalendar] | None = None,
     hours: Literal["discover", "profile"] = "discover",
     multitasking: float | None = 0.5,
-    idle_gap_s: float | None = 900.0,
+    idle_gap_s: float | None = 3600.0,
     batch_min_size: int = 2,
     batch_gap_s: float = 0.0,
 ) -> WaitingSplit:
@@ -191,9 +191,11 @@ def split_waiting(
             of recorded work after an instance was enabled had no queue then: the
             instance was not waiting for it before the last such moment, so that
             earlier part is neither contention, prioritisation nor unavailability
-            but extraneous (the citizen, the network, a partner). Shorter gaps
-            (opening the next file) still count as busy. None counts every
-            moment the resource was busy or off, as Kronos does.
+            but extraneous (the citizen, the network, a partner). Only time
+            between two pieces of its recorded work counts; shorter gaps (opening
+            the next file, the slack of learnt hours at either end of a day) still
+            count as busy, and before its first recorded work nothing is known.
+            None counts every moment the resource was busy or off, as Kronos does.
         batch_min_size: the fewest instances that make a batch (Kronos: 2).
         batch_gap_s: the longest idle gap within a batch, in seconds (Kronos: 0).
 
@@ -482,19 +484,21 @@ class _Splitter:
         self, known: np.ndarray, w0: np.ndarray, clocks: Clocks, idle_gap: int
     ) -> np.ndarray:
         """Per waiting instance of a queueing resource: the last moment before its start
-        at which its resource had more than ``idle_gap`` working microseconds free of
-        recorded work (the end of its working time then), or NaT for other instances.
+        at which its resource had more than ``idle_gap`` working microseconds free
+        between two pieces of its recorded work (the end of its working time then), or
+        NaT where that is not known.
 
         A resource's recorded work (its own instance included) is joined into periods
         with no longer free working time between them; an instance starts inside one,
-        and its resource was last free just before that period began."""
+        and its resource was last free just before that period began (unknown for its
+        first period: nothing is recorded before it)."""
         n = len(self.frame)
         found = np.full(n, _NAT, dtype=np.int64)
         waiting = np.flatnonzero(known & self.queued & (self.s > w0))
         doing = np.flatnonzero(
-            self.queued & (self.s != _NAT) & (self.c != _NAT) & (self.c >= self.s)
+            self.queued & (self.s != _NAT) & (self.c != _NAT) & (self.c > self.s)
         )
-        if len(waiting) == 0:
+        if len(waiting) == 0 or len(doing) == 0:
             return found
         kept, which = clocks
 
@@ -538,6 +542,7 @@ class _Splitter:
         periods = periods.groupby("period").agg(
             r=("r", "first"), a=("a", "min"), b=("b", "max"), row=("row", "first")
         )
+        periods["first"] = np.r_[True, periods["r"].to_numpy()[1:] != periods["r"].to_numpy()[:-1]]
         left = pd.DataFrame({"id": waiting, "r": self.res[waiting], "s": self.s[waiting]})
         joined = pd.merge_asof(
             left.sort_values("s"),
@@ -551,8 +556,9 @@ class _Splitter:
         start = joined["s"].to_numpy(dtype=np.int64)
         begun = joined["a"].to_numpy(dtype=float)
         ended = joined["b"].to_numpy(dtype=float)
+        first = joined["first"].to_numpy(dtype=object)
         has = ~np.isnan(begun)
-        anchor = start.copy()
+        anchor = np.full(len(ids), _NAT, dtype=np.int64)
         if has.any():
             a = begun[has].astype(np.int64)
             b = ended[has].astype(np.int64)
@@ -560,8 +566,10 @@ class _Splitter:
             inside = (b >= start[has]) | (
                 read(start[has], rows) - read(np.minimum(b, start[has]), rows) <= idle_gap
             )
-            anchor[has] = np.where(inside, a, start[has])
-        found[ids] = last_working(anchor, ids)
+            unknown = inside & first[has].astype(bool)
+            anchor[has] = np.where(unknown, _NAT, np.where(inside, a, start[has]))
+        known = anchor != _NAT
+        found[ids[known]] = last_working(anchor[known], ids[known])
         return found
 
     def outside_activities(self) -> np.ndarray:

@@ -150,7 +150,7 @@ def working_minute(minute: int) -> bool:
 def last_free(steps: list[Step], i: int, idle_gap: int) -> int:
     """The end of the last working minute at which step i's resource was free, before
     the run of its work (with free gaps of at most ``idle_gap`` working minutes in it)
-    that reaches step i's start. Before its first work a resource counts as free."""
+    that reaches step i's start; only gaps after its first work count (else: enabled)."""
     step = steps[i]
     busy = {
         m
@@ -159,7 +159,9 @@ def last_free(steps: list[Step], i: int, idle_gap: int) -> int:
         for m in range(other.start, other.complete)
     }
     anchor, minute, gap = step.start, step.start - 1, 0
-    while minute >= min([step.start, *busy]):
+    while True:
+        if minute < min([step.start, *busy]):
+            return step.enabled  # nothing recorded before: not known to be free
         if minute in busy:
             if gap > idle_gap:
                 break
@@ -212,7 +214,7 @@ def test_the_split_follows_kronos_rules_minute_by_minute(steps: list[Step]) -> N
 
 @given(
     steps_strategy.filter(lambda steps: all(s.resource is not None for s in steps)),
-    st.sampled_from([0, 5, 30]),
+    st.sampled_from([0, 5, 30, 60]),
 )
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_a_free_resource_has_no_queue_minute_by_minute(steps: list[Step], idle_gap: int) -> None:
@@ -221,18 +223,18 @@ def test_a_free_resource_has_no_queue_minute_by_minute(steps: list[Step], idle_g
 
 
 def test_waiting_for_the_network_while_the_professional_has_free_time_is_not_hers() -> None:
-    # Enabled Monday 09:00; the professional works 10:00-11:00 and 14:00-16:00 on cases
-    # enabled later, is free in between, and starts this one Tuesday 09:00. By Kronos'
-    # rule 3 h of the wait are prioritisation and 16 h off-hours; she was free from
-    # 16:00, so only the night is hers (unavailability), the rest is extraneous.
+    # Enabled Monday 09:00; the professional works 10:00-11:00 and 13:00-14:00 on cases
+    # enabled later, is free in between and after, and starts this one Tuesday 09:00.
+    # By Kronos' rule 2 h of the wait are prioritisation and 16 h off-hours; she was
+    # free until 17:00, so only the night is hers (unavailability), the rest extraneous.
     steps = [
         Step("A", "x", enabled=540, start=33 * 60, complete=34 * 60),
         Step("A", "y", enabled=590, start=600, complete=660),
-        Step("A", "y", enabled=800, start=840, complete=960),
+        Step("A", "y", enabled=760, start=780, complete=840),
     ]
     kronos = split(steps).iloc[0]
-    assert (kronos["prioritisation_m"], kronos["unavailability_m"]) == (180, 16 * 60)
-    ours = split(steps, idle_gap_s=900).iloc[0]
+    assert (kronos["prioritisation_m"], kronos["unavailability_m"]) == (120, 16 * 60)
+    ours = split(steps, idle_gap_s=3600).iloc[0]
     assert ours["prioritisation_m"] == 0
     assert ours["unavailability_m"] == 16 * 60
     assert ours["extraneous_m"] == 8 * 60
@@ -244,7 +246,7 @@ def test_waiting_for_the_network_while_the_professional_has_free_time_is_not_her
             Step("A", "y", enabled=590, start=600, complete=16 * 60 + 50),
             Step("A", "y", enabled=800, start=33 * 60, complete=34 * 60),
         ],
-        idle_gap_s=900,
+        idle_gap_s=3600,
     ).iloc[0]
     assert paused["prioritisation_m"] == 6 * 60 + 50 + 60
     assert paused["unavailability_m"] == 16 * 60
