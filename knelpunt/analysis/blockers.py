@@ -51,7 +51,7 @@ from babel.numbers import format_decimal, format_percent
 
 from knelpunt.analysis.waiting import PARTS, WaitingSplit, split_waiting
 from knelpunt.errors import AnalysisError
-from knelpunt.mining.instances import ActivityInstances
+from knelpunt.mining.instances import ActivityInstances, enabling_rows
 from knelpunt.mining.projection import EventTable
 from knelpunt.profile import Profile, read_profile
 from knelpunt.worktime import WorkCalendar
@@ -441,7 +441,7 @@ class _Attribution:
         kind = frame["activity"].map(self.classes).to_numpy(dtype=object)
         repeat = frame.groupby(["source_id", "case_id", "activity"], observed=True).cumcount() > 0
         repeat = repeat.to_numpy() & (kind != "client")
-        before = self.previous_rows()
+        before = enabling_rows(frame)
         previous: np.ndarray = kind[np.maximum(before, 0)].copy()
         previous[before < 0] = None
         handover = self.handovers(kind)
@@ -509,31 +509,6 @@ class _Attribution:
         for name, values in out.items():
             steps[name] = values
         return steps
-
-    def previous_rows(self) -> np.ndarray:
-        """Per instance, the row of the step whose completion enabled it (-1: none)."""
-        frame = self.frame
-        known = frame["enabled"].notna() & frame["complete"].notna()
-        left = frame.loc[frame["enabled"].notna(), ["row", "source_id", "case_id", "enabled"]]
-        right = frame.loc[known, ["row", "source_id", "case_id", "complete"]]
-        left = left.assign(key=left["source_id"].astype(str) + "\x1f" + left["case_id"].astype(str))
-        right = right.assign(
-            key=right["source_id"].astype(str) + "\x1f" + right["case_id"].astype(str)
-        )
-        matched = pd.merge_asof(
-            left.sort_values("enabled"),
-            right.rename(columns={"row": "previous"}).sort_values("complete")[
-                ["key", "complete", "previous"]
-            ],
-            left_on="enabled",
-            right_on="complete",
-            by="key",
-            direction="backward",
-        )
-        matched = matched[matched["previous"].notna() & (matched["previous"] != matched["row"])]
-        out = np.full(len(frame), -1, dtype=np.int64)
-        out[matched["row"].to_numpy(dtype=np.int64)] = matched["previous"].to_numpy(dtype=np.int64)
-        return out
 
     def handovers(self, kind: np.ndarray) -> np.ndarray:
         """Instances of professional work done in another discipline (team or role)

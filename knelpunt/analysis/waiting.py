@@ -52,7 +52,12 @@ import pyarrow as pa
 
 from knelpunt.analysis.calendars import discover_calendars
 from knelpunt.errors import AnalysisError
-from knelpunt.mining.instances import ActivityInstances, local_midnights, pair_instances
+from knelpunt.mining.instances import (
+    ActivityInstances,
+    enabling_rows,
+    local_midnights,
+    pair_instances,
+)
 from knelpunt.mining.projection import EventTable
 from knelpunt.profile import Profile
 from knelpunt.worktime import WorkCalendar, WorkClock
@@ -65,6 +70,10 @@ _US: Final = 1_000_000
 # The working clocks in use, and per instance the number of the one its resource keeps.
 Clocks = tuple[list[WorkClock], np.ndarray]
 _NAT: Final = np.iinfo(np.int64).min
+# Evidence that a resource serves ready work in order: this many waits of work that
+# follows its own previous step, less than this share of their waiting passed over.
+_READY_WAITS: Final = 10
+_REORDERED: Final = 0.01
 
 # Pairs of (waiting instance, other instance of its resource) whose processing
 # overlaps the wait after batching, clipped to it; `cont` marks contention.
@@ -163,6 +172,7 @@ def split_waiting(
     hours: Literal["discover", "profile"] = "discover",
     multitasking: float | None = 0.5,
     idle_gap_s: float | None = 3600.0,
+    prioritisation: Literal["evidence", "kronos"] = "evidence",
     batch_min_size: int = 2,
     batch_gap_s: float = 0.0,
 ) -> WaitingSplit:
@@ -196,6 +206,14 @@ def split_waiting(
             the next file, the slack of learnt hours at either end of a day) still
             count as busy, and before its first recorded work nothing is known.
             None counts every moment the resource was busy or off, as Kronos does.
+        prioritisation: ``"evidence"`` counts being passed over by cases enabled
+            later as prioritisation only for a resource that does so with work
+            that was ready at once. A resource with an activity that follows its
+            own previous step in the case and is passed over for less than 1% of
+            its waiting (at least 10 waits) serves ready work in order: a case it
+            passed over elsewhere was not ready (waiting for the citizen, the
+            network, a partner), so that part is extraneous. ``"kronos"`` counts
+            all of it as prioritisation, as Kronos does.
         batch_min_size: the fewest instances that make a batch (Kronos: 2).
         batch_gap_s: the longest idle gap within a batch, in seconds (Kronos: 0).
 
@@ -217,6 +235,8 @@ def split_waiting(
         raise AnalysisError(f"batch_gap_s is a number of seconds >= 0, not {batch_gap_s}.")
     if hours not in ("discover", "profile"):
         raise AnalysisError(f"hours is 'discover' or 'profile', not {hours!r}.")
+    if prioritisation not in ("evidence", "kronos"):
+        raise AnalysisError(f"prioritisation is 'evidence' or 'kronos', not {prioritisation!r}.")
     if idle_gap_s is not None and not idle_gap_s >= 0:
         raise AnalysisError(f"idle_gap_s is a number of seconds >= 0, or None; not {idle_gap_s}.")
     if multitasking is not None and not 0 < multitasking <= 1:
@@ -241,7 +261,7 @@ def split_waiting(
         own = {**discover_calendars(paired, base=calendar), **own}
     splitter = _Splitter(paired, calendar, own, batch_min_size, round(batch_gap_s * _US))
     idle_gap = None if idle_gap_s is None else round(idle_gap_s * _US)
-    return splitter.run(multitasking, idle_gap)
+    return splitter.run(multitasking, idle_gap, evidence=prioritisation == "evidence")
 
 
 class _Splitter:
@@ -275,7 +295,9 @@ class _Splitter:
         # Instances whose resource queues its work (see drop_multitaskers).
         self.queued = self.res >= 0
 
-    def run(self, multitasking: float | None, idle_gap: int | None) -> WaitingSplit:
+    def run(
+        self, multitasking: float | None, idle_gap: int | None, *, evidence: bool
+    ) -> WaitingSplit:
         n = len(self.frame)
         self.drop_multitaskers(multitasking)
         known = (self.e != _NAT) & (self.s != _NAT)
@@ -296,6 +318,11 @@ class _Splitter:
         unavailable = np.maximum((window - window_work) - (busy - busy_work), 0)
         rest = np.maximum(wait - batching - busy - unavailable, 0)
         prioritisation = busy - contention
+        if evidence:
+            # Passed over by a resource that serves ready work in order: not ready.
+            unready = np.where(self.in_order(prioritisation, wait), prioritisation, 0)
+            prioritisation = prioritisation - unready
+            rest = rest + unready
 
         # Without a resource, contention and prioritisation cannot be told apart
         # from the rest, unless the activity never has one (outside the organisation).
@@ -570,6 +597,48 @@ class _Splitter:
             anchor[has] = np.where(unknown, _NAT, np.where(inside, a, start[has]))
         known = anchor != _NAT
         found[ids[known]] = last_working(anchor[known], ids[known])
+        return found
+
+    def in_order(self, prioritisation: np.ndarray, wait: np.ndarray) -> np.ndarray:
+        """Per instance: whether its resource is seen to serve ready work in the order
+        it became ready. Work that follows the resource's own previous step in the case
+        is ready at once, unless the citizen or a partner comes in between (a home
+        visit waits for an appointment); so a resource with one activity whose
+        follow-up waits (at least ``_READY_WAITS``) are passed over by later cases
+        for less than ``_REORDERED`` of their waiting serves ready work in order."""
+        n = len(self.frame)
+        before = enabling_rows(self.frame)
+        own = (before >= 0) & self.queued & (wait > 0)
+        own &= self.res[np.maximum(before, 0)] == self.res
+        if not own.any():
+            return np.zeros(n, dtype=bool)
+        per = (
+            pd.DataFrame(
+                {"r": self.res[own], "a": self.act[own], "p": prioritisation[own], "w": wait[own]}
+            )
+            .groupby(["r", "a"])
+            .agg(waits=("w", "size"), p=("p", "sum"), w=("w", "sum"))
+        )
+        shown = per[per["waits"] >= _READY_WAITS]
+        ordered = shown[shown["p"] < _REORDERED * shown["w"]].index.get_level_values("r").unique()
+        found = np.isin(self.res, ordered.to_numpy(dtype=np.int64)) & self.queued
+        moved = prioritisation[found].sum() / _US / 3600
+        if moved > 0:
+            names = self.frame["resource"].cat.categories
+            reordering = shown.index.get_level_values("r").unique().difference(ordered)
+            self.notes.append(
+                f"{len(ordered)} resource(s) serve work that was ready at once (following "
+                "their own previous step) in the order it became ready: for them, being "
+                f"passed over by later cases means the case was not ready yet ({moved:,.1f} h "
+                "counted as extraneous, not prioritisation)."
+                + (
+                    f" {len(reordering)} resource(s) take later cases first even then "
+                    f"({', '.join(str(names[r]) for r in reordering[:5])}"
+                    f"{', ...' if len(reordering) > 5 else ''}): their prioritisation stays."
+                    if len(reordering)
+                    else ""
+                )
+            )
         return found
 
     def outside_activities(self) -> np.ndarray:

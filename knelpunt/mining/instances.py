@@ -55,6 +55,7 @@ from knelpunt.worktime import WorkCalendar, WorkClock
 __all__ = [
     "INSTANCE_COLUMNS",
     "ActivityInstances",
+    "enabling_rows",
     "local_midnights",
     "pair_instances",
     "summarise_activities",
@@ -497,3 +498,32 @@ def summarise_activities(found: ActivityInstances) -> pd.DataFrame:
         .sort(["instances", "activity"], descending=[True, False])
     )
     return out.to_pandas()
+
+
+def enabling_rows(instances: pd.DataFrame) -> np.ndarray:
+    """Per instance (by position), the position of the instance in its case whose
+    completion enabled it (-1: none), as :func:`pair_instances` enables: the latest
+    completion in the case at or before the enabled time."""
+    frame = instances.reset_index(drop=True)
+    rows = pd.Series(np.arange(len(frame)), name="row")
+    key = frame["source_id"].astype(str) + "\x1f" + frame["case_id"].astype(str)
+    done = frame["enabled"].notna()
+    known = frame["complete"].notna()
+    left = pd.DataFrame(
+        {"row": rows[done], "key": key[done], "enabled": frame.loc[done, "enabled"]}
+    )
+    right = pd.DataFrame(
+        {"previous": rows[known], "key": key[known], "complete": frame.loc[known, "complete"]}
+    )
+    matched = pd.merge_asof(
+        left.sort_values("enabled"),
+        right.sort_values("complete"),
+        left_on="enabled",
+        right_on="complete",
+        by="key",
+        direction="backward",
+    )
+    matched = matched[matched["previous"].notna() & (matched["previous"] != matched["row"])]
+    out = np.full(len(frame), -1, dtype=np.int64)
+    out[matched["row"].to_numpy(dtype=np.int64)] = matched["previous"].to_numpy(dtype=np.int64)
+    return out

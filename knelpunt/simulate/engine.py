@@ -557,21 +557,27 @@ class _Engine:
         handover = b.protocol.specialist_handover
         plan_blocker = None
         if handover.enabled and any(d in handover.domains for d in case.domains):
+            # The specialist takes the case on, then holds the joint handover talk when
+            # the specialist, the case manager and the citizen can all meet.
+            old = case.manager
+            yield from self._assign(
+                case,
+                "Overdracht specialist",
+                self.workers.get("specialist") or self.pool(case),
+                blocker="protocol.specialist_handover",
+            )
+            if old is not None:
+                self._release(old)
+            until = env.now + self.draw(case, handover.meeting_wait)
+            yield from self.wait(
+                case, "Overdracht specialist", until, "extraneous", "protocol.specialist_handover"
+            )
             yield from self._work(
                 case,
                 "Overdracht specialist",
                 handover.handover,
                 blocker="protocol.specialist_handover",
             )
-            old = case.manager
-            yield from self._assign(
-                case,
-                "Plan opstellen",
-                self.workers.get("specialist") or self.pool(case),
-                blocker="protocol.specialist_handover",
-            )
-            if old is not None:
-                self._release(old)
             plan_blocker = "protocol.specialist_handover"
         yield from self._work(case, "Plan opstellen", steps.plan, blocker=plan_blocker)
         rework = b.protocol.rework

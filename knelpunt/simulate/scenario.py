@@ -276,11 +276,14 @@ class TeamMeeting:
 
 @dataclass(config=_STRICT)
 class SpecialistHandover:
-    """Protocol: cases with one of these domains must be handed to a specialist."""
+    """Protocol: cases with one of these domains must be handed to a specialist, in a
+    joint handover talk (warme overdracht) that waits until the specialist, the case
+    manager and the citizen can all meet."""
 
     main: ClassVar[str] = ""
     enabled: bool = False
     domains: tuple[Domain, ...] = ("geestelijke_gezondheid", "middelengebruik")
+    meeting_wait: Spread = _spread("7 days", "21 days")
     handover: Spread = _spread("30min", "1h")
 
 
@@ -293,7 +296,7 @@ class SecondAssessment:
     enabled: bool = False
     complexity: tuple[Complexity, ...] = ("midden", "hoog")
     hours: dict[str, Any] = Field(
-        default_factory=lambda: dict.fromkeys(("mon", "tue", "wed", "thu"), "08:30-17:00")
+        default_factory=lambda: dict.fromkeys(("mon", "tue", "thu"), "08:30-17:00")
     )
     work: Spread = _spread("1h", "2h")
 

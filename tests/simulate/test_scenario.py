@@ -89,7 +89,7 @@ def test_extends_a_file_next_to_it_and_refuses_a_circle(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text("extends: baseline\ndays: 30\n", encoding="utf-8")
     (tmp_path / "d.yaml").write_text("extends: c.yaml\nseed: 9\n", encoding="utf-8")
     scenario, _ = kp.read_scenario(tmp_path / "d.yaml")
-    assert (scenario.days, scenario.seed, scenario.arrivals.per_week) == (30, 9, 70)
+    assert (scenario.days, scenario.seed, scenario.arrivals.per_week) == (30, 9, 55)
 
 
 def test_quoted_values_stay_text(tmp_path: Path) -> None:
