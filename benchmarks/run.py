@@ -92,10 +92,10 @@ MIN_CAPTURE_RATE: Final = 500.0
 CAPTURE_EVENTS: Final = {1: 8_000, 50: 160_000}
 # Issue 4: 10,000 simulated cases of the baseline in under 60 s on this machine.
 SIMULATION_TARGET: Final = (10_000, 60.0)
-# The events of the simulation cases: the baseline over 3 years of arrivals (seed 1; see
+# The events of the simulation cases: the baseline over 1,380 days of arrivals (seed 1; see
 # benchmarks/simulation.py), and the rows of the realism CSV files (receipt + 4 samples).
 # Another count is reported in the notes (the engine changed).
-SIMULATED_EVENTS: Final = 175_346
+SIMULATED_EVENTS: Final = 178_886
 REALISM_ROWS: Final = 63_913
 RECEIPT_CSV: Final = SHARED_LOGS / "receipt.csv"
 
@@ -419,17 +419,17 @@ def _realism_folder() -> Path:
 
 
 def _simulation_cases() -> list[Case]:
-    """Issue 4: simulated cases per second (the baseline over three years of arrivals,
+    """Issue 4: simulated cases per second (the baseline over 1,380 days of arrivals,
     about 10,000 cases) without a store and into SQLite and PostgreSQL; and the realism
     of a simulated log against the receipt log (benchmarks/simulation.py)."""
     # No input file: the operation's input is the scenario's name.
     log = Log(
         "sim-baseline-3y",
-        "simulated baseline, 3 years of arrivals (`days=1095`)",
+        "simulated baseline, 1,380 days of arrivals (`days=1380`)",
         SIMULATED_EVENTS,
         partial(Path, "baseline"),
     )
-    call = '`kp.simulate_scenario(STORE, "baseline", seed=1, overrides=["days=1095"])`'
+    call = '`kp.simulate_scenario(STORE, "baseline", seed=1, overrides=["days=1380"])`'
     realism = Log(
         "realism",
         "receipt log and 4 simulated logs of 1,434 cases",
@@ -1724,9 +1724,9 @@ def _simulation_throughput(results: list[Measured]) -> list[str]:
     return [
         "### Simulated cases per second",
         "",
-        "`kp.simulate_scenario` of the shipped baseline (a team of 16 professionals, 70 "
-        "meldingen a week, every blocker off) with `days=1095`: three years of arrivals at "
-        "the baseline's own load instead of one (and the scenario's year of tail in which "
+        "`kp.simulate_scenario` of the shipped baseline (a team of 16 professionals, 55 "
+        "meldingen a week, every blocker off) with `days=1380`: about 3.8 years of arrivals "
+        "at the baseline's own load instead of one (and the scenario's year of tail in which "
         "open cases finish), seed 1, so about 10,000 cases. Outside the clock: the imports, "
         "the scenario read once, the store opened. On the clock: the whole call: the SimPy "
         "engine, the events as a DataFrame and, with a store, the source created, the "
@@ -1880,7 +1880,7 @@ REALISM_METHOD: Final = (
     "time. The floor is the baseline against itself on another seed: the distance two "
     "samples of the very same process still have. Two planted blockers give the scale "
     "of a real change: the weekly team meeting (protocol; adds a step and a wait until "
-    "Tuesday) and the waiting list (steering; 55 intakes a week for about 70 arrivals), "
+    "Tuesday) and the waiting list (steering; 52 intakes a week for about 55 arrivals), "
     "each run on that other seed too, so that against baseline seed 1 each carries the "
     "floor's sampling noise plus the blocker's effect, and the excess over the floor is "
     "the blocker's. The first column is the issue's comparison. The whole case (four "

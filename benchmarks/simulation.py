@@ -41,9 +41,9 @@ __all__ = [
 
 HERE: Final = Path(__file__).resolve().parent
 REQUIREMENTS: Final = HERE / "realism" / "requirements.txt"
-# The baseline (70 meldingen a week, about 3,300 cases a year) over three years of
-# arrivals instead of one: about 10,000 cases at the baseline's own load.
-THROUGHPUT_OVERRIDES: Final = ("days=1095",)
+# The baseline (55 meldingen a week, about 2,650 cases a year) over 1,380 days of
+# arrivals instead of a year: about 10,000 cases at the baseline's own load.
+THROUGHPUT_OVERRIDES: Final = ("days=1380",)
 THROUGHPUT_SEED: Final = 1
 # Realism: the simulated logs (name, scenario, seed), each one year of arrivals as
 # shipped, of which as many cases as the receipt log has are drawn. The blocker variants

@@ -35,8 +35,20 @@ their local midnight, as in ``pair_instances``.
 
 Differences from Kronos, on purpose: the enabled time is ``pair_instances``'
 (the latest completion in the case before the start, not a concurrency
-oracle), working hours come from the profile instead of being discovered per
-resource, and instances without a resource are kept (Kronos drops them).
+oracle), instances without a resource are kept (Kronos drops them), and two
+rules keep waits for the outside world from being read as the resource's:
+
+* a resource that had more than ``idle_gap_s`` of free working time between
+  two pieces of its recorded work after the instance was enabled had no queue
+  then, so its causes (contention, prioritisation, unavailability) count only
+  from its last free moment; the wait before that is extraneous;
+* being passed over by cases enabled later is prioritisation only for a
+  resource seen to do that with work that was ready at once (work following
+  its own previous step); a resource that serves such work first come, first
+  served did not prioritise: the case it passed over was not ready yet.
+
+``idle_gap_s=None, prioritisation="kronos", multitasking=None`` gives Kronos'
+rules.
 """
 
 from __future__ import annotations
