@@ -85,6 +85,9 @@ _NAT: Final = np.iinfo(np.int64).min
 # Evidence that a resource serves ready work in order: this many waits of work that
 # follows its own previous step, less than this share of their waiting passed over.
 _READY_WAITS: Final = 10
+# Free time is known only for a resource whose recorded work fills this share of its
+# working time (from its first to its last recorded work).
+_RECORDED: Final = 0.5
 _REORDERED: Final = 0.01
 
 # Pairs of (waiting instance, other instance of its resource) whose processing
@@ -216,8 +219,10 @@ def split_waiting(
             but extraneous (the citizen, the network, a partner). Only time
             between two pieces of its recorded work counts; shorter gaps (opening
             the next file, the slack of learnt hours at either end of a day) still
-            count as busy, and before its first recorded work nothing is known.
-            None counts every moment the resource was busy or off, as Kronos does.
+            count as busy, and before its first recorded work nothing is known;
+            nor for a resource whose recorded work fills less than half of its
+            working time (it does other things the log does not show). None
+            counts every moment the resource was busy or off, as Kronos does.
         prioritisation: ``"evidence"`` counts being passed over by cases enabled
             later as prioritisation only for a resource that does so with work
             that was ready at once. A resource with an activity that follows its
@@ -582,6 +587,27 @@ class _Splitter:
             r=("r", "first"), a=("a", "min"), b=("b", "max"), row=("row", "first")
         )
         periods["first"] = np.r_[True, periods["r"].to_numpy()[1:] != periods["r"].to_numpy()[:-1]]
+        # Free time is known only for a resource whose recorded work fills much of its
+        # working time; one that records a little of it does other things as well.
+        worked = pd.Series(read(bb, brow) - read(ba, brow)).groupby(br).sum()
+        spans = pd.DataFrame({"r": br, "a": ba, "b": bb, "row": brow}).groupby("r")
+        first, last = spans.first(), spans.last()
+        span = read(last["b"].to_numpy(), last["row"].to_numpy()) - read(
+            first["a"].to_numpy(), first["row"].to_numpy()
+        )
+        filled = worked.reindex(first.index).to_numpy() / np.maximum(span, 1)
+        known = first.index.to_numpy()[filled >= _RECORDED]
+        unknown = first.index.to_numpy()[filled < _RECORDED]
+        if len(unknown):
+            self.notes.append(
+                f"{len(unknown)} resource(s) have recorded work for less than "
+                f"{_RECORDED:.0%} of their working time between their first and last "
+                "recorded work: whether they were free is not known, so their waits count "
+                "every moment they were busy or off, as Kronos does."
+            )
+        waiting = waiting[np.isin(self.res[waiting], known)]
+        if len(waiting) == 0:
+            return found
         left = pd.DataFrame({"id": waiting, "r": self.res[waiting], "s": self.s[waiting]})
         joined = pd.merge_asof(
             left.sort_values("s"),

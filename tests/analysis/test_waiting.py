@@ -150,8 +150,19 @@ def working_minute(minute: int) -> bool:
 def last_free(steps: list[Step], i: int, idle_gap: int) -> int:
     """The end of the last working minute at which step i's resource was free, before
     the run of its work (with free gaps of at most ``idle_gap`` working minutes in it)
-    that reaches step i's start; only gaps after its first work count (else: enabled)."""
+    that reaches step i's start; only gaps after its first work count, and only for a
+    resource whose work fills half its working time from first to last (else: enabled)."""
     step = steps[i]
+    worked = {
+        m
+        for other in steps
+        if other.resource == step.resource
+        for m in range(other.start, other.complete)
+    }
+    if worked:
+        hours = [working_minute(m) for m in range(min(worked), max(worked) + 1)]
+        if sum(working_minute(m) for m in worked) < 0.5 * max(sum(hours), 1):
+            return step.enabled
     busy = {
         m
         for j, other in enumerate(steps)
@@ -223,17 +234,17 @@ def test_a_free_resource_has_no_queue_minute_by_minute(steps: list[Step], idle_g
 
 
 def test_waiting_for_the_network_while_the_professional_has_free_time_is_not_hers() -> None:
-    # Enabled Monday 09:00; the professional works 10:00-11:00 and 13:00-14:00 on cases
-    # enabled later, is free in between and after, and starts this one Tuesday 09:00.
-    # By Kronos' rule 2 h of the wait are prioritisation and 16 h off-hours; she was
-    # free until 17:00, so only the night is hers (unavailability), the rest extraneous.
+    # Enabled Monday 09:00; the professional works 10:00-14:00 on cases enabled later,
+    # is free from 14:00 to 17:00 and starts this one Tuesday 09:00. By Kronos' rule
+    # 4 h of the wait are prioritisation and 16 h off-hours; she was free until 17:00,
+    # so only the night is hers (unavailability), the rest is extraneous.
     steps = [
         Step("A", "x", enabled=540, start=33 * 60, complete=34 * 60),
-        Step("A", "y", enabled=590, start=600, complete=660),
-        Step("A", "y", enabled=760, start=780, complete=840),
+        Step("A", "y", enabled=590, start=600, complete=720),
+        Step("A", "y", enabled=700, start=720, complete=840),
     ]
     kronos = split(steps).iloc[0]
-    assert (kronos["prioritisation_m"], kronos["unavailability_m"]) == (120, 16 * 60)
+    assert (kronos["prioritisation_m"], kronos["unavailability_m"]) == (240, 16 * 60)
     ours = split(steps, idle_gap_s=3600).iloc[0]
     assert ours["prioritisation_m"] == 0
     assert ours["unavailability_m"] == 16 * 60
@@ -251,6 +262,17 @@ def test_waiting_for_the_network_while_the_professional_has_free_time_is_not_her
     assert paused["prioritisation_m"] == 6 * 60 + 50 + 60
     assert paused["unavailability_m"] == 16 * 60
     assert paused["extraneous_m"] == 60 + 10
+
+
+def test_free_time_is_not_known_for_a_resource_that_records_little_of_its_work() -> None:
+    # One hour recorded on Monday, one on Tuesday: the gap may be unrecorded work.
+    steps = [
+        Step("A", "x", enabled=540, start=34 * 60, complete=35 * 60),
+        Step("A", "y", enabled=590, start=600, complete=660),
+    ]
+    kronos = split(steps).iloc[0]
+    ours = split(steps, idle_gap_s=3600).iloc[0]
+    assert ours[[f"{c}_m" for c in CAUSES]].tolist() == kronos[[f"{c}_m" for c in CAUSES]].tolist()
 
 
 def test_busy_with_earlier_work_is_contention_with_later_work_prioritisation() -> None:
