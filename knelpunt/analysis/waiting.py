@@ -591,13 +591,13 @@ class _Splitter:
         # working time; one that records a little of it does other things as well.
         worked = pd.Series(read(bb, brow) - read(ba, brow)).groupby(br).sum()
         spans = pd.DataFrame({"r": br, "a": ba, "b": bb, "row": brow}).groupby("r")
-        first, last = spans.first(), spans.last()
-        span = read(last["b"].to_numpy(), last["row"].to_numpy()) - read(
-            first["a"].to_numpy(), first["row"].to_numpy()
+        opening, closing = spans.first(), spans.last()
+        span = read(closing["b"].to_numpy(), closing["row"].to_numpy()) - read(
+            opening["a"].to_numpy(), opening["row"].to_numpy()
         )
-        filled = worked.reindex(first.index).to_numpy() / np.maximum(span, 1)
-        known = first.index.to_numpy()[filled >= _RECORDED]
-        unknown = first.index.to_numpy()[filled < _RECORDED]
+        filled = worked.reindex(opening.index).to_numpy() / np.maximum(span, 1)
+        known = opening.index.to_numpy()[filled >= _RECORDED]
+        unknown = opening.index.to_numpy()[filled < _RECORDED]
         if len(unknown):
             self.notes.append(
                 f"{len(unknown)} resource(s) have recorded work for less than "
