@@ -85,8 +85,8 @@ _NAT: Final = np.iinfo(np.int64).min
 # Evidence that a resource serves ready work in order: this many waits of work that
 # follows its own previous step, less than this share of their waiting passed over.
 _READY_WAITS: Final = 10
-# Free time is known only for a resource whose recorded work fills this share of its
-# working time (from its first to its last recorded work).
+# Free time is known only for a resource whose recorded work fills this share of the
+# working hours of the days it works.
 _RECORDED: Final = 0.5
 _REORDERED: Final = 0.01
 
@@ -220,8 +220,9 @@ def split_waiting(
             between two pieces of its recorded work counts; shorter gaps (opening
             the next file, the slack of learnt hours at either end of a day) still
             count as busy, and before its first recorded work nothing is known;
-            nor for a resource whose recorded work fills less than half of its
-            working time (it does other things the log does not show). None
+            nor for a resource whose recorded work fills less than half the
+            working hours of the days it works (it does other things the log
+            does not show). None
             counts every moment the resource was busy or off, as Kronos does.
         prioritisation: ``"evidence"`` counts being passed over by cases enabled
             later as prioritisation only for a resource that does so with work
@@ -587,23 +588,29 @@ class _Splitter:
             r=("r", "first"), a=("a", "min"), b=("b", "max"), row=("row", "first")
         )
         periods["first"] = np.r_[True, periods["r"].to_numpy()[1:] != periods["r"].to_numpy()[:-1]]
-        # Free time is known only for a resource whose recorded work fills much of its
-        # working time; one that records a little of it does other things as well.
+        # Free time is known only for a resource whose recorded work fills much of the
+        # working time of the days it works; one that records a little of it does other
+        # things as well.
         worked = pd.Series(read(bb, brow) - read(ba, brow)).groupby(br).sum()
-        spans = pd.DataFrame({"r": br, "a": ba, "b": bb, "row": brow}).groupby("r")
-        opening, closing = spans.first(), spans.last()
-        span = read(closing["b"].to_numpy(), closing["row"].to_numpy()) - read(
-            opening["a"].to_numpy(), opening["row"].to_numpy()
+        days = pd.DataFrame(
+            {"r": br, "row": brow, "day": local_midnights(ba, self.calendar.timezone)}
+        ).drop_duplicates(["r", "day"])
+        day = days["day"].to_numpy(dtype=np.int64)
+        rows = days["row"].to_numpy(dtype=np.int64)
+        hours = (
+            pd.Series(read(day + 86_400 * _US, rows) - read(day, rows))
+            .groupby(days["r"].to_numpy())
+            .sum()
         )
-        filled = worked.reindex(opening.index).to_numpy() / np.maximum(span, 1)
-        known = opening.index.to_numpy()[filled >= _RECORDED]
-        unknown = opening.index.to_numpy()[filled < _RECORDED]
+        filled = worked / hours.reindex(worked.index).clip(lower=1)
+        known = filled.index[filled >= _RECORDED].to_numpy()
+        unknown = filled.index[filled < _RECORDED].to_numpy()
         if len(unknown):
             self.notes.append(
                 f"{len(unknown)} resource(s) have recorded work for less than "
-                f"{_RECORDED:.0%} of their working time between their first and last "
-                "recorded work: whether they were free is not known, so their waits count "
-                "every moment they were busy or off, as Kronos does."
+                f"{_RECORDED:.0%} of the working hours of the days they work: whether they "
+                "were free is not known, so their waits count every moment they were busy "
+                "or off, as Kronos does."
             )
         waiting = waiting[np.isin(self.res[waiting], known)]
         if len(waiting) == 0:

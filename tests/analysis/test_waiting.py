@@ -151,7 +151,8 @@ def last_free(steps: list[Step], i: int, idle_gap: int) -> int:
     """The end of the last working minute at which step i's resource was free, before
     the run of its work (with free gaps of at most ``idle_gap`` working minutes in it)
     that reaches step i's start; only gaps after its first work count, and only for a
-    resource whose work fills half its working time from first to last (else: enabled)."""
+    resource whose work fills half the working hours of the days on which a run of its
+    work begins (else: enabled)."""
     step = steps[i]
     worked = {
         m
@@ -160,8 +161,9 @@ def last_free(steps: list[Step], i: int, idle_gap: int) -> int:
         for m in range(other.start, other.complete)
     }
     if worked:
-        hours = [working_minute(m) for m in range(min(worked), max(worked) + 1)]
-        if sum(working_minute(m) for m in worked) < 0.5 * max(sum(hours), 1):
+        days = {m // (24 * 60) for m in worked if m - 1 not in worked}
+        hours = sum(working_minute(d * 24 * 60 + k) for d in days for k in range(24 * 60))
+        if sum(working_minute(m) for m in worked) < 0.5 * max(hours, 1):
             return step.enabled
     busy = {
         m
@@ -235,11 +237,11 @@ def test_a_free_resource_has_no_queue_minute_by_minute(steps: list[Step], idle_g
 
 def test_waiting_for_the_network_while_the_professional_has_free_time_is_not_hers() -> None:
     # Enabled Monday 09:00; the professional works 10:00-14:00 on cases enabled later,
-    # is free from 14:00 to 17:00 and starts this one Tuesday 09:00. By Kronos' rule
-    # 4 h of the wait are prioritisation and 16 h off-hours; she was free until 17:00,
-    # so only the night is hers (unavailability), the rest is extraneous.
+    # is free from 14:00 to 17:00 and starts this one (5 h) Tuesday 09:00. By Kronos'
+    # rule 4 h of the wait are prioritisation and 16 h off-hours; she was free until
+    # 17:00, so only the night is hers (unavailability), the rest is extraneous.
     steps = [
-        Step("A", "x", enabled=540, start=33 * 60, complete=34 * 60),
+        Step("A", "x", enabled=540, start=33 * 60, complete=38 * 60),
         Step("A", "y", enabled=590, start=600, complete=720),
         Step("A", "y", enabled=700, start=720, complete=840),
     ]
