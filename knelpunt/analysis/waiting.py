@@ -85,10 +85,10 @@ _NAT: Final = np.iinfo(np.int64).min
 # Evidence that a resource serves ready work in order: this many waits of work that
 # follows its own previous step, less than this share of their waiting passed over.
 _READY_WAITS: Final = 10
+_REORDERED: Final = 0.01
 # Free time is known only for a resource whose recorded work fills this share of the
 # working hours of the days it works.
 _RECORDED: Final = 0.5
-_REORDERED: Final = 0.01
 
 # Pairs of (waiting instance, other instance of its resource) whose processing
 # overlaps the wait after batching, clipped to it; `cont` marks contention.
@@ -222,8 +222,8 @@ def split_waiting(
             count as busy, and before its first recorded work nothing is known;
             nor for a resource whose recorded work fills less than half the
             working hours of the days it works (it does other things the log
-            does not show). None
-            counts every moment the resource was busy or off, as Kronos does.
+            does not show). None counts every moment the resource was busy or
+            off, as Kronos does.
         prioritisation: ``"evidence"`` counts being passed over by cases enabled
             later as prioritisation only for a resource that does so with work
             that was ready at once. A resource with an activity that follows its
@@ -454,11 +454,21 @@ class _Splitter:
     def working(low: np.ndarray, high: np.ndarray, mask: np.ndarray, clocks: Clocks) -> np.ndarray:
         """Working microseconds from ``low`` to ``high`` by each instance's clock."""
         found = np.zeros(len(low), dtype=np.int64)
+        rows = np.flatnonzero(mask)
+        found[rows] = _Splitter.read(high[rows], rows, clocks) - _Splitter.read(
+            low[rows], rows, clocks
+        )
+        return found
+
+    @staticmethod
+    def read(times: np.ndarray, rows: np.ndarray, clocks: Clocks) -> np.ndarray:
+        """Each instant's working-clock reading, by the clock of the instance at ``rows``."""
+        found = np.zeros(len(times), dtype=np.int64)
         kept, which = clocks
         for number, clock in enumerate(kept):
-            rows = mask & (which == number)
-            if rows.any():
-                found[rows] = clock.read(high[rows]) - clock.read(low[rows])
+            mine = which[rows] == number
+            if mine.any():
+                found[mine] = clock.read(times[mine])
         return found
 
     def busy(
@@ -515,13 +525,7 @@ class _Splitter:
         contention[_ints(held["id"])] = _ints(held["us"])
         ids, lo, hi = _ints(islands["id"]), _ints(islands["lo"]), _ints(islands["hi"])
         np.add.at(busy, ids, hi - lo)
-        kept, which = clocks
-        inside = np.zeros(len(ids), dtype=np.int64)
-        island_clock = which[ids]
-        for number, clock in enumerate(kept):
-            rows = island_clock == number
-            if rows.any():
-                inside[rows] = clock.read(hi[rows]) - clock.read(lo[rows])
+        inside = self.read(hi, ids, clocks) - self.read(lo, ids, clocks)
         np.add.at(busy_work, ids, inside)
         return busy, busy_work, contention
 
@@ -548,12 +552,7 @@ class _Splitter:
         kept, which = clocks
 
         def read(times: np.ndarray, rows: np.ndarray) -> np.ndarray:
-            out = np.zeros(len(times), dtype=np.int64)
-            for number, clock in enumerate(kept):
-                mine = which[rows] == number
-                if mine.any():
-                    out[mine] = clock.read(times[mine])
-            return out
+            return self.read(times, rows, clocks)
 
         def last_working(times: np.ndarray, rows: np.ndarray) -> np.ndarray:
             # No working time before it in the clock's range: never free (NaT).
@@ -572,22 +571,14 @@ class _Splitter:
         # Blocks of overlapping or touching work, then periods of blocks with no more
         # than idle_gap of free working time between them.
         opens_block = new_resource | (s > np.nan_to_num(reach, nan=-np.inf))
-        block = np.cumsum(opens_block) - 1
-        blocks = pd.DataFrame({"r": r, "a": s, "b": c, "row": order, "block": block})
-        blocks = blocks.groupby("block").agg(
-            r=("r", "first"), a=("a", "min"), b=("b", "max"), row=("row", "first")
-        )
+        blocks = _joined(pd.DataFrame({"r": r, "a": s, "b": c, "row": order}), opens_block)
         br, ba, bb, brow = (blocks[k].to_numpy() for k in ("r", "a", "b", "row"))
         free = np.zeros(len(blocks), dtype=np.int64)
         if len(blocks) > 1:
             free[1:] = read(ba[1:], brow[1:]) - read(bb[:-1], brow[1:])
-        opens_period = np.r_[True, br[1:] != br[:-1]] | (free > idle_gap)
-        period = np.cumsum(opens_period) - 1
-        periods = pd.DataFrame({"r": br, "a": ba, "b": bb, "row": brow, "period": period})
-        periods = periods.groupby("period").agg(
-            r=("r", "first"), a=("a", "min"), b=("b", "max"), row=("row", "first")
-        )
-        periods["first"] = np.r_[True, periods["r"].to_numpy()[1:] != periods["r"].to_numpy()[:-1]]
+        first_of_resource = np.r_[True, br[1:] != br[:-1]]
+        periods = _joined(blocks, first_of_resource | (free > idle_gap))
+        periods["first"] = first_of_resource[first_of_resource | (free > idle_gap)]
         # Free time is known only for a resource whose recorded work fills much of the
         # working time of the days it works; one that records a little of it does other
         # things as well.
@@ -628,7 +619,7 @@ class _Splitter:
         start = joined["s"].to_numpy(dtype=np.int64)
         begun = joined["a"].to_numpy(dtype=float)
         ended = joined["b"].to_numpy(dtype=float)
-        first = joined["first"].to_numpy(dtype=object)
+        first = joined["first"].eq(True).to_numpy()
         has = ~np.isnan(begun)
         anchor = np.full(len(ids), _NAT, dtype=np.int64)
         if has.any():
@@ -638,7 +629,7 @@ class _Splitter:
             inside = (b >= start[has]) | (
                 read(start[has], rows) - read(np.minimum(b, start[has]), rows) <= idle_gap
             )
-            unknown = inside & first[has].astype(bool)
+            unknown = inside & first[has]
             anchor[has] = np.where(unknown, _NAT, np.where(inside, a, start[has]))
         known = anchor != _NAT
         found[ids[known]] = last_working(anchor[known], ids[known])
@@ -765,3 +756,15 @@ def _us(values: pd.Series) -> np.ndarray:
 
 def _ints(values: object) -> np.ndarray:
     return np.asarray(values, dtype=np.int64)
+
+
+def _joined(runs: pd.DataFrame, opens: np.ndarray) -> pd.DataFrame:
+    """Consecutive rows (resource ``r``, from ``a`` to ``b``, clock ``row``) joined into
+    one from each row where ``opens`` is true up to the next."""
+    number = np.cumsum(opens) - 1
+    return (
+        runs[["r", "a", "b", "row"]]
+        .groupby(number)
+        .agg(r=("r", "first"), a=("a", "min"), b=("b", "max"), row=("row", "first"))
+        .reset_index(drop=True)
+    )
