@@ -148,14 +148,19 @@ def true_causes(found: kp.Blockers, truth: pd.DataFrame) -> dict[int, str]:
         .rename("true_s")
         .reset_index()
     )
-    claimed = []
+    caseload = steps["caseload_s"].to_numpy(dtype=float)
+    claimed = [
+        # The extraneous wait put down to a caseload ceiling is its own claim.
+        keyed.assign(cause="extraneous", category="steering", reason="caseload", ours_s=caseload)
+    ]
     for cause in CAUSES:
         claimed.append(
             keyed.assign(
                 cause=cause,
                 category=steps[f"{cause}_category"].to_numpy(),
                 reason=steps[f"{cause}_reason"].to_numpy(),
-                ours_s=instances[f"{cause}_s"].to_numpy(dtype=float),
+                ours_s=instances[f"{cause}_s"].to_numpy(dtype=float)
+                - caseload * (cause == "extraneous"),
             )
         )
     claims = pd.concat(claimed, ignore_index=True)

@@ -21,7 +21,7 @@ The notebook façade::
     run.truth_by_blocker()                      # the true causes of waiting (kept apart)
     split = kp.split_waiting(events, profile=profile)  # batching, contention, ... per wait
     found = kp.find_blockers(split, profile=profile)   # ranked, attributed, with evidence
-    kp.compare_scenarios("baseline", ["steering.caseload_cap=12"], seeds=range(5)).to_frame()
+    kp.compare_scenarios("baseline", ["steering.caseload_cap=40"], seeds=range(5)).to_frame()
 
 Importing knelpunt does not import pm4py or Dash.
 """

@@ -24,7 +24,13 @@ order (the first rule that decides wins):
 4. **Contention** is a capacity question and **prioritisation** a question of
    priorities: both steering. **Unavailability** is the working hours of the
    people who do the step: steering (capacity).
-5. **Extraneous** waiting after a step the profile classes as client (the
+5. **Extraneous** waiting for a person's first work in a case (a step of
+   the client's aside), while the people who take up that work held nearly
+   the most cases they ever held at once, is steering (caseload) when the
+   evidence shows that ceiling holds cases back
+   (:mod:`knelpunt.analysis.caseload`); this outranks rule 1, since the wait
+   is for a place, not for the step (a case manager's first step may be a
+   registration). Other extraneous waiting after a step the profile classes as client (the
    citizen, the network, a provider) is client; after a steering step (a
    waiting list), steering. Otherwise the log does not say whose it is.
 6. What neither profile nor evidence decides is **unclassified**, and shown
@@ -49,6 +55,7 @@ import pandas as pd
 from babel.dates import get_day_names
 from babel.numbers import format_decimal, format_percent
 
+from knelpunt.analysis.caseload import Ceiling, caseload_waits
 from knelpunt.analysis.waiting import PARTS, WaitingSplit, split_waiting
 from knelpunt.errors import AnalysisError
 from knelpunt.mining.instances import ActivityInstances, enabling_rows
@@ -77,6 +84,11 @@ _REASONS: Final = {
         "(voorrang).",
         "working hours": "{share} van het wachten op deze stap valt buiten de werktijden van "
         "wie de stap doet.",
+        "caseload": "{share} van het wachten op deze stap valt in de tijd dat de "
+        "medewerkers die zulke zaken oppakken bijna hun hoogste aantal open zaken hadden "
+        "({most} bij {members} medewerkers); wie toen binnenkwam wachtte mediaan {at} "
+        "kalenderdagen, wie anders "
+        "binnenkwam {below}: een caseloadplafond.",
         "after client": "het wachten volgt op een stap van de cliënt of het netwerk.",
         "after steering": "het wachten volgt op een sturingsstap (zoals een wachtlijst).",
         "batching": "{share} van het wachten op deze stap is wachten tot een batch vol is, "
@@ -96,6 +108,10 @@ _REASONS: Final = {
         "(priorities).",
         "working hours": "{share} of the wait for this step falls outside the working hours of "
         "whoever does it.",
+        "caseload": "{share} of the wait for this step fell while the professionals who "
+        "take up such cases held nearly the most open cases they ever held ({most} across "
+        "{members} professionals); cases that came in then waited a median of {at} calendar "
+        "days, others {below}: a caseload ceiling.",
         "after client": "the wait follows a step of the client or their network.",
         "after steering": "the wait follows a steering step (such as a waiting list).",
         "batching": "{share} of the wait for this step is waiting for a batch to fill, on no "
@@ -132,7 +148,7 @@ class Blocker:
         category: protocol, system, steering, client or unclassified.
         reason: the rule that decided (``step``, ``rework``, ``handover``, ``meeting``,
             ``system run``, ``capacity``, ``priorities``, ``working hours``,
-            ``after client``, ``after steering``, ``batching``, ``unknown``).
+            ``caseload``, ``after client``, ``after steering``, ``batching``, ``unknown``).
         activity: the activity whose start waits.
         waiting_s, waiting_work_s: total waiting, calendar and working seconds.
         work_s: processing time of the step, when the step itself is the blocker.
@@ -175,7 +191,8 @@ class Blockers:
     Attributes:
         blockers: the ranked blockers.
         steps: per activity instance, the category and reason of its waiting
-            per part of the split, and of its work.
+            per part of the split, and of its work; ``caseload_s``, the seconds of
+            its extraneous waiting that are steering (caseload) instead.
         trend: per blocker rank and month: waiting seconds and cases.
         split: the waiting split the attribution rests on.
         notes: what a reader must know.
@@ -332,6 +349,8 @@ class _Attribution:
         self.activity_waiting = {str(k): float(v) for k, v in grouped.items()}
         # Per activity with a batch pattern: ("day" or "hour", share, weekday or hour).
         self.patterns: dict[str, tuple[str, float, int]] = {}
+        # Per activity whose first work waits for a place in a caseload.
+        self.ceilings: dict[str, Ceiling] = {}
 
     def run(self, top: int | None, min_share: float) -> Blockers:
         frame = self.frame
@@ -339,20 +358,33 @@ class _Attribution:
         cycle = self.cycle_times()
         mean_cycle = float(cycle.mean()) if len(cycle) else 0.0
         work_share = self.working_share()
+        caseload = steps["caseload_s"].to_numpy(dtype=float)
+        n = len(frame)
+        pieces = [
+            (
+                part,
+                frame[f"{part}_s"].to_numpy(dtype=float) - caseload * (part == "extraneous"),
+                steps[f"{part}_category"].to_numpy(),
+                steps[f"{part}_reason"].to_numpy(),
+            )
+            for part in PARTS
+        ]
+        pieces.append(
+            ("extraneous", caseload, np.full(n, "steering", object), np.full(n, "caseload", object))
+        )
         long = []
-        for part in PARTS:
-            seconds = frame[f"{part}_s"].to_numpy(dtype=float)
+        for name, seconds, categories, reasons in pieces:
             keep = seconds > 0
             long.append(
                 pd.DataFrame(
                     {
                         "row": frame["row"].to_numpy()[keep],
-                        "part": part,
+                        "part": name,
                         "seconds": seconds[keep],
-                        "work_seconds": (seconds * (0 if part == "unavailability" else 1))[keep]
+                        "work_seconds": (seconds * (0 if name == "unavailability" else 1))[keep]
                         * work_share[keep],
-                        "category": steps[f"{part}_category"].to_numpy()[keep],
-                        "reason": steps[f"{part}_reason"].to_numpy()[keep],
+                        "category": categories[keep],
+                        "reason": reasons[keep],
                     }
                 )
             )
@@ -505,9 +537,13 @@ class _Attribution:
             np.full(n, "work", object), np.full(n, "work", object), moved=np.zeros(n, dtype=bool)
         )
         out["work_category"], out["work_reason"] = work_category, work_reason
+        caseload, self.ceilings = caseload_waits(
+            frame, candidates=(kind != "client") & ~rework & ~handover, groups=self.groups
+        )
         steps = frame[["source_id", "case_id", "activity", "resource", "start"]].copy()
         for name, values in out.items():
             steps[name] = values
+        steps["caseload_s"] = caseload
         return steps
 
     def handovers(self, kind: np.ndarray) -> np.ndarray:
@@ -595,6 +631,18 @@ class _Attribution:
         if pattern is not None and found.reason in ("meeting", "system run"):
             # A meeting or a run always has its pattern (batch_patterns sets both).
             return self.pattern_text(pattern, lang).removeprefix("; ") + "."
+        ceiling = self.ceilings.get(found.activity)
+        if found.reason == "caseload" and ceiling is not None:
+            locale = _LOCALES[lang]
+            return _REASONS[lang]["caseload"].format(
+                share=share,
+                most=format_decimal(ceiling.most_open, locale=locale),
+                members=format_decimal(ceiling.members, locale=locale),
+                at=format_decimal(ceiling.median_at_s / 86_400, format="#,##0.0", locale=locale),
+                below=format_decimal(
+                    ceiling.median_below_s / 86_400, format="#,##0.0", locale=locale
+                ),
+            )
         return _REASONS[lang][found.reason].format(share=share)
 
     def pattern_text(self, pattern: tuple[str, float, int], lang: str) -> str:

@@ -25,6 +25,7 @@ import heapq
 import json
 import math
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
@@ -234,7 +235,8 @@ class _Engine:
         self.truth: list[tuple[Any, ...]] = []
         self.seq = 0
         self.closed = 0
-        self.capacity_freed = self.env.event()
+        # Per pool of workers (by id): cases waiting for a place under the caseload cap.
+        self.place_queues: dict[int, deque[simpy.Event]] = {}
         self.blockers = scenario.blockers
         self._calendar = scenario.calendar()
         self.team_clock = _Clock(self._calendar, self.begin, self.horizon)
@@ -616,8 +618,6 @@ class _Engine:
         yield from self._work(case, "Beschikking versturen", steps.decision)
         if b.system.registration.enabled:
             yield from self._register(case, "Registreren beschikking")
-        if case.manager is not None:
-            self._release(case.manager)
         if case.rng.random() < self.scenario.routing.objection:
             until = env.now + float(case.rng.uniform(7, 42)) * 86400.0
             yield from self.wait(case, "Bezwaar ingediend", until, "extraneous", "client.objection")
@@ -639,7 +639,7 @@ class _Engine:
             yield env.timeout(delivered - env.now)
         self.emit(case, "Levering", env.now, "complete", provider)
         yield from self._work(case, "Evaluatie", steps.evaluation)
-        yield from self._close(case, "volgens_plan", release=False)
+        yield from self._close(case, "volgens_plan")
 
     # -- steps ------------------------------------------------------------------------
 
@@ -707,14 +707,21 @@ class _Engine:
     def _assign(
         self, case: _Case, activity: str, pool: list[_Worker], *, blocker: str | None = None
     ) -> Generator[simpy.Event, Any, None]:
-        """Give the case a case manager: the least loaded of the pool, within the cap."""
+        """Give the case a case manager: the least loaded of the pool, within the cap.
+        A case that finds the whole pool at the cap waits for a place, in turn."""
         cap = self.blockers.steering.caseload_cap
+        queue = self.place_queues.setdefault(id(pool), deque())
+        before = self.env.now
+        place: simpy.Event | None = None
         while True:
             chosen = min(pool, key=lambda w: (w.caseload, len(w.queue), w.name))
             if not cap.enabled or chosen.caseload < cap.cap:
                 break
-            before = self.env.now
-            yield self.capacity_freed
+            # Back at the head of the line if another case took the place first.
+            place, turn = self.env.event(), queue.append if place is None else queue.appendleft
+            turn(place)
+            yield place
+        if self.env.now > before:
             self.truth_part(
                 case, activity, "extraneous", "steering.caseload_cap", self.env.now - before
             )
@@ -722,16 +729,17 @@ class _Engine:
         case.manager = chosen
 
     def _release(self, worker: _Worker) -> None:
+        """The worker closes or hands over a case: the next case waiting for a place
+        in its pool gets its turn."""
         worker.caseload -= 1
-        event, self.capacity_freed = self.capacity_freed, self.env.event()
-        event.succeed()
+        queue = self.place_queues.get(id(self.workers.get(worker.discipline)))
+        if queue:
+            queue.popleft().succeed()
 
-    def _close(
-        self, case: _Case, reason: str, *, release: bool = True
-    ) -> Generator[simpy.Event, Any, None]:
+    def _close(self, case: _Case, reason: str) -> Generator[simpy.Event, Any, None]:
         closure = self.scenario.steps.closure
         yield from self._work(case, "Afsluiting", closure, attributes={"reden": reason})
-        if release and case.manager is not None:
+        if case.manager is not None:
             self._release(case.manager)
         self.closed += 1
 

@@ -7,7 +7,7 @@
         run = kp.simulate_scenario(store, "team-meeting", seed=7)
         run.truth            # the true cause of every waiting interval (never in the store)
         kp.read_truth(store, run.source.source_id)   # the same, rebuilt from the record
-        what_if = kp.compare_scenarios("baseline", ["steering.caseload_cap=12"], seeds=range(5))
+        what_if = kp.compare_scenarios("baseline", ["steering.caseload_cap=40"], seeds=range(5))
         what_if.to_frame()   # each KPI: both means, their spread, the difference and its 95% CI
 """
 

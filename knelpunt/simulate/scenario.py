@@ -351,7 +351,8 @@ class DoubleRegistration:
 
 @dataclass(config=_STRICT)
 class CaseloadCap:
-    """Steering: a professional takes no new case while holding this many."""
+    """Steering: a professional takes no new case while holding this many (a case is
+    held from its assignment until it is closed or handed over)."""
 
     main: ClassVar[str] = "cap"  # a bare value in an override sets this
     enabled: bool = False

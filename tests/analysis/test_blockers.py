@@ -152,3 +152,50 @@ def test_dates_without_a_time_are_no_scheduled_run() -> None:
 
     assert batch_patterns(batches(2), calendar)["Send"][0] == "hour"  # a 02:00 run
     assert "Send" not in batch_patterns(batches(0), calendar)  # dates: midnight to the second
+
+
+def test_a_caseload_ceiling_is_steering_and_agrees_with_the_truth() -> None:
+    # A cap of 20 open cases binds within four months.
+    with kp.open_store(":memory:") as store:
+        run = kp.simulate_scenario(
+            store, "caseload-cap", seed=4, overrides=[*SHORT, "steering.caseload_cap=20"]
+        )
+        events = kp.load_events(store)
+        groups = kp.read_resource_groups(store)
+    found = kp.find_blockers(events, profile="sociaal-domein", groups=groups)
+    ours = [b for b in found.blockers if b.category in ORGANISATION]
+    assert {(b.category, b.reason) for b in ours[:2]} == {("steering", "caseload")}
+    assert {b.activity for b in ours[:2]} == {"Intake", "Keukentafelgesprek"}
+    assert "caseloadplafond" in ours[0].evidence["nl"]
+    assert "caseload ceiling" in ours[0].evidence["en"]
+    # Per instance, the seconds put down to the ceiling against the simulator's truth.
+    steps = found.steps
+    claimed = (
+        steps.assign(case_id=steps["case_id"].astype(str))
+        .groupby(["case_id", "activity"], observed=True)["caseload_s"]
+        .sum()
+    )
+    truth = run.truth[run.truth["blocker"] == "steering.caseload_cap"]
+    true = (
+        truth.assign(case_id=truth["case_id"].astype(str))
+        .groupby(["case_id", "activity"])["seconds"]
+        .sum()
+    )
+    both = pd.concat([claimed.rename("ours"), true.rename("true")], axis=1).fillna(0.0)
+    overlap = both[["ours", "true"]].min(axis=1).sum()
+    assert overlap / both["ours"].sum() > 0.9
+    assert overlap / both["true"].sum() > 0.75
+    # Never more than the extraneous part it is carved from.
+    extraneous = found.split.instances["extraneous_s"].to_numpy()
+    assert ((steps["caseload_s"] >= 0) & (steps["caseload_s"] <= extraneous + 1e-6)).all()
+
+
+def test_without_a_ceiling_no_wait_is_put_down_to_caseload() -> None:
+    # The same team without a cap: waits for the first work do not grow with the load.
+    with kp.open_store(":memory:") as store:
+        kp.simulate_scenario(store, "baseline", seed=4, overrides=SHORT)
+        events = kp.load_events(store)
+        groups = kp.read_resource_groups(store)
+    found = kp.find_blockers(events, profile="sociaal-domein", groups=groups)
+    assert not [b for b in found.blockers if b.reason == "caseload"]
+    assert found.steps["caseload_s"].sum() == 0
