@@ -303,12 +303,13 @@ class _Splitter:
         self.e = _us(frame["enabled"])
         self.s = _us(frame["start"])
         self.c = _us(frame["complete"])
-        day = (frame["precision"] == "day").to_numpy()
-        if day.any():  # both ends from their local midnight, as pair_instances counts
+        # Waits with a date-only end: both ends from their local midnight, as
+        # pair_instances counts them (a date-only completion leaves the wait exact).
+        day = (frame.get("waiting_precision", frame["precision"]) == "day").to_numpy()
+        if day.any():
             zone = calendar.timezone
             self.e = np.where(day & (self.e != _NAT), local_midnights(self.e, zone), self.e)
             self.s = np.where(day & (self.s != _NAT), local_midnights(self.s, zone), self.s)
-        self.day = day
         self.notes: list[str] = list(paired.notes)
         # Instances whose resource queues its work (see drop_multitaskers).
         self.queued = self.res >= 0
@@ -715,11 +716,6 @@ class _Splitter:
                 f"{hours:,.1f} h of waiting ({share:.0%}) belongs to instances whose start "
                 "was estimated: their contention and prioritisation assume the resource "
                 "worked on its previous piece of work until it completed it."
-            )
-        if self.day.any():
-            self.notes.append(
-                f"{int(self.day.sum()):,} instance(s) are precise to a day: their waits "
-                "run from local midnight to local midnight."
             )
 
     def batch_table(self, batch: np.ndarray, ready: np.ndarray) -> pd.DataFrame:

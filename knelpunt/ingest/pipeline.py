@@ -387,8 +387,14 @@ def _drop_duplicates(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Issue]]:
     key = batch[["case_id", "activity", "time_us", "lifecycle", "resource", "attributes"]]
     hashes = pd.util.hash_pandas_object(key, index=False).to_numpy()
-    lines = batch["line"].to_numpy(dtype=np.int64)
-    repeats = seen.check(hashes, lines)
+    # A row is a copy when all its events (a start and an end, say) are those of one
+    # earlier row: one hash per row, the wrapping sum of its events' hashes.
+    event_lines = batch["line"].to_numpy(dtype=np.int64)
+    order = np.argsort(event_lines, kind="stable")
+    lines, firsts = np.unique(event_lines[order], return_index=True)
+    row_hashes = np.add.reduceat(hashes[order], firsts)
+    row_repeats = seen.check(row_hashes, lines)
+    repeats = row_repeats[np.searchsorted(lines, event_lines)]
     copies = repeats > 0
     if not copies.any():
         return batch, rejects, issues
@@ -396,13 +402,15 @@ def _drop_duplicates(
         "Remove the copy; if both are real events, record with duplicates='keep' "
         "(--keep-duplicates)."
     )
-    dup_rows = batch.loc[copies]
+    # One reject and one issue per row, however many events it gave.
+    dup_rows = batch.loc[copies].drop_duplicates("line")
+    repeats = repeats[copies][~batch.loc[copies, "line"].duplicated().to_numpy()]
     extra = pd.DataFrame(
         {
             "line": dup_rows["line"].to_numpy(),
             "column": None,
             "value": None,
-            "reason": [f"exact copy of {unit} {int(r)}" for r in repeats[copies]],
+            "reason": [f"exact copy of {unit} {int(r)}" for r in repeats],
             "raw": dup_rows["attributes"].to_numpy(),
         }
     )
@@ -416,7 +424,7 @@ def _drop_duplicates(
             fix,
             int(line),
         )
-        for line, r in zip(dup_rows["line"], repeats[copies], strict=True)
+        for line, r in zip(dup_rows["line"], repeats, strict=True)
     ]
     merged = pd.concat([rejects, extra], ignore_index=True) if len(rejects) else extra
     return batch.loc[~copies].reset_index(drop=True), merged, issues + new_issues

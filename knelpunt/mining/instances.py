@@ -32,7 +32,8 @@ Definitions:
   chance would put one in 86,400 there) make every duration they bound
   precise to a day: such a duration is the difference of the two local dates
   (in working time: the working time of the whole days between), never a
-  fake minute-level wait.
+  fake minute-level wait. ``precision`` is ``day`` when the wait or the
+  processing is; ``waiting_precision`` says it of the wait alone.
 * **Working time.** With a :class:`~knelpunt.worktime.WorkCalendar`, each
   duration is also given in working seconds (``waiting_work_s``,
   ``processing_work_s``); processing of a resource with its own calendar in
@@ -98,6 +99,7 @@ INSTANCE_COLUMNS: Final = (
     "start_recorded",
     "status",
     "precision",
+    "waiting_precision",
 )
 
 
@@ -215,6 +217,7 @@ def pair_instances(
             "start_recorded": recorded,
             "status": _statuses(kind, end_row),
             "precision": np.where(coarse, "day", "recorded"),
+            "waiting_precision": np.where(waits.coarse, "day", "recorded"),
         }
     )
     if calendar is not None:
@@ -456,8 +459,8 @@ def _notes(
         notes.append(f"{unstarted:,} scheduled instance(s) never started.")
     if day_precision:
         notes.append(
-            f"{day_precision:,} instance(s) have timestamps with a date only: "
-            "their durations are precise to a day."
+            f"{day_precision:,} instance(s) have timestamps with a date only: their "
+            "waiting or processing counts in whole days, from local midnight to local midnight."
         )
     return tuple(notes)
 

@@ -53,6 +53,7 @@ def instances(steps: list[Step], calendar: WorkCalendar = OFFICE) -> ActivityIns
             "start_recorded": True,
             "status": "completed",
             "precision": "recorded",
+            "waiting_precision": "recorded",
         }
     )[list(INSTANCE_COLUMNS)]
     return ActivityInstances(
@@ -408,3 +409,28 @@ def test_a_run_that_starts_all_its_work_at_once_is_a_batch_not_multitasking() ->
     assert (found["batch"] == 0).all()
     # Each waits until the last message was ready (13:00), then for the batch.
     assert found["batching_m"].tolist() == [180, 120, 60, 0]
+
+
+def test_a_date_only_completion_leaves_an_exact_wait_exact() -> None:
+    """The wait of an instance with exact ends is not moved to midnight because its
+    completion carries a date only; the split's wait is pair_instances' wait, and the
+    notes say it once."""
+    rows = [
+        ("c1", "A", "2024-03-04 10:00", "R1"),
+        ("c2", "X", "2024-03-06 15:00", "R2"),  # R2 is free from here: B's estimated start
+        ("c1", "B", "2024-03-08 00:00", "R2"),  # a date-only completion
+    ]
+    # Enough date-only events for the source to count as carrying dates only.
+    rows += [(f"f{k}", "F", f"2024-03-{11 + k:02d} 00:00", "R3") for k in range(6)]
+    log = pd.DataFrame(rows, columns=["case:concept:name", "concept:name", "t", "org:resource"])
+    log["time:timestamp"] = pd.to_datetime(log.pop("t")).dt.tz_localize("Europe/Amsterdam")
+    with kp.open_store(":memory:") as store:
+        kp.ingest_log(store, log, name="dates")
+        events = kp.load_events(store)
+    paired = kp.pair_instances(events, calendar=WorkCalendar.office_hours()).instances
+    found = split_waiting(events)
+    b = found.instances[found.instances["activity"] == "B"].iloc[0]
+    assert (b["precision"], b["waiting_precision"]) == ("day", "recorded")
+    assert b["waiting_s"] == 53 * 3600  # Monday 10:00 to Wednesday 15:00
+    assert found.instances["waiting_s"].tolist() == paired["waiting_s"].tolist()
+    assert sum("date only" in note or "local midnight" in note for note in found.notes) == 1

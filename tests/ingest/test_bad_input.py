@@ -118,6 +118,28 @@ class TestCsvProblems:
         kept = kp.ingest_log(store, path, duplicates="keep")
         assert kept.added == 3
 
+    def test_duplicate_interval_rows(self, store: EventStore, tmp_path: Path) -> None:
+        """A row with a start and an end is one copy, reported once; a row that shares
+        only its start with another is no copy, and none of its events is lost."""
+        text = (
+            "case;activity;start;end\n"
+            "1;A;2024-01-01 10:00;2024-01-01 10:30\n"
+            "1;A;2024-01-01 10:00;2024-01-01 10:30\n"
+            "1;A;2024-01-01 10:00;2024-01-01 11:00\n"
+        )
+        path = write_csv(tmp_path / "e.csv", text)
+        mapping = {
+            "case_id": "case",
+            "activity": "activity",
+            "timestamp": "end",
+            "start_timestamp": "start",
+        }
+        message = _refused(store, path, LogValidationError, "line 3", mapping=mapping)
+        assert message.count("exact copy of line 2") == 1, message
+        assert "line 4" not in message
+        lenient = kp.ingest_log(store, path, mapping=mapping, mode="lenient")
+        assert (lenient.added, lenient.rejected) == (4, 1)
+
     def test_wrong_encoding_given(self, store: EventStore, tmp_path: Path) -> None:
         """A cp1252 file read as UTF-8 names the line and the byte."""
         path = write_csv(

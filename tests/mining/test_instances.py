@@ -183,7 +183,7 @@ def test_date_only_timestamps_give_whole_days_across_daylight_saving() -> None:
     # and Easter Monday are all closed.
     assert gesprek["waiting_work_s"] == 0
     assert found.day_precision == 7
-    assert "precise to a day" in found.notes[-1]
+    assert "whole days" in found.notes[-1]
 
 
 def test_a_few_events_at_midnight_are_not_date_only() -> None:
