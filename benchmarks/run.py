@@ -28,6 +28,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -1967,6 +1968,22 @@ _MODEL_LOGS: Final = (
 )
 
 
+def kept_sections(report: str, path: Path) -> str:
+    """The report with the sections other benchmarks wrote into ``path`` (the blocker
+    analysis, say) kept, in their place before "## Reproduce"."""
+    if not path.exists():
+        return report
+    ours = set(re.findall(r"^## .+$", report, flags=re.MULTILINE))
+    sections = re.split(r"^(?=## )", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    foreign = [
+        part for part in sections if part.startswith("## ") and part.split("\n", 1)[0] not in ours
+    ]
+    if not foreign:
+        return report
+    head, marker, tail = report.partition("## Reproduce")
+    return head + "".join(part.rstrip("\n") + "\n\n" for part in foreign) + marker + tail
+
+
 def render(
     results: list[Measured], info: dict[str, str], *, argv: list[str], timeout: float
 ) -> str:
@@ -2154,7 +2171,7 @@ def main(argv: list[str] | None = None) -> int:
             kept.values(), key=lambda m: order.index(m.case) if m.case in order else len(order)
         )
         report = render(results, stored["machine"], argv=stored["argv"], timeout=args.timeout)
-        args.output.write_text(report)
+        args.output.write_text(kept_sections(report, args.output))
         _say(f"written to {args.output}")
         return 0
     if args.list:
@@ -2201,7 +2218,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report = render(results, info, argv=argv, timeout=args.timeout)
     print(report)
-    args.output.write_text(report)
+    args.output.write_text(kept_sections(report, args.output))
     _say(f"written to {args.output}")
     return 0
 

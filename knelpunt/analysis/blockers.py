@@ -359,22 +359,29 @@ class _Attribution:
         mean_cycle = float(cycle.mean()) if len(cycle) else 0.0
         work_share = self.working_share()
         caseload = steps["caseload_s"].to_numpy(dtype=float)
-        n = len(frame)
-        pieces = [
+        # Per part of the split, its seconds and the steps' columns that name them (the
+        # extraneous seconds put down to a caseload are a part of their own). Names are
+        # taken for the kept rows only: a column of strings costs memory per row.
+        pieces: list[tuple[str, np.ndarray, str | None]] = [
             (
                 part,
                 frame[f"{part}_s"].to_numpy(dtype=float) - caseload * (part == "extraneous"),
-                steps[f"{part}_category"].to_numpy(),
-                steps[f"{part}_reason"].to_numpy(),
+                part,
             )
             for part in PARTS
         ]
-        pieces.append(
-            ("extraneous", caseload, np.full(n, "steering", object), np.full(n, "caseload", object))
-        )
+        pieces.append(("extraneous", caseload, None))
         long = []
-        for name, seconds, categories, reasons in pieces:
+        for name, seconds, column in pieces:
             keep = seconds > 0
+            named: dict[str, str | np.ndarray]
+            if column is None:
+                named = {"category": "steering", "reason": "caseload"}
+            else:
+                named = {
+                    "category": steps[f"{column}_category"].to_numpy()[keep],
+                    "reason": steps[f"{column}_reason"].to_numpy()[keep],
+                }
             long.append(
                 pd.DataFrame(
                     {
@@ -383,8 +390,7 @@ class _Attribution:
                         "seconds": seconds[keep],
                         "work_seconds": (seconds * (0 if name == "unavailability" else 1))[keep]
                         * work_share[keep],
-                        "category": categories[keep],
-                        "reason": reasons[keep],
+                        **named,
                     }
                 )
             )
