@@ -71,7 +71,7 @@ from knelpunt.mining.instances import (
     pair_instances,
 )
 from knelpunt.mining.projection import EventTable
-from knelpunt.profile import Profile
+from knelpunt.profile import Profile, read_profile
 from knelpunt.worktime import WorkCalendar, WorkClock
 
 __all__ = ["CAUSES", "WaitingSplit", "split_waiting"]
@@ -181,7 +181,7 @@ class WaitingSplit:
 def split_waiting(
     events: EventTable | ActivityInstances,
     *,
-    profile: Profile | None = None,
+    profile: Profile | str | None = None,
     calendar: WorkCalendar | None = None,
     resource_calendars: Mapping[str, WorkCalendar] | None = None,
     hours: Literal["discover", "profile"] = "discover",
@@ -197,7 +197,8 @@ def split_waiting(
     Args:
         events: the events (their instances are paired here), or instances
             already paired by :func:`~knelpunt.mining.instances.pair_instances`.
-        profile: the organisation's calendar and people's own hours.
+        profile: the organisation's calendar and people's own hours: a
+            :class:`Profile` or the name or path of one.
         calendar: the organisation's calendar (overrides the profile's; without
             either, Monday to Friday 09:00-17:00 with Dutch public holidays).
         resource_calendars: hours of resources that differ (over the profile's).
@@ -261,6 +262,8 @@ def split_waiting(
         raise AnalysisError(
             f"multitasking is a share between 0 and 1, or None; not {multitasking}."
         )
+    if isinstance(profile, str):
+        profile = read_profile(profile)
     if isinstance(events, ActivityInstances):
         names = events.instances["resource"].dropna().astype(str).unique()
         calendar = calendar or events.calendar

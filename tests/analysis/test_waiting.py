@@ -434,3 +434,14 @@ def test_a_date_only_completion_leaves_an_exact_wait_exact() -> None:
     assert b["waiting_s"] == 53 * 3600  # Monday 10:00 to Wednesday 15:00
     assert found.instances["waiting_s"].tolist() == paired["waiting_s"].tolist()
     assert sum("date only" in note or "local midnight" in note for note in found.notes) == 1
+
+
+def test_a_profile_is_given_by_name_or_as_read() -> None:
+    with kp.open_store(":memory:") as store:
+        kp.simulate_scenario(store, "baseline", seed=1, overrides=["days=30"])
+        events = kp.load_events(store)
+    by_name = split_waiting(events, profile="sociaal-domein").totals()
+    read = split_waiting(events, profile=kp.read_profile("sociaal-domein")).totals()
+    pd.testing.assert_frame_equal(by_name, read)
+    with pytest.raises(kp.KnelpuntError, match="nergens"):
+        split_waiting(events, profile="nergens")
