@@ -1968,15 +1968,32 @@ _MODEL_LOGS: Final = (
 )
 
 
+# The sections this report writes; any other "## " section of RESULTS.md belongs to
+# another benchmark (the blocker analysis, say) and is kept.
+OWN_SECTIONS: Final = (
+    "## Machine",
+    "## Results",
+    "## Targets",
+    "## Ibis or hand-written SQL",
+    "## Discovery and conformance",
+    "## Live capture",
+    "## Simulation",
+    "## Reproduce",
+)
+
+
 def kept_sections(report: str, path: Path) -> str:
-    """The report with the sections other benchmarks wrote into ``path`` (the blocker
-    analysis, say) kept, in their place before "## Reproduce"."""
+    """The report with the sections other benchmarks wrote into ``path`` kept, in their
+    place before "## Reproduce"; this report's own sections are replaced, also those
+    it has no results for this time."""
     if not path.exists():
         return report
-    ours = set(re.findall(r"^## .+$", report, flags=re.MULTILINE))
-    sections = re.split(r"^(?=## )", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    sections = re.split(r"^(?=## )", text, flags=re.MULTILINE)
     foreign = [
-        part for part in sections if part.startswith("## ") and part.split("\n", 1)[0] not in ours
+        part
+        for part in sections
+        if part.startswith("## ") and part.split("\n", 1)[0].rstrip() not in OWN_SECTIONS
     ]
     if not foreign:
         return report

@@ -24,15 +24,16 @@ order (the first rule that decides wins):
 4. **Contention** is a capacity question and **prioritisation** a question of
    priorities: both steering. **Unavailability** is the working hours of the
    people who do the step: steering (capacity).
-5. **Extraneous** waiting for a person's first work in a case (a step of
-   the client's aside), while the people who take up that work held nearly
-   the most cases they ever held at once, is steering (caseload) when the
-   evidence shows that ceiling holds cases back
-   (:mod:`knelpunt.analysis.caseload`); this outranks rule 1, since the wait
-   is for a place, not for the step (a case manager's first step may be a
-   registration). Other extraneous waiting after a step the profile classes as client (the
-   citizen, the network, a provider) is client; after a steering step (a
-   waiting list), steering. Otherwise the log does not say whose it is.
+5. **Extraneous** waiting for a case holder's first work in a case (someone
+   who does the case's professional work), while the people who take up that
+   work held nearly the most cases they ever held at once, is steering
+   (caseload) when the evidence shows that ceiling holds cases back
+   (:mod:`knelpunt.analysis.caseload`); for a case holder's own step this
+   outranks rule 1, since the wait is for a place, not for the step (a case
+   manager's first step may be a registration). Other extraneous waiting
+   after a step the profile classes as client (the citizen, the network, a
+   provider) is client; after a steering step (a waiting list), steering.
+   Otherwise the log does not say whose it is.
 6. What neither profile nor evidence decides is **unclassified**, and shown
    as such; undetermined waiting (no resource) is always unclassified.
 
@@ -543,8 +544,13 @@ class _Attribution:
             np.full(n, "work", object), np.full(n, "work", object), moved=np.zeros(n, dtype=bool)
         )
         out["work_category"], out["work_reason"] = work_category, work_reason
+        # Who may wait for a place in a caseload: the work of people who hold cases (who
+        # do the case's professional work), a step of theirs too (a case manager's first
+        # step may be a registration), but not a reviewer's, a manager's or a client's.
+        holders = frame.loc[~is_step, "resource"].dropna().unique()
+        holds = ~is_step | ((kind != "client") & frame["resource"].isin(holders).to_numpy())
         caseload, self.ceilings = caseload_waits(
-            frame, candidates=(kind != "client") & ~rework & ~handover, groups=self.groups
+            frame, candidates=holds & ~rework & ~handover, groups=self.groups
         )
         steps = frame[["source_id", "case_id", "activity", "resource", "start"]].copy()
         for name, values in out.items():

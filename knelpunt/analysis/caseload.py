@@ -8,14 +8,17 @@ work in a case (within one discipline, when disciplines are known) form its
 The pool is at its *ceiling* while that load is within a tenth (rounded up) of
 the most it ever held at once: 4 or 5 of at most 5, 360 or more of at most 400.
 
-A ceiling holds cases back when the waits for the pool's first work that began
-at the ceiling are clearly longer than those that began below it: a median at
-least 1.5 times as long, with at least 20 of each. Waiting for a citizen or a
-partner does not depend on how many cases the team holds; waiting for a place
-in a caseload does. For such a pool, the extraneous part of each wait for first
-work that fell while the pool was at its ceiling, beyond the pool's usual wait
-below it (the median: the appointment, the citizen's own time), is put down to
-the ceiling: a steering decision on caseload.
+A ceiling holds cases back when the extraneous part of the waits for the
+pool's first work (what the split does not put down to a busy or absent
+resource) is clearly longer for waits that began at the ceiling than for those
+that began below it: a median at least twice as long, with at least 20 of
+each. Waiting for a citizen or a partner does not depend on how many cases the
+team holds; waiting for a place in a caseload does (and a queue in a busy team
+is contention, not a ceiling). For such a pool, the extraneous part of each
+wait for first work that fell while the pool was at its ceiling, beyond the
+pool's usual extraneous wait below it (the median: the appointment, the
+citizen's own time), is put down to the ceiling: a steering decision on
+caseload.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ __all__ = ["Ceiling", "caseload_waits"]
 _CEILING: Final = 0.1
 # Waits that began at the ceiling are held back when their median is this many
 # times that of waits that began below it, with this many waits on each side.
-_HELD_BACK: Final = 1.5
+_HELD_BACK: Final = 2.0
 _CEILING_WAITS: Final = 20
 # A ceiling of fewer open cases than this is a person being busy, not a caseload.
 _FEWEST_OPEN: Final = 3
@@ -51,8 +54,8 @@ class Ceiling:
         members: how many professionals take up that work.
         most_open: the most cases open for the pool at once.
         share_at: the share of the time the pool was at its ceiling.
-        median_at_s: median wait for first work that began at the ceiling.
-        median_below_s: median wait for first work that began below it.
+        median_at_s: median extraneous wait for first work that began at the ceiling.
+        median_below_s: the same for first work that began below it.
         waits_at, waits_below: how many such waits.
     """
 
@@ -91,8 +94,9 @@ def caseload_waits(
         instances: a waiting split's instances, in their order (``source_id``,
             ``case_id``, ``activity``, ``resource``, ``enabled``, ``start``,
             ``complete``, ``extraneous_s``).
-        candidates: per instance, whether it may wait for a caseload (professional
-            work: not a step the profile classes, no rework, no handover).
+        candidates: per instance, whether it may wait for a caseload (the caller
+            decides: in :mod:`knelpunt.analysis.blockers`, the work of people who
+            hold cases, not a client's step, no rework, no handover).
         groups: per resource, its discipline.
     """
     out = np.zeros(len(instances))
@@ -117,26 +121,36 @@ def caseload_waits(
     first = frame.loc[frame.groupby(["resource", "case"], sort=False)["start"].idxmin()]
     first = first[candidates[first["row"].to_numpy()] & (first["enabled"] >= 0)]
     first = first.assign(group=[str(groups.get(str(r), "")) for r in first["resource"]])
-    extraneous = instances["extraneous_s"].to_numpy(dtype=float)
+    extraneous = np.nan_to_num(instances["extraneous_s"].to_numpy(dtype=float))
+    weight: dict[str, float] = {}
     for (activity, group), rows in first.groupby(["activity", "group"], sort=False):
         members = rows["resource"].unique()
         held = spans.loc[spans.index.get_level_values("resource").isin(members)]
-        ceiling, seconds = _pool(str(activity), str(group), len(members), held, rows)
+        chosen = rows["row"].to_numpy()
+        ceiling, seconds = _pool(
+            str(activity), str(group), len(members), held, rows, extraneous[chosen]
+        )
         if not ceiling.holds_back:
             continue
-        chosen = rows["row"].to_numpy()
-        out[chosen] = np.minimum(extraneous[chosen], seconds)
-        best = found.get(ceiling.activity)
-        if best is None or ceiling.waits_at > best.waits_at:
-            found[ceiling.activity] = ceiling
+        out[chosen] = seconds
+        # The evidence shown for an activity is that of the pool that holds back most.
+        if seconds.sum() > weight.get(ceiling.activity, 0.0):
+            found[ceiling.activity], weight[ceiling.activity] = ceiling, float(seconds.sum())
     return out, found
 
 
 def _pool(
-    activity: str, group: str, members: int, held: pd.DataFrame, rows: pd.DataFrame
+    activity: str,
+    group: str,
+    members: int,
+    held: pd.DataFrame,
+    rows: pd.DataFrame,
+    extraneous: np.ndarray,
 ) -> tuple[Ceiling, np.ndarray]:
-    """The pool's ceiling evidence, and per wait of ``rows`` the seconds beyond its
-    usual wait that fell at the ceiling."""
+    """The pool's ceiling evidence, and per wait of ``rows`` the seconds of its
+    ``extraneous`` part beyond the pool's usual extraneous wait that fell at the
+    ceiling. Only the extraneous part counts: a queue in a busy team (contention)
+    also grows with the load, and is not a ceiling."""
     times = np.concatenate([held["first"].to_numpy(), held["last"].to_numpy()])
     steps = np.concatenate([np.ones(len(held)), -np.ones(len(held))])
     order = np.lexsort((steps, times))  # a case closed and one taken up at once: no peak
@@ -150,7 +164,7 @@ def _pool(
     enabled, start = rows["enabled"].to_numpy(), rows["start"].to_numpy()
     began = np.searchsorted(times, enabled, side="right") - 1
     began_at = (began >= 0) & at[np.maximum(began, 0)]
-    waits = (start - enabled) / 1e9
+    waits = extraneous
     seconds_at = (np.interp(start, times, at_time) - np.interp(enabled, times, at_time)) / 1e9
     below = waits[~began_at]
     usual = float(np.median(below)) if len(below) else 0.0

@@ -561,15 +561,18 @@ class _Engine:
         if handover.enabled and any(d in handover.domains for d in case.domains):
             # The specialist takes the case on, then holds the joint handover talk when
             # the specialist, the case manager and the citizen can all meet.
-            old = case.manager
+            # The case leaves its manager's caseload before it waits for a place in the
+            # specialist's (in a team without specialists, the same pool: holding the old
+            # place while waiting for a new one could leave the pool waiting on itself).
+            if case.manager is not None:
+                self._release(case.manager)
+                case.manager = None
             yield from self._assign(
                 case,
                 "Overdracht specialist",
                 self.workers.get("specialist") or self.pool(case),
                 blocker="protocol.specialist_handover",
             )
-            if old is not None:
-                self._release(old)
             until = env.now + self.draw(case, handover.meeting_wait)
             yield from self.wait(
                 case, "Overdracht specialist", until, "extraneous", "protocol.specialist_handover"

@@ -190,10 +190,15 @@ def test_a_caseload_ceiling_is_steering_and_agrees_with_the_truth() -> None:
     assert ((steps["caseload_s"] >= 0) & (steps["caseload_s"] <= extraneous + 1e-6)).all()
 
 
-def test_without_a_ceiling_no_wait_is_put_down_to_caseload() -> None:
-    # The same team without a cap: waits for the first work do not grow with the load.
+@pytest.mark.parametrize(
+    ("seed", "load"),
+    [(4, []), (3, ["arrivals.per_week=72"])],  # as usual; and overloaded, queues growing
+)
+def test_without_a_ceiling_no_wait_is_put_down_to_caseload(seed: int, load: list[str]) -> None:
+    # A team without a cap: the waits for the first work that are not queueing do not
+    # grow with the load, even when the team is overloaded and its load only rises.
     with kp.open_store(":memory:") as store:
-        kp.simulate_scenario(store, "baseline", seed=4, overrides=SHORT)
+        kp.simulate_scenario(store, "baseline", seed=seed, overrides=[*SHORT, *load])
         events = kp.load_events(store)
         groups = kp.read_resource_groups(store)
     found = kp.find_blockers(events, profile="sociaal-domein", groups=groups)

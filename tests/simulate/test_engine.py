@@ -286,3 +286,18 @@ def test_kpis_see_what_the_blockers_add() -> None:
     assert base["protocol_hours_per_case"] < handover["protocol_hours_per_case"]
     assert 0.9 < base["within_term_share"] <= 1
     assert base["decision_days_median"] < base["closure_days_median"]
+
+
+def test_a_handover_within_a_full_pool_does_not_wait_on_itself() -> None:
+    # Without specialists the handover takes a place in the case's own pool; a case that
+    # kept its old place while waiting for the new one would leave a full pool waiting
+    # on itself, and the team would close almost nothing.
+    team = [f"team.professionals.{d}=0" for d in ("specialist", "jeugd", "schulden")]
+    run = kp.simulate_scenario(
+        None,
+        "specialist-handover",
+        seed=1,
+        overrides=["days=120", *team, "team.professionals.generalist=2", "steering.caseload_cap=2"],
+    )
+    closed = run.events[run.events["activity"] == "Afsluiting"]["case_id"].nunique()
+    assert closed > 20
