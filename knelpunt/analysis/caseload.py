@@ -31,8 +31,11 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from knelpunt.analysis.waiting import NAT, utc_micros
+
 __all__ = ["Ceiling", "caseload_waits"]
 
+_US: Final = 1_000_000
 # The pool is at its ceiling within this share (rounded up) of the most cases it ever
 # held at once.
 _CEILING: Final = 0.1
@@ -103,23 +106,23 @@ def caseload_waits(
     found: dict[str, Ceiling] = {}
     frame = pd.DataFrame(
         {
-            "case": instances["source_id"].astype(str) + "\x1f" + instances["case_id"].astype(str),
-            "activity": instances["activity"].astype(str),
-            "resource": instances["resource"].astype(object),
-            "enabled": _nanoseconds(instances["enabled"]),
-            "start": _nanoseconds(instances["start"]),
-            "end": _nanoseconds(instances["complete"].fillna(instances["start"])),
+            "source_id": instances["source_id"].to_numpy(),
+            "case_id": instances["case_id"].to_numpy(),
+            "activity": instances["activity"].astype(str).to_numpy(),
+            "resource": instances["resource"].astype(object).to_numpy(),
+            "enabled": utc_micros(instances["enabled"]),
+            "start": utc_micros(instances["start"]),
+            "end": utc_micros(instances["complete"].fillna(instances["start"])),
             "row": np.arange(len(instances)),
         }
     )
-    frame = frame[frame["resource"].notna() & (frame["start"] >= 0)]
+    frame = frame[frame["resource"].notna() & (frame["start"] != NAT)]
     if frame.empty:
         return out, found
-    spans = frame.groupby(["resource", "case"], sort=False).agg(
-        first=("start", "min"), last=("end", "max")
-    )
-    first = frame.loc[frame.groupby(["resource", "case"], sort=False)["start"].idxmin()]
-    first = first[candidates[first["row"].to_numpy()] & (first["enabled"] >= 0)]
+    held_by = frame.groupby(["resource", "source_id", "case_id"], sort=False)
+    spans = held_by.agg(first=("start", "min"), last=("end", "max"))
+    first = frame.loc[held_by["start"].idxmin()]
+    first = first[candidates[first["row"].to_numpy()] & (first["enabled"] != NAT)]
     first = first.assign(group=[str(groups.get(str(r), "")) for r in first["resource"]])
     extraneous = np.nan_to_num(instances["extraneous_s"].to_numpy(dtype=float))
     weight: dict[str, float] = {}
@@ -165,7 +168,7 @@ def _pool(
     began = np.searchsorted(times, enabled, side="right") - 1
     began_at = (began >= 0) & at[np.maximum(began, 0)]
     waits = extraneous
-    seconds_at = (np.interp(start, times, at_time) - np.interp(enabled, times, at_time)) / 1e9
+    seconds_at = (np.interp(start, times, at_time) - np.interp(enabled, times, at_time)) / _US
     below = waits[~began_at]
     usual = float(np.median(below)) if len(below) else 0.0
     ceiling = Ceiling(
@@ -180,9 +183,3 @@ def _pool(
         waits_below=len(below),
     )
     return ceiling, np.clip(np.minimum(seconds_at, waits - usual), 0.0, None)
-
-
-def _nanoseconds(times: pd.Series) -> np.ndarray:
-    """Nanoseconds since the epoch; -1 where there is no time."""
-    values = pd.to_datetime(times, utc=True).dt.tz_localize(None).to_numpy("datetime64[ns]")
-    return np.where(np.isnat(values), -1, values.view("int64"))

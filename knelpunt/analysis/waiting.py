@@ -81,7 +81,7 @@ PARTS: Final = (*CAUSES, "undetermined")
 _US: Final = 1_000_000
 # The working clocks in use, and per instance the number of the one its resource keeps.
 Clocks = tuple[list[WorkClock], np.ndarray]
-_NAT: Final = np.iinfo(np.int64).min
+NAT: Final = np.iinfo(np.int64).min
 # Evidence that a resource serves ready work in order: this many waits of work that
 # follows its own previous step, less than this share of their waiting passed over.
 _READY_WAITS: Final = 10
@@ -303,16 +303,16 @@ class _Splitter:
         self.gap = batch_gap_us
         self.res = frame["resource"].cat.codes.to_numpy(dtype=np.int64)
         self.act = frame["activity"].cat.codes.to_numpy(dtype=np.int64)
-        self.e = _us(frame["enabled"])
-        self.s = _us(frame["start"])
-        self.c = _us(frame["complete"])
+        self.e = utc_micros(frame["enabled"])
+        self.s = utc_micros(frame["start"])
+        self.c = utc_micros(frame["complete"])
         # Waits with a date-only end: both ends from their local midnight, as
         # pair_instances counts them (a date-only completion leaves the wait exact).
         day = (frame.get("waiting_precision", frame["precision"]) == "day").to_numpy()
         if day.any():
             zone = calendar.timezone
-            self.e = np.where(day & (self.e != _NAT), local_midnights(self.e, zone), self.e)
-            self.s = np.where(day & (self.s != _NAT), local_midnights(self.s, zone), self.s)
+            self.e = np.where(day & (self.e != NAT), local_midnights(self.e, zone), self.e)
+            self.s = np.where(day & (self.s != NAT), local_midnights(self.s, zone), self.s)
         self.notes: list[str] = list(paired.notes)
         # Instances whose resource queues its work (see drop_multitaskers).
         self.queued = self.res >= 0
@@ -322,7 +322,7 @@ class _Splitter:
     ) -> WaitingSplit:
         n = len(self.frame)
         self.drop_multitaskers(multitasking)
-        known = (self.e != _NAT) & (self.s != _NAT)
+        known = (self.e != NAT) & (self.s != NAT)
         wait = np.where(known, np.maximum(self.s - self.e, 0), 0)
         batch, ready = self.batches()
         batched = batch >= 0
@@ -333,7 +333,7 @@ class _Splitter:
             # Before its resource's last free moment, the instance waited for something
             # else: the resource's causes count from there (the rest stays extraneous).
             idle = self.last_idle(known, w0, clocks, idle_gap)
-            w0 = np.where(idle != _NAT, np.clip(idle, w0, self.s), w0)
+            w0 = np.where(idle != NAT, np.clip(idle, w0, self.s), w0)
         busy, busy_work, contention = self.busy(known, batch, ready, w0, clocks)
         window = np.where(known, self.s - w0, 0)
         window_work = self.working(w0, self.s, known, clocks)
@@ -382,7 +382,7 @@ class _Splitter:
         no part in batching, contention or prioritisation (``self.queued``). Work a
         resource starts at the same moment is a parallel batch, not multitasking."""
         self.queued = self.res >= 0
-        done = np.flatnonzero(self.queued & (self.s != _NAT) & (self.c != _NAT))
+        done = np.flatnonzero(self.queued & (self.s != NAT) & (self.c != NAT))
         if threshold is None or len(done) == 0:
             return
         frame = pd.DataFrame({"r": self.res[done], "s": self.s[done], "c": self.c[done]})
@@ -409,8 +409,8 @@ class _Splitter:
         """Per instance: its batch number (-1 when none) and when the batch was complete."""
         n = len(self.frame)
         batch = np.full(n, -1, dtype=np.int64)
-        ready = np.full(n, _NAT, dtype=np.int64)
-        able = self.queued & (self.s != _NAT) & (self.c != _NAT) & (self.e != _NAT)
+        ready = np.full(n, NAT, dtype=np.int64)
+        able = self.queued & (self.s != NAT) & (self.c != NAT) & (self.e != NAT)
         ids = np.flatnonzero(able)
         if len(ids) == 0:
             return batch, ready
@@ -441,7 +441,7 @@ class _Splitter:
     def clocks(self) -> Clocks:
         """The working clocks and, per instance, which one its resource keeps."""
         times = np.concatenate([self.e, self.s, self.c])
-        times = times[times != _NAT]
+        times = times[times != NAT]
         low, high = (int(times.min()), int(times.max())) if len(times) else (0, 0)
         calendars = [self.calendar]
         which_resource = np.zeros(len(self.frame["resource"].cat.categories) + 1, dtype=np.int64)
@@ -490,9 +490,7 @@ class _Splitter:
         busy_work = np.zeros(n, dtype=np.int64)
         contention = np.zeros(n, dtype=np.int64)
         waiting = np.flatnonzero(known & self.queued & (self.s > w0))
-        doing = np.flatnonzero(
-            self.queued & (self.s != _NAT) & (self.c != _NAT) & (self.c > self.s)
-        )
+        doing = np.flatnonzero(self.queued & (self.s != NAT) & (self.c != NAT) & (self.c > self.s))
         if len(waiting) == 0 or len(doing) == 0:
             return busy, busy_work, contention
         # For work outside its batch, an instance counts as enabled when its batch was complete.
@@ -546,11 +544,9 @@ class _Splitter:
         and its resource was last free just before that period began (unknown for its
         first period: nothing is recorded before it)."""
         n = len(self.frame)
-        found = np.full(n, _NAT, dtype=np.int64)
+        found = np.full(n, NAT, dtype=np.int64)
         waiting = np.flatnonzero(known & self.queued & (self.s > w0))
-        doing = np.flatnonzero(
-            self.queued & (self.s != _NAT) & (self.c != _NAT) & (self.c > self.s)
-        )
+        doing = np.flatnonzero(self.queued & (self.s != NAT) & (self.c != NAT) & (self.c > self.s))
         if len(waiting) == 0 or len(doing) == 0:
             return found
         kept, which = clocks
@@ -560,12 +556,12 @@ class _Splitter:
 
         def last_working(times: np.ndarray, rows: np.ndarray) -> np.ndarray:
             # No working time before it in the clock's range: never free (NaT).
-            out = np.full(len(times), _NAT, dtype=np.int64)
+            out = np.full(len(times), NAT, dtype=np.int64)
             for number, clock in enumerate(kept):
                 mine = which[rows] == number
                 if mine.any() and len(clock.opens):
                     reading = clock.read(times[mine])
-                    out[mine] = np.where(reading > 0, clock.instant(reading), _NAT)
+                    out[mine] = np.where(reading > 0, clock.instant(reading), NAT)
             return out
 
         order = doing[np.lexsort((self.c[doing], self.s[doing], self.res[doing]))]
@@ -625,7 +621,7 @@ class _Splitter:
         ended = joined["b"].to_numpy(dtype=float)
         first = joined["first"].eq(True).to_numpy()
         has = ~np.isnan(begun)
-        anchor = np.full(len(ids), _NAT, dtype=np.int64)
+        anchor = np.full(len(ids), NAT, dtype=np.int64)
         if has.any():
             a = begun[has].astype(np.int64)
             b = ended[has].astype(np.int64)
@@ -634,8 +630,8 @@ class _Splitter:
                 read(start[has], rows) - read(np.minimum(b, start[has]), rows) <= idle_gap
             )
             unknown = inside & first[has]
-            anchor[has] = np.where(unknown, _NAT, np.where(inside, a, start[has]))
-        known = anchor != _NAT
+            anchor[has] = np.where(unknown, NAT, np.where(inside, a, start[has]))
+        known = anchor != NAT
         found[ids[known]] = last_working(anchor[known], ids[known])
         return found
 
@@ -746,7 +742,7 @@ class _Splitter:
         return out.reset_index()
 
 
-def _us(values: pd.Series) -> np.ndarray:
+def utc_micros(values: pd.Series) -> np.ndarray:
     """UTC microseconds; NaT as the int64 minimum."""
     as_us = values.astype("datetime64[us, UTC]")
     out = as_us.to_numpy(dtype="datetime64[us]").astype(np.int64)
