@@ -8,7 +8,6 @@ placeholders; the PostgreSQL adapter rewrites them to ``%s``.
 
 from __future__ import annotations
 
-import itertools
 import json
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -86,15 +85,22 @@ def _column_values(series: pd.Series, *, integer: bool) -> list[Any]:
     return values.tolist()
 
 
-def _batch_rows(source_id: int, batch: pd.DataFrame) -> list[tuple[Any, ...]]:
-    """Rows of a canonical batch as plain Python tuples, None for missing values."""
+def _batch_rows(batch: pd.DataFrame) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """A canonical batch as plain Python tuples (None for missing values), and their
+    columns: :data:`BATCH_COLUMNS`, without ``idempotency_key`` when no row has one
+    (one value less to bind per row)."""
+    names = tuple(
+        name
+        for name in BATCH_COLUMNS
+        if name != "idempotency_key" or (name in batch.columns and bool(batch[name].notna().any()))
+    )
     columns: list[list[Any]] = []
-    for name in BATCH_COLUMNS:
+    for name in names:
         if name not in batch.columns:
             columns.append([None] * len(batch))
         else:
             columns.append(_column_values(batch[name], integer=name in ("time_us", "line")))
-    return list(zip(itertools.repeat(source_id), *columns))
+    return names, list(zip(*columns, strict=True))
 
 
 class _SQLRecording(Recording):
@@ -106,8 +112,8 @@ class _SQLRecording(Recording):
     def add_events(self, batch: pd.DataFrame) -> int:
         if batch.empty:
             return 0
-        rows = _batch_rows(self.source_id, batch)
-        self._store._load_events(self._cursor, rows)
+        columns, rows = _batch_rows(batch)
+        self._store._load_events(self._cursor, self.source_id, columns, rows)
         return len(rows)
 
     def add_rejects(self, rejects: pd.DataFrame) -> int:
@@ -155,8 +161,14 @@ class SQLEventStore(EventStore):
         """A consistent read; yields a cursor."""
 
     @abstractmethod
-    def _load_events(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
-        """Insert many event rows (columns :data:`EVENT_COLUMNS`) fast."""
+    def _load_events(
+        self,
+        cursor: Any,
+        source_id: int,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Insert many event rows of one source (values of ``columns``) fast."""
 
     _ATTRIBUTES_OUT = "attributes"
 

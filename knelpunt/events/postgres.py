@@ -175,10 +175,16 @@ class PostgresEventStore(SQLEventStore):
             except psycopg.Error as error:
                 raise _translate(error) from error
 
-    def _load_events(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
-        with cursor.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+    def _load_events(
+        self,
+        cursor: Any,
+        source_id: int,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        with cursor.copy(f"COPY events (source_id, {', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row((source_id, *row))
 
     def close(self) -> None:
         with self._lock:

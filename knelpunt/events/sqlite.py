@@ -16,7 +16,7 @@ from knelpunt.errors import (
     KnelpuntError,
     StoreConnectionError,
 )
-from knelpunt.events._sql import EVENT_COLUMNS, SCHEMA_VERSION, SQLEventStore
+from knelpunt.events._sql import SCHEMA_VERSION, SQLEventStore
 
 __all__ = ["SQLiteEventStore"]
 
@@ -179,10 +179,18 @@ class SQLiteEventStore(SQLEventStore):
             finally:
                 cursor.close()
 
-    def _load_events(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+    def _load_events(
+        self,
+        cursor: Any,
+        source_id: int,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        # The source id is written into the statement (an int, so safe): a value
+        # less to bind in every row.
         cursor.executemany(
-            f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
+            f"INSERT INTO events (source_id, {', '.join(columns)}) "
+            f"VALUES ({int(source_id)}, {', '.join('?' * len(columns))})",
             rows,
         )
 

@@ -13,7 +13,7 @@ or a CDATA section; when the traces hold either, the rest of the file is kept
 as one piece rather than risk a wrong cut.
 
 This module imports neither knelpunt nor pandas: the helper process runs it
-as a script (``python -P _xes_pieces.py FILE FOLDER PIECE_BYTES``) and starts
+as a script (``python -P _xes_pieces.py FILE FOLDER PIECE_BYTES FIRST_BYTES SKIP``) and starts
 in a fraction of a second. It talks over its standard streams: one JSON line
 per piece on stdout (``{"piece": k, "path": ..., "read": bytes_read}``, or
 ``{"error": k}``, then ``{"end": n}``), and it waits for a line on stdin
@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import IO, Final, cast
 
 PIECE_BYTES: Final = 8 << 20
+# The reader parses the first piece itself while the helper starts (about 0.2 s).
+FIRST_BYTES: Final = PIECE_BYTES // 2
 AHEAD: Final = 2
 _BLOCK: Final = 1 << 20
 _TRACE_START: Final = re.compile(rb"<trace[\s>/]")
@@ -80,18 +82,25 @@ def _header_end(buffer: bytes | bytearray) -> int:
 
 
 def iter_pieces(
-    stream: IO[bytes], *, piece_bytes: int = PIECE_BYTES, block: int = _BLOCK
+    stream: IO[bytes],
+    *,
+    piece_bytes: int = PIECE_BYTES,
+    first_bytes: int | None = None,
+    block: int | None = None,
 ) -> Iterator[bytes]:
     """The XES document in ``stream`` as complete XES documents of whole traces.
 
-    The first piece is about an eighth of ``piece_bytes`` so that its reader
-    can start early; the others about ``piece_bytes`` each.
+    The first piece is about ``first_bytes`` (default an eighth of
+    ``piece_bytes``); the next ones start at an eighth of ``piece_bytes`` and
+    double up to ``piece_bytes``, so that the first pieces are ready early and
+    the rest go in large, cheap steps. The file is read in blocks of ``block``
+    bytes (default an eighth of ``piece_bytes``, at most 1 MiB).
 
     Example:
         >>> import io
         >>> log = b"<log><string key='a' value='1'/>" + b"<trace><event/></trace>" * 3 + b"</log>"
         >>> pieces = list(iter_pieces(io.BytesIO(log), piece_bytes=40, block=16))
-        >>> [piece.count(b"<trace>") for piece in pieces]  # the first piece is smaller
+        >>> [piece.count(b"<trace>") for piece in pieces]  # the first pieces are smaller
         [1, 1, 1]
         >>> pieces[2]
         b"<log><string key='a' value='1'/><trace><event/></trace></log>"
@@ -100,7 +109,11 @@ def iter_pieces(
     header: bytes | None = None
     whole = False  # True once cutting is unsafe: the rest is one piece
     yielded = False
-    while data := stream.read(block):
+    small = max(piece_bytes // 8, 1)
+    size = small if first_bytes is None else max(first_bytes, 1)
+    checked = 0  # buffer[:checked] holds no comment and no CDATA section
+    step = block or min(_BLOCK, max(small, 1 << 12))
+    while data := stream.read(step):
         buffer += data
         if header is None:
             end = _header_end(buffer)
@@ -108,30 +121,50 @@ def iter_pieces(
                 continue
             header = bytes(buffer[:end])
             del buffer[:end]
-        # The first piece is small, so that its reader can start early.
-        if whole or len(buffer) < (piece_bytes if yielded else piece_bytes // 8):
+        if whole or len(buffer) < size:
             continue
-        if any(mark in buffer for mark in _UNSAFE):
+        # Only the bytes not looked at before are searched (a mark may straddle).
+        if any(buffer.find(mark, max(checked - len(mark) + 1, 0)) != -1 for mark in _UNSAFE):
             whole = True
             continue
+        checked = len(buffer)
         cut = buffer.rfind(_TRACE_END)
         if cut == -1:
             continue
         cut += len(_TRACE_END)
         yield header + bytes(buffer[:cut]) + b"</log>\n"
+        size = small if not yielded else min(size * 2, piece_bytes)
         yielded = True
         del buffer[:cut]
+        checked -= cut
     if not (yielded and bytes(buffer).strip() == b"</log>"):
         yield (header or b"") + bytes(buffer)
 
 
-def _serve(path: Path, folder: Path, piece_bytes: int) -> None:  # pragma: no cover - subprocess
+def first_piece(path: Path, *, piece_bytes: int, first_bytes: int) -> tuple[bytes, int]:
+    """The first piece :func:`iter_pieces` cuts from the file at ``path``, and how many
+    bytes of the file were read to cut it.
+
+    The reader parses it itself while the helper starts; the helper skips it.
+    """
+    raw, stream = _open(path)
+    with raw, stream:
+        piece = next(iter_pieces(stream, piece_bytes=piece_bytes, first_bytes=first_bytes))
+        return piece, raw.tell()
+
+
+def _serve(
+    path: Path, folder: Path, piece_bytes: int, first_bytes: int, skip: int
+) -> None:  # pragma: no cover - subprocess
     import polars  # noqa: F401  (rustxes returns polars frames)
     import rustxes
 
     raw, stream = _open(path)
-    done = number = 0
-    pieces = iter_pieces(stream, piece_bytes=piece_bytes)
+    pieces = iter_pieces(stream, piece_bytes=piece_bytes, first_bytes=first_bytes)
+    # The reader parses the first ``skip`` pieces itself; they are cut here only
+    # to find where the next one starts.
+    done = number = skip
+    skipped = 0
     with raw, stream:
         while True:
             try:
@@ -141,6 +174,9 @@ def _serve(path: Path, folder: Path, piece_bytes: int) -> None:  # pragma: no co
                 return
             if piece is None:
                 break
+            if skipped < skip:
+                skipped += 1
+                continue
             while number - done >= AHEAD:
                 if not sys.stdin.readline():
                     return  # the reader has gone
@@ -166,4 +202,5 @@ def _serve(path: Path, folder: Path, piece_bytes: int) -> None:  # pragma: no co
 
 if __name__ == "__main__":  # pragma: no cover - runs in the helper process
     os.environ.setdefault("RUST_BACKTRACE", "0")
-    _serve(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))
+    path, folder, *sizes = sys.argv[1:]
+    _serve(Path(path), Path(folder), *map(int, sizes))

@@ -110,6 +110,8 @@ def encode_rows(
         .otherwise(pl.struct(pl.all()).struct.json_encode())
         .alias("json")
     )["json"].to_list()
+    if not any(prepared.null_count().row(0)):
+        return encoded  # no null to drop (the common case: skips a pass over the rows)
     return [None if text is None else _drop_nulls(text) for text in encoded]
 
 
@@ -219,16 +221,18 @@ def convert_chunk(
         if mapping.resource is not None
         else np.full(int(ok.sum()), None, dtype=object)
     )
+    # Text stays in object columns: pandas would copy it into Arrow strings here, and
+    # the store's driver wants Python strings back (twice the work for nothing).
     completes = pd.DataFrame(
         {
-            "case_id": case[ok].to_numpy(),
-            "activity": activity[ok].to_numpy(),
+            "case_id": pd.Series(case[ok].to_numpy(), dtype=object),
+            "activity": pd.Series(activity[ok].to_numpy(), dtype=object),
             "time_us": times.micros[ok],
-            "lifecycle": lifecycle,
-            "resource": resource,
-            "attributes": np.asarray(attributes, dtype=object),
+            "lifecycle": pd.Series(lifecycle, dtype=object),
+            "resource": pd.Series(resource, dtype=object),
+            "attributes": pd.Series(np.asarray(attributes, dtype=object), dtype=object),
             "line": lines[ok],
-            "idempotency_key": None,
+            "idempotency_key": pd.Series([None] * int(ok.sum()), dtype=object),
         }
     )
     if starts is not None:

@@ -408,7 +408,8 @@ def _diagnose_xml(path: Path, name: str) -> MalformedFileError:
     )
 
 
-def _parse_whole(path: Path, name: str) -> Any:
+def _parse_whole(path: Path, name: str, *, diagnose: Path | None = None) -> Any:
+    """``path`` parsed by rustxes; an error is diagnosed on ``diagnose`` (default: path)."""
     import rustxes
 
     try:
@@ -417,15 +418,20 @@ def _parse_whole(path: Path, name: str) -> Any:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # rustxes panics with pyo3's PanicException
-        raise _diagnose_xml(path, name) from error
+        raise _diagnose_xml(diagnose or path, name) from error
     return frame
 
 
 class _Pieces:
-    """A helper process that cuts and parses a large XES file (see ``_xes_pieces``)."""
+    """A helper process that cuts and parses a large XES file (see ``_xes_pieces``).
+
+    The first, small piece is parsed here, while the helper starts (which takes
+    longer than parsing it); the helper parses the rest.
+    """
 
     def __init__(self, path: Path, name: str, *, piece_bytes: int) -> None:
-        self.path, self.name = path, name
+        self.path, self.name, self.piece_bytes = path, name, piece_bytes
+        self.first_bytes = min(_xes_pieces.FIRST_BYTES, piece_bytes)
         self.size = max(path.stat().st_size, 1)
         self.read = 0
         self._folder = tempfile.TemporaryDirectory(prefix="knelpunt-xes-")
@@ -437,6 +443,8 @@ class _Pieces:
                 str(path),
                 self._folder.name,
                 str(piece_bytes),
+                str(self.first_bytes),
+                "1",  # pieces to skip: the first is parsed here
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -450,6 +458,7 @@ class _Pieces:
         stdout, stdin = self._process.stdout, self._process.stdin
         assert stdout is not None
         assert stdin is not None
+        yield self._first()
         for line in stdout:
             message = json.loads(line)
             if "end" in message:
@@ -472,6 +481,25 @@ class _Pieces:
             f"{code}), possibly out of memory. Try again; if it happens again, report it with "
             "the file's size."
         )
+
+    def _first(self) -> Any:
+        """The first piece, cut and parsed in this process."""
+        target = Path(self._folder.name) / "first.xes"
+        try:
+            piece, self.read = _xes_pieces.first_piece(
+                self.path, piece_bytes=self.piece_bytes, first_bytes=self.first_bytes
+            )
+            target.write_bytes(piece)
+            del piece
+            return _parse_whole(target, self.name, diagnose=self.path)
+        except (OSError, EOFError, zlib.error) as error:  # a damaged or cut-off gzip
+            self.close()
+            raise _diagnose_xml(self.path, self.name) from error
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            target.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Stop the helper and remove its files; safe to call twice."""

@@ -69,11 +69,13 @@ def test_generated_log_in_pieces_equals_whole(
 
 
 @pytest.mark.usefixtures("cut_small")
-def test_broken_piece_names_line_and_leaves_store(tmp_path: Path) -> None:
-    """Malformed XML far into the file: line and column in the whole file; nothing recorded."""
+@pytest.mark.parametrize("where", [0.02, 0.75], ids=["first piece", "far into the file"])
+def test_broken_piece_names_line_and_leaves_store(tmp_path: Path, where: float) -> None:
+    """Malformed XML in the first piece (parsed by the reader itself) or far into the file
+    (parsed by the helper): the line in the whole file; nothing recorded."""
     path = _xes_file(tmp_path, cases=400, gz=False)
     text = path.read_text().splitlines(keepends=True)
-    broken_line = len(text) * 3 // 4
+    broken_line = int(len(text) * where)
     while "</event>" not in text[broken_line]:
         broken_line += 1
     text[broken_line] = text[broken_line].replace("</event>", "</evnt>")
