@@ -27,6 +27,9 @@ copies a shipped profile (``generiek`` or ``sociaal-domein``) and edits it::
       protocol: [Akkoord teamleider, "Overdracht *"]
       system: ["Registreren *"]
     protocol: protocol.bpmn          # relative to this file
+    criteria:                        # policy goals (see knelpunt.policy)
+      - {id: wmo-onderzoek, type: deadline, from: Melding*, to: Verslag onderzoek,
+         within: 6 weeks, target: 95%, reference: Wmo 2015 art. 2.3.2}
 
 Every value is read as text (no YAML surprises: a resource called ``0123``
 or ``no`` keeps its name); ``null``, ``~`` or nothing leaves a section empty,
@@ -51,6 +54,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from knelpunt.errors import CalendarError, ProfileError
+from knelpunt.policy import Criterion, SpecError, parse_criteria
 from knelpunt.worktime import WorkCalendar, load_yaml
 
 __all__ = [
@@ -65,7 +69,16 @@ __all__ = [
 
 ACTIVITY_CLASSES: Final = ("protocol", "system", "steering", "client", "work")
 SHIPPED_PROFILES: Final = ("generiek", "sociaal-domein")
-_SECTIONS: Final = ("name", "calendar", "teams", "roles", "resources", "activities", "protocol")
+_SECTIONS: Final = (
+    "name",
+    "calendar",
+    "teams",
+    "roles",
+    "resources",
+    "activities",
+    "protocol",
+    "criteria",
+)
 _NULLS: Final = frozenset({"", "~", "null"})
 # Without a calendar (or without its hours): Monday to Friday, 09:00-17:00.
 _OFFICE: Final = {"hours": dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), "09:00-17:00")}
@@ -93,6 +106,7 @@ class Profile:
         schedules: personal working hours, as (resource, calendar) pairs.
         activities: per activity class, the names and ``*`` patterns in it.
         protocol: the protocol model (BPMN or PNML) to check conformance against.
+        criteria: the policy goals as criteria (see :mod:`knelpunt.policy`).
         path: the file the profile was read from.
     """
 
@@ -103,6 +117,7 @@ class Profile:
     schedules: tuple[tuple[str, WorkCalendar], ...] = ()
     activities: tuple[tuple[str, tuple[str, ...]], ...] = ()
     protocol: Path | None = None
+    criteria: tuple[Criterion, ...] = ()
     path: Path | None = None
 
     def groups(self, kind: Literal["team", "role"] = "team") -> dict[str, str]:
@@ -296,8 +311,15 @@ class _Reader:
             schedules=tuple(schedules),
             activities=self.activities(spec.get("activities") or {}),
             protocol=self.protocol(spec.get("protocol")),
+            criteria=self.criteria(spec.get("criteria")),
             path=self.path,
         )
+
+    def criteria(self, spec: object) -> tuple[Criterion, ...]:
+        try:
+            return parse_criteria(spec)
+        except SpecError as error:
+            raise _InvalidError(error.where, str(error)) from None
 
     def groups(
         self, spec: Mapping[str, object], section: str, base: Mapping[str, object] | None

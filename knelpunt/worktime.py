@@ -164,6 +164,25 @@ class WorkCalendar:
             timezone=str(spec.get("timezone", "Europe/Amsterdam")),
         )
 
+    def closed_days(self, first: date, last: date) -> list[date]:
+        """The public holidays and extra closed days from ``first`` to ``last``, sorted.
+
+        Example:
+            >>> calendar = WorkCalendar.office_hours()
+            >>> calendar.closed_days(date(2025, 12, 20), date(2025, 12, 31))
+            [datetime.date(2025, 12, 25), datetime.date(2025, 12, 26)]
+        """
+        shut = set(self.closed)
+        if self.holidays is not None:
+            shut |= _holidays_between(self.holidays, first.year, last.year)
+        return sorted(day for day in shut if first <= day <= last)
+
+    @property
+    def weekmask(self) -> str:
+        """The weekdays with working hours, Monday first, as NumPy's busday functions
+        take them (``"1111100"`` for Monday to Friday)."""
+        return "".join("1" if spans else "0" for spans in self.hours)
+
     def clock(self, low_us: int, high_us: int) -> WorkClock:
         """A clock that reads working time for instants between ``low_us`` and ``high_us``."""
         return WorkClock.build(self, low_us, high_us)

@@ -57,14 +57,14 @@ from babel.dates import get_day_names
 from babel.numbers import format_decimal, format_percent
 
 from knelpunt.analysis.caseload import Ceiling, caseload_waits
-from knelpunt.analysis.waiting import PARTS, WaitingSplit, split_waiting
+from knelpunt.analysis.waiting import PARTS, WaitingSplit, split_waiting, utc_micros
 from knelpunt.errors import AnalysisError
 from knelpunt.mining.instances import ActivityInstances, enabling_rows
 from knelpunt.mining.projection import EventTable
 from knelpunt.profile import Profile, read_profile
 from knelpunt.worktime import WorkCalendar
 
-__all__ = ["CATEGORIES", "Blocker", "Blockers", "find_blockers"]
+__all__ = ["CATEGORIES", "CATEGORY_NAMES", "Blocker", "Blockers", "find_blockers"]
 
 CATEGORIES: Final = ("protocol", "system", "steering", "client", "unclassified")
 _STEP_CLASSES: Final = ("protocol", "system", "steering", "client")
@@ -122,7 +122,7 @@ _REASONS: Final = {
     },
 }
 
-_CATEGORY_NAMES: Final = {
+CATEGORY_NAMES: Final = {
     "nl": {
         "protocol": "protocol",
         "system": "systeem",
@@ -197,6 +197,9 @@ class Blockers:
         trend: per blocker rank and month: waiting seconds and cases.
         split: the waiting split the attribution rests on.
         notes: what a reader must know.
+        waits: per ranked blocker and activity instance it delays: ``rank``,
+            ``source_id``, ``case_id``, when the instance waited (``enabled_us``
+            to ``start_us``, UTC microseconds) and the blocker's ``seconds`` of it.
     """
 
     blockers: tuple[Blocker, ...]
@@ -204,6 +207,7 @@ class Blockers:
     trend: pd.DataFrame
     split: WaitingSplit
     notes: tuple[str, ...]
+    waits: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per blocker (without its case ids)."""
@@ -440,6 +444,7 @@ class _Attribution:
         drafts.sort(key=lambda draft: (-draft[0].waiting_s, draft[0].activity, draft[0].reason))
         ranked = []
         trend_rows = []
+        wait_rows = []
         local = frame["start"].dt.tz_convert(self.calendar.timezone).dt.tz_localize(None)
         months = local.dt.to_period("M").astype(str).to_numpy()
         for rank, (draft, rows) in enumerate(drafts[:top], start=1):
@@ -454,6 +459,11 @@ class _Attribution:
                     }
                 )
             )
+            wait_rows.append(
+                pd.DataFrame(
+                    {"rank": rank, "row": rows["row"].to_numpy(), "seconds": rows["seconds"]}
+                )
+            )
             evidence = {lang: self.evidence(draft, lang) for lang in _LOCALES}
             ranked.append(replace(draft, rank=rank, evidence=evidence))
         trend = (
@@ -462,6 +472,7 @@ class _Attribution:
             else pd.DataFrame(columns=["rank", "month", "waiting_h", "cases"])
         )
         notes = self.split.notes
+        waits = self.waits(wait_rows)
         unclassified = parts.loc[parts["category"] == "unclassified", "seconds"].sum()
         if total > 0 and unclassified > 0:
             notes += (
@@ -470,7 +481,33 @@ class _Attribution:
                 "profile (knelpunt profile draft) to decide it.",
             )
         return Blockers(
-            blockers=tuple(ranked), steps=steps, trend=trend, split=self.split, notes=notes
+            blockers=tuple(ranked),
+            steps=steps,
+            trend=trend,
+            split=self.split,
+            notes=notes,
+            waits=waits,
+        )
+
+    def waits(self, pieces: list[pd.DataFrame]) -> pd.DataFrame:
+        """Per ranked blocker and instance: its seconds, and when that instance waited."""
+        columns = ["rank", "source_id", "case_id", "enabled_us", "start_us", "seconds"]
+        if not pieces:
+            return pd.DataFrame(columns=columns)
+        joined = pd.concat(pieces, ignore_index=True)
+        frame = self.frame
+        rows = joined["row"].to_numpy()
+        start = utc_micros(frame["start"])
+        enabled = utc_micros(frame["enabled"].fillna(frame["start"]))
+        return pd.DataFrame(
+            {
+                "rank": joined["rank"].to_numpy(dtype=np.int64),
+                "source_id": frame["source_id"].to_numpy()[rows],
+                "case_id": frame["case_id"].astype(str).to_numpy()[rows],
+                "enabled_us": enabled[rows],
+                "start_us": start[rows],
+                "seconds": joined["seconds"].to_numpy(dtype=float),
+            }
         )
 
     def attribute(self) -> pd.DataFrame:
@@ -633,7 +670,7 @@ class _Attribution:
         return f"{head}; {self.reason_text(found, share, lang)}"
 
     def reason_text(self, found: Blocker, share: str, lang: str) -> str:
-        name = _CATEGORY_NAMES[lang][found.category]
+        name = CATEGORY_NAMES[lang][found.category]
         pattern = self.patterns.get(found.activity)
         if found.reason == "step":
             extra = self.pattern_text(pattern, lang) if pattern is not None else ""
