@@ -21,6 +21,9 @@ The notebook façade::
     run.truth_by_blocker()                      # the true causes of waiting (kept apart)
     split = kp.split_waiting(events, profile=profile)  # batching, contention, ... per wait
     found = kp.find_blockers(split, profile=profile)   # ranked, attributed, with evidence
+    goals = kp.evaluate_criteria(events, profile=profile, store=store)  # per case, + blockers
+    goals.summary("nl")                         # "76% van 669 zaken ...; zonder dit wachten ..."
+    kp.compare(kp.select_cases(events, until=cut), kp.select_cases(events, since=cut))
     kp.compare_scenarios("baseline", ["steering.caseload_cap=40"], seeds=range(5)).to_frame()
 
 Importing knelpunt does not import pm4py or Dash.
@@ -30,6 +33,8 @@ from __future__ import annotations
 
 from knelpunt.analysis.blockers import Blocker, Blockers, find_blockers
 from knelpunt.analysis.calendars import discover_calendars
+from knelpunt.analysis.compare import Comparison, compare, select_cases
+from knelpunt.analysis.criteria import CriteriaResult, evaluate_criteria
 from knelpunt.analysis.drafting import ProfileDraft, draft_profile
 from knelpunt.analysis.waiting import WaitingSplit, split_waiting
 from knelpunt.api import (
@@ -60,6 +65,7 @@ from knelpunt.mining.organisation import (
     resource_workload,
 )
 from knelpunt.mining.projection import EventTable, load_events
+from knelpunt.policy import Criterion
 from knelpunt.profile import Profile, ProfileCheck, check_profile, read_profile
 from knelpunt.simulate.runs import (
     SimulationRun,
@@ -78,7 +84,10 @@ __all__ = [
     "Blocker",
     "Blockers",
     "ColumnMapping",
+    "Comparison",
     "Conformance",
+    "CriteriaResult",
+    "Criterion",
     "Event",
     "EventStore",
     "EventTable",
@@ -99,6 +108,7 @@ __all__ = [
     "append_events",
     "check_conformance",
     "check_profile",
+    "compare",
     "compare_scenarios",
     "discover_calendars",
     "discover_collaboration",
@@ -106,6 +116,7 @@ __all__ = [
     "discover_map",
     "discover_model",
     "draft_profile",
+    "evaluate_criteria",
     "export_log",
     "export_model",
     "filter_events",
@@ -127,6 +138,7 @@ __all__ = [
     "read_scenario",
     "read_truth",
     "resource_workload",
+    "select_cases",
     "simplify_map",
     "simulate_scenario",
     "split_waiting",

@@ -21,6 +21,7 @@ def test_all_is_sorted_and_complete() -> None:
         "frames",
         "ingest",
         "mining",
+        "policy",
         "profile",
         "schema",
         "simulate",

@@ -55,7 +55,7 @@ from knelpunt.policy import Criterion, matches
 from knelpunt.profile import Profile, read_profile
 from knelpunt.worktime import WorkCalendar
 
-__all__ = ["STATUSES", "CriteriaResult", "evaluate_criteria", "pseudonym"]
+__all__ = ["STATUSES", "CriteriaResult", "case_holders", "evaluate_criteria", "pseudonym"]
 
 STATUSES: Final = ("pass", "breach", "not measurable")
 Level = Literal["team", "professional", "month", "source"]
@@ -448,6 +448,39 @@ def evaluate_criteria(
         calendar=profile.calendar,
         notes=tuple(notes),
         _details=details,
+    )
+
+
+def case_holders(
+    events: EventTable,
+    *,
+    profile: Profile | str | None = None,
+    groups: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Per case its holder (who does its first professional work: an activity the
+    profile classes as work, else one it does not class, else any) and their team
+    (the profile's teams, else ``groups``, such as the log's ``org:group``).
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=2, seed=1))
+        ...     list(case_holders(kp.load_events(store)).columns)
+        ['source_id', 'case_id', 'holder', 'team']
+    """
+    if isinstance(profile, str):
+        profile = read_profile(profile)
+    profile = profile or read_profile("generiek")
+    teams = {**(groups or {}), **profile.groups("team")}
+    base = _Cases(events, profile, None, teams, pseudonymise=False, key=None)
+    return pd.DataFrame(
+        {
+            "source_id": base.keys.get_level_values(0).to_numpy(),
+            "case_id": base.keys.get_level_values(1).to_numpy(),
+            "holder": base.professional,
+            "team": base.team,
+        }
     )
 
 

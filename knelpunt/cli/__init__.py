@@ -1,6 +1,7 @@
 """The ``knelpunt`` command: ingest, sources, rejects, export, purge, mapping
 (:mod:`.record`); map, variants, activities, discover, conformance, handovers
-(:mod:`.analyse`); blockers, waiting (:mod:`.blockers`); profile check
+(:mod:`.analyse`); blockers, waiting (:mod:`.blockers`); criteria, compare
+(:mod:`.criteria`); profile check
 (:mod:`.profiles`); simulate, scenarios, demo
 (:mod:`.simulation`); capture serve, open, close (:mod:`.capture`).
 
@@ -20,6 +21,7 @@ from knelpunt.cli._app import app, err
 from knelpunt.cli import record
 from knelpunt.cli import analyse
 from knelpunt.cli import blockers
+from knelpunt.cli import criteria
 from knelpunt.cli import profiles
 from knelpunt.cli import simulation
 from knelpunt.cli import capture
@@ -27,7 +29,7 @@ from knelpunt.cli import capture
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (record, analyse, blockers, profiles, simulation, capture)
+_COMMANDS = (record, analyse, blockers, criteria, profiles, simulation, capture)
 
 
 def main() -> None:

@@ -102,7 +102,7 @@ def iter_pieces(
         >>> pieces = list(iter_pieces(io.BytesIO(log), piece_bytes=40, block=16))
         >>> [piece.count(b"<trace>") for piece in pieces]  # the first pieces are smaller
         [1, 1, 1]
-        >>> pieces[2]
+        >>> pieces[2].rstrip()
         b"<log><string key='a' value='1'/><trace><event/></trace></log>"
     """
     buffer = bytearray()

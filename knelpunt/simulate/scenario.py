@@ -456,7 +456,9 @@ class Scenario:
         name: what the scenario shows.
         start: the first day of arrivals.
         days: days with arrivals; open cases are then handled to the end.
-        seed: the default seed (``--seed`` overrides it).
+        seed: the default seed of a run (``--seed`` overrides it), and the seed the
+            team's leave weeks and part-time days are drawn from (a run's seed
+            does not change the team).
         tail_days: days after the last arrival the run goes on at most.
     """
 
