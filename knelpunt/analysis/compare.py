@@ -126,6 +126,11 @@ class Comparison:
         names = _KPI_NAMES["nl" if nl else "en"]
         for row in self.kpis.to_dict("records"):
             shown = names.get(str(row["kpi"]), str(row["kpi"]))
+            if row["kpi"] == "cases":
+                count_a = format_decimal(row["a"], format="#,##0", locale=locale)
+                count_b = format_decimal(row["b"], format="#,##0", locale=locale)
+                lines.append(f"{shown}: {a} {count_a}, {b} {count_b}.")
+                continue
             lines.append(_difference(shown, row, a, b, locale=locale, nl=nl, percent=False))
         for row in self.criteria.to_dict("records"):
             lines.append(

@@ -321,7 +321,7 @@ def _print_comparison(found: Comparison, lang: Literal["nl", "en"], *, top: int)
                 f"{row['share_b']:.0%}",
                 _hours(row["median_a_h"]),
                 _hours(row["median_b_h"]),
-                str(row["status"]),
+                _status(row["status"], nl),
             )
         out.print(table)
     if not found.blockers.empty:
@@ -345,7 +345,7 @@ def _print_comparison(found: Comparison, lang: Literal["nl", "en"], *, top: int)
                 _rank(row["rank_b"]),
                 _hours(row["per_case_a_h"]),
                 _hours(row["per_case_b_h"]),
-                str(row["status"]),
+                _status(row["status"], nl),
             )
         out.print(table)
 
@@ -390,6 +390,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, int | float | bool | str) or value is None:
         return value
     return str(value)
+
+
+_STATUS_NL = {
+    "appeared": "nieuw",
+    "disappeared": "verdwenen",
+    "changed": "gewijzigd",
+    "same": "gelijk",
+    "new": "nieuw",
+    "gone": "verdwenen",
+    "worse": "erger",
+    "better": "beter",
+}
+
+
+def _status(value: Any, nl: bool) -> str:
+    return _STATUS_NL.get(str(value), str(value)) if nl else str(value)
 
 
 def _percent(value: Any) -> str:
