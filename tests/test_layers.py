@@ -32,9 +32,7 @@ def _files(part: str) -> list[Path]:
 CORE_ALLOWED = {"knelpunt.errors", "knelpunt.worktime", "knelpunt.policy"}
 
 
-@pytest.mark.parametrize(
-    "part", ["events", "schema", "profile", "policy", "worktime", "errors"]
-)
+@pytest.mark.parametrize("part", ["events", "schema", "profile", "policy", "worktime", "errors"])
 def test_the_core_imports_no_other_subpackage(part: str) -> None:
     for path in _files(part):
         own = f"knelpunt.{part}"
