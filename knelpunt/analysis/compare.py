@@ -314,7 +314,11 @@ def _block_length(values: np.ndarray, clusters: np.ndarray) -> int:
         return 1
     from arch.bootstrap import optimal_block_length
 
-    found = float(optimal_block_length(means)["circular"].iloc[0])
+    # A flat long-run spectrum makes the estimate divide by zero: no usable length.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        found = float(optimal_block_length(means)["circular"].iloc[0])
+    if not np.isfinite(found):
+        return 1
     return int(min(max(np.ceil(found), 1), k // 4))
 
 
