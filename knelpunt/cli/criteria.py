@@ -36,6 +36,7 @@ from knelpunt.cli.blockers import LangOption, ProfileArgument
 from knelpunt.errors import FilterError, KnelpuntError
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.mining.projection import EventTable
+from knelpunt.profile import Profile
 
 CriterionOption = Annotated[
     list[str] | None,
@@ -214,12 +215,11 @@ def compare_sets(
     if lang not in ("nl", "en"):
         raise typer.BadParameter("choose nl or en.", param_hint="'--lang'")
     chosen = _profile(profile)
-    with _open(store) as opened:
-        known = {s.name: s.source_id for s in api.list_sources(opened)}
     groups = _read_groups(store, None, "org:group")
     events = _events(store, None)
-    sets = [_select(events, text, known, chosen, groups) for text in (a, b)]
     with _open(store) as opened:
+        known = {s.name: s.source_id for s in api.list_sources(opened)}
+        sets = [_select(events, text, known, chosen, groups) for text in (a, b)]
         try:
             found = compare(
                 *sets,
@@ -244,7 +244,7 @@ def _select(
     events: EventTable,
     text: str,
     known: dict[str, int],
-    profile: Any,
+    profile: Profile,
     groups: dict[str, str] | None,
 ) -> EventTable:
     """The cases one set argument describes."""
