@@ -43,12 +43,12 @@ import numpy as np
 import pandas as pd
 
 import knelpunt as kp
+from benchmarks.sections import write_section
 from knelpunt.analysis.waiting import CAUSES
 from knelpunt.simulate.scenario import SHIPPED_SCENARIOS
 
 REPO: Final = Path(__file__).resolve().parent.parent
 KRONOS: Final = REPO.parent / "shared" / "reference" / "kronos"
-RESULTS_MD: Final = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION: Final = "## Blocker analysis"
 # Every shipped scenario after baseline and demo plants one blocker.
 PLANTED: Final = tuple(s for s in SHIPPED_SCENARIOS if s not in ("baseline", "demo"))
@@ -396,18 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(scores, kronos)
     print(text)
     if args.write:
-        current = RESULTS_MD.read_text(encoding="utf-8")
-        # The whole heading line: "## Blocker analysis on ..." is another section.
-        if f"\n{SECTION}\n" in current:
-            head, _, rest = current.partition(f"\n{SECTION}\n")
-            head += "\n"
-            tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
-            current = head + text + ("\n" + tail if tail else "")
-        else:
-            marker = "## Reproduce"
-            head, _, rest = current.partition(marker)
-            current = head + text + "\n" + marker + rest if rest else current + "\n" + text
-        RESULTS_MD.write_text(current, encoding="utf-8")
+        write_section(SECTION, text)
     return 0
 
 

@@ -2071,6 +2071,8 @@ def render(
         ".venv/bin/python -m benchmarks.run --only parquet-20m --merge  # keep the other results",
         ".venv/bin/python -m benchmarks.run --render  # the report again from results.json",
         ".venv/bin/python -m benchmarks.run --list    # case names for --only",
+        ".venv/bin/python -m benchmarks.blockers --write   # planted blockers, Kronos side by side",
+        ".venv/bin/python -m benchmarks.criteria --write   # policy criteria and compare timings",
         "```",
         "",
         "The BPIC 2012 log is read from `../shared/event_logs/bpi_challenge_2012.xes.gz` "

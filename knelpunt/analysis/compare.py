@@ -62,6 +62,9 @@ _LOCALES: Final = {"nl": "nl_NL", "en": "en_GB"}
 _DAY_S: Final = 86_400.0
 _CHANGE: Final = 0.25
 _MIN_PASSAGES: Final = 10
+# The share of a criterion's judged cases still open at the log's end from which a
+# comparison warns that the compliance may be too high.
+_OPEN_SHARE: Final = 0.05
 _KPI_NAMES: Final = {
     "nl": {
         "cases": "zaken",
@@ -92,7 +95,9 @@ class Comparison:
             ``1 - confidence``), and ``drawn``: whether the spread came from
             drawing cases or blocks of weeks.
         criteria: per criterion: measured cases and compliance in each set, the
-            difference with its interval, ``p``, ``p_adjusted``, ``significant``.
+            difference with its interval, ``p``, ``p_adjusted``, ``significant``,
+            and ``open_a``/``open_b``: cases whose term still ran when the log
+            ended (not measurable; the summary warns when they are 5% or more).
         edges: the process-map difference: per edge its share of cases and median
             hours in each set and its ``status`` (appeared, disappeared, changed,
             same).
@@ -133,9 +138,8 @@ class Comparison:
                 continue
             lines.append(_difference(shown, row, a, b, locale=locale, nl=nl, percent=False))
         for row in self.criteria.to_dict("records"):
-            lines.append(
-                _difference(str(row["name"]), row, a, b, locale=locale, nl=nl, percent=True)
-            )
+            line = _difference(str(row["name"]), row, a, b, locale=locale, nl=nl, percent=True)
+            lines.append(line + _censored(row, a, b, locale=locale, nl=nl))
         edges = self.edges["status"].value_counts()
         counts = {k: int(edges.get(k, 0)) for k in ("appeared", "disappeared", "changed")}
         if nl:
@@ -450,7 +454,7 @@ def _criteria(
 ) -> pd.DataFrame:
     columns = [
         "criterion", "name", "measured_a", "compliance_a", "measured_b", "compliance_b",
-        "delta", "low", "high", "p", "drawn", "target", "direction",
+        "delta", "low", "high", "p", "drawn", "target", "direction", "open_a", "open_b",
     ]  # fmt: skip
     if wanted is not None and not wanted:
         return pd.DataFrame(columns=columns)
@@ -474,6 +478,7 @@ def _criteria(
             outcomes = [_outcomes(result, str(left["criterion"])) for result in results]
             found = _bootstrap(outcomes[0], outcomes[1], "mean", rng, resamples, confidence)
             delta, low, high, p, drawn = found.delta, found.low, found.high, found.p, found.drawn
+        still_open = [_still_open(result, str(left["criterion"])) for result in results]
         rows.append(
             {
                 "criterion": left["criterion"],
@@ -489,9 +494,20 @@ def _criteria(
                 "drawn": drawn,
                 "target": left["target"],
                 "direction": left["direction"],
+                "open_a": still_open[0],
+                "open_b": still_open[1],
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+def _still_open(result: CriteriaResult, criterion: str) -> int:
+    """The cases whose term still ran when the log ended: left out of the compliance,
+    and, because only the quick ones of them have closed, a reason the compliance of a
+    set that ends with the log may be too high."""
+    cases = result.cases
+    mine = cases[(cases["criterion"] == criterion) & (cases["reason"] == "open at log end")]
+    return len(mine)
 
 
 def _outcomes(result: CriteriaResult, criterion: str) -> tuple[np.ndarray, np.ndarray]:
@@ -623,6 +639,32 @@ def _blockers(
     )
     joined = joined.sort_values(["rank_b", "rank_a"], na_position="last")
     return joined[_BLOCKER_COLUMNS].reset_index(drop=True)
+
+
+def _censored(row: Mapping[Any, Any], a: str, b: str, *, locale: str, nl: bool) -> str:
+    """A warning when many cases of a set still ran at the log's end (see
+    :func:`_still_open`)."""
+    parts = []
+    for label, side in ((a, "a"), (b, "b")):
+        still_open = int(row[f"open_{side}"])
+        judged = int(row[f"measured_{side}"]) + still_open
+        if judged and still_open / judged >= _OPEN_SHARE:
+            count = format_decimal(still_open, format="#,##0", locale=locale)
+            parts.append(f"{label}: {count}")
+    if not parts:
+        return ""
+    if nl:
+        return (
+            f" Let op: zaken waarvan de termijn bij het einde van het log nog liep tellen "
+            f"niet mee ({', '.join(parts)}); alleen de snelle daarvan zijn al gemeten, dus "
+            f"de naleving kan te hoog zijn. Vergelijk perioden die ruim voor het einde "
+            f"van het log ophouden."
+        )
+    return (
+        f" Caution: cases whose term still ran when the log ended are left out "
+        f"({', '.join(parts)}); only the quick ones among them are measured yet, so the "
+        f"compliance may be too high. Compare periods that end well before the log does."
+    )
 
 
 def _difference(

@@ -63,6 +63,8 @@ _NAT: Final = np.iinfo(np.int64).min
 # A blocker explains breaches of an untimed criterion when breached cases meet it this
 # many times more often than passing ones.
 _LIFT: Final = 1.5
+# The label of a case whose team, professional, month or source is not known.
+UNKNOWN: Final = "(unknown)"
 _LOCALES: Final = {"nl": "nl_NL", "en": "en_GB"}
 _PROCESS_KEY: Final = secrets.token_bytes(32)
 _CASE_COLUMNS: Final = (
@@ -157,10 +159,14 @@ class CriteriaResult:
             ``unit`` (days, working days, hours, or a count), the window and
             deadline (UTC microseconds), the case's ``team``, ``professional``
             (the case holder, pseudonymised unless asked otherwise) and
-            ``month`` (of the window's start, local time).
+            ``month`` (of the window's start, local time; of the case's first event
+            when the window has no start).
         links: per criterion and blocker: the breaches with the blocker's waiting
             on their path (``breaches``), those that would pass without it
-            (``resolved``; timed criteria only), the compliance now and without it.
+            (``resolved``; timed criteria only), the compliance now and without it,
+            the share of breached and of passing cases with the wait on their path,
+            and ``lift`` (the first share over the second). Per criterion, waits
+            with a lift of 1 or more come first (by ``resolved``, then ``lift``).
         breach_blockers: per breached case and blocker: the blocker's seconds
             inside the criterion's window.
         blockers: the blockers the breaches were traced to (None when not linked).
@@ -223,7 +229,8 @@ class CriteriaResult:
         return self.scorecard()
 
     def by(self, level: Level) -> pd.DataFrame:
-        """Compliance per criterion and team, professional, month or source."""
+        """Compliance per criterion and team, professional, month or source; cases
+        whose group is not known are grouped as ``"(unknown)"``."""
         column = {
             "team": "team",
             "professional": "professional",
@@ -238,7 +245,7 @@ class CriteriaResult:
             passed=self.cases["status"] == "pass",
             measured=self.cases["status"] != "not measurable",
         )
-        frame[column] = frame[column].fillna("(onbekend)" if column == "team" else "(unknown)")
+        frame[column] = frame[column].fillna(UNKNOWN)
         grouped = frame.groupby(["criterion", column], sort=True, observed=True)
         out = pd.DataFrame(
             {
@@ -749,7 +756,10 @@ class _Cases:
         override = scope_status != ""
         status = np.where(override, scope_status, status).astype(object)
         reason = np.where(override, scope_reason, reason).astype(object)
-        months = self.local_days(window_start).astype("datetime64[M]").astype(str).astype(object)
+        # A window with no start (say, a deadline whose start step is missing) is
+        # counted in the month of the case's first event, so trends keep it.
+        dated = np.where(window_start == _NAT, self.first, window_start)
+        months = self.local_days(dated).astype("datetime64[M]").astype(str).astype(object)
         months[months == "NaT"] = None
         frame = pd.DataFrame(
             {
@@ -807,9 +817,16 @@ class _Cases:
             value[closed_] = elapsed[closed_]
         elif term.unit == "working days":
             weekmask, holidays = self.busdays(first_day, end_day)
+            # A step on a closed day (a Saturday, a holiday) counts as done on the next
+            # working day: one on the Saturday after a Friday deadline is a day late.
+            # (A step on the day the window opens still counts zero.)
+            rolled = np.busday_offset(
+                end_day[closed_], 0, roll="forward", weekmask=weekmask, holidays=holidays
+            )
+            done = np.where(end_day[closed_] == first_day[closed_], end_day[closed_], rolled)
             value[closed_] = np.busday_count(
                 first_day[closed_] + np.timedelta64(1, "D"),
-                end_day[closed_] + np.timedelta64(1, "D"),
+                done + np.timedelta64(1, "D"),
                 weekmask=weekmask,
                 holidays=holidays,
             )
@@ -1107,10 +1124,17 @@ def _link(
         np.inf,
     )
     if not links.empty:
-        links = links.sort_values(
-            ["criterion", "resolved", "lift", "breaches", "rank"],
-            ascending=[True, False, False, False, True],
-            na_position="last",
+        # A wait met more often by passing cases than by breached ones (lift below 1)
+        # does not explain the breaches, even where shortening it would save some:
+        # those come after the waits that do.
+        links = (
+            links.assign(_explains=links["lift"] >= 1)
+            .sort_values(
+                ["criterion", "_explains", "resolved", "lift", "breaches", "rank"],
+                ascending=[True, False, False, False, False, True],
+                na_position="last",
+            )
+            .drop(columns="_explains")
         )
         order = {c.id: i for i, c in enumerate(criteria)}
         links = links.sort_values(

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from knelpunt import api
 from knelpunt.analysis.compare import Comparison, compare, select_cases
-from knelpunt.analysis.criteria import CriteriaResult, evaluate_criteria
+from knelpunt.analysis.criteria import UNKNOWN, CriteriaResult, evaluate_criteria
 from knelpunt.cli._app import (
     NO_FILTERS,
     Filters,
@@ -159,7 +159,7 @@ def _print_criteria(
         for row in _records(grouped):
             table.add_row(
                 str(row["criterion"]),
-                str(row[column]),
+                "(onbekend)" if nl and row[column] == UNKNOWN else str(row[column]),
                 f"{row['cases']:,}",
                 f"{row['measured']:,}",
                 _percent(row["compliance"]),

@@ -128,6 +128,40 @@ def test_the_same_cases_twice_differ_in_nothing() -> None:
     assert set(found.edges["status"]) == {"same"}
 
 
+def test_a_set_ending_with_the_log_is_flagged_as_possibly_too_compliant() -> None:
+    """Set B's last cases started days before its log ends: ten have closed quickly,
+    ten have not closed and their two-week term still runs. They are not measured,
+    and the summary says the compliance may be too high for that reason."""
+    profile = kp.Profile.from_mapping(
+        {
+            "name": "t",
+            "criteria": [
+                {
+                    "id": "c",
+                    "name": "Within two weeks",
+                    "type": "deadline",
+                    "from": "A",
+                    "to": "C",
+                    "within": "2 weeks",
+                }
+            ],
+        }
+    )
+    with kp.open_store(":memory:") as store:
+        a = _log(store, "voor", _weekly(10, 6, slow=False))
+        rows = _weekly(10, 6, slow=False)
+        rows += [(f"open-{n}", "A", f"2024-02-12 1{n}:00") for n in range(10)]
+        b = _log(store, "na", rows)
+        found = kp.compare(a, b, labels=("voor", "na"), profile=profile, resamples=200)
+    row = found.criteria.set_index("criterion").loc["c"]
+    assert (row["open_a"], row["open_b"]) == (0, 10)
+    assert (row["measured_a"], row["measured_b"]) == (60, 60)
+    line = next(text for text in found.summary("en") if text.startswith("Within"))
+    assert "Caution" in line
+    assert "(na: 10)" in line
+    assert "Let op" in next(text for text in found.summary("nl") if text.startswith("Within"))
+
+
 def test_bad_requests_say_what_to_do() -> None:
     with kp.open_store(":memory:") as store:
         a = _log(store, "een", _weekly(2, 2, slow=False))

@@ -291,13 +291,20 @@ def test_working_days_skip_the_profiles_extra_closed_days() -> None:
 
 def test_a_close_on_the_saturday_after_a_friday_deadline_is_late() -> None:
     """Three working days from Tuesday 7 January 2025 end on Friday 10; a close on
-    Saturday 11 is after the deadline, although no working day passed in between."""
+    Saturday 11 is after the deadline, although no working day passed in between. It
+    counts as done on Monday 13: four working days, more than the term. A close on the
+    Tuesday of the start counts zero."""
     rows = [
         ev("sat", "Melding", "2025-01-07 09:00"),
         ev("sat", "Besluit", "2025-01-11 10:00"),
+        ev("same", "Melding", "2025-01-07 09:00"),
+        ev("same", "Besluit", "2025-01-07 16:00"),
     ]
     result = evaluate(rows, profile_with({**DEADLINE, "within": "3 werkdagen"}))
-    assert judged(result) == {"sat": ("breach", "late")}
+    assert judged(result) == {"sat": ("breach", "late"), "same": ("pass", "")}
+    values = result.cases.set_index("case_id")["value"]
+    assert values["sat"] == 4
+    assert values["same"] == 0
 
 
 # -- a closing activity that never comes -----------------------------------------------
@@ -340,6 +347,13 @@ def test_a_missing_closing_activity_is_a_breach_or_not_measurable() -> None:
     assert found["late"] == pytest.approx(45 / 7)
     for case in ("ran-on", "withdrawn", "open", "no-start"):
         assert np.isnan(found[case])
+    # A window with no start keeps the month of the case's first event, so the trend
+    # counts it among the not measurable cases of March.
+    months = result.cases.set_index("case_id")["month"]
+    assert months["no-start"] == "2025-03"
+    assert months["in-time"] == "2025-01"
+    march = result.trend().set_index("month").loc["2025-03"]
+    assert (march["cases"], march["measured"]) == (2, 0)
 
 
 def test_not_measurable_cases_are_left_out_of_the_compliance() -> None:
@@ -1345,6 +1359,34 @@ def test_breaches_of_a_decision_term_are_traced_to_the_weekly_meeting(
     assert (traced["seconds"] > 0).all()
 
 
+def test_a_wait_that_explains_breaches_is_named_before_one_that_does_not() -> None:
+    """On half a year of the waiting-list scenario, most late first contacts also
+    waited for the client, but passing cases wait for the client more often still
+    (lift below 1): the waiting list (steering) is named first, although removing the
+    client's wait would resolve a few more breaches."""
+    with kp.open_store(":memory:") as store:
+        kp.simulate_scenario(store, "waiting-list", seed=1, overrides=["days=180"])
+        result = evaluate_criteria(
+            kp.load_events(store),
+            profile="sociaal-domein",
+            criteria=["eerste-contact"],
+            store=store,
+            groups=kp.read_resource_groups(store, attribute="org:group"),
+        )
+    links = result.links
+    assert links.iloc[0]["category"] == "steering"
+    client = links[links["category"] == "client"]
+    assert not client.empty
+    assert (client["lift"] < 1).all()
+    assert client["resolved"].max() > links.iloc[0]["resolved"]
+    # Every wait with a lift of 1 or more comes before every one below 1.
+    explains = (links["lift"] >= 1).to_numpy()
+    assert not (np.diff(explains.astype(int)) > 0).any()
+    first = result.summary("en")[0]
+    assert "(steering)" in first
+    assert "client" not in first.split("breaches", 1)[1]
+
+
 def test_the_simulation_scorecard_adds_up(simulated: CriteriaResult) -> None:
     """Every criterion of the profile is judged; the counts add up per criterion."""
     scorecard = simulated.scorecard()
@@ -1420,13 +1462,13 @@ def test_by_team_uses_the_groups_and_the_profiles_teams_first() -> None:
     groups = {"Anouk": "Wmo-loket", "Bram": "Jeugd"}
     by_groups = evaluate(holder_log(), profile_with(criterion, **HOLDER_PROFILE), groups=groups)
     teams = by_groups.by("team").set_index("team")
-    assert set(teams.index) == {"Wmo-loket", "Jeugd", "(onbekend)"}
+    assert set(teams.index) == {"Wmo-loket", "Jeugd", "(unknown)"}
     assert teams.loc["Wmo-loket", "compliance"] == 0.5
     assert teams.loc["Jeugd", "compliance"] == 1.0
-    assert teams.loc["(onbekend)", "cases"] == 1
+    assert teams.loc["(unknown)", "cases"] == 1
     own = profile_with(criterion, **HOLDER_PROFILE, teams={"Sociaal team": {"members": ["Anouk"]}})
     by_profile = evaluate(holder_log(), own, groups=groups).by("team")
-    assert set(by_profile["team"]) == {"Sociaal team", "Jeugd", "(onbekend)"}
+    assert set(by_profile["team"]) == {"Sociaal team", "Jeugd", "(unknown)"}
     with pytest.raises(AnalysisError, match="not 'afdeling'"):
         by_groups.by("afdeling")  # type: ignore[arg-type]
 
