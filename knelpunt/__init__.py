@@ -36,6 +36,7 @@ from knelpunt.analysis.calendars import discover_calendars
 from knelpunt.analysis.compare import Comparison, compare, select_cases
 from knelpunt.analysis.criteria import CriteriaResult, evaluate_criteria
 from knelpunt.analysis.drafting import ProfileDraft, draft_profile
+from knelpunt.analysis.overview import LogSummary, summarise_log
 from knelpunt.analysis.waiting import WaitingSplit, split_waiting
 from knelpunt.api import (
     append_events,
@@ -92,6 +93,7 @@ __all__ = [
     "EventStore",
     "EventTable",
     "KnelpuntError",
+    "LogSummary",
     "NewSource",
     "ProcessMap",
     "ProcessModel",
@@ -145,5 +147,6 @@ __all__ = [
     "suggest_mapping",
     "summarise_activities",
     "summarise_cases",
+    "summarise_log",
     "working_seconds",
 ]
