@@ -1,0 +1,168 @@
+"""The Dash application: ``create_app(store=...)``.
+
+The shell holds the navigation, the choice of sources and profile and the
+language switch; what they choose lives in one ``dcc.Store`` (``ctx``: the
+language, the source ids and the profile name, nothing more). Each page in
+``dashboards/pages/`` draws its content from that context with one library
+result (see :mod:`dashboards.workspace`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Final
+
+import dash
+from dash import Dash, Input, Output, State, dcc, html
+
+from dashboards.i18n import LANGUAGES, language, t
+from dashboards.workspace import Workspace
+from knelpunt.events.store import DEFAULT_STORE
+from knelpunt.profile import SHIPPED_PROFILES
+
+_HERE: Final = Path(__file__).resolve().parent
+NAV: Final = (
+    ("/", "nav.overview"),
+    ("/proceskaart", "nav.map"),
+    ("/knelpunten", "nav.blockers"),
+    ("/beleidsdoelen", "nav.criteria"),
+    ("/zaken", "nav.cases"),
+)
+
+
+def create_app(
+    store: str = DEFAULT_STORE, *, profile: str = "sociaal-domein", lang: str = "nl"
+) -> Dash:
+    """The dashboard on a store (a SQLite file or a ``postgresql://`` URL).
+
+    Args:
+        store: where the events are.
+        profile: the profile chosen when the page opens (any shipped profile can be
+            chosen in the page).
+        lang: the language a new visitor sees first (``nl`` or ``en``).
+    """
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(_HERE / "pages"),
+        assets_folder=str(_HERE / "assets"),
+        title="knelpunt",
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
+    app.server.config["KNELPUNT_WORKSPACE"] = Workspace(store, profile=profile)
+    app.layout = _shell(language(lang), profile)
+    logging.getLogger("knelpunt.dashboard").setLevel(logging.INFO)
+    return app
+
+
+def _shell(lang: str, profile: str) -> html.Div:
+    return html.Div(
+        [
+            dcc.Location(id="url"),
+            dcc.Store(
+                id="ctx",
+                storage_type="session",
+                data={"lang": lang, "sources": [], "profile": profile},
+            ),
+            html.Header(
+                [
+                    html.Div(
+                        [
+                            html.Span("knelpunt", className="brand"),
+                            html.Span(t(lang, "app.tagline"), id="tagline", className="tagline"),
+                        ],
+                        className="brand-row",
+                    ),
+                    html.Nav(
+                        [
+                            dcc.Link(t(lang, key), href=path, id=f"nav-{key.split('.')[1]}")
+                            for path, key in NAV
+                        ],
+                        className="nav",
+                        **{"aria-label": "pages"},
+                    ),
+                    html.Div(
+                        [
+                            html.Label(
+                                t(lang, "control.sources"), htmlFor="sources", id="sources-label"
+                            ),
+                            dcc.Dropdown(id="sources", multi=True, className="sources"),
+                            html.Label(
+                                t(lang, "control.profile"), htmlFor="profile", id="profile-label"
+                            ),
+                            dcc.Dropdown(
+                                id="profile",
+                                options=list(SHIPPED_PROFILES),
+                                value=profile,
+                                clearable=False,
+                                className="profile",
+                            ),
+                            dcc.RadioItems(
+                                id="lang",
+                                options=[{"label": x.upper(), "value": x} for x in LANGUAGES],
+                                value=lang,
+                                inline=True,
+                                className="lang",
+                                inputClassName="lang-input",
+                            ),
+                        ],
+                        className="controls",
+                    ),
+                ],
+                className="header",
+            ),
+            html.Main(dash.page_container, className="page"),
+        ],
+        className="app",
+    )
+
+
+@dash.callback(
+    Output("sources", "options"),
+    Output("sources", "placeholder"),
+    Input("url", "pathname"),
+    Input("lang", "value"),
+)
+def _list_sources(_path: str, lang: str) -> tuple[list[dict[str, Any]], str]:
+    from dashboards.components import log, workspace
+
+    try:
+        found = workspace().sources()
+    except Exception:
+        # The page shows why (each page reads the store too); the log keeps the details.
+        log.exception("dashboard: the sources could not be listed")
+        found = []
+    options = [
+        {"label": f"{s.source_id}: {s.name} ({s.event_count:,})", "value": s.source_id}
+        for s in found
+    ]
+    return options, t(lang, "control.sources.all")
+
+
+@dash.callback(
+    Output("ctx", "data"),
+    Input("lang", "value"),
+    Input("sources", "value"),
+    Input("profile", "value"),
+    State("ctx", "data"),
+)
+def _remember(lang: str, sources: list[int] | None, profile: str, data: Any) -> dict[str, Any]:
+    return {"lang": language(lang), "sources": sorted(sources or []), "profile": profile}
+
+
+@dash.callback(
+    [Output(f"nav-{key.split('.')[1]}", "children") for _, key in NAV],
+    Output("tagline", "children"),
+    Output("sources-label", "children"),
+    Output("profile-label", "children"),
+    Input("lang", "value"),
+)
+def _translate_shell(lang: str) -> tuple[Any, ...]:
+    return (
+        *[t(lang, key) for _, key in NAV],
+        t(lang, "app.tagline"),
+        t(lang, "control.sources"),
+        t(lang, "control.profile"),
+    )

@@ -1,0 +1,153 @@
+"""Pieces every page draws with: the workspace of the running app, the guard that
+turns a failure into a readable message, tables, figures and colours."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, Final, ParamSpec
+
+import dash_ag_grid as dag
+import pandas as pd
+import plotly.graph_objects as go
+from dash import html
+from flask import current_app
+
+from dashboards.i18n import t
+from dashboards.workspace import Workspace
+from knelpunt.errors import KnelpuntError
+
+log = logging.getLogger("knelpunt.dashboard")
+P = ParamSpec("P")
+
+# Okabe and Ito's colour-blind-safe palette, one colour per category.
+CATEGORY_COLOURS: Final = {
+    "protocol": "#0072B2",
+    "system": "#E69F00",
+    "steering": "#CC79A7",
+    "client": "#009E73",
+    "unclassified": "#7F7F7F",
+}
+CATEGORIES: Final = tuple(CATEGORY_COLOURS)
+PLOT_CONFIG: Final = {
+    "displaylogo": False,
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+}
+
+
+def workspace() -> Workspace:
+    """The workspace of the app serving this request."""
+    found = current_app.config["KNELPUNT_WORKSPACE"]
+    assert isinstance(found, Workspace)
+    return found
+
+
+def context(data: Any) -> tuple[str, list[int] | None, str]:
+    """Language, sources (None: all) and profile from the shared ``ctx`` store."""
+    data = data if isinstance(data, dict) else {}
+    sources = [int(s) for s in data.get("sources") or []] or None
+    return str(data.get("lang") or "nl"), sources, str(data.get("profile") or "")
+
+
+def failure(lang: str, error: Exception) -> html.Div:
+    """A readable message with a reference; the details go to the server log."""
+    ref = uuid.uuid4().hex[:8]
+    if isinstance(error, KnelpuntError):
+        log.warning("dashboard %s: %s", ref, error)
+        message = str(error)
+    else:
+        log.exception("dashboard %s: unexpected failure", ref, exc_info=error)
+        message = t(lang, "error.unexpected")
+    return html.Div(
+        [
+            html.Strong(t(lang, "error.title")),
+            html.P(message),
+            html.P(t(lang, "error.reference", ref=ref), className="reference"),
+        ],
+        className="failure",
+        role="alert",
+    )
+
+
+def guarded(render: Callable[P, Any]) -> Callable[P, Any]:
+    """A page callback that shows a failure as a message, never as a traceback, in the
+    language of the shared context among its arguments."""
+
+    @functools.wraps(render)
+    def run(*args: P.args, **kwargs: P.kwargs) -> Any:
+        try:
+            return render(*args, **kwargs)
+        except Exception as error:
+            shared = [a for a in args if isinstance(a, dict) and "lang" in a]
+            return failure(context(shared[0] if shared else None)[0], error)
+
+    return run
+
+
+def empty(lang: str, key: str) -> html.Div:
+    return html.Div(t(lang, key), className="empty")
+
+
+def grid(
+    grid_id: str,
+    frame: pd.DataFrame,
+    columns: Sequence[tuple[str, str]],
+    lang: str,
+    *,
+    height: int = 420,
+    numbers: Sequence[str] = (),
+) -> dag.AgGrid:
+    """A searchable, sortable table with CSV export; ``columns`` are (field, label key)."""
+    definitions = []
+    for field, label in columns:
+        definition: dict[str, Any] = {"field": field, "headerName": t(lang, label)}
+        if field in numbers:
+            definition["type"] = "rightAligned"
+            definition["valueFormatter"] = {
+                "function": "d3.format(',.1f')(params.value)"
+                if field not in ("cases", "events", "resources", "handovers", "variant")
+                else "d3.format(',d')(params.value)"
+            }
+        definitions.append(definition)
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=frame[[c for c, _ in columns]].to_dict("records"),
+        columnDefs=definitions,
+        defaultColDef={"sortable": True, "filter": True, "resizable": True},
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": 20,
+            "rowSelection": {"mode": "singleRow", "enableClickSelection": True},
+        },
+        csvExportParams={"fileName": f"{grid_id}.csv"},
+        style={"height": f"{height}px"},
+        className="ag-theme-alpine",
+    )
+
+
+def figure_layout(fig: go.Figure, *, height: int = 320) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin={"l": 50, "r": 20, "t": 30, "b": 40},
+        template="plotly_white",
+        font={"family": "system-ui, sans-serif", "size": 13},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def number(value: float, lang: str, digits: int = 1) -> str:
+    """A number as the language writes it (1.234,5 in Dutch, 1,234.5 in English)."""
+    text = f"{value:,.{digits}f}"
+    if lang == "nl":
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return text
+
+
+def percent(value: float, lang: str) -> str:
+    if value != value:
+        return "-"
+    return number(100 * value, lang, 0) + "%"

@@ -1,0 +1,126 @@
+"""Beleidsdoelen: a scorecard per criterion (compliance against the target, what was
+not measurable), the findings with the blockers behind the breaches, and the trend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import plotly.graph_objects as go
+from dash import Input, Output, dcc, html
+
+from dashboards.components import (
+    PLOT_CONFIG,
+    context,
+    empty,
+    figure_layout,
+    guarded,
+    number,
+    percent,
+    workspace,
+)
+from dashboards.i18n import t
+
+dash.register_page(__name__, path="/beleidsdoelen", name="Beleidsdoelen", order=3)
+
+
+def layout(**_query: Any) -> html.Div:
+    return html.Div(dcc.Loading(html.Div(id="criteria-body")), className="criteria")
+
+
+@dash.callback(Output("criteria-body", "children"), Input("ctx", "data"))
+@guarded
+def _draw(ctx: Any) -> Any:
+    lang, sources, profile = context(ctx)
+    ws = workspace()
+    if not ws.sources():
+        return empty(lang, "empty.store")
+    found = ws.result("criteria", sources, profile)
+    card = found.scorecard(lang)
+    if card.empty:
+        return empty(lang, "overview.terms.none")
+    header = html.Tr(
+        [
+            html.Th(t(lang, key), scope="col")
+            for key in (
+                "criteria.criterion",
+                "criteria.measured",
+                "common.compliance",
+                "common.target",
+                "criteria.met",
+                "criteria.not_measurable",
+                "criteria.reference",
+            )
+        ]
+    )
+    rows = []
+    for row in card.to_dict("records"):
+        met = row["met"]
+        state = "met" if met is True else ("missed" if met is False else "unknown")
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(row["name"]),
+                    html.Td(number(row["measured"], lang, 0), className="num"),
+                    html.Td(percent(row["compliance"], lang), className="num"),
+                    html.Td(
+                        ("≤ " if row["direction"] == "at_most" else "≥ ")
+                        + percent(row["target"], lang),
+                        className="num",
+                    ),
+                    html.Td(
+                        t(lang, "criteria.yes")
+                        if met is True
+                        else (t(lang, "criteria.no") if met is False else "-"),
+                        className=f"state state-{state}",
+                    ),
+                    html.Td(
+                        number(row["not_measurable"], lang, 0),
+                        title="; ".join(
+                            f"{n}: {why}" for why, n in row["not_measurable_reasons"].items()
+                        ),
+                        className="num",
+                    ),
+                    html.Td(row.get("reference") or "", className="reference"),
+                ],
+                id=f"criterion-{row['criterion']}",
+            )
+        )
+    return html.Div(
+        [
+            html.H1(t(lang, "criteria.heading")),
+            html.P(t(lang, "criteria.intro"), className="intro"),
+            html.Section(
+                html.Table([html.Thead(header), html.Tbody(rows)], className="scorecard"),
+                className="panel",
+            ),
+            html.Section(
+                [
+                    html.H2(t(lang, "criteria.findings")),
+                    html.Ul([html.Li(line) for line in found.summary(lang)], className="findings"),
+                ],
+                className="panel",
+            ),
+            html.Section(
+                [html.H2(t(lang, "criteria.trend")), _trend(found, lang)], className="panel"
+            ),
+        ]
+    )
+
+
+def _trend(found: Any, lang: str) -> dcc.Graph:
+    trend = found.trend()
+    names = {c.id: c.name for c in found.criteria}
+    fig = go.Figure()
+    for criterion, rows in trend.groupby("criterion", sort=False):
+        rows = rows[rows["measured"] > 0]
+        if rows.empty:
+            continue
+        fig.add_scatter(
+            x=rows["month"],
+            y=rows["compliance"] * 100,
+            mode="lines+markers",
+            name=names.get(str(criterion), str(criterion)),
+        )
+    fig.update_yaxes(range=[0, 100], ticksuffix="%", title=t(lang, "common.compliance"))
+    return dcc.Graph(figure=figure_layout(fig, height=380), config=PLOT_CONFIG, id="criteria-trend")

@@ -1,0 +1,199 @@
+"""Overzicht: cases, events, period, throughput times, the policy terms, the trend by
+month and a dotted chart."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import dash
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Input, Output, dcc, html
+
+from dashboards.components import (
+    PLOT_CONFIG,
+    context,
+    empty,
+    figure_layout,
+    guarded,
+    number,
+    percent,
+    workspace,
+)
+from dashboards.i18n import t
+
+dash.register_page(__name__, path="/", name="Overzicht", order=0)
+
+# At most this many cases in the dotted chart (a fixed, evenly spread sample).
+_DOTTED_CASES: Final = 400
+
+
+def layout(**_query: Any) -> html.Div:
+    return html.Div(dcc.Loading(html.Div(id="overview-body")), className="overview")
+
+
+@dash.callback(Output("overview-body", "children"), Input("ctx", "data"))
+@guarded
+def _draw(ctx: Any) -> Any:
+    lang, sources, profile = context(ctx)
+    ws = workspace()
+    if not ws.sources():
+        return empty(lang, "empty.store")
+    summary = ws.result("summary", sources, profile)
+    if summary.cases == 0:
+        return empty(lang, "empty.selection")
+    scorecard = ws.result("scorecard", sources, profile).scorecard(lang)
+    q = summary.quantiles()
+    zone = summary.zone
+    period = (
+        f"{pd.Timestamp(summary.start).tz_convert(zone):%d-%m-%Y} – "
+        f"{pd.Timestamp(summary.end).tz_convert(zone):%d-%m-%Y}"
+    )
+    cards = html.Div(
+        [
+            _card(t(lang, "kpi.cases"), number(summary.cases, lang, 0), "kpi-cases"),
+            _card(t(lang, "kpi.events"), number(summary.events, lang, 0), "kpi-events"),
+            _card(t(lang, "kpi.period"), period, "kpi-period"),
+            _card(
+                t(lang, "kpi.median"),
+                t(lang, "kpi.days", value=number(q["median"], lang)),
+                "kpi-median",
+            ),
+            _card(t(lang, "kpi.p90"), t(lang, "kpi.days", value=number(q["p90"], lang)), "kpi-p90"),
+        ],
+        className="cards",
+    )
+    return html.Div(
+        [
+            cards,
+            html.Div(
+                [
+                    _panel(t(lang, "overview.throughput"), _throughput(summary, lang), "hist"),
+                    _panel(t(lang, "overview.terms"), _terms(scorecard, lang), "terms"),
+                ],
+                className="row",
+            ),
+            _panel(t(lang, "overview.trend"), _trend(summary, lang), "trend"),
+            _panel(t(lang, "overview.dotted"), _dotted(sources, summary.cases, lang), "dotted"),
+        ]
+    )
+
+
+def _card(label: str, value: str, card_id: str) -> html.Div:
+    return html.Div(
+        [html.Div(label, className="card-label"), html.Div(value, className="card-value")],
+        className="card",
+        id=card_id,
+    )
+
+
+def _panel(title: str, body: Any, panel_id: str) -> html.Section:
+    return html.Section([html.H2(title), body], className="panel", id=f"panel-{panel_id}")
+
+
+def _throughput(summary: Any, lang: str) -> dcc.Graph:
+    fig = go.Figure(go.Histogram(x=summary.throughput["days"], nbinsx=50, marker_color="#0072B2"))
+    fig.update_xaxes(title=t(lang, "overview.throughput.x"))
+    fig.update_yaxes(title=t(lang, "overview.throughput.y"))
+    return dcc.Graph(figure=figure_layout(fig), config=PLOT_CONFIG, id="overview-histogram")
+
+
+def _terms(scorecard: pd.DataFrame, lang: str) -> Any:
+    measured = scorecard[scorecard["measured"] > 0]
+    if measured.empty:
+        return html.P(t(lang, "overview.terms.none"))
+    names = measured["name"].tolist()
+    met = measured["met"].fillna(False).astype(bool)
+    fig = go.Figure(
+        go.Bar(
+            y=names,
+            x=measured["compliance"] * 100,
+            orientation="h",
+            marker_color=np.where(met, "#009E73", "#D55E00").tolist(),
+            text=[percent(v, lang) for v in measured["compliance"]],
+            textposition="auto",
+            name=t(lang, "common.compliance"),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            y=names,
+            x=measured["target"] * 100,
+            mode="markers",
+            marker={"symbol": "line-ns-open", "size": 18, "color": "#000000"},
+            name=t(lang, "common.target"),
+        )
+    )
+    fig.update_xaxes(range=[0, 100], ticksuffix="%")
+    fig.update_yaxes(autorange="reversed")
+    height = max(260, 28 * len(names) + 80)
+    return dcc.Graph(
+        figure=figure_layout(fig, height=height), config=PLOT_CONFIG, id="overview-terms"
+    )
+
+
+def _trend(summary: Any, lang: str) -> dcc.Graph:
+    months = summary.months
+    fig = go.Figure()
+    fig.add_bar(
+        x=months["month"],
+        y=months["started"],
+        name=t(lang, "overview.trend.started"),
+        marker_color="#56B4E9",
+    )
+    fig.add_bar(
+        x=months["month"],
+        y=months["ended"],
+        name=t(lang, "overview.trend.ended"),
+        marker_color="#0072B2",
+    )
+    fig.add_scatter(
+        x=months["month"],
+        y=months["median_days"],
+        name=t(lang, "overview.trend.median"),
+        yaxis="y2",
+        mode="lines+markers",
+        line={"color": "#D55E00"},
+    )
+    fig.update_layout(
+        barmode="group",
+        yaxis={"title": t(lang, "common.cases")},
+        yaxis2={"title": t(lang, "overview.trend.median"), "overlaying": "y", "side": "right"},
+    )
+    return dcc.Graph(figure=figure_layout(fig), config=PLOT_CONFIG, id="overview-trend")
+
+
+def _dotted(sources: list[int] | None, cases: int, lang: str) -> html.Div:
+    table = workspace().events(sources)
+    chosen = np.unique(
+        np.linspace(0, table.n_cases - 1, min(_DOTTED_CASES, table.n_cases)).astype(int)
+    )
+    keep = np.isin(table.case, chosen)
+    fig = go.Figure(
+        go.Scattergl(
+            x=pd.to_datetime(table.time_us[keep], unit="us", utc=True),
+            y=np.searchsorted(chosen, table.case[keep]),
+            mode="markers",
+            marker={"size": 3, "color": "#0072B2"},
+            text=table.activities[table.activity[keep]],
+            hovertemplate="%{text}<br>%{x}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(title=t(lang, "overview.dotted.y"), showticklabels=False)
+    return html.Div(
+        [
+            dcc.Graph(
+                figure=figure_layout(fig, height=380), config=PLOT_CONFIG, id="overview-dotted"
+            ),
+            html.P(
+                t(
+                    lang,
+                    "overview.dotted.note",
+                    shown=number(len(chosen), lang, 0),
+                    cases=number(cases, lang, 0),
+                ),
+                className="note",
+            ),
+        ]
+    )

@@ -1,0 +1,114 @@
+"""The dashboard's access to the store: events and results, computed once per store
+state and kept while the store does not change.
+
+A page's callback asks the workspace for one library result (say,
+``workspace.result("blockers", sources, profile)``); the workspace loads the
+events of those sources, caught up to the store's newest position, and calls
+the library function once. Nothing is analysed here: the functions are the
+library's, and the cache is dropped as soon as the store moves on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+import knelpunt as kp
+
+# Results kept at once (each a few MB at most for a million events).
+_KEPT: Final = 64
+
+
+def _blockers(ws: Workspace, table: kp.EventTable, profile: str) -> Any:
+    return kp.find_blockers(table, profile=profile, groups=ws.groups())
+
+
+def _criteria(ws: Workspace, table: kp.EventTable, profile: str) -> Any:
+    with ws.store() as store:
+        attributes = kp.read_case_attributes(store)
+    return kp.evaluate_criteria(
+        table, profile=profile, attributes=attributes, groups=ws.groups(), blockers=True
+    )
+
+
+def _criteria_only(ws: Workspace, table: kp.EventTable, profile: str) -> Any:
+    with ws.store() as store:
+        attributes = kp.read_case_attributes(store)
+    return kp.evaluate_criteria(
+        table, profile=profile, attributes=attributes, groups=ws.groups(), blockers=False
+    )
+
+
+# What a page can ask for: each one library call on the chosen events.
+RESULTS: Final[dict[str, Callable[[Workspace, kp.EventTable, str], Any]]] = {
+    "summary": lambda ws, table, profile: kp.summarise_log(
+        table, zone=kp.read_profile(profile).calendar.timezone
+    ),
+    "map": lambda ws, table, profile: kp.discover_map(kp.pair_instances(table)),
+    "blockers": _blockers,
+    "criteria": _criteria,
+    "scorecard": _criteria_only,
+    "variants": lambda ws, table, profile: kp.list_variants(table),
+    "cases": lambda ws, table, profile: kp.summarise_cases(table),
+}
+
+
+class Workspace:
+    """One store, as the dashboard sees it."""
+
+    def __init__(self, store: str, *, profile: str = "sociaal-domein") -> None:
+        self.url = store
+        self.profile = profile
+        self._lock = threading.RLock()
+        self._tables: dict[tuple[int, ...] | None, kp.EventTable] = {}
+        self._results: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._groups: tuple[int, dict[str, str]] | None = None
+
+    @contextmanager
+    def store(self) -> Iterator[kp.EventStore]:
+        """A connection to the store for one piece of work."""
+        with kp.open_store(self.url) as store:
+            yield store
+
+    def sources(self) -> list[kp.Source]:
+        """The sources in the store, oldest first."""
+        with self.store() as store:
+            return kp.list_sources(store)
+
+    def events(self, sources: Sequence[int] | None) -> kp.EventTable:
+        """The events of these sources (None: all), caught up with the store."""
+        key = tuple(sorted(sources)) if sources else None
+        with self._lock, self.store() as store:
+            known = self._tables.get(key)
+            if known is not None and known.high == store.last_position():
+                return known
+            table = kp.load_events(store, sources=key, since=known)
+            self._tables[key] = table
+            return table
+
+    def groups(self) -> dict[str, str]:
+        """Per resource its team (``org:group``), read once per store state."""
+        with self._lock, self.store() as store:
+            high = store.last_position()
+            if self._groups is None or self._groups[0] != high:
+                self._groups = (high, kp.read_resource_groups(store, attribute="org:group"))
+            return self._groups[1]
+
+    def result(self, name: str, sources: Sequence[int] | None, profile: str | None) -> Any:
+        """The library result ``name`` (see :data:`RESULTS`) on these sources."""
+        table = self.events(sources)
+        profile = profile or self.profile
+        key = (name, table.sources, table.high, table.purges, profile)
+        with self._lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+        found = RESULTS[name](self, table, profile)
+        with self._lock:
+            self._results[key] = found
+            while len(self._results) > _KEPT:
+                self._results.popitem(last=False)
+        return found
