@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Records the demo log in the embedded SQLite store and prints a summary.
+# Serves the dashboard at http://127.0.0.1:8050 on the embedded SQLite store
+# (knelpunt.db), recording the demo year first when the store is empty.
 run: $(STAMP)
-	$(BIN)/knelpunt demo
+	$(BIN)/knelpunt-dashboard --demo
 
 # Installs the system packages the tests need (PostgreSQL), then lints,
 # type-checks and runs the whole suite.

@@ -3,7 +3,8 @@
 # Debian's PostgreSQL server (the tests start a throwaway cluster of their own),
 # Graphviz (its `dot` lays out exported BPMN diagrams) and Node.js with npm (the tests read
 # exported BPMN with bpmn-moddle, the parser of bpmn.io and Camunda Modeler). Then installs
-# bpmn-moddle, pinned by tests/js/package-lock.json, into tests/js/node_modules.
+# bpmn-moddle, pinned by tests/js/package-lock.json, into tests/js/node_modules; and Debian's
+# Chromium, which the dashboard's browser tests drive through Playwright.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +32,11 @@ if command -v node >/dev/null; then
   echo "setup: Node.js found ($(command -v node), $(node --version))"
 else
   missing+=(nodejs)
+fi
+if [ -x /usr/bin/chromium ]; then
+  echo "setup: Chromium found (/usr/bin/chromium)"
+else
+  missing+=(chromium)
 fi
 if command -v npm >/dev/null; then
   echo "setup: npm found ($(command -v npm))"

@@ -233,8 +233,7 @@ def _elements(
                 lang,
                 "map.blocker",
                 category=t(lang, f"category.{blocker.category}"),
-                reason=blocker.reason,
-                hours=number(blocker.waiting_work_s / 3600, lang, 0),
+                evidence=blocker.evidence.get(lang) or blocker.evidence.get("en", ""),
             )
         elements.append({"data": data})
     ids = {e["data"]["name"]: e["data"]["id"] for e in elements}
@@ -243,10 +242,10 @@ def _elements(
     top = max([int(c) for c in found.edges["count"]] or [1])
     for activity, count in found.start_activities.items():
         if activity in ids:
-            elements.append(_edge("start", ids[activity], count, top, str(count)))
+            elements.append(_edge("start", ids[activity], count, top, number(count, lang, 0)))
     for activity, count in found.end_activities.items():
         if activity in ids:
-            elements.append(_edge(ids[activity], "end", count, top, str(count)))
+            elements.append(_edge(ids[activity], "end", count, top, number(count, lang, 0)))
     for index, row in enumerate(found.edges.to_dict("records")):
         seconds = {s: float(row[f"{s}_s"]) for s in _STATISTICS}
         label = (

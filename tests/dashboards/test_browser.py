@@ -1,0 +1,131 @@
+"""End to end in headless Chromium: every page draws from the store, in Dutch and in
+English, its controls work, and a failure shows a message, never a traceback. Each
+test ends with no console errors (the ``page`` fixture checks)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import knelpunt as kp
+from dashboards import workspace as ws_module
+from tests.dashboards.conftest import Page, Served
+
+pytestmark = pytest.mark.slow
+
+
+def test_overview_shows_the_log_at_a_glance(page: Page, demo_store: str) -> None:
+    with kp.open_store(demo_store) as store:
+        cases = kp.load_events(store).n_cases
+    shown = page.open("/", "#kpi-cases")
+    value = shown.inner_text("#kpi-cases .card-value")
+    assert int(value.replace(".", "")) == cases  # Dutch thousands separator
+    assert shown.inner_text("#kpi-cases .card-label") == "Zaken"
+    for graph in ("#overview-histogram", "#overview-terms", "#overview-trend", "#overview-dotted"):
+        shown.wait_for_selector(f"{graph} .main-svg", timeout=30_000)
+    page.shoot("overzicht")
+
+
+def test_blockers_are_grouped_by_category_with_their_evidence(page: Page) -> None:
+    shown = page.open("/knelpunten", ".blocker")
+    assert shown.inner_text("h1") == "Knelpunten op systeemniveau"
+    # The waiting list of the second source is a steering blocker.
+    steering = shown.inner_text("#category-steering")
+    assert "Sturing" in steering
+    assert "werkuren wachten" in steering
+    assert re.search(r"daalt de gemiddelde doorlooptijd van [\d,.]+ naar [\d,.]+ dagen", steering)
+    shown.wait_for_selector("#blockers-causes .main-svg", timeout=30_000)
+    page.shoot("knelpunten")
+
+
+def test_criteria_scorecard_and_findings(page: Page) -> None:
+    shown = page.open("/beleidsdoelen", ".scorecard")
+    rows = shown.locator(".scorecard tbody tr")
+    assert rows.count() == len(kp.read_profile("sociaal-domein").criteria)
+    first_contact = shown.inner_text("#criterion-eerste-contact")
+    assert "Eerste contact" in first_contact
+    assert "%" in first_contact
+    assert shown.locator(".findings li").count() == rows.count()
+    page.shoot("beleidsdoelen")
+
+
+def test_the_map_switches_overlay_and_shows_what_was_clicked(page: Page) -> None:
+    shown = page.open("/proceskaart", "#map-graph canvas")
+    shown.wait_for_function(
+        "() => { const el = document.querySelector('#map-graph');"
+        " const cy = el && (el._cyreg || el.firstChild && el.firstChild._cyreg);"
+        " return cy && cy.cy && cy.cy.nodes().length > 2; }",
+        timeout=30_000,
+    )
+    count = "() => { const el = document.querySelector('#map-graph');"
+    cy = "(el._cyreg || el.firstChild._cyreg).cy"
+    edges_before = shown.evaluate(f"{count} return {cy}.edges().length; }}")
+    shown.get_by_label("Doorlooptijd").check()
+    shown.wait_for_function(
+        f"{count} return {cy}.edges().some(e => /( d| u| min)$/.test(e.data('label'))); }}",
+        timeout=30_000,
+    )
+    # Every path: the slider moved to 100% with the keyboard.
+    shown.locator("#map-paths [role=slider]").focus()
+    shown.keyboard.press("End")
+    shown.wait_for_function(
+        f"{count} return {cy}.edges().length > {edges_before}; }}", timeout=30_000
+    )
+    shown.evaluate(f"{count} {cy}.nodes().filter(n => n.data('name') === 'Intake').emit('tap'); }}")
+    shown.wait_for_selector("#map-details :text('Intake:')", timeout=30_000)
+    assert "zaken" in shown.inner_text("#map-details")
+    page.shoot("proceskaart")
+
+
+def test_cases_grid_searches_and_opens_a_timeline(page: Page) -> None:
+    shown = page.open("/zaken", "#cases-grid .ag-row")
+    shown.locator("#cases-grid .ag-row").first.click()
+    shown.wait_for_selector("#case-timeline-graph .main-svg", timeout=30_000)
+    assert "Tijdlijn van zaak" in shown.inner_text("#case-timeline h2")
+    page.shoot("zaken")
+
+
+def test_the_language_switch_turns_every_label_english(page: Page) -> None:
+    shown = page.open("/knelpunten", ".blocker")
+    shown.get_by_role("radio", name="EN", exact=True).check()
+    shown.wait_for_selector("h1:text('Blockers at system level')", timeout=30_000)
+    assert shown.inner_text("#nav-map") == "Process map"
+    assert "working hours of waiting" in shown.inner_text("#category-steering")
+    # The choice holds on the next page.
+    shown.click("#nav-criteria")
+    shown.wait_for_selector("h1:text('Policy goals')", timeout=30_000)
+    shown.get_by_role("radio", name="NL", exact=True).check()
+    shown.wait_for_selector("h1:text('Beleidsdoelen')", timeout=30_000)
+
+
+def test_choosing_a_source_narrows_every_figure(page: Page, demo_store: str) -> None:
+    with kp.open_store(demo_store) as store:
+        first = kp.list_sources(store)[0]
+        cases = kp.load_events(store, sources=[first.source_id]).n_cases
+    shown = page.open("/", "#kpi-cases")
+    shown.click("#sources")
+    shown.get_by_role("option", name=re.compile(f"^{first.source_id}: ")).click()
+    shown.wait_for_function(
+        "n => document.querySelector('#kpi-cases .card-value').innerText.replace('.', '')"
+        " === String(n)",
+        arg=cases,
+        timeout=30_000,
+    )
+
+
+def test_a_failure_shows_a_message_and_a_reference_not_a_traceback(
+    page: Page, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> object:
+        raise RuntimeError("internal detail that must not reach the page")
+
+    monkeypatch.setitem(ws_module.RESULTS, "blockers", broken)
+    ws_module_cache = served.app.server.config["KNELPUNT_WORKSPACE"]
+    ws_module_cache._results.clear()
+    shown = page.open("/knelpunten", ".failure")
+    text = shown.inner_text(".failure")
+    assert "Dit lukte niet" in text
+    assert re.search(r"Referentie voor de beheerder: [0-9a-f]{8}", text)
+    assert "internal detail" not in text
+    assert "Traceback" not in shown.content()
