@@ -52,6 +52,7 @@ from knelpunt.api import (
 from knelpunt.errors import KnelpuntError
 from knelpunt.events.model import Event, NewSource, RecordResult, Source
 from knelpunt.events.store import EventStore, open_store
+from knelpunt.ingest.check import LogCheck, check_log
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.mapping import ColumnMapping
 from knelpunt.ingest.pipeline import ingest_log
@@ -93,6 +94,7 @@ __all__ = [
     "EventStore",
     "EventTable",
     "KnelpuntError",
+    "LogCheck",
     "LogSummary",
     "NewSource",
     "ProcessMap",
@@ -109,6 +111,7 @@ __all__ = [
     "WorkCalendar",
     "append_events",
     "check_conformance",
+    "check_log",
     "check_profile",
     "compare",
     "compare_scenarios",
