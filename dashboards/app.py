@@ -28,6 +28,7 @@ NAV: Final = (
     ("/knelpunten", "nav.blockers"),
     ("/beleidsdoelen", "nav.criteria"),
     ("/zaken", "nav.cases"),
+    ("/uploaden", "nav.upload"),
 )
 
 
@@ -61,6 +62,8 @@ def _shell(lang: str, profile: str) -> html.Div:
     return html.Div(
         [
             dcc.Location(id="url"),
+            # The newest source recorded from this page (an upload): lists refresh on it.
+            dcc.Store(id="store-version"),
             dcc.Store(
                 id="ctx",
                 storage_type="session",
@@ -124,8 +127,9 @@ def _shell(lang: str, profile: str) -> html.Div:
     Output("sources", "placeholder"),
     Input("url", "pathname"),
     Input("lang", "value"),
+    Input("store-version", "data"),
 )
-def _list_sources(_path: str, lang: str) -> tuple[list[dict[str, Any]], str]:
+def _list_sources(_path: str, lang: str, _version: Any) -> tuple[list[dict[str, Any]], str]:
     from dashboards.components import log, workspace
 
     try:

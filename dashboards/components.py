@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Final, ParamSpec
 
+import dash
 import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
@@ -82,7 +83,11 @@ def guarded(render: Callable[P, Any]) -> Callable[P, Any]:
             return render(*args, **kwargs)
         except Exception as error:
             shared = [a for a in args if isinstance(a, dict) and "lang" in a]
-            return failure(context(shared[0] if shared else None)[0], error)
+            shown = failure(context(shared[0] if shared else None)[0], error)
+            outputs = dash.ctx.outputs_list if dash.ctx else None
+            if isinstance(outputs, list):  # several outputs: the message in the first
+                return (shown, *[dash.no_update] * (len(outputs) - 1))
+            return shown
 
     return run
 
@@ -103,7 +108,10 @@ def grid(
     """A searchable, sortable table with CSV export; ``columns`` are (field, label key)."""
     definitions = []
     for field, label in columns:
-        definition: dict[str, Any] = {"field": field, "headerName": t(lang, label)}
+        definition: dict[str, Any] = {
+            "field": field,
+            "headerName": t(lang, label) if label else field,
+        }
         if field in numbers:
             definition["type"] = "rightAligned"
             definition["valueFormatter"] = {

@@ -10,16 +10,22 @@ library's, and the cache is dropped as soon as the store moves on.
 
 from __future__ import annotations
 
+import tempfile
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Final
 
 import knelpunt as kp
+from knelpunt.errors import KnelpuntError, UnsupportedFormatError
 
 # Results kept at once (each a few MB at most for a million events).
 _KEPT: Final = 64
+# The file types an upload may have; its name is kept only as the source's name.
+UPLOAD_SUFFIXES: Final = (".xes.gz", ".csv", ".xlsx", ".xes", ".parquet")
 
 
 def _blockers(ws: Workspace, table: kp.EventTable, profile: str) -> Any:
@@ -66,12 +72,35 @@ class Workspace:
         self._tables: dict[tuple[int, ...] | None, kp.EventTable] = {}
         self._results: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._groups: tuple[int, dict[str, str]] | None = None
+        self._uploads = Path(tempfile.mkdtemp(prefix="knelpunt-uploads-"))
 
     @contextmanager
     def store(self) -> Iterator[kp.EventStore]:
         """A connection to the store for one piece of work."""
         with kp.open_store(self.url) as store:
             yield store
+
+    def save_upload(self, name: str, content: bytes) -> str:
+        """Keep an uploaded file under a new id; its name never becomes a path."""
+        lowered = name.lower()
+        suffix = next((s for s in UPLOAD_SUFFIXES if lowered.endswith(s)), None)
+        if suffix is None:
+            raise UnsupportedFormatError(
+                f"{name}: not a log file knelpunt reads. Upload a CSV, Excel (.xlsx), XES "
+                "(.xes or .xes.gz) or Parquet file."
+            )
+        upload = uuid.uuid4().hex
+        (self._uploads / f"{upload}{suffix}").write_bytes(content)
+        return upload
+
+    def upload_path(self, upload: str) -> Path:
+        """Where an upload is kept (by its id only)."""
+        found = [p for p in self._uploads.glob(f"{upload}.*") if upload.isalnum()]
+        if not found:
+            raise KnelpuntError(
+                "The uploaded file is gone (the server restarted?); upload it again."
+            )
+        return found[0]
 
     def sources(self) -> list[kp.Source]:
         """The sources in the store, oldest first."""

@@ -5,11 +5,13 @@ test ends with no console errors (the ``page`` fixture checks)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 import knelpunt as kp
 from dashboards import workspace as ws_module
+from tests.conftest import shared_log
 from tests.dashboards.conftest import Page, Served
 
 pytestmark = pytest.mark.slow
@@ -129,3 +131,68 @@ def test_a_failure_shows_a_message_and_a_reference_not_a_traceback(
     assert re.search(r"Referentie voor de beheerder: [0-9a-f]{8}", text)
     assert "internal detail" not in text
     assert "Traceback" not in shown.content()
+
+
+@pytest.mark.real_logs
+def test_upload_a_real_log_through_the_wizard_then_see_its_map_and_blockers(
+    page: Page, demo_store: str
+) -> None:
+    """receipt.csv (the CoSeLoG WABO receipt phase): the check before recording, the
+    suggested mapping, recording, and the new source everywhere."""
+    path = shared_log("receipt.csv")
+    shown = page.open("/uploaden", "#upload-file")
+    shown.set_input_files("#upload-file input[type=file]", str(path))
+    shown.wait_for_selector("#upload-summary", timeout=60_000)
+    assert shown.inner_text("#upload-summary").startswith(
+        "8.577 rijen gelezen: 8.577 goed, 0 geweigerd; 1.434 zaken"
+    )
+    assert "case:concept:name" in shown.inner_text(".fields")
+    page.shoot("uploaden")
+    shown.click("#upload-record")
+    shown.wait_for_selector("#upload-done", timeout=60_000)
+    with kp.open_store(demo_store) as store:
+        new = kp.list_sources(store)[-1]
+    assert new.name == "receipt.csv"
+    assert new.event_count == 8577
+    assert f"bron {new.source_id}" in shown.inner_text("#upload-done")
+    # The new source is in the source choice; chosen, the map and blockers are its own.
+    shown.click("#sources")
+    shown.get_by_role("option", name=re.compile(f"^{new.source_id}: receipt.csv")).click()
+    shown.click("#nav-map")
+    shown.wait_for_function(
+        "() => { const el = document.querySelector('#map-graph');"
+        " return el && el._cyreg && el._cyreg.cy.nodes()"
+        ".some(n => n.data('name') === 'Confirmation of receipt'); }",
+        timeout=60_000,
+    )
+    shown.click("#nav-blockers")
+    shown.wait_for_selector(".blocker", timeout=60_000)
+    assert "T02 Check confirmation of receipt" in shown.inner_text(".categories")
+
+
+def test_a_bad_upload_shows_each_refused_row_before_anything_is_recorded(
+    page: Page, demo_store: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "export.csv"
+    bad.write_bytes(
+        "Zaaknummer;Activiteit;Datum\r\nZ1;Melding;31-12-2024 14:05\r\n"
+        "Z1;Besluit;32-12-2024 10:00\r\n".encode("cp1252")
+    )
+    with kp.open_store(demo_store) as store:
+        before = len(kp.list_sources(store))
+    shown = page.open("/uploaden", "#upload-file")
+    shown.set_input_files("#upload-file input[type=file]", str(bad))
+    shown.wait_for_selector("#upload-rejects .ag-row", timeout=60_000)
+    row = shown.inner_text("#upload-rejects .ag-row")
+    assert "3" in row
+    assert "Datum" in row
+    assert "32-12-2024 10:00" in row
+    with kp.open_store(demo_store) as store:
+        assert len(kp.list_sources(store)) == before  # nothing recorded yet
+    # Strict: nothing is recorded and the page says why.
+    shown.get_by_label("Niets opnemen (streng)").check()
+    shown.click("#upload-record")
+    shown.wait_for_selector(".failure", timeout=60_000)
+    assert "32-12-2024 10:00" in shown.inner_text(".failure")
+    with kp.open_store(demo_store) as store:
+        assert len(kp.list_sources(store)) == before

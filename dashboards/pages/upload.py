@@ -1,0 +1,241 @@
+"""Uploaden: drop a file, see its first rows and the suggested mapping, change the
+mapping, see every row that would be refused (line, column, value, fix), choose
+strict or lenient, and record it. Nothing is recorded before the button."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Final
+
+import dash
+from dash import ALL, Input, Output, State, dcc, html
+
+import knelpunt as kp
+from dashboards.components import context, grid, guarded, number, workspace
+from dashboards.i18n import t
+
+dash.register_page(__name__, path="/uploaden", name="Uploaden", order=5)
+
+FIELDS: Final = (
+    "case_id",
+    "activity",
+    "timestamp",
+    "start_timestamp",
+    "resource",
+    "role",
+    "team",
+    "lifecycle",
+)
+_REQUIRED: Final = ("case_id", "activity", "timestamp")
+# The largest upload the page accepts (bytes); larger logs: `knelpunt ingest`.
+MAX_UPLOAD: Final = 512 * 1024 * 1024
+
+
+def layout(**_query: Any) -> html.Div:
+    return html.Div(
+        [
+            html.H1(id="upload-heading"),
+            html.P(id="upload-intro", className="intro"),
+            dcc.Upload(
+                id="upload-file",
+                children=html.Div(id="upload-drop"),
+                accept=".csv,.xlsx,.xes,.gz,.parquet",
+                max_size=MAX_UPLOAD,
+                className="dropzone",
+            ),
+            dcc.Store(id="upload-state"),
+            dcc.Loading(html.Div(id="upload-check")),
+            dcc.Loading(html.Div(id="upload-result", role="status")),
+        ],
+        className="upload",
+    )
+
+
+@dash.callback(
+    Output("upload-heading", "children"),
+    Output("upload-intro", "children"),
+    Output("upload-drop", "children"),
+    Input("ctx", "data"),
+)
+def _labels(ctx: Any) -> tuple[str, str, str]:
+    lang = context(ctx)[0]
+    return t(lang, "upload.heading"), t(lang, "upload.intro"), t(lang, "upload.drop")
+
+
+@dash.callback(
+    Output("upload-state", "data"),
+    Input("upload-file", "contents"),
+    State("upload-file", "filename"),
+    prevent_initial_call=True,
+)
+def _keep(contents: str | None, filename: str | None) -> Any:
+    if not contents or not filename:
+        return dash.no_update
+    _kind, _, encoded = contents.partition(",")
+    try:
+        upload = workspace().save_upload(filename, base64.b64decode(encoded))
+    except kp.KnelpuntError as error:
+        return {"error": str(error)}
+    return {"upload": upload, "name": filename.replace("\\", "/").rsplit("/", 1)[-1]}
+
+
+@dash.callback(
+    Output("upload-check", "children"),
+    Input("upload-state", "data"),
+    Input({"type": "upload-field", "field": ALL}, "value"),
+    State({"type": "upload-field", "field": ALL}, "id"),
+    State("ctx", "data"),
+)
+@guarded
+def _check(state: Any, values: list[Any], ids: list[Any], ctx: Any) -> Any:
+    lang = context(ctx)[0]
+    if not state:
+        return None
+    if "error" in state:
+        raise kp.KnelpuntError(state["error"])
+    chosen = {i["field"]: v for i, v in zip(ids, values, strict=True) if v}
+    # A new file: its own suggestion; a changed mapping: the user's choice.
+    new_file = dash.ctx.triggered_id == "upload-state"
+    path = workspace().upload_path(state["upload"])
+    found = kp.check_log(path, name=state["name"], mapping=None if new_file else chosen or None)
+    return _report(found, lang)
+
+
+def _report(found: kp.LogCheck, lang: str) -> html.Div:
+    fixed = found.format == "xes"
+    mapping = (
+        html.P(t(lang, "upload.mapping.fixed"))
+        if fixed
+        else html.Div(
+            [
+                html.Div(
+                    [
+                        html.Label(
+                            t(lang, f"field.{field}") + (" *" if field in _REQUIRED else ""),
+                            htmlFor=f"upload-field-{field}",
+                        ),
+                        dcc.Dropdown(
+                            id={"type": "upload-field", "field": field},
+                            options=list(found.columns),
+                            value=found.mapping.get(field),
+                            clearable=field not in _REQUIRED,
+                        ),
+                    ],
+                    className="field",
+                )
+                for field in FIELDS
+            ],
+            className="fields",
+        )
+    )
+    summary = t(
+        lang,
+        "upload.report.line",
+        rows=number(found.rows, lang, 0),
+        valid=number(found.valid, lang, 0),
+        rejected=number(found.rejected, lang, 0),
+        cases=number(found.cases, lang, 0),
+        events=number(found.events, lang, 0),
+    )
+    rejects = found.rejects.assign(value=found.rejects["value"].astype(str))
+    return html.Div(
+        [
+            html.Section(
+                [
+                    html.H2(t(lang, "upload.preview", file=found.file)),
+                    grid(
+                        "upload-preview",
+                        found.preview.astype(str),
+                        [(c, "") for c in found.preview.columns],
+                        lang,
+                        height=300,
+                    ),
+                ],
+                className="panel",
+            ),
+            html.Section([html.H2(t(lang, "upload.mapping")), mapping], className="panel"),
+            html.Section(
+                [
+                    html.H2(t(lang, "upload.report")),
+                    html.P(summary, id="upload-summary"),
+                    *[html.P(w, className="note") for w in found.warnings],
+                    html.P(t(lang, "upload.report.clean"), className="state-met")
+                    if found.clean
+                    else grid(
+                        "upload-rejects",
+                        rejects,
+                        [
+                            ("line", "column.line"),
+                            ("column", "column.column"),
+                            ("value", "column.value"),
+                            ("reason", "column.reason"),
+                        ],
+                        lang,
+                        height=300,
+                    ),
+                    html.Div(
+                        [
+                            html.Label(t(lang, "upload.mode"), htmlFor="upload-mode"),
+                            dcc.RadioItems(
+                                id="upload-mode",
+                                options=[
+                                    {"label": t(lang, f"upload.mode.{m}"), "value": m}
+                                    for m in ("strict", "lenient")
+                                ],
+                                value="strict" if found.clean else "lenient",
+                            ),
+                            html.Button(
+                                t(lang, "upload.record"),
+                                id="upload-record",
+                                className="primary",
+                                n_clicks=0,
+                            ),
+                        ],
+                        className="record",
+                    ),
+                ],
+                className="panel",
+            ),
+        ]
+    )
+
+
+@dash.callback(
+    Output("upload-result", "children"),
+    Output("store-version", "data", allow_duplicate=True),
+    Input("upload-record", "n_clicks"),
+    State("upload-state", "data"),
+    State({"type": "upload-field", "field": ALL}, "value"),
+    State({"type": "upload-field", "field": ALL}, "id"),
+    State("upload-mode", "value"),
+    State("ctx", "data"),
+    prevent_initial_call=True,
+)
+@guarded
+def _record(clicks: int, state: Any, values: list[Any], ids: list[Any], mode: str, ctx: Any) -> Any:
+    lang = context(ctx)[0]
+    if not clicks:
+        return dash.no_update, dash.no_update
+    if not state or "upload" not in state:
+        return html.P(t(lang, "upload.none")), dash.no_update
+    ws = workspace()
+    chosen = {i["field"]: v for i, v in zip(ids, values, strict=True) if v}
+    with ws.store() as store:
+        result = kp.ingest_log(
+            store,
+            ws.upload_path(state["upload"]),
+            name=state["name"],
+            mapping=chosen or None,
+            mode="lenient" if mode == "lenient" else "strict",
+        )
+    source = result.source.source_id
+    if result.already_recorded:
+        return html.P(t(lang, "upload.already", source=source), id="upload-done"), source
+    text = t(
+        lang,
+        "upload.done",
+        source=source,
+        added=number(result.added, lang, 0),
+        rejected=number(result.rejected, lang, 0),
+    )
+    return html.P(text, id="upload-done", className="state-met"), source
