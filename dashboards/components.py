@@ -13,7 +13,7 @@ import dash
 import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
-from dash import html
+from dash import Input, Output, dcc, html
 from flask import current_app
 
 from dashboards.i18n import t
@@ -94,6 +94,34 @@ def guarded(render: Callable[P, Any]) -> Callable[P, Any]:
 
 def empty(lang: str, key: str) -> html.Div:
     return html.Div(t(lang, key), className="empty")
+
+
+Draw = Callable[[str, list[int] | None, str, Workspace], Any]
+
+
+def body(body_id: str, class_name: str) -> html.Div:
+    """A page whose content one callback draws (see :func:`draws`)."""
+    return html.Div(dcc.Loading(html.Div(id=body_id)), className=class_name)
+
+
+def draws(body_id: str) -> Callable[[Draw], Draw]:
+    """Register ``draw(lang, sources, profile, workspace)`` as the callback that fills
+    ``body_id`` from the shared context: guarded, and with a message instead when
+    the store is empty."""
+
+    def register(draw: Draw) -> Draw:
+        @dash.callback(Output(body_id, "children"), Input("ctx", "data"))
+        @guarded
+        def _run(ctx: Any) -> Any:
+            lang, sources, profile = context(ctx)
+            ws = workspace()
+            if not ws.sources():
+                return empty(lang, "empty.store")
+            return draw(lang, sources, profile, ws)
+
+        return draw
+
+    return register
 
 
 def grid(

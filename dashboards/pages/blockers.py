@@ -7,20 +7,20 @@ from typing import Any
 
 import dash
 import plotly.graph_objects as go
-from dash import Input, Output, dcc, html
+from dash import dcc, html
 
 from dashboards.components import (
     CATEGORIES,
     CATEGORY_COLOURS,
     PLOT_CONFIG,
-    context,
+    body,
+    draws,
     empty,
     figure_layout,
-    guarded,
     number,
-    workspace,
 )
 from dashboards.i18n import t
+from dashboards.workspace import Workspace
 
 dash.register_page(__name__, path="/knelpunten", name="Knelpunten", order=2)
 
@@ -29,16 +29,11 @@ _PER_CATEGORY = 5
 
 
 def layout(**_query: Any) -> html.Div:
-    return html.Div(dcc.Loading(html.Div(id="blockers-body")), className="blockers")
+    return body("blockers-body", "blockers")
 
 
-@dash.callback(Output("blockers-body", "children"), Input("ctx", "data"))
-@guarded
-def _draw(ctx: Any) -> Any:
-    lang, sources, profile = context(ctx)
-    ws = workspace()
-    if not ws.sources():
-        return empty(lang, "empty.store")
+@draws("blockers-body")
+def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> Any:
     found = ws.result("blockers", sources, profile)
     if not found.blockers:
         return empty(lang, "empty.selection")

@@ -14,6 +14,7 @@ import knelpunt as kp
 from dashboards.components import (
     PLOT_CONFIG,
     context,
+    draws,
     empty,
     figure_layout,
     grid,
@@ -21,6 +22,7 @@ from dashboards.components import (
     workspace,
 )
 from dashboards.i18n import t
+from dashboards.workspace import Workspace
 
 dash.register_page(__name__, path="/zaken", name="Zaken en varianten", order=4)
 
@@ -35,13 +37,8 @@ def layout(**_query: Any) -> html.Div:
     )
 
 
-@dash.callback(Output("cases-body", "children"), Input("ctx", "data"))
-@guarded
-def _draw(ctx: Any) -> Any:
-    lang, sources, profile = context(ctx)
-    ws = workspace()
-    if not ws.sources():
-        return empty(lang, "empty.store")
+@draws("cases-body")
+def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> Any:
     variants = ws.result("variants", sources, profile)
     cases = ws.result("cases", sources, profile)
     if cases.empty:

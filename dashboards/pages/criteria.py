@@ -7,34 +7,29 @@ from typing import Any
 
 import dash
 import plotly.graph_objects as go
-from dash import Input, Output, dcc, html
+from dash import dcc, html
 
 from dashboards.components import (
     PLOT_CONFIG,
-    context,
+    body,
+    draws,
     empty,
     figure_layout,
-    guarded,
     number,
     percent,
-    workspace,
 )
 from dashboards.i18n import t
+from dashboards.workspace import Workspace
 
 dash.register_page(__name__, path="/beleidsdoelen", name="Beleidsdoelen", order=3)
 
 
 def layout(**_query: Any) -> html.Div:
-    return html.Div(dcc.Loading(html.Div(id="criteria-body")), className="criteria")
+    return body("criteria-body", "criteria")
 
 
-@dash.callback(Output("criteria-body", "children"), Input("ctx", "data"))
-@guarded
-def _draw(ctx: Any) -> Any:
-    lang, sources, profile = context(ctx)
-    ws = workspace()
-    if not ws.sources():
-        return empty(lang, "empty.store")
+@draws("criteria-body")
+def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> Any:
     found = ws.result("criteria", sources, profile)
     card = found.scorecard(lang)
     if card.empty:

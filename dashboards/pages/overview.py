@@ -9,19 +9,20 @@ import dash
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, dcc, html
+from dash import dcc, html
 
 from dashboards.components import (
     PLOT_CONFIG,
-    context,
+    body,
+    draws,
     empty,
     figure_layout,
-    guarded,
     number,
     percent,
     workspace,
 )
 from dashboards.i18n import t
+from dashboards.workspace import Workspace
 
 dash.register_page(__name__, path="/", name="Overzicht", order=0)
 
@@ -30,16 +31,11 @@ _DOTTED_CASES: Final = 400
 
 
 def layout(**_query: Any) -> html.Div:
-    return html.Div(dcc.Loading(html.Div(id="overview-body")), className="overview")
+    return body("overview-body", "overview")
 
 
-@dash.callback(Output("overview-body", "children"), Input("ctx", "data"))
-@guarded
-def _draw(ctx: Any) -> Any:
-    lang, sources, profile = context(ctx)
-    ws = workspace()
-    if not ws.sources():
-        return empty(lang, "empty.store")
+@draws("overview-body")
+def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> Any:
     summary = ws.result("summary", sources, profile)
     if summary.cases == 0:
         return empty(lang, "empty.selection")
