@@ -28,6 +28,7 @@ NAV: Final = (
     ("/knelpunten", "nav.blockers"),
     ("/beleidsdoelen", "nav.criteria"),
     ("/zaken", "nav.cases"),
+    ("/vergelijken", "nav.compare"),
     ("/uploaden", "nav.upload"),
 )
 
@@ -130,19 +131,9 @@ def _shell(lang: str, profile: str) -> html.Div:
     Input("store-version", "data"),
 )
 def _list_sources(_path: str, lang: str, _version: Any) -> tuple[list[dict[str, Any]], str]:
-    from dashboards.components import log, workspace
+    from dashboards.components import source_options
 
-    try:
-        found = workspace().sources()
-    except Exception:
-        # The page shows why (each page reads the store too); the log keeps the details.
-        log.exception("dashboard: the sources could not be listed")
-        found = []
-    options = [
-        {"label": f"{s.source_id}: {s.name} ({s.event_count:,})", "value": s.source_id}
-        for s in found
-    ]
-    return options, t(lang, "control.sources.all")
+    return source_options(), t(lang, "control.sources.all")
 
 
 @dash.callback(

@@ -46,6 +46,20 @@ def workspace() -> Workspace:
     return found
 
 
+def source_options() -> list[dict[str, Any]]:
+    """The store's sources as choices: "id: name (events)"; none when it cannot be read
+    (the page shows why; the log keeps the details)."""
+    try:
+        found = workspace().sources()
+    except Exception:
+        log.exception("dashboard: the sources could not be listed")
+        found = []
+    return [
+        {"label": f"{s.source_id}: {s.name} ({s.event_count:,})", "value": s.source_id}
+        for s in found
+    ]
+
+
 def context(data: Any) -> tuple[str, list[int] | None, str]:
     """Language, sources (None: all) and profile from the shared ``ctx`` store."""
     data = data if isinstance(data, dict) else {}

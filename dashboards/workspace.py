@@ -126,6 +126,35 @@ class Workspace:
                 self._groups = (high, kp.read_resource_groups(store, attribute="org:group"))
             return self._groups[1]
 
+    def compare(
+        self,
+        a: Sequence[int],
+        b: Sequence[int],
+        profile: str | None,
+        *,
+        labels: tuple[str, str],
+    ) -> kp.Comparison:
+        """Two sets of sources side by side (:func:`knelpunt.compare`), cached."""
+        table = self.events(None)
+        profile = profile or self.profile
+        key = ("compare", tuple(sorted(a)), tuple(sorted(b)), table.high, profile, labels)
+        with self._lock:
+            if key in self._results:
+                return self._results[key]  # type: ignore[no-any-return]
+        with self.store() as store:
+            attributes = kp.read_case_attributes(store)
+        found = kp.compare(
+            kp.select_cases(table, sources=list(a)),
+            kp.select_cases(table, sources=list(b)),
+            labels=labels,
+            profile=profile,
+            attributes=attributes,
+            groups=self.groups(),
+        )
+        with self._lock:
+            self._results[key] = found
+        return found
+
     def result(self, name: str, sources: Sequence[int] | None, profile: str | None) -> Any:
         """The library result ``name`` (see :data:`RESULTS`) on these sources."""
         table = self.events(sources)

@@ -196,3 +196,22 @@ def test_a_bad_upload_shows_each_refused_row_before_anything_is_recorded(
     assert "32-12-2024 10:00" in shown.inner_text(".failure")
     with kp.open_store(demo_store) as store:
         assert len(kp.list_sources(store)) == before
+
+
+def test_compare_two_sources_with_intervals(page: Page, demo_store: str) -> None:
+    """The baseline quarter against the waiting-list quarter: first contact within
+    five working days drops, and the difference is called significant."""
+    with kp.open_store(demo_store) as store:
+        baseline, waiting = kp.list_sources(store)[:2]
+    shown = page.open("/vergelijken", "#compare-a")
+    for box, source in (("#compare-a", baseline), ("#compare-b", waiting)):
+        shown.click(box)
+        shown.get_by_role("option", name=re.compile(f"^{source.source_id}: ")).click()
+        shown.keyboard.press("Escape")
+    shown.wait_for_selector("#compare-lines li", timeout=120_000)
+    lines = shown.locator("#compare-lines li").all_inner_texts()
+    contact = next(line for line in lines if line.startswith("Eerste contact"))
+    assert contact.endswith("significant).")
+    assert "niet significant" not in contact
+    assert shown.locator("#compare-measures .ag-row").count() > 5
+    page.shoot("vergelijken")
