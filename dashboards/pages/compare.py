@@ -93,6 +93,11 @@ def _draw(a: list[int] | None, b: list[int] | None, ctx: Any) -> Any:
         ),
     )
     edges = found.edges[found.edges["status"] != "same"]
+    edges = edges.assign(status=[t(lang, f"status.{v}") for v in edges["status"]])
+    blockers = found.blockers.assign(
+        status=[t(lang, f"status.{v}") for v in found.blockers["status"]],
+        category=[t(lang, f"category.{v}") for v in found.blockers["category"]],
+    )
     return html.Div(
         [
             html.Section(
@@ -141,7 +146,7 @@ def _draw(a: list[int] | None, b: list[int] | None, ctx: Any) -> Any:
                     html.H2(t(lang, "compare.blockers")),
                     grid(
                         "compare-blockers",
-                        found.blockers,
+                        blockers,
                         [
                             ("activity", "common.activity"),
                             ("category", "common.category"),

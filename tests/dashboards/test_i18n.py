@@ -44,3 +44,6 @@ def test_every_category_and_cause_has_a_label() -> None:
             assert t(lang, f"category.{category}")
         for cause in (*CAUSES, "undetermined"):
             assert t(lang, f"cause.{cause}")
+        for status in ("appeared", "disappeared", "changed", "same", "new", "gone", "worse",
+                       "better"):  # fmt: skip
+            assert t(lang, f"status.{status}")
