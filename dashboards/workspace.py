@@ -10,12 +10,15 @@ library's, and the cache is dropped as soon as the store moves on.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,19 +35,11 @@ def _blockers(ws: Workspace, table: kp.EventTable, profile: str) -> Any:
     return kp.find_blockers(table, profile=profile, groups=ws.groups())
 
 
-def _criteria(ws: Workspace, table: kp.EventTable, profile: str) -> Any:
+def _criteria(ws: Workspace, table: kp.EventTable, profile: str, *, linked: bool) -> Any:
     with ws.store() as store:
         attributes = kp.read_case_attributes(store)
     return kp.evaluate_criteria(
-        table, profile=profile, attributes=attributes, groups=ws.groups(), blockers=True
-    )
-
-
-def _criteria_only(ws: Workspace, table: kp.EventTable, profile: str) -> Any:
-    with ws.store() as store:
-        attributes = kp.read_case_attributes(store)
-    return kp.evaluate_criteria(
-        table, profile=profile, attributes=attributes, groups=ws.groups(), blockers=False
+        table, profile=profile, attributes=attributes, groups=ws.groups(), blockers=linked
     )
 
 
@@ -55,8 +50,8 @@ RESULTS: Final[dict[str, Callable[[Workspace, kp.EventTable, str], Any]]] = {
     ),
     "map": lambda ws, table, profile: kp.discover_map(kp.pair_instances(table)),
     "blockers": _blockers,
-    "criteria": _criteria,
-    "scorecard": _criteria_only,
+    "criteria": partial(_criteria, linked=True),
+    "scorecard": partial(_criteria, linked=False),
     "variants": lambda ws, table, profile: kp.list_variants(table),
     "cases": lambda ws, table, profile: kp.summarise_cases(table),
 }
@@ -72,7 +67,9 @@ class Workspace:
         self._tables: dict[tuple[int, ...] | None, kp.EventTable] = {}
         self._results: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._groups: tuple[int, dict[str, str]] | None = None
+        # Uploads live as long as the server; they are removed when it stops.
         self._uploads = Path(tempfile.mkdtemp(prefix="knelpunt-uploads-"))
+        atexit.register(shutil.rmtree, self._uploads, ignore_errors=True)
 
     @contextmanager
     def store(self) -> Iterator[kp.EventStore]:
