@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import dash
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboards.i18n import LANGUAGES, language, t
 from dashboards.workspace import Workspace
@@ -141,9 +141,8 @@ def _list_sources(_path: str, lang: str, _version: Any) -> tuple[list[dict[str, 
     Input("lang", "value"),
     Input("sources", "value"),
     Input("profile", "value"),
-    State("ctx", "data"),
 )
-def _remember(lang: str, sources: list[int] | None, profile: str, data: Any) -> dict[str, Any]:
+def _remember(lang: str, sources: list[int] | None, profile: str) -> dict[str, Any]:
     return {"lang": language(lang), "sources": sorted(sources or []), "profile": profile}
 
 

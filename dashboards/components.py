@@ -13,14 +13,16 @@ import dash
 import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
+from babel.numbers import format_decimal, format_percent
 from dash import Input, Output, dcc, html
 from flask import current_app
 
-from dashboards.i18n import t
+from dashboards.i18n import language, t
 from dashboards.workspace import Workspace
 from knelpunt.errors import KnelpuntError
 
 log = logging.getLogger("knelpunt.dashboard")
+_LOCALES: Final = {"nl": "nl_NL", "en": "en_GB"}
 P = ParamSpec("P")
 
 # Okabe and Ito's colour-blind-safe palette, one colour per category.
@@ -191,13 +193,11 @@ def figure_layout(fig: go.Figure, *, height: int = 320) -> go.Figure:
 
 def number(value: float, lang: str, digits: int = 1) -> str:
     """A number as the language writes it (1.234,5 in Dutch, 1,234.5 in English)."""
-    text = f"{value:,.{digits}f}"
-    if lang == "nl":
-        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
-    return text
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=_LOCALES[language(lang)])
 
 
 def percent(value: float, lang: str) -> str:
     if value != value:
         return "-"
-    return number(100 * value, lang, 0) + "%"
+    return format_percent(value, format="#,##0%", locale=_LOCALES[language(lang)])

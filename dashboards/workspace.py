@@ -92,7 +92,7 @@ class Workspace:
 
     def upload_path(self, upload: str) -> Path:
         """Where an upload is kept (by its id only)."""
-        found = [p for p in self._uploads.glob(f"{upload}.*") if upload.isalnum()]
+        found = list(self._uploads.glob(f"{upload}.*")) if upload.isalnum() else []
         if not found:
             raise KnelpuntError(
                 "The uploaded file is gone (the server restarted?); upload it again."
@@ -134,22 +134,21 @@ class Workspace:
         """Two sets of sources side by side (:func:`knelpunt.compare`), cached."""
         table = self.events(None)
         profile = profile or self.profile
-        key = ("compare", tuple(sorted(a)), tuple(sorted(b)), table.high, profile, labels)
-        with self._lock:
-            if key in self._results:
-                return self._results[key]  # type: ignore[no-any-return]
-        with self.store() as store:
-            attributes = kp.read_case_attributes(store)
-        found = kp.compare(
-            kp.select_cases(table, sources=list(a)),
-            kp.select_cases(table, sources=list(b)),
-            labels=labels,
-            profile=profile,
-            attributes=attributes,
-            groups=self.groups(),
-        )
-        with self._lock:
-            self._results[key] = found
+
+        def run() -> kp.Comparison:
+            with self.store() as store:
+                attributes = kp.read_case_attributes(store)
+            return kp.compare(
+                kp.select_cases(table, sources=list(a)),
+                kp.select_cases(table, sources=list(b)),
+                labels=labels,
+                profile=profile,
+                attributes=attributes,
+                groups=self.groups(),
+            )
+
+        key = ("compare", tuple(sorted(a)), tuple(sorted(b)), table.high, table.purges)
+        found: kp.Comparison = self._cached((*key, profile, labels), run)
         return found
 
     def result(self, name: str, sources: Sequence[int] | None, profile: str | None) -> Any:
@@ -157,11 +156,16 @@ class Workspace:
         table = self.events(sources)
         profile = profile or self.profile
         key = (name, table.sources, table.high, table.purges, profile)
+        return self._cached(key, lambda: RESULTS[name](self, table, profile))
+
+    def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """The result kept under ``key``, computed (outside the lock) when missing; the
+        least recently used results go first."""
         with self._lock:
             if key in self._results:
                 self._results.move_to_end(key)
                 return self._results[key]
-        found = RESULTS[name](self, table, profile)
+        found = compute()
         with self._lock:
             self._results[key] = found
             while len(self._results) > _KEPT:

@@ -48,6 +48,7 @@ from babel.numbers import format_decimal, format_percent
 
 from knelpunt.analysis.blockers import find_blockers
 from knelpunt.analysis.criteria import CriteriaResult, case_holders, evaluate_criteria
+from knelpunt.analysis.overview import case_spans
 from knelpunt.errors import AnalysisError
 from knelpunt.events.store import EventStore
 from knelpunt.mining.filters import filter_events
@@ -290,12 +291,8 @@ def select_cases(
 def _per_case(table: EventTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per case its throughput time in days, its number of events, and its week (the
     cluster it is drawn with: the week of its first event)."""
-    starts = table.case_start[:-1]
-    ends = table.case_start[1:]
-    has = ends > starts
-    first = table.time_us[starts[has]]
-    last = table.time_us[ends[has] - 1]
-    return (last - first) / 1e6 / _DAY_S, (ends - starts)[has].astype(float), _weeks(first)
+    _has, first, last, events = case_spans(table)
+    return (last - first) / 1e6 / _DAY_S, events.astype(float), _weeks(first)
 
 
 def _weeks(time_us: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import pandas as pd
 from knelpunt.errors import AnalysisError
 from knelpunt.mining.projection import EventTable
 
-__all__ = ["LogSummary", "summarise_log"]
+__all__ = ["LogSummary", "case_spans", "summarise_log"]
 
 _DAY_US: Final = 86_400e6
 
@@ -94,18 +94,14 @@ def summarise_log(table: EventTable, *, zone: str = "Europe/Amsterdam") -> LogSu
         raise AnalysisError(
             f"Unknown time zone {zone!r}; give an IANA name such as 'Europe/Amsterdam'."
         ) from error
-    starts = table.case_start[:-1]
-    ends = table.case_start[1:]
-    has = ends > starts
-    first = table.time_us[starts[has]]
-    last = table.time_us[ends[has] - 1]
+    has, first, last, events = case_spans(table)
     throughput = pd.DataFrame(
         {
             "source_id": table.case_sources[has].astype(np.int64),
             "case_id": table.case_ids[has].astype(str),
             "start": pd.to_datetime(first, unit="us", utc=True),
             "days": (last - first) / _DAY_US,
-            "events": (ends - starts)[has].astype(np.int64),
+            "events": events,
         }
     )
     months = _months(throughput, pd.to_datetime(last, unit="us", utc=True), zone)
@@ -125,6 +121,21 @@ def summarise_log(table: EventTable, *, zone: str = "Europe/Amsterdam") -> LogSu
         throughput=throughput,
         months=months,
         zone=zone,
+    )
+
+
+def case_spans(table: EventTable) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per case code whether it has events, and for those that do: the first and the
+    last event's time (UTC microseconds) and the number of events."""
+    starts = table.case_start[:-1]
+    ends = table.case_start[1:]
+    has = ends > starts
+    # Events are sorted by case and time: a case's first and last are its ends.
+    return (
+        has,
+        table.time_us[starts[has]],
+        table.time_us[ends[has] - 1],
+        (ends - starts)[has].astype(np.int64),
     )
 
 
