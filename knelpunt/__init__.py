@@ -37,6 +37,7 @@ from knelpunt.analysis.compare import Comparison, compare, select_cases
 from knelpunt.analysis.criteria import CriteriaResult, evaluate_criteria
 from knelpunt.analysis.drafting import ProfileDraft, draft_profile
 from knelpunt.analysis.overview import LogSummary, summarise_log
+from knelpunt.analysis.teams import TeamWork, summarise_teamwork
 from knelpunt.analysis.waiting import WaitingSplit, split_waiting
 from knelpunt.api import (
     append_events,
@@ -106,6 +107,7 @@ __all__ = [
     "Scenario",
     "SimulationRun",
     "Source",
+    "TeamWork",
     "WaitingSplit",
     "WhatIf",
     "WorkCalendar",
@@ -151,5 +153,6 @@ __all__ = [
     "summarise_activities",
     "summarise_cases",
     "summarise_log",
+    "summarise_teamwork",
     "working_seconds",
 ]
