@@ -167,7 +167,8 @@ def test_a_log_without_teams_says_so(tiny: tuple[kp.EventTable, dict[str, str]])
     table, _ = tiny
     work = kp.summarise_teamwork(table)
     assert work.teams["team"].tolist() == [OTHER]
-    assert work.notes and "No resource has a known team" in work.notes[0]
+    assert work.notes
+    assert "No resource has a known team" in work.notes[0]
     assert work.multidisciplinary_share != work.multidisciplinary_share  # NaN: nothing known
 
 
