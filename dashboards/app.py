@@ -27,6 +27,8 @@ NAV: Final = (
     ("/proceskaart", "nav.map"),
     ("/knelpunten", "nav.blockers"),
     ("/beleidsdoelen", "nav.criteria"),
+    ("/team", "nav.team"),
+    ("/individueel", "nav.people"),
     ("/zaken", "nav.cases"),
     ("/vergelijken", "nav.compare"),
     ("/uploaden", "nav.upload"),

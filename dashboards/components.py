@@ -157,11 +157,10 @@ def grid(
             "headerName": t(lang, label) if label else field,
         }
         if field in numbers:
+            whole = frame[field].dtype.kind in "iu" or field == "variant"
             definition["type"] = "rightAligned"
             definition["valueFormatter"] = {
-                "function": "d3.format(',.1f')(params.value)"
-                if field not in ("cases", "events", "resources", "handovers", "variant")
-                else "d3.format(',d')(params.value)"
+                "function": f"d3.format('{',d' if whole else ',.1f'}')(params.value)"
             }
         definitions.append(definition)
     return dag.AgGrid(
@@ -178,6 +177,20 @@ def grid(
         style={"height": f"{height}px"},
         className="ag-theme-alpine",
     )
+
+
+def card(label: str, value: str, card_id: str) -> html.Div:
+    """A figure with its label, as the cards at the top of a page show it."""
+    return html.Div(
+        [html.Div(label, className="card-label"), html.Div(value, className="card-value")],
+        className="card",
+        id=card_id,
+    )
+
+
+def panel(title: str, content: Any, panel_id: str) -> html.Section:
+    """A titled section of a page."""
+    return html.Section([html.H2(title), content], className="panel", id=f"panel-{panel_id}")
 
 
 def figure_layout(fig: go.Figure, *, height: int = 320) -> go.Figure:

@@ -53,6 +53,9 @@ RESULTS: Final[dict[str, Callable[[Workspace, kp.EventTable, str], Any]]] = {
     "criteria": partial(_criteria, linked=True),
     "scorecard": partial(_criteria, linked=False),
     "variants": lambda ws, table, profile: kp.list_variants(table),
+    "teamwork": lambda ws, table, profile: kp.summarise_teamwork(
+        table, profile=profile, groups=ws.groups()
+    ),
     "cases": lambda ws, table, profile: kp.summarise_cases(table),
 }
 

@@ -14,10 +14,12 @@ from dash import dcc, html
 from dashboards.components import (
     PLOT_CONFIG,
     body,
+    card,
     draws,
     empty,
     figure_layout,
     number,
+    panel,
     percent,
     workspace,
 )
@@ -48,15 +50,15 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
     )
     cards = html.Div(
         [
-            _card(t(lang, "kpi.cases"), number(summary.cases, lang, 0), "kpi-cases"),
-            _card(t(lang, "kpi.events"), number(summary.events, lang, 0), "kpi-events"),
-            _card(t(lang, "kpi.period"), period, "kpi-period"),
-            _card(
+            card(t(lang, "kpi.cases"), number(summary.cases, lang, 0), "kpi-cases"),
+            card(t(lang, "kpi.events"), number(summary.events, lang, 0), "kpi-events"),
+            card(t(lang, "kpi.period"), period, "kpi-period"),
+            card(
                 t(lang, "kpi.median"),
                 t(lang, "kpi.days", value=number(q["median"], lang)),
                 "kpi-median",
             ),
-            _card(t(lang, "kpi.p90"), t(lang, "kpi.days", value=number(q["p90"], lang)), "kpi-p90"),
+            card(t(lang, "kpi.p90"), t(lang, "kpi.days", value=number(q["p90"], lang)), "kpi-p90"),
         ],
         className="cards",
     )
@@ -65,27 +67,15 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
             cards,
             html.Div(
                 [
-                    _panel(t(lang, "overview.throughput"), _throughput(summary, lang), "hist"),
-                    _panel(t(lang, "overview.terms"), _terms(scorecard, lang), "terms"),
+                    panel(t(lang, "overview.throughput"), _throughput(summary, lang), "hist"),
+                    panel(t(lang, "overview.terms"), _terms(scorecard, lang), "terms"),
                 ],
                 className="row",
             ),
-            _panel(t(lang, "overview.trend"), _trend(summary, lang), "trend"),
-            _panel(t(lang, "overview.dotted"), _dotted(sources, summary.cases, lang), "dotted"),
+            panel(t(lang, "overview.trend"), _trend(summary, lang), "trend"),
+            panel(t(lang, "overview.dotted"), _dotted(sources, summary.cases, lang), "dotted"),
         ]
     )
-
-
-def _card(label: str, value: str, card_id: str) -> html.Div:
-    return html.Div(
-        [html.Div(label, className="card-label"), html.Div(value, className="card-value")],
-        className="card",
-        id=card_id,
-    )
-
-
-def _panel(title: str, body: Any, panel_id: str) -> html.Section:
-    return html.Section([html.H2(title), body], className="panel", id=f"panel-{panel_id}")
 
 
 def _throughput(summary: Any, lang: str) -> dcc.Graph:

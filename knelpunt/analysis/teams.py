@@ -116,6 +116,12 @@ class TeamWork:
         total = int(self.cases["handovers"].sum())
         return int(self.cases["across"].sum()) / total if total else float("nan")
 
+    def professionals(self) -> pd.DataFrame:
+        """The rows of :attr:`people` who belong to a team (all of them when no team is
+        known): the professionals, without providers and systems."""
+        members = self.people[self.people["team"] != OTHER]
+        return (members if len(members) else self.people).reset_index(drop=True)
+
     def to_frame(self) -> pd.DataFrame:
         """The per-team table (:attr:`teams`)."""
         return self.teams.copy()

@@ -127,6 +127,16 @@ class TestByHand:
         assert work.people.set_index("professional")["months"].max() == 2
 
 
+def test_professionals_are_the_people_in_teams(
+    tiny: tuple[kp.EventTable, dict[str, str]],
+) -> None:
+    table, groups = tiny
+    named = kp.summarise_teamwork(table, groups=groups, pseudonymise=False)
+    assert named.professionals()["professional"].tolist() == ["Chantal", "Anouk", "Bram"]
+    # Without teams, everyone who worked is shown.
+    assert len(kp.summarise_teamwork(table).professionals()) == 4
+
+
 class TestPseudonyms:
     """Professionals are shown under the same pseudonyms as in the criteria."""
 

@@ -215,3 +215,46 @@ def test_compare_two_sources_with_intervals(page: Page, demo_store: str) -> None
     assert "niet significant" not in contact
     assert shown.locator("#compare-measures .ag-row").count() > 5
     page.shoot("vergelijken")
+
+
+def test_the_team_page_shows_networks_workload_and_multidisciplinary_work(
+    page: Page, demo_store: str
+) -> None:
+    with kp.open_store(demo_store) as store:
+        work = kp.summarise_teamwork(
+            kp.load_events(store), profile="sociaal-domein", groups=kp.read_resource_groups(store)
+        )
+    shown = page.open("/team", "#team-kpi-multidisciplinary")
+    assert shown.inner_text("h1") == "Team en samenwerking"
+    share = shown.inner_text("#team-kpi-multidisciplinary .card-value")
+    assert share == f"{round(100 * work.multidisciplinary_share)}%"
+    teams = int(shown.inner_text("#team-kpi-teams .card-value"))
+    assert teams == len(work.teams) - 1  # all but (other)
+    shown.wait_for_function(
+        "n => { const el = document.querySelector('#team-handovers');"
+        " return el && el._cyreg && el._cyreg.cy.nodes().length === n; }",
+        arg=len(work.handovers.nodes),
+        timeout=30_000,
+    )
+    shown.wait_for_selector("#team-workload .main-svg", timeout=30_000)
+    assert shown.locator("#team-table .ag-row").count() == len(work.teams)
+    assert "(overig)" in shown.inner_text("#team-table")
+    page.shoot("team")
+
+
+def test_the_individual_page_shows_pseudonyms_only(page: Page, demo_store: str) -> None:
+    with kp.open_store(demo_store) as store:
+        names = [str(r) for r in kp.load_events(store).resources]
+        groups = kp.read_resource_groups(store)
+    shown = page.open("/individueel", "#people-table .ag-row")
+    assert "pseudoniem" in shown.inner_text("#people-privacy")
+    first = shown.inner_text("#people-table .ag-row")
+    assert "medewerker-" in first
+    shown.wait_for_selector("#people-months .main-svg", timeout=30_000)
+    shown.wait_for_selector("#people-goals .ag-row", timeout=30_000)
+    text = shown.inner_text("main")
+    assert not [n for n in names if n in text]  # no name of the log on the page
+    # Only the professionals in teams are listed, not providers or systems.
+    rows = shown.locator("#people-table .ag-paging-row-summary-panel").inner_text()
+    assert rows.endswith(f" {len(groups)}")
+    page.shoot("individueel")
