@@ -10,11 +10,13 @@ result (see :mod:`dashboards.workspace`).
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any, Final
 
 import dash
-from dash import Dash, Input, Output, dcc, html
+import diskcache
+from dash import Dash, DiskcacheManager, Input, Output, dcc, html
 
 from dashboards.i18n import LANGUAGES, language, t
 from dashboards.workspace import Workspace
@@ -31,6 +33,7 @@ NAV: Final = (
     ("/individueel", "nav.people"),
     ("/zaken", "nav.cases"),
     ("/vergelijken", "nav.compare"),
+    ("/simulatie", "nav.simulation"),
     ("/uploaden", "nav.upload"),
 )
 
@@ -46,8 +49,13 @@ def create_app(
             chosen in the page).
         lang: the language a new visitor sees first (``nl`` or ``en``).
     """
+    workspace = Workspace(store, profile=profile)
+    # Background jobs (simulation runs) keep their progress and results on disk, in a
+    # folder per store that every worker process serving it shares.
+    jobs = Path(tempfile.gettempdir()) / f"knelpunt-jobs-{workspace.id}"
     app = Dash(
         __name__,
+        background_callback_manager=DiskcacheManager(diskcache.Cache(str(jobs))),
         use_pages=True,
         pages_folder=str(_HERE / "pages"),
         assets_folder=str(_HERE / "assets"),
@@ -55,16 +63,18 @@ def create_app(
         suppress_callback_exceptions=True,
         update_title=None,
     )
-    app.server.config["KNELPUNT_WORKSPACE"] = Workspace(store, profile=profile)
-    app.layout = _shell(language(lang), profile)
+    app.server.config["KNELPUNT_WORKSPACE"] = workspace
+    app.layout = _shell(language(lang), profile, workspace.id)
     logging.getLogger("knelpunt.dashboard").setLevel(logging.INFO)
     return app
 
 
-def _shell(lang: str, profile: str) -> html.Div:
+def _shell(lang: str, profile: str, workspace_id: str) -> html.Div:
     return html.Div(
         [
             dcc.Location(id="url"),
+            # Which workspace this page belongs to, for work that runs in the background.
+            dcc.Store(id="workspace", data=workspace_id),
             # The newest source recorded from this page (an upload): lists refresh on it.
             dcc.Store(id="store-version"),
             dcc.Store(

@@ -11,6 +11,7 @@ library's, and the cache is dropped as soon as the store moves on.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import shutil
 import tempfile
 import threading
@@ -60,12 +61,29 @@ RESULTS: Final[dict[str, Callable[[Workspace, kp.EventTable, str], Any]]] = {
 }
 
 
+# The workspaces of this process by id. A background job (a process forked from the
+# one that served its request) finds its store here: no Flask request is there.
+_OPEN: dict[str, Workspace] = {}
+
+
+def find_workspace(workspace_id: object) -> Workspace:
+    """The workspace with this id (see :attr:`Workspace.id`)."""
+    found = _OPEN.get(str(workspace_id))
+    if found is None:
+        raise KnelpuntError("This page belongs to a server that has stopped; reload the page.")
+    return found
+
+
 class Workspace:
     """One store, as the dashboard sees it."""
 
     def __init__(self, store: str, *, profile: str = "sociaal-domein") -> None:
         self.url = store
         self.profile = profile
+        # The same for every worker process serving this store, so that a page drawn
+        # by one worker can start work that another one runs.
+        self.id = hashlib.sha256(store.encode("utf-8")).hexdigest()[:16]
+        _OPEN[self.id] = self
         self._lock = threading.RLock()
         self._tables: dict[tuple[int, ...] | None, kp.EventTable] = {}
         self._results: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
@@ -153,6 +171,22 @@ class Workspace:
         key = ("compare", tuple(sorted(a)), tuple(sorted(b)), table.high, table.purges)
         found: kp.Comparison = self._cached((*key, profile, labels), run)
         return found
+
+    def what_if(
+        self,
+        scenario: str,
+        changes: Sequence[str],
+        *,
+        seeds: Sequence[int],
+        overrides: Sequence[str],
+        on_run: Callable[[kp.SimulationRun], None] | None = None,
+    ) -> kp.WhatIf:
+        """A scenario as written and changed, run on the same seeds and recorded in the
+        store (:func:`knelpunt.compare_scenarios`)."""
+        with self.store() as store:
+            return kp.compare_scenarios(
+                scenario, changes, seeds=seeds, overrides=overrides, store=store, on_run=on_run
+            )
 
     def result(self, name: str, sources: Sequence[int] | None, profile: str | None) -> Any:
         """The library result ``name`` (see :data:`RESULTS`) on these sources."""

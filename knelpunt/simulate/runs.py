@@ -375,6 +375,8 @@ def compare_scenarios(
             "A what-if needs at least one change, e.g. steering.caseload_cap=25 "
             "(knelpunt simulate SCENARIO --runs 5 --set steering.caseload_cap=25)."
         )
+    # Both versions are checked before anything runs: a bad change records nothing.
+    read_scenario(scenario, overrides=[*overrides, *changes])
     rows = []
     for seed in seeds:
         for version, extra in (("as written", ()), ("changed", tuple(changes))):

@@ -437,15 +437,19 @@ class Blockers:
     steering: SteeringBlockers = SteeringBlockers()
     client: ClientBlockers = ClientBlockers()
 
-    def enabled(self) -> list[str]:
-        """The switched-on blockers as ``kind.name``."""
-        found = []
+    def switches(self) -> dict[str, bool]:
+        """Every blocker as ``kind.name``, and whether it is switched on; a run switches
+        one with the override ``kind.name.enabled=true`` (or ``false``)."""
+        found = {}
         for kind in ("protocol", "system", "steering", "client"):
             group = getattr(self, kind)
             for name in group.__dataclass_fields__:
-                if getattr(group, name).enabled:
-                    found.append(f"{kind}.{name}")
+                found[f"{kind}.{name}"] = bool(getattr(group, name).enabled)
         return found
+
+    def enabled(self) -> list[str]:
+        """The switched-on blockers as ``kind.name``."""
+        return [name for name, on in self.switches().items() if on]
 
 
 @dataclass(config=_STRICT)
@@ -518,13 +522,23 @@ def read_scenario(
     """
     path, nodes, data = _load(scenario, seen=())
     data = apply_overrides(data, overrides)
-    return validate_scenario(data, path=path, nodes=nodes), data
+    return validate_scenario(data, path=path, nodes=nodes, overrides=overrides), data
 
 
 def validate_scenario(
-    data: Mapping[str, Any], *, path: Path | None = None, nodes: object = None
+    data: Mapping[str, Any],
+    *,
+    path: Path | None = None,
+    nodes: object = None,
+    overrides: Sequence[str] = (),
 ) -> Scenario:
     """A :class:`Scenario` from plain settings (as :func:`read_scenario` returns them).
+
+    Args:
+        data: the settings.
+        path, nodes: the file they were read from, and its YAML nodes (for line numbers).
+        overrides: the ``key=value`` overrides applied to them: a wrong value that
+            came from one is blamed on the override, not on the file.
 
     Raises:
         ScenarioError: a value is missing or not allowed; the message names the key.
@@ -533,7 +547,9 @@ def validate_scenario(
     try:
         scenario = _ADAPTER.validate_python(dict(data))
     except ValidationError as error:
-        raise ScenarioError(_explain(error, where=where, nodes=nodes)) from None
+        raise ScenarioError(
+            _explain(error, where=where, nodes=nodes, overrides=_override_keys(overrides))
+        ) from None
     blockers = scenario.blockers
     checks = (
         ("team → calendar", scenario.calendar),
@@ -699,12 +715,37 @@ def _merge(base: dict[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _explain(error: ValidationError, *, where: str, nodes: object) -> str:
+def _override_keys(overrides: Sequence[str]) -> dict[tuple[str, ...], str]:
+    """Per key path an override sets (as :func:`apply_overrides` reads it), its text."""
+    found = {}
+    for text in overrides:
+        parts = text.partition("=")[0].strip().split(".")
+        if parts[0] in _BLOCKER_KINDS:
+            parts = ["blockers", *parts]
+        found[tuple(parts)] = text
+    return found
+
+
+def _explain(
+    error: ValidationError,
+    *,
+    where: str,
+    nodes: object,
+    overrides: Mapping[tuple[str, ...], str] | None = None,
+) -> str:
     lines = []
     for problem in error.errors()[:10]:
         place = [str(p) for p in problem["loc"]]
+        # An override whose key path leads to the problem set the value (the last wins).
+        blamed = [
+            text for key, text in (overrides or {}).items() if tuple(place[: len(key)]) == key
+        ]
         line = _line_of(nodes, place)
-        at = f"{where}{f', line {line}' if line else ''}"
+        at = (
+            f"the override {blamed[-1]!r}"
+            if blamed
+            else f"{where}{f', line {line}' if line else ''}"
+        )
         key = " → ".join(place) or "(top)"
         kind = problem["type"]
         if kind in ("extra_forbidden", "unexpected_keyword_argument"):

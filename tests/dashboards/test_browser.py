@@ -258,3 +258,53 @@ def test_the_individual_page_shows_pseudonyms_only(page: Page, demo_store: str) 
     rows = shown.locator("#people-table .ag-paging-row-summary-panel").inner_text()
     assert rows.endswith(f" {len(groups)}")
     page.shoot("individueel")
+
+
+def test_a_what_if_runs_in_the_background_and_lands_in_the_store(
+    page: Page, demo_store: str
+) -> None:
+    """The weekly approval meeting switched off in its own scenario, three seeds of 30
+    days: the progress bar counts the six runs, the decision time is clearly better,
+    and the runs are new sources."""
+    with kp.open_store(demo_store) as store:
+        before = {s.source_id for s in kp.list_sources(store)}
+    shown = page.open("/simulatie", "#sim-switches input")
+    shown.click("#sim-scenario")
+    shown.get_by_role("option", name="team-meeting", exact=True).click()
+    shown.wait_for_function(
+        "() => document.querySelector('#sim-description').innerText.includes('MDO')",
+        timeout=30_000,
+    )
+    meeting = shown.get_by_label("Protocol: akkoord alleen in het wekelijkse MDO")
+    assert meeting.is_checked()
+    meeting.uncheck()
+    shown.fill("#sim-days", "30")
+    shown.fill("#sim-seeds", "3")
+    shown.click("#sim-run")
+    shown.wait_for_selector("#sim-done", timeout=180_000)
+    assert shown.get_attribute("#sim-progress", "value") == "6"
+    assert shown.get_attribute("#sim-progress", "max") == "6"
+    assert "protocol.team_meeting.enabled=false" in shown.inner_text("#sim-done h2")
+    decision = shown.inner_text("#sim-kpi-decision_days_median")
+    assert "Duidelijk beter" in decision
+    with kp.open_store(demo_store) as store:
+        new = [s for s in kp.list_sources(store) if s.source_id not in before]
+    assert len(new) == 6, [(s.name, s.details.get("overrides")) for s in new]
+    assert {s.kind for s in new} == {"simulation"}
+    assert all(str(s.source_id) in shown.inner_text("#sim-done") for s in new)
+    page.shoot("simulatie")
+
+
+def test_a_bad_setting_shows_what_to_fix_and_runs_nothing(page: Page, demo_store: str) -> None:
+    with kp.open_store(demo_store) as store:
+        before = len(kp.list_sources(store))
+    shown = page.open("/simulatie", "#sim-switches input")
+    shown.fill("#sim-extra", "team.professionals.generalist=veel")
+    shown.fill("#sim-days", "14")
+    shown.click("#sim-run")
+    shown.wait_for_selector("#sim-result .failure", timeout=60_000)
+    message = shown.inner_text("#sim-result .failure")
+    assert "the override 'team.professionals.generalist=veel'" in message
+    assert "Traceback" not in shown.content()
+    with kp.open_store(demo_store) as store:
+        assert len(kp.list_sources(store)) == before

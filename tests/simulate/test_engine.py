@@ -187,6 +187,19 @@ def test_what_if_separates_a_real_change_from_noise() -> None:
     assert not idle["clear"].any()
 
 
+def test_a_what_if_with_a_bad_change_records_nothing(tmp_path: Path) -> None:
+    with kp.open_store(tmp_path / "s.db") as store:
+        with pytest.raises(kp.KnelpuntError, match=r"the override 'arrivals\.per_week=veel'"):
+            kp.compare_scenarios(
+                "baseline",
+                ["arrivals.per_week=veel"],
+                seeds=[1, 2],
+                overrides=["days=14"],
+                store=store,
+            )
+        assert kp.list_sources(store) == []
+
+
 def test_the_dutch_profile_classifies_every_simulated_activity() -> None:
     profile = kp.read_profile("sociaal-domein")
     run = kp.simulate_scenario(

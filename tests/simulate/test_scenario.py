@@ -37,6 +37,33 @@ def test_baseline_has_no_blocker_and_each_variant_plants_one() -> None:
     assert len(planted) == len(VARIANTS) == 12
 
 
+def test_every_blocker_has_a_switch_that_an_override_turns() -> None:
+    baseline, _ = kp.read_scenario("baseline")
+    switches = baseline.blockers.switches()
+    assert len(switches) == 13
+    assert [name for name, on in switches.items() if on] == ["client.waits"]
+    turned, _ = kp.read_scenario(
+        "baseline",
+        overrides=[f"{name}.enabled={'false' if on else 'true'}" for name, on in switches.items()],
+    )
+    assert turned.blockers.switches() == {name: not on for name, on in switches.items()}
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("team.professionals.generalist=veel", "team → professionals → generalist"),
+        ("steering.caseload_cap.cap=-3", "blockers → steering → caseload_cap → cap"),
+    ],
+)
+def test_a_bad_override_is_blamed_not_the_file(override: str, key: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        kp.read_scenario("baseline", overrides=["days=30", override])
+    message = str(caught.value)
+    assert message.startswith(f"the override {override!r}: {key}: ")
+    assert "baseline.yaml" not in message
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "scenario.yaml"
     path.write_text(text, encoding="utf-8")
