@@ -18,10 +18,12 @@ import dash
 import diskcache
 from dash import Dash, DiskcacheManager, Input, Output, dcc, html
 
+import knelpunt as kp
 from dashboards.i18n import LANGUAGES, language, t
 from dashboards.workspace import Workspace
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.profile import SHIPPED_PROFILES
+from knelpunt.simulate.capture import capture_blueprint
 
 _HERE: Final = Path(__file__).resolve().parent
 NAV: Final = (
@@ -34,6 +36,7 @@ NAV: Final = (
     ("/zaken", "nav.cases"),
     ("/vergelijken", "nav.compare"),
     ("/simulatie", "nav.simulation"),
+    ("/vastleggen", "nav.capture"),
     ("/uploaden", "nav.upload"),
 )
 
@@ -64,6 +67,8 @@ def create_app(
         update_title=None,
     )
     app.server.config["KNELPUNT_WORKSPACE"] = workspace
+    # The capture API (for the capture page and for other devices) on the same server.
+    app.server.register_blueprint(capture_blueprint(kp.open_store(store)))
     app.layout = _shell(language(lang), profile, workspace.id)
     logging.getLogger("knelpunt.dashboard").setLevel(logging.INFO)
     return app

@@ -169,6 +169,21 @@ class Profile:
         }
         return matches.pop() if len(matches) == 1 else None
 
+    def named_activities(self) -> list[tuple[str, str]]:
+        """The activities the profile names exactly (not by a pattern), as (class, name)
+        in the file's order: the steps a live capture offers as buttons.
+
+        Example:
+            >>> ("work", "Keukentafelgesprek") in read_profile("sociaal-domein").named_activities()
+            True
+        """
+        return [
+            (kind, name)
+            for kind, names in self.activities
+            for name in names
+            if not _is_pattern(name)
+        ]
+
     @classmethod
     def from_mapping(cls, spec: Mapping[str, object], *, path: Path | None = None) -> Profile:
         """A profile from its YAML content (every scalar a string, as

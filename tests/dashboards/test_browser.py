@@ -4,7 +4,9 @@ test ends with no console errors (the ``page`` fixture checks)."""
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -308,3 +310,62 @@ def test_a_bad_setting_shows_what_to_fix_and_runs_nothing(page: Page, demo_store
     assert "Traceback" not in shown.content()
     with kp.open_store(demo_store) as store:
         assert len(kp.list_sources(store)) == before
+
+
+def test_capture_two_events_by_tapping_and_see_them_arrive(
+    page: Page, served: Served, demo_store: str
+) -> None:
+    """A session opened on the page, two taps on a tablet-wide page, a third event
+    from another device with the token shown once; each stored once."""
+    tablet = Page(page.page.context.browser, served.url, width=820)
+    try:
+        shown = tablet.open("/vastleggen", "#capture-open")
+        shown.fill("#capture-name", "Oefening wijkteam")
+        shown.click("#capture-open")
+        shown.wait_for_selector("#capture-token-value", timeout=30_000)
+        token = shown.inner_text("#capture-token-value")
+        with kp.open_store(demo_store) as store:
+            session = kp.list_sources(store)[-1]
+        assert session.kind == "capture"
+        assert session.name == "Oefening wijkteam"
+        assert token not in str(session.details)  # only its hash is kept
+        shown.fill("#capture-case", "Z-17")
+        shown.fill("#capture-resource", "Generalist 01")
+        shown.get_by_role("button", name="Intake", exact=True).click()
+        shown.wait_for_selector("#capture-status:text('Intake')", timeout=30_000)
+        shown.get_by_role("button", name="Keukentafelgesprek", exact=True).click()
+        shown.wait_for_selector("#capture-status:text('Keukentafelgesprek')", timeout=30_000)
+        # Another device posts with the token, through the same API.
+        body = {
+            "case_id": "Z-17",
+            "activity": "Verslag onderzoek",
+            "timestamp": "2026-12-05T10:00:00+01:00",
+            "idempotency_key": "tablet-2-verslag",
+        }
+        request = urllib.request.Request(
+            f"{served.url}/api/capture/sessions/{session.source_id}/events",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 201
+        shown.wait_for_selector("#capture-count:text('3 gebeurtenissen')", timeout=30_000)
+        arrived = shown.inner_text("#capture-arrived")
+        assert arrived.index("Verslag onderzoek") < arrived.index("Keukentafelgesprek")
+        assert "nan" not in arrived  # the event without a resource shows an empty cell
+        tablet.shoot("vastleggen")
+        with kp.open_store(demo_store) as store:
+            events = kp.read_events(store, sources=[session.source_id])
+        assert events["concept:name"].tolist() == [
+            "Intake",
+            "Keukentafelgesprek",
+            "Verslag onderzoek",
+        ]
+        assert set(events["org:resource"].dropna()) == {"Generalist 01"}
+        shown.click("#capture-close")
+        shown.wait_for_selector("#capture-closed", timeout=30_000)
+        assert "3 gebeurtenissen" in shown.inner_text("#capture-closed")
+    finally:
+        errors = list(tablet.errors)
+        tablet.close()
+    assert errors == []
