@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from babel.numbers import format_decimal, format_percent
 from dash import Input, Output, dcc, html
+from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from dashboards.i18n import language, t
@@ -97,6 +98,8 @@ def guarded(render: Callable[P, Any]) -> Callable[P, Any]:
     def run(*args: P.args, **kwargs: P.kwargs) -> Any:
         try:
             return render(*args, **kwargs)
+        except PreventUpdate:
+            raise  # not a failure: nothing to draw
         except Exception as error:
             shared = [a for a in args if isinstance(a, dict) and "lang" in a]
             shown = failure(context(shared[0] if shared else None)[0], error)

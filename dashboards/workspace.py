@@ -44,12 +44,31 @@ def _criteria(ws: Workspace, table: kp.EventTable, profile: str, *, linked: bool
     )
 
 
-# What a page can ask for: each one library call on the chosen events.
-RESULTS: Final[dict[str, Callable[[Workspace, kp.EventTable, str], Any]]] = {
+def _instances(
+    ws: Workspace,
+    table: kp.EventTable,
+    profile: str,
+    *,
+    activities: float = 1.0,
+    working: bool = False,
+) -> kp.ActivityInstances:
+    """The activity instances of the most frequent ``activities`` share of the activities,
+    their durations in the profile's working time when ``working``."""
+    if activities < 1:
+        table = kp.filter_events(table, activity_share=activities)
+    calendar = kp.read_profile(profile).calendar if working else None
+    return kp.pair_instances(table, calendar=calendar)
+
+
+# What a page can ask for: each one library call on the chosen events (with options).
+RESULTS: Final[dict[str, Callable[..., Any]]] = {
     "summary": lambda ws, table, profile: kp.summarise_log(
         table, zone=kp.read_profile(profile).calendar.timezone
     ),
-    "map": lambda ws, table, profile: kp.discover_map(kp.pair_instances(table)),
+    "instances": _instances,
+    "map": lambda ws, table, profile, **options: kp.discover_map(
+        ws.result("instances", table.sources, profile, **options)
+    ),
     "blockers": _blockers,
     "criteria": partial(_criteria, linked=True),
     "scorecard": partial(_criteria, linked=False),
@@ -188,12 +207,15 @@ class Workspace:
                 scenario, changes, seeds=seeds, overrides=overrides, store=store, on_run=on_run
             )
 
-    def result(self, name: str, sources: Sequence[int] | None, profile: str | None) -> Any:
-        """The library result ``name`` (see :data:`RESULTS`) on these sources."""
+    def result(
+        self, name: str, sources: Sequence[int] | None, profile: str | None, **options: Any
+    ) -> Any:
+        """The library result ``name`` (see :data:`RESULTS`) on these sources, with its
+        options (say, ``activities=0.5`` for the map)."""
         table = self.events(sources)
         profile = profile or self.profile
-        key = (name, table.sources, table.high, table.purges, profile)
-        return self._cached(key, lambda: RESULTS[name](self, table, profile))
+        key = (name, table.sources, table.high, table.purges, profile, *sorted(options.items()))
+        return self._cached(key, lambda: RESULTS[name](self, table, profile, **options))
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """The result kept under ``key``, computed (outside the lock) when missing; the

@@ -60,7 +60,13 @@ from knelpunt.ingest.pipeline import ingest_log
 from knelpunt.mining.conformance import Conformance, check_conformance
 from knelpunt.mining.filters import filter_events, simplify_map
 from knelpunt.mining.instances import ActivityInstances, pair_instances, summarise_activities
-from knelpunt.mining.maps import ProcessMap, discover_map, list_variants, summarise_cases
+from knelpunt.mining.maps import (
+    ProcessMap,
+    discover_map,
+    list_edge_cases,
+    list_variants,
+    summarise_cases,
+)
 from knelpunt.mining.models import ProcessModel, discover_model, export_model, read_model
 from knelpunt.mining.organisation import (
     discover_collaboration,
@@ -130,6 +136,7 @@ __all__ = [
     "find_blockers",
     "find_cases",
     "ingest_log",
+    "list_edge_cases",
     "list_sources",
     "list_variants",
     "load_events",

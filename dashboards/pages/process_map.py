@@ -10,6 +10,7 @@ from typing import Any, Final
 import dash
 import dash_cytoscape as cyto
 from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 import knelpunt as kp
 from dashboards.components import (
@@ -27,6 +28,8 @@ cyto.load_extra_layouts()
 
 _STATISTICS: Final = ("median", "mean", "p90", "total")
 _START: Final = "▶"
+# The slowest cases listed for a clicked path.
+_CASES_SHOWN: Final = 10
 _END: Final = "■"
 
 
@@ -64,6 +67,35 @@ def layout(**_query: Any) -> html.Div:
                     ),
                     html.Div(
                         [
+                            html.Label(id="map-clock-label", htmlFor="map-clock"),
+                            dcc.RadioItems(
+                                id="map-clock",
+                                options=_clocks("nl"),
+                                value="calendar",
+                                inline=True,
+                                persistence=True,
+                                persistence_type="session",
+                            ),
+                        ]
+                    ),
+                    html.Div(
+                        [
+                            html.Label(id="map-activities-label", htmlFor="map-activities"),
+                            dcc.Slider(
+                                id="map-activities",
+                                min=10,
+                                max=100,
+                                step=5,
+                                value=100,
+                                marks={10: "10%", 50: "50%", 100: "100%"},
+                                persistence=True,
+                                persistence_type="session",
+                            ),
+                        ],
+                        className="slider",
+                    ),
+                    html.Div(
+                        [
                             html.Label(id="map-paths-label", htmlFor="map-paths"),
                             dcc.Slider(
                                 id="map-paths",
@@ -95,6 +127,15 @@ def _overlays(lang: str) -> list[dict[str, str]]:
     return [
         {"label": t(lang, f"map.overlay.{v}"), "value": v} for v in ("frequency", "performance")
     ]
+
+
+def _clocks(lang: str) -> list[dict[str, str]]:
+    return [{"label": t(lang, f"map.clock.{v}"), "value": v} for v in ("calendar", "working")]
+
+
+def _options(activities: int | None, clock: str | None) -> dict[str, Any]:
+    """The map's options for the workspace: the activities' share, the clock."""
+    return {"activities": (activities or 100) / 100, "working": clock == "working"}
 
 
 def _statistics(lang: str) -> list[dict[str, str]]:
@@ -171,6 +212,9 @@ _STYLE: Final = [
     Output("map-statistic-label", "children"),
     Output("map-statistic", "options"),
     Output("map-paths-label", "children"),
+    Output("map-activities-label", "children"),
+    Output("map-clock-label", "children"),
+    Output("map-clock", "options"),
     Output("map-legend", "children"),
     Input("ctx", "data"),
 )
@@ -182,6 +226,9 @@ def _labels(ctx: Any) -> tuple[Any, ...]:
         t(lang, "map.statistic"),
         _statistics(lang),
         t(lang, "map.paths"),
+        t(lang, "map.activities"),
+        t(lang, "map.clock"),
+        _clocks(lang),
         t(lang, "map.legend"),
     )
 
@@ -192,14 +239,17 @@ def _labels(ctx: Any) -> tuple[Any, ...]:
     Input("map-overlay", "value"),
     Input("map-statistic", "value"),
     Input("map-paths", "value"),
+    Input("map-activities", "value"),
+    Input("map-clock", "value"),
 )
 @guarded
-def _draw(ctx: Any, overlay: str, statistic: str, paths: int) -> Any:
+def _draw(ctx: Any, overlay: str, statistic: str, paths: int, activities: int, clock: str) -> Any:
     lang, sources, profile = context(ctx)
     ws = workspace()
     if not ws.sources():
         return empty(lang, "empty.store")
-    found = kp.simplify_map(ws.result("map", sources, profile), paths=(paths or 0) / 100)
+    whole = ws.result("map", sources, profile, **_options(activities, clock))
+    found = kp.simplify_map(whole, paths=(paths or 0) / 100)
     if found.cases == 0:
         return empty(lang, "empty.selection")
     blockers = ws.result("blockers", sources, profile)
@@ -297,9 +347,15 @@ def _duration(seconds: float, lang: str) -> str:
     Input("map-graph", "tapNodeData"),
     Input("map-graph", "tapEdgeData"),
     State("ctx", "data"),
+    State("map-activities", "value"),
+    State("map-clock", "value"),
 )
-def _details(node: Any, edge: Any, ctx: Any) -> Any:
-    lang = context(ctx)[0]
+@guarded
+def _details(node: Any, edge: Any, ctx: Any, activities: int, clock: str) -> Any:
+    lang, sources, profile = context(ctx)
+    if dash.ctx.triggered_id and all(x["value"] is None for x in dash.ctx.triggered):
+        # The map was drawn again (no tap): what was clicked last stays described.
+        raise PreventUpdate
     tapped = dash.ctx.triggered_id and dash.ctx.triggered[0]["prop_id"].split(".")[1]
     if tapped == "tapNodeData" and node and "name" in node:
         lines = [
@@ -315,17 +371,38 @@ def _details(node: Any, edge: Any, ctx: Any) -> Any:
             lines.append(node["blocker"])
         return [html.P(line) for line in lines]
     if tapped == "tapEdgeData" and edge and "source_name" in edge:
-        return html.P(
-            t(
-                lang,
-                "map.edge",
-                source=edge["source_name"],
-                target=edge["target_name"],
-                count=number(edge["count"], lang, 0),
-                cases=number(edge["cases"], lang, 0),
-                median=edge["median_text"],
-                mean=edge["mean_text"],
-                p90=edge["p90_text"],
-            )
-        )
+        steps = workspace().result("instances", sources, profile, **_options(activities, clock))
+        passages = kp.list_edge_cases(steps, edge["source_name"], edge["target_name"])
+        slowest = passages.head(_CASES_SHOWN)
+        return [
+            html.P(
+                t(
+                    lang,
+                    "map.edge",
+                    source=edge["source_name"],
+                    target=edge["target_name"],
+                    count=number(edge["count"], lang, 0),
+                    cases=number(edge["cases"], lang, 0),
+                    median=edge["median_text"],
+                    mean=edge["mean_text"],
+                    p90=edge["p90_text"],
+                )
+            ),
+            html.P(t(lang, "map.edge.cases", shown=len(slowest)), className="note"),
+            html.Ul(
+                [
+                    html.Li(
+                        t(
+                            lang,
+                            "map.edge.case",
+                            case=row["case_id"],
+                            source=row["source_id"],
+                            duration=_duration(row["duration_s"], lang),
+                        )
+                    )
+                    for row in slowest.to_dict("records")
+                ],
+                id="map-edge-cases",
+            ),
+        ]
     return html.P(t(lang, "map.details"), className="note")

@@ -42,6 +42,7 @@ __all__ = [
     "ProcessMap",
     "case_variants",
     "discover_map",
+    "list_edge_cases",
     "list_variants",
     "summarise_cases",
     "working_clock",
@@ -148,14 +149,14 @@ def discover_map(
             )
         return _instance_map(table)
     names = table.activities
-    same = table.case[1:] == table.case[:-1]
-    clock = working_clock(table, calendar)
+    steps = _event_steps(table, calendar)
+    same = steps.same
     edges = _edge_table(
         names,
         table.activity[:-1][same],
         table.activity[1:][same],
         table.case[1:][same],
-        (clock[1:] - clock[:-1])[same],
+        steps.duration_us,
     )
     per_activity = (
         pl.DataFrame({"activity": table.activity, "case": table.case})
@@ -211,16 +212,47 @@ def _edge_table(
     return edges.reset_index(drop=True)
 
 
-def _instance_map(found: ActivityInstances) -> ProcessMap:
+@dataclass(frozen=True, slots=True)
+class _Steps:
+    """The steps of a map in case order: per step its activity code and case code, and
+    per succession (two consecutive steps of one case) its duration."""
+
+    names: np.ndarray
+    activity: np.ndarray
+    case: np.ndarray
+    source_ids: np.ndarray  # per step
+    case_ids: np.ndarray  # per step
+    duration_us: np.ndarray  # per succession (same[k]: steps k and k + 1)
+
+    @property
+    def same(self) -> np.ndarray:
+        same: np.ndarray = self.case[1:] == self.case[:-1]
+        return same
+
+
+def _event_steps(table: EventTable, calendar: WorkCalendar | None) -> _Steps:
+    clock = working_clock(table, calendar)
+    same = table.case[1:] == table.case[:-1]
+    return _Steps(
+        names=table.activities,
+        activity=table.activity,
+        case=table.case,
+        source_ids=table.case_sources[table.case],
+        case_ids=table.case_ids[table.case],
+        duration_us=(clock[1:] - clock[:-1])[same],
+    )
+
+
+def _instance_steps(found: ActivityInstances) -> _Steps:
+    """Completed instances by case, then start, then completion time (as Disco draws
+    them); a succession's duration is the wait from one's completion to the next
+    one's start, 0 when they overlap, in the instances' calendar."""
     frame = found.instances
-    closed = frame["complete"].notna().to_numpy()
-    kept = frame[closed]
+    kept = frame[frame["complete"].notna().to_numpy()]
     case = kept.groupby(["source_id", "case_id"], sort=False, observed=True).ngroup().to_numpy()
     start, complete = _micros(kept["start"]), _micros(kept["complete"])
     order = np.lexsort((np.arange(len(kept)), complete, start, case))
     case, start, complete = case[order], start[order], complete[order]
-    activity = kept["activity"].cat.codes.to_numpy()[order]
-    names = np.asarray(kept["activity"].cat.categories, dtype=object)
     same = case[1:] == case[:-1]
     left = complete[:-1][same]
     right = np.maximum(start[1:][same], left)
@@ -229,7 +261,78 @@ def _instance_map(found: ActivityInstances) -> ProcessMap:
         wait = clock.read(right) - clock.read(left)
     else:
         wait = right - left
-    edges = _edge_table(names, activity[:-1][same], activity[1:][same], case[1:][same], wait)
+    return _Steps(
+        names=np.asarray(kept["activity"].cat.categories, dtype=object),
+        activity=kept["activity"].cat.codes.to_numpy()[order],
+        case=case,
+        source_ids=kept["source_id"].to_numpy()[order],
+        case_ids=kept["case_id"].to_numpy()[order],
+        duration_us=wait,
+    )
+
+
+def list_edge_cases(
+    table: EventTable | ActivityInstances,
+    source: str,
+    target: str,
+    *,
+    calendar: WorkCalendar | None = None,
+) -> pd.DataFrame:
+    """The cases that pass along one edge of the map, the slowest passage first.
+
+    The edge is as :func:`discover_map` draws it on the same input (events, or
+    activity instances with their own calendar).
+
+    Returns:
+        One row per passage: ``source_id``, ``case_id`` and ``duration_s`` (a case
+        that takes the edge twice has two rows).
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo")
+        ...     events = kp.load_events(store)
+        >>> found = kp.list_edge_cases(events, "Melding ontvangen", "Keukentafelgesprek")
+        >>> len(found), list(found.columns)
+        (3, ['source_id', 'case_id', 'duration_s'])
+    """
+    if isinstance(table, ActivityInstances):
+        if calendar is not None:
+            raise FilterError(
+                "Activity instances carry their own calendar: pass calendar= to "
+                "pair_instances, not to list_edge_cases."
+            )
+        steps = _instance_steps(table)
+    else:
+        steps = _event_steps(table, calendar)
+    codes = {str(name): code for code, name in enumerate(steps.names)}
+    same = steps.same
+    if source not in codes or target not in codes:
+        hit = np.zeros(int(same.sum()), dtype=bool)
+    else:
+        hit = (steps.activity[:-1][same] == codes[source]) & (
+            steps.activity[1:][same] == codes[target]
+        )
+    arrival = np.flatnonzero(same)[hit] + 1
+    found = pd.DataFrame(
+        {
+            "source_id": steps.source_ids[arrival].astype(np.int64),
+            "case_id": steps.case_ids[arrival].astype(str),
+            "duration_s": steps.duration_us[hit] / _US,
+        }
+    )
+    return found.sort_values(["duration_s", "source_id", "case_id"], ascending=[False, True, True])
+
+
+def _instance_map(found: ActivityInstances) -> ProcessMap:
+    closed = found.instances["complete"].notna().to_numpy()
+    kept = found.instances[closed]
+    steps = _instance_steps(found)
+    case, activity, names, same = steps.case, steps.activity, steps.names, steps.same
+    edges = _edge_table(
+        names, activity[:-1][same], activity[1:][same], case[1:][same], steps.duration_us
+    )
     per_activity = summarise_activities(replace(found, instances=kept)).rename(
         columns={"instances": "count"}
     )

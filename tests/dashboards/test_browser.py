@@ -369,3 +369,43 @@ def test_capture_two_events_by_tapping_and_see_them_arrive(
         errors = list(tablet.errors)
         tablet.close()
     assert errors == []
+
+
+def test_the_map_narrows_to_frequent_activities_counts_working_time_and_lists_cases(
+    page: Page,
+) -> None:
+    shown = page.open("/proceskaart", "#map-graph canvas")
+    graph = "() => { const el = document.querySelector('#map-graph');"
+    cy = "(el._cyreg || el.firstChild._cyreg).cy"
+    ready = f"{graph} return el && {cy} && {cy}.nodes().length > 2; }}"
+    shown.wait_for_function(ready, timeout=30_000)
+    nodes_before = shown.evaluate(f"{graph} return {cy}.nodes().length; }}")
+    # The activities slider to its lowest mark (10%), by keyboard.
+    shown.locator("#map-activities [role=slider]").focus()
+    shown.keyboard.press("Home")
+    shown.wait_for_function(
+        f"{graph} return {cy}.nodes().length < {nodes_before} - 2; }}", timeout=30_000
+    )
+    shown.locator("#map-activities [role=slider]").focus()
+    shown.keyboard.press("End")
+    shown.wait_for_function(
+        f"{graph} return {cy}.nodes().length === {nodes_before}; }}", timeout=30_000
+    )
+    # Performance in working time, then a click on the busiest path lists its cases.
+    shown.get_by_label("Doorlooptijd").check()
+    shown.wait_for_load_state("networkidle")
+    shown.get_by_label("Werktijd (profiel)").check()
+    shown.wait_for_load_state("networkidle")
+    shown.wait_for_function(
+        f"{graph} return {cy}.edges().some(e => /( d| u| min)$/.test(e.data('label'))); }}",
+        timeout=30_000,
+    )
+    shown.evaluate(
+        f"{graph} const edges = {cy}.edges().filter(e => e.data('source_name'));"
+        " edges.max(e => e.data('count')).ele.emit('tap'); }"
+    )
+    shown.wait_for_load_state("networkidle")
+    shown.wait_for_selector("#map-edge-cases li", timeout=30_000)
+    assert "traagste doorgangen" in shown.inner_text("#map-details")
+    assert shown.locator("#map-edge-cases li").count() == 10
+    assert shown.locator("#map-edge-cases li").first.inner_text().startswith("zaak ")

@@ -157,6 +157,50 @@ def test_worked_example() -> None:
     ]
 
 
+def test_the_cases_along_an_edge_by_hand() -> None:
+    with kp.open_store(":memory:") as store:
+        source = store.create_source(NewSource(name="hand", kind="capture")).source_id
+        _append(
+            store,
+            source,
+            [
+                ("z1", "Melding", 0, "an"),
+                ("z2", "Melding", 10, "bo"),
+                ("z1", "Gesprek", 60, "bo"),
+                ("z2", "Gesprek", 40, "bo"),
+            ],
+        )
+        table = kp.load_events(store)
+    found = kp.list_edge_cases(table, "Melding", "Gesprek")
+    assert found["case_id"].tolist() == ["z1", "z2"]  # the slowest first
+    assert found["duration_s"].tolist() == [3600.0, 1800.0]
+    assert found["source_id"].tolist() == [source, source]
+    assert kp.list_edge_cases(table, "Gesprek", "Melding").empty
+    assert kp.list_edge_cases(table, "Melding", "Nergens").empty
+
+
+@settings(max_examples=30, deadline=None)
+@given(events=st.lists(_EVENT, min_size=1, max_size=30), instances=st.booleans())
+def test_the_cases_along_each_edge_add_up_to_the_edge(
+    events: list[tuple[str, str, int, str | None]], instances: bool
+) -> None:
+    """On events and on activity instances: an edge's passages are its count, its
+    cases its distinct cases, their durations its total."""
+    with kp.open_store(":memory:") as store:
+        source = store.create_source(NewSource(name="gen", kind="capture")).source_id
+        _append(store, source, events)
+        table = kp.load_events(store)
+    steps: kp.EventTable | kp.ActivityInstances = (
+        kp.pair_instances(table, calendar=kp.WorkCalendar.office_hours()) if instances else table
+    )
+    for edge in kp.discover_map(steps).edges.to_dict("records"):
+        passages = kp.list_edge_cases(steps, edge["source"], edge["target"])
+        assert len(passages) == edge["count"]
+        assert passages["case_id"].nunique() == edge["cases"]
+        assert passages["duration_s"].sum() == pytest.approx(edge["total_s"], abs=1e-6)
+        assert passages["duration_s"].is_monotonic_decreasing
+
+
 def test_cache_survives_a_new_process_and_purges(tmp_path: Path) -> None:
     """A cached table is read back equal, caught up from disk, and rebuilt after a purge."""
     path = tmp_path / "store.db"
