@@ -17,14 +17,16 @@ import tempfile
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import knelpunt as kp
-from knelpunt.errors import KnelpuntError, UnsupportedFormatError
+from knelpunt.errors import AnalysisError, KnelpuntError, UnsupportedFormatError
 
 # Results kept at once (each a few MB at most for a million events).
 _KEPT: Final = 64
@@ -165,29 +167,61 @@ class Workspace:
 
     def compare(
         self,
-        a: Sequence[int],
-        b: Sequence[int],
+        a: Mapping[str, Any],
+        b: Mapping[str, Any],
         profile: str | None,
         *,
         labels: tuple[str, str],
     ) -> kp.Comparison:
-        """Two sets of sources side by side (:func:`knelpunt.compare`), cached."""
+        """Two sets of cases side by side (:func:`knelpunt.compare`), cached. A set is
+        ``sources`` (None: all), ``since`` and ``until`` (ISO dates, both days included,
+        in the profile's time zone: when its cases started) and a ``team`` (the case
+        holder's), each optional."""
         table = self.events(None)
         profile = profile or self.profile
+        chosen = kp.read_profile(profile)
+        zone = ZoneInfo(chosen.calendar.timezone)
+
+        def day(text: Any, *, after: bool = False) -> datetime | None:
+            if not text:
+                return None
+            try:
+                moment = datetime.combine(date.fromisoformat(str(text)), time(), tzinfo=zone)
+            except ValueError:
+                raise AnalysisError(
+                    f"{text!r} is not a date; choose one in the calendar (e.g. 2025-03-31)."
+                ) from None
+            return moment + timedelta(days=1) if after else moment
+
+        def select(wanted: Mapping[str, Any]) -> kp.EventTable:
+            return kp.select_cases(
+                table,
+                sources=wanted.get("sources") or None,
+                since=day(wanted.get("since")),
+                until=day(wanted.get("until"), after=True),
+                team=wanted.get("team") or None,
+                profile=chosen,
+                groups=self.groups(),
+            )
 
         def run() -> kp.Comparison:
             with self.store() as store:
                 attributes = kp.read_case_attributes(store)
             return kp.compare(
-                kp.select_cases(table, sources=list(a)),
-                kp.select_cases(table, sources=list(b)),
+                select(a),
+                select(b),
                 labels=labels,
-                profile=profile,
+                profile=chosen,
                 attributes=attributes,
                 groups=self.groups(),
             )
 
-        key = ("compare", tuple(sorted(a)), tuple(sorted(b)), table.high, table.purges)
+        def frozen(wanted: Mapping[str, Any]) -> tuple[Any, ...]:
+            return tuple(
+                tuple(sorted(v)) if isinstance(v, list) else v for _, v in sorted(wanted.items())
+            )
+
+        key = ("compare", frozen(a), frozen(b), table.high, table.purges)
         found: kp.Comparison = self._cached((*key, profile, labels), run)
         return found
 

@@ -3,15 +3,34 @@ their bootstrap intervals, the process-map difference and the blocker difference
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import dash
 from dash import Input, Output, dcc, html
 
 from dashboards.components import context, grid, guarded, number, source_options, workspace
 from dashboards.i18n import t
+from knelpunt.mining.organisation import OTHER
 
-dash.register_page(__name__, path="/vergelijken", name="Vergelijken", order=6)
+dash.register_page(__name__, path="/vergelijken", name="Vergelijken", order=8)
+
+_SIDES: Final = ("a", "b")
+_PARTS: Final = ("label", "sources-label", "since-label", "until-label", "team-label")
+# The inputs of one set, and the keys they have in it (see Workspace.compare).
+_FIELDS: Final = ("", "-since", "-until", "-team")
+_KEYS: Final = ("sources", "since", "until", "team")
+
+
+def _label(name: str, chosen: dict[str, Any], lang: str) -> str:
+    """A set in words: "A (bronnen 1, 2; 2025-01-01 – 2025-03-31; team jeugd)"."""
+    parts = []
+    if chosen["sources"]:
+        parts.append(t(lang, "compare.sources", ids=", ".join(map(str, sorted(chosen["sources"])))))
+    if chosen["since"] or chosen["until"]:
+        parts.append(f"{chosen['since'] or '…'} – {chosen['until'] or '…'}")
+    if chosen["team"]:
+        parts.append(t(lang, "compare.team", team=chosen["team"]))
+    return f"{name} ({'; '.join(parts) or t(lang, 'compare.everything')})"
 
 
 def layout(**_query: Any) -> html.Div:
@@ -19,68 +38,101 @@ def layout(**_query: Any) -> html.Div:
         [
             html.H1(id="compare-heading"),
             html.P(id="compare-intro", className="intro"),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.Label(id="compare-a-label", htmlFor="compare-a"),
-                            dcc.Dropdown(id="compare-a", multi=True),
-                        ],
-                        className="field",
-                    ),
-                    html.Div(
-                        [
-                            html.Label(id="compare-b-label", htmlFor="compare-b"),
-                            dcc.Dropdown(id="compare-b", multi=True),
-                        ],
-                        className="field",
-                    ),
-                ],
-                className="fields",
-            ),
+            html.Div([_set_fields(side) for side in _SIDES], className="row"),
             dcc.Loading(html.Div(id="compare-body")),
         ],
         className="compare",
     )
 
 
+def _set_fields(side: str) -> html.Fieldset:
+    """The choice of one set: sources (none: all), a period the cases started in, a team."""
+    return html.Fieldset(
+        [
+            html.Legend(id=f"compare-{side}-label"),
+            html.Div(
+                [
+                    html.Label(id=f"compare-{side}-sources-label", htmlFor=f"compare-{side}"),
+                    dcc.Dropdown(id=f"compare-{side}", multi=True),
+                ],
+                className="field",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Label(
+                                id=f"compare-{side}-since-label", htmlFor=f"compare-{side}-since"
+                            ),
+                            dcc.Input(id=f"compare-{side}-since", type="date"),
+                        ],
+                        className="field",
+                    ),
+                    html.Div(
+                        [
+                            html.Label(
+                                id=f"compare-{side}-until-label", htmlFor=f"compare-{side}-until"
+                            ),
+                            dcc.Input(id=f"compare-{side}-until", type="date"),
+                        ],
+                        className="field",
+                    ),
+                    html.Div(
+                        [
+                            html.Label(
+                                id=f"compare-{side}-team-label", htmlFor=f"compare-{side}-team"
+                            ),
+                            dcc.Dropdown(id=f"compare-{side}-team"),
+                        ],
+                        className="field",
+                    ),
+                ],
+                className="fields",
+            ),
+        ],
+        className="panel set",
+    )
+
+
 @dash.callback(
     Output("compare-heading", "children"),
     Output("compare-intro", "children"),
-    Output("compare-a-label", "children"),
-    Output("compare-b-label", "children"),
-    Output("compare-a", "options"),
-    Output("compare-b", "options"),
+    *[Output(f"compare-{side}-{part}", "children") for side in _SIDES for part in _PARTS],
+    *[Output(f"compare-{side}", "options") for side in _SIDES],
+    *[Output(f"compare-{side}-team", "options") for side in _SIDES],
     Input("ctx", "data"),
 )
+@guarded
 def _labels(ctx: Any) -> tuple[Any, ...]:
-    lang = context(ctx)[0]
+    lang, _, profile = context(ctx)
     options = source_options()
+    teams = workspace().result("teamwork", None, profile).teams["team"]
+    known = [team for team in teams if team != OTHER]
     return (
         t(lang, "compare.heading"),
         t(lang, "compare.intro"),
-        t(lang, "compare.a"),
-        t(lang, "compare.b"),
-        options,
-        options,
+        *[t(lang, f"compare.{side}.{part}") for side in _SIDES for part in _PARTS],
+        *[options for _ in _SIDES],
+        *[known for _ in _SIDES],
     )
 
 
 @dash.callback(
     Output("compare-body", "children"),
-    Input("compare-a", "value"),
-    Input("compare-b", "value"),
+    *[Input(f"compare-{side}{field}", "value") for side in _SIDES for field in _FIELDS],
     Input("ctx", "data"),
 )
 @guarded
-def _draw(a: list[int] | None, b: list[int] | None, ctx: Any) -> Any:
+def _draw(*values: Any) -> Any:
+    *chosen, ctx = values
     lang, _sources, profile = context(ctx)
-    if not a or not b:
-        return html.P(t(lang, "compare.pick"), className="note")
-    labels = (
-        "A (" + ", ".join(map(str, sorted(a))) + ")",
-        "B (" + ", ".join(map(str, sorted(b))) + ")",
+    a, b = (
+        {key: value or None for key, value in zip(_KEYS, chosen[i : i + 4], strict=True)}
+        for i in (0, 4)
     )
+    if not any(a.values()) or not any(b.values()) or a == b:
+        return html.P(t(lang, "compare.pick"), className="note")
+    labels = (_label("A", a, lang), _label("B", b, lang))
     found = workspace().compare(a, b, profile, labels=labels)
     measures = found.to_frame()
     measures = measures.assign(

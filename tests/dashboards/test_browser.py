@@ -409,3 +409,34 @@ def test_the_map_narrows_to_frequent_activities_counts_working_time_and_lists_ca
     assert "traagste doorgangen" in shown.inner_text("#map-details")
     assert shown.locator("#map-edge-cases li").count() == 10
     assert shown.locator("#map-edge-cases li").first.inner_text().startswith("zaak ")
+
+
+def test_compare_two_periods_and_two_teams(page: Page, demo_store: str) -> None:
+    """The baseline source's first month against its second, then the cases held by
+    generalists against those held by youth workers."""
+    with kp.open_store(demo_store) as store:
+        baseline = kp.list_sources(store)[0]
+    shown = page.open("/vergelijken", "#compare-a")
+    for box, since, until in (("a", "2025-01-06", "2025-02-05"), ("b", "2025-02-06", "2025-03-07")):
+        shown.click(f"#compare-{box}")
+        shown.get_by_role("option", name=re.compile(f"^{baseline.source_id}: ")).click()
+        shown.keyboard.press("Escape")
+        shown.fill(f"#compare-{box}-since", since)
+        shown.fill(f"#compare-{box}-until", until)
+    shown.wait_for_selector("#compare-lines li", timeout=120_000)
+    shown.wait_for_load_state("networkidle")
+    lines = shown.locator("#compare-lines li").all_inner_texts()
+    period = f"A (bronnen {baseline.source_id}; 2025-01-06 – 2025-02-05)"
+    assert any(period in line for line in lines), lines
+    # Teams instead of periods.
+    for box, team in (("a", "generalist"), ("b", "jeugd")):
+        shown.fill(f"#compare-{box}-since", "")
+        shown.fill(f"#compare-{box}-until", "")
+        shown.click(f"#compare-{box}-team")
+        shown.get_by_role("option", name=team, exact=True).click()
+    shown.wait_for_function(
+        "() => [...document.querySelectorAll('#compare-lines li')]"
+        ".some(li => li.innerText.includes('team jeugd'))",
+        timeout=120_000,
+    )
+    assert shown.locator("#compare-measures .ag-row").count() > 5
