@@ -14,13 +14,14 @@ import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
 from babel.numbers import format_decimal, format_percent
-from dash import Input, Output, dcc, html
+from dash import ALL, MATCH, ClientsideFunction, Input, Output, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from dashboards.i18n import language, t
 from dashboards.workspace import Workspace
 from knelpunt.errors import KnelpuntError
+from knelpunt.ingest.export import export_table
 
 log = logging.getLogger("knelpunt.dashboard")
 _LOCALES: Final = {"nl": "nl_NL", "en": "en_GB"}
@@ -151,8 +152,9 @@ def grid(
     *,
     height: int = 420,
     numbers: Sequence[str] = (),
-) -> dag.AgGrid:
-    """A searchable, sortable table with CSV export; ``columns`` are (field, label key)."""
+) -> html.Div:
+    """A searchable, sortable table, with the rows it shows (filtered and sorted) for
+    download as CSV or Excel; ``columns`` are (field, label key)."""
     definitions = []
     for field, label in columns:
         definition: dict[str, Any] = {
@@ -166,7 +168,7 @@ def grid(
                 "function": f"d3.format('{',d' if whole else ',.1f'}')(params.value)"
             }
         definitions.append(definition)
-    return dag.AgGrid(
+    table = dag.AgGrid(
         id=grid_id,
         rowData=frame[[c for c, _ in columns]].to_dict("records"),
         columnDefs=definitions,
@@ -176,10 +178,52 @@ def grid(
             "paginationPageSize": 20,
             "rowSelection": {"mode": "singleRow", "enableClickSelection": True},
         },
-        csvExportParams={"fileName": f"{grid_id}.csv"},
         style={"height": f"{height}px"},
         className="ag-theme-alpine",
     )
+    tools = html.Div(
+        [
+            html.Button(
+                t(lang, f"export.{kind}"),
+                id={"type": "grid-export", "grid": grid_id, "format": kind},
+                className="tool",
+            )
+            for kind in ("csv", "xlsx")
+        ],
+        className="tools",
+    )
+    return html.Div(
+        [
+            tools,
+            table,
+            dcc.Store(id={"type": "grid-rows", "grid": grid_id}),
+            dcc.Download(id={"type": "grid-download", "grid": grid_id}),
+        ],
+        className="grid",
+    )
+
+
+# The rows a grid shows are gathered in the browser (assets/export.js) ...
+dash.clientside_callback(
+    ClientsideFunction(namespace="knelpunt", function_name="gridRows"),
+    Output({"type": "grid-rows", "grid": MATCH}, "data"),
+    Input({"type": "grid-export", "grid": MATCH, "format": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+
+
+@dash.callback(
+    Output({"type": "grid-download", "grid": MATCH}, "data"),
+    Input({"type": "grid-rows", "grid": MATCH}, "data"),
+    prevent_initial_call=True,
+)
+def _download(shown: Any) -> Any:
+    """... and written here as a file, formulas neutralised (:func:`export_table`)."""
+    if not isinstance(shown, dict) or shown.get("format") not in ("csv", "xlsx"):
+        raise PreventUpdate
+    frame = pd.DataFrame(shown["rows"], columns=shown["headers"])
+    name = f"{shown['grid']}.{shown['format']}"
+    return dcc.send_bytes(export_table(frame, format=shown["format"]), name)
 
 
 def card(label: str, value: str, card_id: str) -> html.Div:
@@ -194,6 +238,33 @@ def card(label: str, value: str, card_id: str) -> html.Div:
 def panel(title: str, content: Any, panel_id: str) -> html.Section:
     """A titled section of a page."""
     return html.Section([html.H2(title), content], className="panel", id=f"panel-{panel_id}")
+
+
+def graph(fig: go.Figure, graph_id: str, *, height: int = 320) -> html.Div:
+    """A figure in the house style, with an SVG download beside Plotly's PNG one."""
+    return html.Div(
+        [
+            html.Div(
+                html.Button(
+                    "SVG",
+                    id={"type": "figure-svg", "graph": graph_id},
+                    className="tool",
+                    title=graph_id,
+                ),
+                className="tools",
+            ),
+            dcc.Graph(figure=figure_layout(fig, height=height), config=PLOT_CONFIG, id=graph_id),
+        ],
+        className="figure",
+    )
+
+
+dash.clientside_callback(
+    ClientsideFunction(namespace="knelpunt", function_name="figureSvg"),
+    Output({"type": "figure-svg", "graph": MATCH}, "className"),
+    Input({"type": "figure-svg", "graph": MATCH}, "n_clicks"),
+    prevent_initial_call=True,
+)
 
 
 def figure_layout(fig: go.Figure, *, height: int = 320) -> go.Figure:

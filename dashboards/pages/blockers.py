@@ -7,16 +7,15 @@ from typing import Any
 
 import dash
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import html
 
 from dashboards.components import (
     CATEGORIES,
     CATEGORY_COLOURS,
-    PLOT_CONFIG,
     body,
     draws,
     empty,
-    figure_layout,
+    graph,
     number,
 )
 from dashboards.i18n import t
@@ -145,7 +144,7 @@ def _blocker(blocker: Any, lang: str) -> html.Li:
     )
 
 
-def _causes(causes: Any, lang: str) -> dcc.Graph:
+def _causes(causes: Any, lang: str) -> html.Div:
     shown = causes[causes["hours"] > 0]
     fig = go.Figure(
         go.Bar(
@@ -157,10 +156,10 @@ def _causes(causes: Any, lang: str) -> dcc.Graph:
         )
     )
     fig.update_yaxes(title=t(lang, "common.hours"))
-    return dcc.Graph(figure=figure_layout(fig), config=PLOT_CONFIG, id="blockers-causes")
+    return graph(fig, "blockers-causes")
 
 
-def _trend(found: Any, lang: str) -> dcc.Graph:
+def _trend(found: Any, lang: str) -> html.Div:
     by_rank = {b.rank: b for b in found.blockers}
     trend = found.trend
     fig = go.Figure()
@@ -177,4 +176,4 @@ def _trend(found: Any, lang: str) -> dcc.Graph:
             line={"color": CATEGORY_COLOURS.get(blocker.category, "#7F7F7F")},
         )
     fig.update_yaxes(title=t(lang, "common.hours"))
-    return dcc.Graph(figure=figure_layout(fig), config=PLOT_CONFIG, id="blockers-trend")
+    return graph(fig, "blockers-trend")

@@ -12,11 +12,10 @@ from dash import Input, Output, State, dcc, html
 
 import knelpunt as kp
 from dashboards.components import (
-    PLOT_CONFIG,
     context,
     draws,
     empty,
-    figure_layout,
+    graph,
     grid,
     guarded,
     workspace,
@@ -150,9 +149,9 @@ def _timeline(rows: Any, ctx: Any) -> Any:
     fig.update_yaxes(autorange="reversed", title=t(lang, "common.activity"))
     return [
         html.H2(t(lang, "cases.timeline", case=row["case_id"])),
-        dcc.Graph(
-            figure=figure_layout(fig, height=max(260, 26 * frame["activity"].nunique() + 80)),
-            config=PLOT_CONFIG,
-            id="case-timeline-graph",
+        graph(
+            fig,
+            "case-timeline-graph",
+            height=max(260, 26 * frame["activity"].nunique() + 80),
         ),
     ]

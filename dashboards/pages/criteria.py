@@ -7,14 +7,13 @@ from typing import Any
 
 import dash
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import html
 
 from dashboards.components import (
-    PLOT_CONFIG,
     body,
     draws,
     empty,
-    figure_layout,
+    graph,
     number,
     percent,
 )
@@ -103,7 +102,7 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
     )
 
 
-def _trend(found: Any, lang: str) -> dcc.Graph:
+def _trend(found: Any, lang: str) -> html.Div:
     trend = found.trend()
     names = {c.id: c.name for c in found.criteria}
     fig = go.Figure()
@@ -118,4 +117,4 @@ def _trend(found: Any, lang: str) -> dcc.Graph:
             name=names.get(str(criterion), str(criterion)),
         )
     fig.update_yaxes(range=[0, 100], ticksuffix="%", title=t(lang, "common.compliance"))
-    return dcc.Graph(figure=figure_layout(fig, height=380), config=PLOT_CONFIG, id="criteria-trend")
+    return graph(fig, "criteria-trend", height=380)

@@ -9,15 +9,14 @@ import dash
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import html
 
 from dashboards.components import (
-    PLOT_CONFIG,
     body,
     card,
     draws,
     empty,
-    figure_layout,
+    graph,
     number,
     panel,
     percent,
@@ -78,11 +77,11 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
     )
 
 
-def _throughput(summary: Any, lang: str) -> dcc.Graph:
+def _throughput(summary: Any, lang: str) -> html.Div:
     fig = go.Figure(go.Histogram(x=summary.throughput["days"], nbinsx=50, marker_color="#0072B2"))
     fig.update_xaxes(title=t(lang, "overview.throughput.x"))
     fig.update_yaxes(title=t(lang, "overview.throughput.y"))
-    return dcc.Graph(figure=figure_layout(fig), config=PLOT_CONFIG, id="overview-histogram")
+    return graph(fig, "overview-histogram")
 
 
 def _terms(scorecard: pd.DataFrame, lang: str) -> Any:
@@ -114,12 +113,10 @@ def _terms(scorecard: pd.DataFrame, lang: str) -> Any:
     fig.update_xaxes(range=[0, 100], ticksuffix="%")
     fig.update_yaxes(autorange="reversed")
     height = max(260, 28 * len(names) + 80)
-    return dcc.Graph(
-        figure=figure_layout(fig, height=height), config=PLOT_CONFIG, id="overview-terms"
-    )
+    return graph(fig, "overview-terms", height=height)
 
 
-def _trend(summary: Any, lang: str) -> dcc.Graph:
+def _trend(summary: Any, lang: str) -> html.Div:
     months = summary.months
     fig = go.Figure()
     fig.add_bar(
@@ -147,7 +144,7 @@ def _trend(summary: Any, lang: str) -> dcc.Graph:
         yaxis={"title": t(lang, "common.cases")},
         yaxis2={"title": t(lang, "overview.trend.median"), "overlaying": "y", "side": "right"},
     )
-    return dcc.Graph(figure=figure_layout(fig), config=PLOT_CONFIG, id="overview-trend")
+    return graph(fig, "overview-trend")
 
 
 def _dotted(sources: list[int] | None, cases: int, lang: str) -> html.Div:
@@ -169,9 +166,7 @@ def _dotted(sources: list[int] | None, cases: int, lang: str) -> html.Div:
     fig.update_yaxes(title=t(lang, "overview.dotted.y"), showticklabels=False)
     return html.Div(
         [
-            dcc.Graph(
-                figure=figure_layout(fig, height=380), config=PLOT_CONFIG, id="overview-dotted"
-            ),
+            graph(fig, "overview-dotted", height=380),
             html.P(
                 t(
                     lang,

@@ -8,9 +8,9 @@ from typing import Any, Final
 import dash
 import pandas as pd
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import html
 
-from dashboards.components import PLOT_CONFIG, body, draws, empty, figure_layout, grid, panel
+from dashboards.components import body, draws, empty, graph, grid, panel
 from dashboards.i18n import t
 from dashboards.workspace import Workspace
 from knelpunt.analysis.criteria import UNKNOWN
@@ -67,7 +67,7 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
     )
 
 
-def _heatmap(work: Any, people: pd.DataFrame, lang: str) -> dcc.Graph:
+def _heatmap(work: Any, people: pd.DataFrame, lang: str) -> html.Div:
     """Hours of work per professional and month, by team."""
     order = people["professional"].tolist()
     hours = (
@@ -87,9 +87,7 @@ def _heatmap(work: Any, people: pd.DataFrame, lang: str) -> dcc.Graph:
     )
     fig.update_yaxes(autorange="reversed")
     height = max(300, 22 * len(order) + 100)
-    return dcc.Graph(
-        figure=figure_layout(fig, height=height), config=PLOT_CONFIG, id="people-months"
-    )
+    return graph(fig, "people-months", height=height)
 
 
 def _goals(goals: Any, lang: str) -> Any:

@@ -14,9 +14,8 @@ from dash.exceptions import PreventUpdate
 
 import knelpunt as kp
 from dashboards.components import (
-    PLOT_CONFIG,
     context,
-    figure_layout,
+    graph,
     guarded,
     number,
     panel,
@@ -309,7 +308,7 @@ def _value(kpi: str, value: float, lang: str, *, signed: bool = False) -> str:
     return ("+" if signed and value > 0 else "") + shown
 
 
-def _figure(frame: Any, lang: str) -> dcc.Graph:
+def _figure(frame: Any, lang: str) -> html.Div:
     """Each KPI's difference as a share of its value as written, with its interval."""
     base = frame["as_written_mean"].where(frame["as_written_mean"] != 0)
     fig = go.Figure(
@@ -329,4 +328,4 @@ def _figure(frame: Any, lang: str) -> dcc.Graph:
     fig.add_vline(x=0, line_color="#5A6B7B")
     fig.update_xaxes(title=t(lang, "sim.figure.x"), ticksuffix="%")
     fig.update_yaxes(autorange="reversed")
-    return dcc.Graph(figure=figure_layout(fig, height=300), config=PLOT_CONFIG, id="sim-figure")
+    return graph(fig, "sim-figure", height=300)

@@ -10,15 +10,14 @@ import dash
 import dash_cytoscape as cyto
 import networkx as nx
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import html
 
 from dashboards.components import (
-    PLOT_CONFIG,
     body,
     card,
     draws,
     empty,
-    figure_layout,
+    graph,
     grid,
     number,
     panel,
@@ -211,7 +210,7 @@ def _network(
     )
 
 
-def _workload(workload: Any, colours: dict[str, str], lang: str) -> dcc.Graph:
+def _workload(workload: Any, colours: dict[str, str], lang: str) -> html.Div:
     fig = go.Figure()
     # Work outside the teams (providers, systems) would dwarf theirs: it is left out.
     for team, rows in workload[workload["team"] != OTHER].groupby("team", sort=True):
@@ -225,4 +224,4 @@ def _workload(workload: Any, colours: dict[str, str], lang: str) -> dcc.Graph:
         )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title=t(lang, "team.workload.y"))
-    return dcc.Graph(figure=figure_layout(fig), config=PLOT_CONFIG, id="team-workload")
+    return graph(fig, "team-workload")

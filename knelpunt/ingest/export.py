@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import re
 from collections.abc import Sequence
@@ -18,10 +19,61 @@ from knelpunt.events.store import EventStore
 from knelpunt.frames import to_pm4py_frame
 from knelpunt.schema import CASE_ID_KEY, CASE_PREFIX, TIMESTAMP_KEY
 
-__all__ = ["export_log"]
+__all__ = ["export_log", "export_table", "neutralise_formulas"]
+
+# A cell that starts with one of these is read as a formula by spreadsheet programs
+# (OWASP, "CSV injection"); exported tables quote them so they stay text.
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 # Dates inside attributes are stored as this ISO form (see convert.encode_rows).
 _STORED_DATE: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` in which every text that a spreadsheet would run as a formula
+    starts with an apostrophe (numbers are left alone, also negative ones).
+
+    Example:
+        >>> neutralise_formulas(pd.DataFrame({"a": ["=1+1", "Intake", -3]}))["a"].tolist()
+        ["'=1+1", 'Intake', -3]
+    """
+
+    def safe(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(_FORMULA_START):
+            return "'" + value
+        return value
+
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(safe)
+    return out
+
+
+def export_table(frame: pd.DataFrame, *, format: str, sheet: str = "knelpunt") -> bytes:
+    """A table as the bytes of a CSV (UTF-8 with a byte-order mark, so that Excel
+    reads accents) or Excel (.xlsx) file, with formulas neutralised
+    (:func:`neutralise_formulas`).
+
+    Raises:
+        UnsupportedFormatError: a format other than ``csv`` or ``xlsx``.
+
+    Example:
+        >>> data = export_table(pd.DataFrame({"zaak": ["Z1"], "dagen": [3.5]}), format="csv")
+        >>> data.decode("utf-8-sig").splitlines()
+        ['zaak,dagen', 'Z1,3.5']
+    """
+    safe = neutralise_formulas(frame)
+    buffer = io.BytesIO()
+    if format == "csv":
+        buffer.write(safe.to_csv(index=False).encode("utf-8-sig"))
+    elif format == "xlsx":
+        safe.to_excel(buffer, index=False, sheet_name=sheet[:31], engine="openpyxl")
+    else:
+        raise UnsupportedFormatError(
+            f"A table is exported as csv or xlsx, not {format!r}; choose one of those."
+        )
+    return buffer.getvalue()
 
 
 def export_log(

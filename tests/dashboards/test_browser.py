@@ -440,3 +440,42 @@ def test_compare_two_periods_and_two_teams(page: Page, demo_store: str) -> None:
         timeout=120_000,
     )
     assert shown.locator("#compare-measures .ag-row").count() > 5
+
+
+def test_tables_download_as_excel_and_csv_and_figures_as_svg(
+    page: Page, demo_store: str, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    with kp.open_store(demo_store) as store:
+        cases = kp.load_events(store).n_cases
+    shown = page.open("/zaken", "#cases-grid .ag-row")
+    with shown.expect_download() as caught:
+        shown.click('button:has-text("Excel") >> nth=1')  # the second grid: the cases
+    download = caught.value
+    assert download.suggested_filename == "cases-grid.xlsx"
+    saved = tmp_path / "cases.xlsx"
+    download.save_as(saved)
+    rows = list(openpyxl.load_workbook(saved).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Bron", "Zaak", "Gebeurtenissen")  # the headers, as shown
+    assert len(rows) - 1 == cases  # every row, not only the page shown
+    # CSV of the same grid after a search: only the rows it finds.
+    first = str(rows[1][1])
+    shown.fill("#cases-search", first)
+    shown.press("#cases-search", "Enter")
+    shown.wait_for_function(
+        "() => document.querySelectorAll('#cases-grid .ag-center-cols-container .ag-row')"
+        ".length < 20",
+        timeout=30_000,
+    )
+    with shown.expect_download() as caught:
+        shown.click('button:has-text("CSV") >> nth=1')
+    lines = Path(caught.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert 1 < len(lines) - 1 < cases
+    assert all(first in line for line in lines[1:])
+    # A figure as SVG.
+    overview = page.open("/", "#overview-histogram .main-svg")
+    with overview.expect_download() as caught:
+        overview.click('button[title="overview-histogram"]')
+    assert caught.value.suggested_filename == "overview-histogram.svg"
+    assert Path(caught.value.path()).read_text(encoding="utf-8").startswith("<svg")
