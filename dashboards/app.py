@@ -16,10 +16,11 @@ from typing import Any, Final
 
 import dash
 import diskcache
-from dash import Dash, DiskcacheManager, Input, Output, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 import knelpunt as kp
 from dashboards.i18n import LANGUAGES, language, t
+from dashboards.jobs import ThreadJobManager
 from dashboards.workspace import Workspace
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.profile import SHIPPED_PROFILES
@@ -58,7 +59,7 @@ def create_app(
     jobs = Path(tempfile.gettempdir()) / f"knelpunt-jobs-{workspace.id}"
     app = Dash(
         __name__,
-        background_callback_manager=DiskcacheManager(diskcache.Cache(str(jobs))),
+        background_callback_manager=ThreadJobManager(diskcache.Cache(str(jobs))),
         use_pages=True,
         pages_folder=str(_HERE / "pages"),
         assets_folder=str(_HERE / "assets"),

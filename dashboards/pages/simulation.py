@@ -21,6 +21,7 @@ from dashboards.components import (
     panel,
 )
 from dashboards.i18n import t
+from dashboards.jobs import stop_if_asked
 from dashboards.workspace import find_workspace
 from knelpunt.simulate.scenario import SHIPPED_SCENARIOS
 
@@ -224,6 +225,7 @@ def _run(
     def step(_run: kp.SimulationRun) -> None:
         done[0] += 1
         set_progress((str(done[0]), str(runs)))
+        stop_if_asked()
 
     set_progress(("0", str(runs)))
     what = find_workspace(workspace_id).what_if(

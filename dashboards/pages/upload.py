@@ -9,10 +9,13 @@ from typing import Any, Final
 
 import dash
 from dash import ALL, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 import knelpunt as kp
 from dashboards.components import context, grid, guarded, number, workspace
 from dashboards.i18n import t
+from dashboards.jobs import stop_if_asked
+from dashboards.workspace import find_workspace
 
 dash.register_page(__name__, path="/uploaden", name="Uploaden", order=5)
 
@@ -45,7 +48,9 @@ def layout(**_query: Any) -> html.Div:
             ),
             dcc.Store(id="upload-state"),
             dcc.Loading(html.Div(id="upload-check")),
-            dcc.Loading(html.Div(id="upload-result", role="status")),
+            html.Progress(id="upload-progress", value="0", max="1", hidden=True),
+            html.Div(id="upload-result", role="status"),
+            dcc.Store(id="upload-recorded"),
         ],
         className="upload",
     )
@@ -201,25 +206,59 @@ def _report(found: kp.LogCheck, lang: str) -> html.Div:
 
 
 @dash.callback(
-    Output("upload-result", "children"),
     Output("store-version", "data", allow_duplicate=True),
+    Input("upload-recorded", "data"),
+    prevent_initial_call=True,
+)
+def _recorded(source: int | None) -> int:
+    # A relay (as on the simulation page): the recording itself, a background job,
+    # has only this page's outputs, so it never starts when the page opens.
+    if not source:
+        raise PreventUpdate
+    return source
+
+
+@dash.callback(
+    Output("upload-result", "children"),
+    Output("upload-recorded", "data"),
     Input("upload-record", "n_clicks"),
     State("upload-state", "data"),
     State({"type": "upload-field", "field": ALL}, "value"),
     State({"type": "upload-field", "field": ALL}, "id"),
     State("upload-mode", "value"),
     State("ctx", "data"),
+    State("workspace", "data"),
+    background=True,
+    progress=[Output("upload-progress", "value"), Output("upload-progress", "max")],
+    running=[
+        (Output("upload-record", "disabled"), True, False),
+        (Output("upload-progress", "hidden"), False, True),
+    ],
     prevent_initial_call=True,
 )
 @guarded
-def _record(clicks: int, state: Any, values: list[Any], ids: list[Any], mode: str, ctx: Any) -> Any:
+def _record(
+    set_progress: Any,
+    clicks: int,
+    state: Any,
+    values: list[Any],
+    ids: list[Any],
+    mode: str,
+    ctx: Any,
+    workspace_id: str,
+) -> Any:
     lang = context(ctx)[0]
     if not clicks:
         return dash.no_update, dash.no_update
     if not state or "upload" not in state:
         return html.P(t(lang, "upload.none")), dash.no_update
-    ws = workspace()
+    ws = find_workspace(workspace_id)
     chosen = {i["field"]: v for i, v in zip(ids, values, strict=True) if v}
+
+    def progress(done: int, total: int | None) -> None:
+        set_progress((str(done), str(max(total or done, done, 1))))
+        stop_if_asked()  # inside the recording's transaction: a stop keeps nothing
+
     with ws.store() as store:
         result = kp.ingest_log(
             store,
@@ -227,6 +266,7 @@ def _record(clicks: int, state: Any, values: list[Any], ids: list[Any], mode: st
             name=state["name"],
             mapping=chosen or None,
             mode="lenient" if mode == "lenient" else "strict",
+            progress=progress,
         )
     source = result.source.source_id
     if result.already_recorded:

@@ -152,6 +152,8 @@ def test_upload_a_real_log_through_the_wizard_then_see_its_map_and_blockers(
     page.shoot("uploaden")
     shown.click("#upload-record")
     shown.wait_for_selector("#upload-done", timeout=60_000)
+    # Recorded as a background job whose progress bar counted every row.
+    assert shown.get_attribute("#upload-progress", "value") == "8577"
     with kp.open_store(demo_store) as store:
         new = kp.list_sources(store)[-1]
     assert new.name == "receipt.csv"
@@ -479,3 +481,29 @@ def test_tables_download_as_excel_and_csv_and_figures_as_svg(
         overview.click('button[title="overview-histogram"]')
     assert caught.value.suggested_filename == "overview-histogram.svg"
     assert Path(caught.value.path()).read_text(encoding="utf-8").startswith("<svg")
+
+
+def test_a_running_simulation_stops_on_request(page: Page, demo_store: str) -> None:
+    """Twenty seeds of the caseload cap, stopped after the first runs: the button comes
+    back, no result is drawn, and the job records no run after the one in progress."""
+    with kp.open_store(demo_store) as store:
+        before = len(kp.list_sources(store))
+    shown = page.open("/simulatie", "#sim-switches input")
+    shown.get_by_label("Sturing: wachtlijst").check()
+    shown.fill("#sim-days", "60")
+    shown.fill("#sim-seeds", "20")
+    shown.click("#sim-run")
+    shown.wait_for_function(
+        "() => Number(document.querySelector('#sim-progress').getAttribute('value')) >= 2",
+        timeout=60_000,
+    )
+    shown.click("#sim-cancel")
+    shown.wait_for_function("() => !document.querySelector('#sim-run').disabled", timeout=60_000)
+    shown.wait_for_timeout(3000)  # one run at most was under way
+    with kp.open_store(demo_store) as store:
+        after_stop = len(kp.list_sources(store)) - before
+    shown.wait_for_timeout(3000)
+    with kp.open_store(demo_store) as store:
+        assert len(kp.list_sources(store)) - before == after_stop  # the job has ended
+    assert 2 <= after_stop < 40
+    assert shown.locator("#sim-done").count() == 0
