@@ -72,35 +72,42 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
-def _column_values(series: pd.Series, *, integer: bool) -> list[Any]:
-    """A batch column as Python values: int or str, None where missing."""
+def _column_values(series: pd.Series, *, integer: bool) -> np.ndarray:
+    """A batch column as an object array of Python values: int or str, None where missing."""
     if integer:
         if series.dtype.kind in "iu":
-            return series.tolist()
-        return [None if _missing(v) else int(v) for v in series.astype("Int64").tolist()]
+            return series.to_numpy().astype(object)  # NumPy makes Python ints here
+        return np.array(
+            [None if _missing(v) else int(v) for v in series.astype("Int64").tolist()],
+            dtype=object,
+        )
     values = series.to_numpy(dtype=object, copy=True)
     values[pd.isna(values)] = None
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         values = np.array([None if _missing(v) else str(v) for v in values], dtype=object)
-    return values.tolist()
+    return values
 
 
-def _batch_rows(batch: pd.DataFrame) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-    """A canonical batch as plain Python tuples (None for missing values), and their
-    columns: :data:`BATCH_COLUMNS`, without ``idempotency_key`` when no row has one
-    (one value less to bind per row)."""
+def _batch_rows(batch: pd.DataFrame) -> tuple[tuple[str, ...], np.ndarray]:
+    """A canonical batch as a table of plain Python values (None for missing values):
+    an object array with one row per event, and its columns: :data:`BATCH_COLUMNS`,
+    without ``idempotency_key`` when no row has one (one value less to bind per row).
+
+    An array rather than a list of tuples: a backend can cut it into rows, or into
+    blocks of rows for one multi-row statement, without building tuples first.
+    """
     names = tuple(
         name
         for name in BATCH_COLUMNS
         if name != "idempotency_key" or (name in batch.columns and bool(batch[name].notna().any()))
     )
-    columns: list[list[Any]] = []
-    for name in names:
-        if name not in batch.columns:
-            columns.append([None] * len(batch))
-        else:
-            columns.append(_column_values(batch[name], integer=name in ("time_us", "line")))
-    return names, list(zip(*columns, strict=True))
+    table = np.full((len(batch), len(names)), None, dtype=object)
+    for at, name in enumerate(names):
+        if name in batch.columns:
+            # Assigned as an object array: a list of str would pass through a NumPy
+            # string array and come back as new str objects.
+            table[:, at] = _column_values(batch[name], integer=name in ("time_us", "line"))
+    return names, table
 
 
 class _SQLRecording(Recording):
@@ -112,9 +119,9 @@ class _SQLRecording(Recording):
     def add_events(self, batch: pd.DataFrame) -> int:
         if batch.empty:
             return 0
-        columns, rows = _batch_rows(batch)
-        self._store._load_events(self._cursor, self.source_id, columns, rows)
-        return len(rows)
+        columns, table = _batch_rows(batch)
+        self._store._load_events(self._cursor, self.source_id, columns, table)
+        return len(table)
 
     def add_rejects(self, rejects: pd.DataFrame) -> int:
         if rejects.empty:
@@ -166,9 +173,10 @@ class SQLEventStore(EventStore):
         cursor: Any,
         source_id: int,
         columns: tuple[str, ...],
-        rows: list[tuple[Any, ...]],
+        table: np.ndarray,
     ) -> None:
-        """Insert many event rows of one source (values of ``columns``) fast."""
+        """Insert many event rows of one source fast: ``table`` holds one row per event,
+        the values of ``columns`` as Python objects (see :func:`_batch_rows`)."""
 
     _ATTRIBUTES_OUT = "attributes"
 

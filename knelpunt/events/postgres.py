@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg import errors as pg_errors
 
@@ -180,10 +181,10 @@ class PostgresEventStore(SQLEventStore):
         cursor: Any,
         source_id: int,
         columns: tuple[str, ...],
-        rows: list[tuple[Any, ...]],
+        table: np.ndarray,
     ) -> None:
         with cursor.copy(f"COPY events (source_id, {', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
+            for row in table.tolist():
                 copy.write_row((source_id, *row))
 
     def close(self) -> None:
