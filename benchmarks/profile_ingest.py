@@ -41,9 +41,9 @@ _STAGES = (
     ("  _as_text (case, activity, resource, lifecycle)", "knelpunt.ingest.convert", "_as_text"),
     ("  encode_rows (attributes → JSON)", "knelpunt.ingest.convert", "encode_rows"),
     ("_drop_duplicates (duplicate hashing)", "knelpunt.ingest.pipeline", "_drop_duplicates"),
-    ("_batch_rows (DataFrame → Python tuples)", "knelpunt.events._sql", "_batch_rows"),
+    ("_batch_rows (DataFrame → Python values)", "knelpunt.events._sql", "_batch_rows"),
     (
-        "_load_events (SQLite executemany INSERT)",
+        "_load_events (SQLite multi-row INSERTs)",
         "knelpunt.events.sqlite",
         "SQLiteEventStore._load_events",
     ),
