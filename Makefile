@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check knelpunt tests benchmarks dashboards
 
 typecheck: $(STAMP)
-	$(BIN)/mypy knelpunt
+	$(BIN)/mypy knelpunt dashboards
 
 unit: $(STAMP)
 	$(BIN)/pytest

@@ -19,6 +19,7 @@ import diskcache
 from dash import Dash, Input, Output, dcc, html
 
 import knelpunt as kp
+from dashboards.components import aria
 from dashboards.i18n import LANGUAGES, language, t
 from dashboards.jobs import ThreadJobManager
 from dashboards.workspace import Workspace
@@ -65,7 +66,7 @@ def create_app(
         assets_folder=str(_HERE / "assets"),
         title="knelpunt",
         suppress_callback_exceptions=True,
-        update_title=None,
+        update_title="",
     )
     app.server.config["KNELPUNT_WORKSPACE"] = workspace
     # The capture API (for the capture page and for other devices) on the same server.
@@ -103,7 +104,7 @@ def _shell(lang: str, profile: str, workspace_id: str) -> html.Div:
                             for path, key in NAV
                         ],
                         className="nav",
-                        **{"aria-label": "pages"},
+                        **aria(label="pages"),
                     ),
                     html.Div(
                         [

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from babel.numbers import format_decimal, format_percent
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, dcc, html
+from dash.dcc.express import send_bytes
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
@@ -36,11 +37,16 @@ CATEGORY_COLOURS: Final = {
     "unclassified": "#7F7F7F",
 }
 CATEGORIES: Final = tuple(CATEGORY_COLOURS)
-PLOT_CONFIG: Final = {
+PLOT_CONFIG: Final[Any] = {
     "displaylogo": False,
     "toImageButtonOptions": {"format": "png", "scale": 2},
     "modeBarButtonsToRemove": ["lasso2d", "select2d"],
 }
+
+
+def aria(**values: str) -> dict[str, Any]:
+    """ARIA attributes for a component: ``aria(live="polite")``."""
+    return {f"aria-{key}": value for key, value in values.items()}
 
 
 def workspace() -> Workspace:
@@ -223,7 +229,7 @@ def _download(shown: Any) -> Any:
         raise PreventUpdate
     frame = pd.DataFrame(shown["rows"], columns=shown["headers"])
     name = f"{shown['grid']}.{shown['format']}"
-    return dcc.send_bytes(export_table(frame, format=shown["format"]), name)
+    return send_bytes(export_table(frame, format=shown["format"]), name)
 
 
 def card(label: str, value: str, card_id: str) -> html.Div:

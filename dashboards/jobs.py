@@ -46,7 +46,7 @@ def stop_if_asked() -> None:
             raise JobStoppedError("Stopped on request; work that had not finished is not kept.")
 
 
-class ThreadJobManager(DiskcacheManager):  # type: ignore[misc]
+class ThreadJobManager(DiskcacheManager):
     """Dash's disk-cache manager with jobs in threads (see the module notes)."""
 
     def call_job_fn(self, key: Any, job_fn: Any, args: Any, context: Any) -> int:

@@ -13,7 +13,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 import knelpunt as kp
-from dashboards.components import CATEGORY_COLOURS, context, guarded, number, workspace
+from dashboards.components import CATEGORY_COLOURS, aria, context, guarded, number, workspace
 from dashboards.i18n import t
 from knelpunt.simulate.capture import close_session, open_session
 
@@ -47,7 +47,7 @@ def layout(**_query: Any) -> html.Div:
                         ],
                         className="record",
                     ),
-                    html.Div(id="capture-token", **{"aria-live": "polite"}),
+                    html.Div(id="capture-token", **aria(live="polite")),
                 ],
                 className="panel",
             ),

@@ -15,9 +15,14 @@ from knelpunt.mining.organisation import OTHER
 dash.register_page(__name__, path="/vergelijken", name="Vergelijken", order=8)
 
 _SIDES: Final = ("a", "b")
-_PARTS: Final = ("label", "sources-label", "since-label", "until-label", "team-label")
+_PARTS: Final = ("label", "sources-label", "period-label", "team-label")
 # The inputs of one set, and the keys they have in it (see Workspace.compare).
-_FIELDS: Final = ("", "-since", "-until", "-team")
+_FIELDS: Final = (
+    ("", "value"),
+    ("-period", "start_date"),
+    ("-period", "end_date"),
+    ("-team", "value"),
+)
 _KEYS: Final = ("sources", "since", "until", "team")
 
 
@@ -62,18 +67,17 @@ def _set_fields(side: str) -> html.Fieldset:
                     html.Div(
                         [
                             html.Label(
-                                id=f"compare-{side}-since-label", htmlFor=f"compare-{side}-since"
+                                id=f"compare-{side}-period-label",
+                                htmlFor=f"compare-{side}-since",
                             ),
-                            dcc.Input(id=f"compare-{side}-since", type="date"),
-                        ],
-                        className="field",
-                    ),
-                    html.Div(
-                        [
-                            html.Label(
-                                id=f"compare-{side}-until-label", htmlFor=f"compare-{side}-until"
+                            dcc.DatePickerRange(
+                                id=f"compare-{side}-period",
+                                start_date_id=f"compare-{side}-since",
+                                end_date_id=f"compare-{side}-until",
+                                display_format="YYYY-MM-DD",
+                                first_day_of_week=1,
+                                clearable=True,
                             ),
-                            dcc.Input(id=f"compare-{side}-until", type="date"),
                         ],
                         className="field",
                     ),
@@ -119,7 +123,7 @@ def _labels(ctx: Any) -> tuple[Any, ...]:
 
 @dash.callback(
     Output("compare-body", "children"),
-    *[Input(f"compare-{side}{field}", "value") for side in _SIDES for field in _FIELDS],
+    *[Input(f"compare-{side}{field}", prop) for side in _SIDES for field, prop in _FIELDS],
     Input("ctx", "data"),
 )
 @guarded

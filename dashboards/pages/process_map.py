@@ -15,6 +15,7 @@ from dash.exceptions import PreventUpdate
 import knelpunt as kp
 from dashboards.components import (
     CATEGORY_COLOURS,
+    aria,
     context,
     empty,
     guarded,
@@ -117,7 +118,7 @@ def layout(**_query: Any) -> html.Div:
             dcc.Loading(
                 html.Div(id="map-body", children=_graph([]), className="map-frame"),
             ),
-            html.Div(id="map-details", className="panel details", **{"aria-live": "polite"}),
+            html.Div(id="map-details", className="panel details", **aria(live="polite")),
         ],
         className="process-map",
     )
@@ -260,9 +261,9 @@ def _elements(
     found: kp.ProcessMap, blockers: kp.Blockers, overlay: str, statistic: str, lang: str
 ) -> list[dict[str, Any]]:
     largest: dict[str, Any] = {}
-    for blocker in blockers.blockers:  # costliest first
-        if blocker.category != "unclassified":
-            largest.setdefault(blocker.activity, blocker)
+    for found_blocker in blockers.blockers:  # costliest first
+        if found_blocker.category != "unclassified":
+            largest.setdefault(found_blocker.activity, found_blocker)
     elements: list[dict[str, Any]] = []
     counts = dict(zip(found.activities["activity"], found.activities["count"], strict=True))
     cases = dict(zip(found.activities["activity"], found.activities["cases"], strict=True))

@@ -423,8 +423,9 @@ def test_compare_two_periods_and_two_teams(page: Page, demo_store: str) -> None:
         shown.click(f"#compare-{box}")
         shown.get_by_role("option", name=re.compile(f"^{baseline.source_id}: ")).click()
         shown.keyboard.press("Escape")
-        shown.fill(f"#compare-{box}-since", since)
-        shown.fill(f"#compare-{box}-until", until)
+        for which, day in (("since", since), ("until", until)):
+            shown.fill(f"#compare-{box}-{which}", day)
+            shown.press(f"#compare-{box}-{which}", "Tab")
     shown.wait_for_selector("#compare-lines li", timeout=120_000)
     shown.wait_for_load_state("networkidle")
     lines = shown.locator("#compare-lines li").all_inner_texts()
@@ -432,8 +433,10 @@ def test_compare_two_periods_and_two_teams(page: Page, demo_store: str) -> None:
     assert any(period in line for line in lines), lines
     # Teams instead of periods.
     for box, team in (("a", "generalist"), ("b", "jeugd")):
-        shown.fill(f"#compare-{box}-since", "")
-        shown.fill(f"#compare-{box}-until", "")
+        shown.locator(
+            f"#compare-{box}-period-wrapper ~ * .dash-datepicker-clear, "
+            f"#compare-{box}-period-wrapper .dash-datepicker-clear"
+        ).first.click()
         shown.click(f"#compare-{box}-team")
         shown.get_by_role("option", name=team, exact=True).click()
     shown.wait_for_function(
@@ -441,6 +444,8 @@ def test_compare_two_periods_and_two_teams(page: Page, demo_store: str) -> None:
         ".some(li => li.innerText.includes('team jeugd'))",
         timeout=120_000,
     )
+    lines = shown.locator("#compare-lines li").all_inner_texts()
+    assert any(f"B (bronnen {baseline.source_id}; team jeugd)" in line for line in lines), lines
     assert shown.locator("#compare-measures .ag-row").count() > 5
 
 
