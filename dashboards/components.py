@@ -232,6 +232,14 @@ def _download(shown: Any) -> Any:
     return send_bytes(export_table(frame, format=shown["format"]), name)
 
 
+def table(header: html.Tr, rows: Sequence[html.Tr]) -> html.Div:
+    """A small table of figures, scrolling sideways on a narrow screen."""
+    return html.Div(
+        html.Table([html.Thead(header), html.Tbody(list(rows))], className="scorecard"),
+        className="table-scroll",
+    )
+
+
 def card(label: str, value: str, card_id: str) -> html.Div:
     """A figure with its label, as the cards at the top of a page show it."""
     return html.Div(

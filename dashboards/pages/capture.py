@@ -13,7 +13,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 import knelpunt as kp
-from dashboards.components import CATEGORY_COLOURS, aria, context, guarded, number, workspace
+from dashboards.components import CATEGORY_COLOURS, aria, context, guarded, number, table, workspace
 from dashboards.i18n import t
 from knelpunt.simulate.capture import close_session, open_session
 
@@ -273,6 +273,6 @@ def _arrived(_tick: Any, _last: Any, session: Any, ctx: Any) -> Any:
                 t(lang, "capture.count", events=number(len(events), lang, 0)),
                 id="capture-count",
             ),
-            html.Table([html.Thead(header), html.Tbody(rows)], className="scorecard"),
+            table(header, rows),
         ]
     )

@@ -16,6 +16,7 @@ from dashboards.components import (
     graph,
     number,
     percent,
+    table,
 )
 from dashboards.i18n import t
 from dashboards.workspace import Workspace
@@ -85,7 +86,7 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
             html.H1(t(lang, "criteria.heading")),
             html.P(t(lang, "criteria.intro"), className="intro"),
             html.Section(
-                html.Table([html.Thead(header), html.Tbody(rows)], className="scorecard"),
+                table(header, rows),
                 className="panel",
             ),
             html.Section(

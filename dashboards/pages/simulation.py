@@ -19,6 +19,7 @@ from dashboards.components import (
     guarded,
     number,
     panel,
+    table,
 )
 from dashboards.i18n import t
 from dashboards.jobs import stop_if_asked
@@ -288,7 +289,7 @@ def _result(what: kp.WhatIf, lang: str) -> html.Div:
                 ),
                 html.Div(
                     [
-                        html.Table([html.Thead(header), html.Tbody(rows)], className="scorecard"),
+                        table(header, rows),
                         _figure(frame, lang),
                         html.P(t(lang, "sim.sources", sources=sources), className="note"),
                     ]

@@ -512,3 +512,40 @@ def test_a_running_simulation_stops_on_request(page: Page, demo_store: str) -> N
         assert len(kp.list_sources(store)) - before == after_stop  # the job has ended
     assert 2 <= after_stop < 40
     assert shown.locator("#sim-done").count() == 0
+
+
+PAGES = [
+    ("/", "#kpi-cases"),
+    ("/proceskaart", "#map-graph canvas"),
+    ("/knelpunten", ".blocker"),
+    ("/beleidsdoelen", ".scorecard"),
+    ("/team", "#team-kpi-teams"),
+    ("/individueel", "#people-table .ag-row"),
+    ("/zaken", "#cases-grid .ag-row"),
+    ("/vergelijken", "#compare-a"),
+    ("/simulatie", "#sim-switches input"),
+    ("/vastleggen", "#capture-open"),
+    ("/uploaden", "#upload-file"),
+]
+
+
+@pytest.mark.parametrize(("path", "ready"), PAGES)
+def test_every_page_fits_a_tablet_and_is_reached_by_keyboard(
+    browser: object, served: Served, path: str, ready: str
+) -> None:
+    """At 768 px wide no page scrolls sideways, and the navigation is reached with Tab."""
+    tablet = Page(browser, served.url, width=768)
+    try:
+        shown = tablet.open(path, ready)
+        shown.wait_for_load_state("networkidle")
+        overflow = shown.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"{path} is {overflow}px wider than the screen"
+        shown.keyboard.press("Tab")
+        focused = shown.evaluate("() => document.activeElement.id")
+        assert focused.startswith("nav-")
+    finally:
+        errors = list(tablet.errors)
+        tablet.close()
+    assert errors == []
