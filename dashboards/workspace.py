@@ -26,7 +26,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import knelpunt as kp
-from knelpunt.errors import AnalysisError, KnelpuntError, UnsupportedFormatError
+from knelpunt.errors import AnalysisError, KnelpuntError, MappingError, UnsupportedFormatError
 
 # Results kept at once (each a few MB at most for a million events).
 _KEPT: Final = 64
@@ -39,10 +39,11 @@ def _blockers(ws: Workspace, table: kp.EventTable, profile: str) -> Any:
 
 
 def _criteria(ws: Workspace, table: kp.EventTable, profile: str, *, linked: bool) -> Any:
-    with ws.store() as store:
-        attributes = kp.read_case_attributes(store)
+    attributes = ws.attributes()
+    # Linked to the blockers the Knelpunten page shows (found once, kept in the cache).
+    blockers = ws.result("blockers", table.sources, profile) if linked else False
     return kp.evaluate_criteria(
-        table, profile=profile, attributes=attributes, groups=ws.groups(), blockers=linked
+        table, profile=profile, attributes=attributes, groups=ws.groups(), blockers=blockers
     )
 
 
@@ -108,7 +109,7 @@ class Workspace:
         self._lock = threading.RLock()
         self._tables: dict[tuple[int, ...] | None, kp.EventTable] = {}
         self._results: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._groups: tuple[int, dict[str, str]] | None = None
+        self._known: tuple[int, dict[str, str], Any] | None = None
         # Uploads live as long as the server; they are removed when it stops.
         self._uploads = Path(tempfile.mkdtemp(prefix="knelpunt-uploads-"))
         atexit.register(shutil.rmtree, self._uploads, ignore_errors=True)
@@ -158,12 +159,27 @@ class Workspace:
             return table
 
     def groups(self) -> dict[str, str]:
-        """Per resource its team (``org:group``), read once per store state."""
+        """Per resource its team (``org:group``; none when no event carries it)."""
+        return self._facts()[0]
+
+    def attributes(self) -> Any:
+        """One row per case with its attributes (:func:`knelpunt.read_case_attributes`)."""
+        return self._facts()[1]
+
+    def _facts(self) -> tuple[dict[str, str], Any]:
+        """Teams and case attributes, from one read of the store per store state (each
+        is a pass over every event and its attributes: seconds for a million)."""
         with self._lock, self.store() as store:
             high = store.last_position()
-            if self._groups is None or self._groups[0] != high:
-                self._groups = (high, kp.read_resource_groups(store, attribute="org:group"))
-            return self._groups[1]
+            if self._known is None or self._known[0] != high:
+                events = kp.read_events(store)
+                attributes = kp.read_case_attributes(store, events=events)
+                try:
+                    groups = kp.read_resource_groups(store, attribute="org:group", events=events)
+                except MappingError:  # no team recorded with the events
+                    groups = {}
+                self._known = (high, groups, attributes)
+            return self._known[1], self._known[2]
 
     def compare(
         self,
@@ -205,8 +221,7 @@ class Workspace:
             )
 
         def run() -> kp.Comparison:
-            with self.store() as store:
-                attributes = kp.read_case_attributes(store)
+            attributes = self.attributes()
             return kp.compare(
                 select(a),
                 select(b),

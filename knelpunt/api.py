@@ -60,9 +60,15 @@ def read_events(
 
 
 def read_case_attributes(
-    store: EventStore, *, sources: Sequence[int] | None = None
+    store: EventStore,
+    *,
+    sources: Sequence[int] | None = None,
+    events: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per case: ``source_id``, ``case_id`` and every attribute, its first value.
+
+    ``events`` (what :func:`read_events` gave for the same sources) saves reading the
+    store again when several of these summaries are made at once.
 
     Use it to choose cases for :func:`knelpunt.filter_events`::
 
@@ -78,7 +84,7 @@ def read_case_attributes(
         ...     sorted(kp.read_case_attributes(store).columns)
         ['case:scheme', 'case_id', 'cost', 'source_id']
     """
-    events = read_events(store, sources=sources)
+    events = read_events(store, sources=sources) if events is None else events
     standard = {
         "case:concept:name",
         "concept:name",
@@ -155,9 +161,15 @@ def find_cases(
 
 
 def read_resource_groups(
-    store: EventStore, *, attribute: str = "org:group", sources: Sequence[int] | None = None
+    store: EventStore,
+    *,
+    attribute: str = "org:group",
+    sources: Sequence[int] | None = None,
+    events: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """Per resource, its team or role: the value of an event attribute it carries most often.
+
+    ``events``: as for :func:`read_case_attributes`.
 
     Hand the result to :func:`knelpunt.discover_handovers`,
     :func:`knelpunt.discover_collaboration` or :func:`knelpunt.resource_workload`
@@ -180,7 +192,7 @@ def read_resource_groups(
         ...     kp.read_resource_groups(store)
         {'Anouk': 'Wmo-loket', 'Bram': 'Sociaal team'}
     """
-    events = read_events(store, sources=sources)
+    events = read_events(store, sources=sources) if events is None else events
     if attribute not in events.columns:
         present = sorted(
             c
