@@ -33,6 +33,13 @@ def serve(
         bool, typer.Option("--demo", help="Record the demo year first if the store is empty.")
     ] = False,
     threads: Annotated[int, typer.Option(min=1, help="Worker threads.")] = 8,
+    warm: Annotated[
+        bool,
+        typer.Option(
+            "--warm/--no-warm",
+            help="Compute the pages' results for all sources in the background at start.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the dashboard on a store."""
     from waitress import serve as serve_wsgi
@@ -50,6 +57,8 @@ def serve(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(4) from error
     app = create_app(store, profile=profile, lang=lang)
+    if warm:
+        app.server.config["KNELPUNT_WORKSPACE"].warm(profile=profile)
     typer.echo(
         f"Store: {store} ({len(found)} source(s), {sum(s.event_count for s in found):,} events)"
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import logging
 import shutil
 import tempfile
 import threading
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 import knelpunt as kp
 from knelpunt.errors import AnalysisError, KnelpuntError, MappingError, UnsupportedFormatError
 
+_log = logging.getLogger("knelpunt.dashboard")
 # Results kept at once (each a few MB at most for a million events).
 _KEPT: Final = 64
 # The file types an upload may have; its name is kept only as the source's name.
@@ -265,6 +267,23 @@ class Workspace:
         profile = profile or self.profile
         key = (name, table.sources, table.high, table.purges, profile, *sorted(options.items()))
         return self._cached(key, lambda: RESULTS[name](self, table, profile, **options))
+
+    def warm(self, *, profile: str | None = None) -> threading.Thread:
+        """Compute the results the pages show for all sources in a background thread,
+        so that the first visitor finds them ready (on a million events the blocker
+        analysis takes about a minute); a failure is left for the page to show."""
+
+        def run() -> None:
+            for name in ("summary", "scorecard", "map", "blockers", "criteria", "teamwork"):
+                try:
+                    self.result(name, None, profile)
+                except Exception:  # the page that needs it will show the failure
+                    _log.warning("dashboard: warming %s failed", name, exc_info=True)
+                    return
+
+        thread = threading.Thread(target=run, name="knelpunt-warm", daemon=True)
+        thread.start()
+        return thread
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """The result kept under ``key``, computed (outside the lock) when missing; the

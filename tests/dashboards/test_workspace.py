@@ -32,3 +32,13 @@ def test_teams_and_attributes_follow_the_store(tmp_path: Path) -> None:
         kp.simulate_scenario(store, "baseline", overrides=["days=14"])
     assert len(ws.attributes()) > 10  # read again once the store moved on
     assert set(ws.groups().values()) >= {"generalist"}
+
+
+def test_warming_computes_what_the_pages_show(tmp_path: Path) -> None:
+    path = str(tmp_path / "k.db")
+    with kp.open_store(path) as store:
+        kp.simulate_scenario(store, "baseline", overrides=["days=14"])
+    ws = Workspace(path)
+    ws.warm(profile="sociaal-domein").join(timeout=120)
+    computed = {key[0] for key in ws._results}
+    assert {"summary", "scorecard", "map", "blockers", "criteria", "teamwork"} <= computed
