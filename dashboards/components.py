@@ -118,6 +118,26 @@ def guarded(render: Callable[P, Any]) -> Callable[P, Any]:
     return run
 
 
+def announces(store_id: str) -> None:
+    """Pass what a page records (the new source ids, in its store ``store_id``) on to the
+    shell's ``store-version``, so that every source choice lists them.
+
+    A relay rather than an output of the recording callback itself: a callback with
+    an output in the shell runs when the page opens (Dash cannot tell that its inputs
+    are new), and a recording must never start by itself.
+    """
+
+    @dash.callback(
+        Output("store-version", "data", allow_duplicate=True),
+        Input(store_id, "data"),
+        prevent_initial_call=True,
+    )
+    def _relay(recorded: Any) -> Any:
+        if not recorded:
+            raise PreventUpdate
+        return recorded
+
+
 def empty(lang: str, key: str) -> html.Div:
     return html.Div(t(lang, key), className="empty")
 

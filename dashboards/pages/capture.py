@@ -13,7 +13,16 @@ from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 import knelpunt as kp
-from dashboards.components import CATEGORY_COLOURS, aria, context, guarded, number, table, workspace
+from dashboards.components import (
+    CATEGORY_COLOURS,
+    announces,
+    aria,
+    context,
+    guarded,
+    number,
+    table,
+    workspace,
+)
 from dashboards.i18n import t
 from knelpunt.simulate.capture import close_session, open_session
 
@@ -185,16 +194,7 @@ def _session(
     return data, shown, source
 
 
-@dash.callback(
-    Output("store-version", "data", allow_duplicate=True),
-    Input("capture-opened", "data"),
-    prevent_initial_call=True,
-)
-def _opened(source: int | None) -> int:
-    # A relay, as on the simulation page: the shell's source choice learns of the session.
-    if not source:
-        raise PreventUpdate
-    return source
+announces("capture-opened")
 
 
 # Posting runs in the browser (assets/capture.js): the tablet is the client.

@@ -10,10 +10,10 @@ from typing import Any, Final
 import dash
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
-from dash.exceptions import PreventUpdate
 
 import knelpunt as kp
 from dashboards.components import (
+    announces,
     context,
     graph,
     guarded,
@@ -163,17 +163,7 @@ def _blocker_label(name: str, lang: str) -> str:
     return f"{t(lang, f'category.{category}')}: {t(lang, f'sim.blocker.{blocker}')}"
 
 
-@dash.callback(
-    Output("store-version", "data", allow_duplicate=True),
-    Input("sim-recorded", "data"),
-    prevent_initial_call=True,
-)
-def _recorded(sources: list[int] | None) -> list[int]:
-    # The shell's source choice refreshes on it. A relay, so that the run itself (whose
-    # outputs are all on this page) never fires when the page opens.
-    if not sources:
-        raise PreventUpdate
-    return sources
+announces("sim-recorded")
 
 
 @dash.callback(

@@ -9,10 +9,9 @@ from typing import Any, Final
 
 import dash
 from dash import ALL, Input, Output, State, dcc, html
-from dash.exceptions import PreventUpdate
 
 import knelpunt as kp
-from dashboards.components import context, grid, guarded, number, workspace
+from dashboards.components import announces, context, grid, guarded, number, workspace
 from dashboards.i18n import t
 from dashboards.jobs import stop_if_asked
 from dashboards.workspace import find_workspace
@@ -205,17 +204,7 @@ def _report(found: kp.LogCheck, lang: str) -> html.Div:
     )
 
 
-@dash.callback(
-    Output("store-version", "data", allow_duplicate=True),
-    Input("upload-recorded", "data"),
-    prevent_initial_call=True,
-)
-def _recorded(source: int | None) -> int:
-    # A relay (as on the simulation page): the recording itself, a background job,
-    # has only this page's outputs, so it never starts when the page opens.
-    if not source:
-        raise PreventUpdate
-    return source
+announces("upload-recorded")
 
 
 @dash.callback(
