@@ -80,6 +80,7 @@ LAST_YEAR: Final = 2025
 TARGET_PAINT: Final = 2.0
 TARGET_P95: Final = 0.5
 TIMEOUT_MS: Final = 900_000
+LOAD_EVERY: Final = 5.0
 
 # A page, the elements its first paint waits for, and a check on the page's state.
 _CY: Final = (
@@ -235,6 +236,8 @@ class Server:
 
     store: str
     computed: list[Computed] = field(default_factory=list)
+    # Results asked of the workspace and found in its cache: (name, when).
+    cached: list[tuple[str, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         from werkzeug.serving import make_server
@@ -259,6 +262,17 @@ class Server:
             return table
 
         self.workspace.events = events
+        result = self.workspace.result
+
+        def served(name: str, sources: Any, profile: str | None, **options: Any) -> Any:
+            started = time.perf_counter()
+            found = result(name, sources, profile, **options)
+            if not any(c.name == name and c.ended >= started for c in self.computed):
+                self.cached.append((name, time.perf_counter()))
+            return found
+
+        # Also the calls of one result for another (the criteria asking for the blockers).
+        self.workspace.result = served
         self.server = make_server("127.0.0.1", 0, self.app.server, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -276,6 +290,10 @@ class Server:
 
     def since(self, moment: float) -> list[Computed]:
         return [c for c in self.computed if c.ended >= moment]
+
+    def cached_since(self, moment: float) -> list[str]:
+        """The results found in the cache since ``moment``, each named once."""
+        return list(dict.fromkeys(name for name, ended in self.cached if ended >= moment))
 
     def close(self) -> None:
         self.server.shutdown()
@@ -295,6 +313,7 @@ class Visit:
     slowest: float
     megabytes: float
     computed: list[Computed]
+    cached: list[str]
 
 
 @dataclass
@@ -368,6 +387,7 @@ def visit(
         slowest=max((e["end"] - e["start"] for e in log), default=0.0) / 1000,
         megabytes=sum(e["bytes"] for e in log) / 1e6,
         computed=server.since(started),
+        cached=server.cached_since(started),
     )
 
 
@@ -561,12 +581,59 @@ def _git() -> str:
     return f"{commit} (with uncommitted changes in dashboards/ or knelpunt/)" if dirty else commit
 
 
+def _measured(git: tuple[str, str]) -> str:
+    """The commit measured (the code is imported at the start), and a later one if
+    the checkout changed during the run."""
+    start, end = git
+    if start == end:
+        return start
+    return f"{start} (at the start, when the code was imported; {end} by the end)"
+
+
+class LoadPeak:
+    """The highest 1-minute load average from now until :meth:`stop`, read every
+    LOAD_EVERY seconds in a thread."""
+
+    def __init__(self) -> None:
+        import os
+
+        self.peak = os.getloadavg()[0]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        import os
+
+        while not self.done.wait(LOAD_EVERY):
+            self.peak = max(self.peak, os.getloadavg()[0])
+
+    def stop(self) -> float:
+        import os
+
+        self.done.set()
+        self.thread.join(timeout=LOAD_EVERY + 5)
+        self.peak = max(self.peak, os.getloadavg()[0])
+        return self.peak
+
+
 def _computed(found: Sequence[Computed]) -> str:
     parts = []
     for c in found:
         options = ", ".join(f"{k}={v}" for k, v in c.options.items())
         parts.append(f"{c.name}{f' ({options})' if options else ''} {c.seconds:.1f}")
     return "; ".join(parts) if parts else "–"
+
+
+def _cold(visit: Visit) -> str:
+    """What the cold visit computed, and what it found computed by an earlier page."""
+    computed = _computed(visit.computed)
+    done = {c.name for c in visit.computed}
+    found = [name for name in visit.cached if name not in done]
+    if not found:
+        return computed
+    cached = f"from the cache: {', '.join(found)}"
+    return cached if computed == "–" else f"{computed}; {cached}"
 
 
 def _met(ok: bool) -> str:
@@ -587,6 +654,8 @@ class Run:
     whole_map: str
     chromium: str
     load: tuple[tuple[float, ...], tuple[float, ...]]
+    load_peak: float
+    git: tuple[str, str]
     seconds: float
 
 
@@ -604,7 +673,7 @@ def markdown(run: Run, args: argparse.Namespace) -> str:
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
         f"({platform.machine()}, {_nproc()} cores, Python {platform.python_version()}, "
-        f"Chromium {run.chromium} headless), git {_git()}; "
+        f"Chromium {run.chromium} headless), git {_measured(run.git)}; "
         f"`python -m benchmarks.dashboard --write --events {args.events} "
         f"--repeat {args.repeat} --visits {args.visits}` ({run.seconds / 60:.0f} min in all).",
         "",
@@ -631,9 +700,9 @@ def markdown(run: Run, args: argparse.Namespace) -> str:
         "browser tests wait for; on the map, its nodes in Cytoscape) plus two "
         "animation frames. *Cold*: the first visit on a fresh server, in a new "
         "browser context, computing the page's library results (in the page order "
-        "below; a result an earlier page computed is already cached: the blockers of "
-        "the map serve the blockers page, the scorecard of the overview the "
-        "individual page). *Warm*: the results cached on the server, the median of "
+        "below; a result an earlier page computed is already cached, and the column "
+        "names those a page found there, *from the cache*, also when one result asks "
+        "for another). *Warm*: the results cached on the server, the median of "
         f"{args.visits} visits; *new browser*: each in a new browser context (nothing "
         "cached: Dash, Plotly, AG Grid and Cytoscape's scripts downloaded and "
         "parsed again), *returning*: each in a new tab of one context that has seen "
@@ -659,7 +728,7 @@ def markdown(run: Run, args: argparse.Namespace) -> str:
         paint = statistics.median(v.seconds for v in warm)
         lines.append(
             f"| {names[cold.page]} (`{cold.page}`) | {cold.seconds:.2f} | "
-            f"{_computed(cold.computed)} | {fresh:.2f} | **{paint:.2f}** | "
+            f"{_cold(cold)} | {fresh:.2f} | **{paint:.2f}** | "
             f"{_met(paint < TARGET_PAINT)} / {_met(fresh < TARGET_PAINT)} | "
             f"{statistics.median(v.loaded for v in warm):.2f} | "
             f"{statistics.median(v.settled for v in warm):.2f} | "
@@ -725,12 +794,15 @@ def markdown(run: Run, args: argparse.Namespace) -> str:
     lines += [
         "",
         f"Load average (1, 5, 15 min) at the start {before[0]:.2f}, {before[1]:.2f}, "
-        f"{before[2]:.2f} and at the end {after[0]:.2f}, {after[1]:.2f}, {after[2]:.2f} "
-        f"on {_nproc()} cores; the browser, the server and Playwright share them."
+        f"{before[2]:.2f} and at the end {after[0]:.2f}, {after[1]:.2f}, {after[2]:.2f}, "
+        f"the 1-minute load at most {run.load_peak:.2f} during the run (read every "
+        f"{LOAD_EVERY:.0f} s), on {_nproc()} cores; the browser, the server and "
+        "Playwright share them."
         + (
-            " The 1-minute load was above the number of cores: other work shared the "
-            "machine during the run, so these times are upper bounds."
-            if max(before[0], after[0]) > _nproc()
+            " The 1-minute load was above the number of cores (it counts the run's own "
+            "browser and server too): the times include waiting for a core, so they "
+            "are upper bounds."
+            if max(before[0], after[0], run.load_peak) > _nproc()
             else ""
         ),
         "",
@@ -780,6 +852,8 @@ def main(argv: list[str] | None = None) -> int:
 
     begun = time.perf_counter()
     load_before = os.getloadavg()
+    git_before = _git()
+    peak = LoadPeak()
     path = args.store or default_store(args.events)
     _say(f"store {path} ...")
     info = build_store(path, args.events)
@@ -840,6 +914,8 @@ def main(argv: list[str] | None = None) -> int:
         whole_map=described,
         chromium=version,
         load=(load_before, os.getloadavg()),
+        load_peak=peak.stop(),
+        git=(git_before, _git()),
         seconds=time.perf_counter() - begun,
     )
     text = markdown(run, args)
