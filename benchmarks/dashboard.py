@@ -50,20 +50,10 @@ from typing import Any, Final
 
 import knelpunt as kp
 from benchmarks.sections import write_section
+from dashboards.browser import CHROMIUM, CHROMIUM_ARGS
 
 REPO: Final = Path(__file__).resolve().parent.parent
 SECTION: Final = "## Dashboard in the browser"
-CHROMIUM: Final = Path("/usr/bin/chromium")
-# As in tests/dashboards/conftest.py: root in a container, loopback only.
-CHROMIUM_ARGS: Final = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # The demo team four times over: the same rules and blockers, four times the cases.
 TEAM: Final = (
     "arrivals.per_week=220",
@@ -866,7 +856,9 @@ def main(argv: list[str] | None = None) -> int:
         projection = time.perf_counter() - started
         _say(f"projection {projection:.1f} s")
         with sync_playwright() as playwright, chromium_memory() as chromium_mb:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS)
+            )
             cold = []
             for path_, _name, ready, check in PAGES:
                 cold.append(visit(browser, server, path_, ready, check))

@@ -67,8 +67,6 @@ def create_app(
         title="knelpunt",
         suppress_callback_exceptions=True,
         update_title="",
-        # Plotly and the grid load with the page, not after the first figure arrives.
-        eager_loading=True,
     )
     app.server.config["KNELPUNT_WORKSPACE"] = workspace
     # The capture API (for the capture page and for other devices) on the same server.

@@ -13,19 +13,8 @@ from werkzeug.serving import make_server
 
 import knelpunt as kp
 from dashboards import create_app
+from dashboards.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Chromium as root in a container, with no network beyond loopback: no sandbox, no
-# GPU, none of the background connections this machine refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -71,7 +60,7 @@ def browser() -> Iterator[Any]:
             "chromium package), or 'make test', which runs it."
         )
     with sync_playwright() as playwright:
-        found = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        found = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         yield found
         found.close()
 
