@@ -85,8 +85,8 @@ RESULTS: Final[dict[str, Callable[..., Any]]] = {
 }
 
 
-# The workspaces of this process by id. A background job (a process forked from the
-# one that served its request) finds its store here: no Flask request is there.
+# The workspaces of this process by id. A background job (a thread outside any Flask
+# request, see dashboards/jobs.py) finds its store here.
 _OPEN: dict[str, Workspace] = {}
 
 
