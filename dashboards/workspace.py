@@ -10,12 +10,12 @@ library's, and the cache is dropped as soon as the store moves on.
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import hashlib
 import logging
-import shutil
 import tempfile
 import threading
+import time as time_module
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -85,6 +85,19 @@ RESULTS: Final[dict[str, Callable[..., Any]]] = {
 }
 
 
+# Days an uploaded file is kept for recording.
+_UPLOAD_DAYS: Final = 1
+
+
+def _remove_older(folder: Path, *, seconds: float) -> None:
+    """Remove the files in ``folder`` not changed for ``seconds``."""
+    cutoff = time_module.time() - seconds
+    for path in folder.iterdir():
+        with contextlib.suppress(OSError):  # another worker removed it first
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+
+
 # The workspaces of this process by id. A background job (a thread outside any Flask
 # request, see dashboards/jobs.py) finds its store here.
 _OPEN: dict[str, Workspace] = {}
@@ -112,9 +125,12 @@ class Workspace:
         self._tables: dict[tuple[int, ...] | None, kp.EventTable] = {}
         self._results: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._known: tuple[int, dict[str, str], Any] | None = None
-        # Uploads live as long as the server; they are removed when it stops.
-        self._uploads = Path(tempfile.mkdtemp(prefix="knelpunt-uploads-"))
-        atexit.register(shutil.rmtree, self._uploads, ignore_errors=True)
+        # Uploads wait in a folder per store that every worker process serving it shares
+        # (the check and the recording may land on different workers); a day later
+        # they are gone.
+        self._uploads = Path(tempfile.gettempdir()) / f"knelpunt-uploads-{self.id}"
+        self._uploads.mkdir(mode=0o700, exist_ok=True)
+        _remove_older(self._uploads, seconds=_UPLOAD_DAYS * 86_400)
 
     @contextmanager
     def store(self) -> Iterator[kp.EventStore]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
+
+import pytest
 
 import knelpunt as kp
 from dashboards.workspace import Workspace
+from knelpunt.errors import KnelpuntError
 from knelpunt.mining.organisation import OTHER
 from knelpunt.testing import make_log
 
@@ -42,3 +47,26 @@ def test_warming_computes_what_the_pages_show(tmp_path: Path) -> None:
     ws.warm(profile="sociaal-domein").join(timeout=120)
     computed = {key[0] for key in ws._results}
     assert {"summary", "scorecard", "map", "blockers", "criteria", "teamwork"} <= computed
+
+
+def test_an_upload_is_found_by_every_worker_of_the_store(tmp_path: Path) -> None:
+    """Two workspaces on one store stand for two worker processes: the check may run
+    on one and the recording on the other."""
+    path = str(tmp_path / "k.db")
+    first, second = Workspace(path), Workspace(path)
+    upload = first.save_upload("export.csv", b"zaak;stap;tijd\\n")
+    assert second.upload_path(upload).read_bytes() == b"zaak;stap;tijd\\n"
+    other = Workspace(str(tmp_path / "other.db"))
+    with pytest.raises(KnelpuntError, match="upload it again"):
+        other.upload_path(upload)  # another store's uploads are not shared
+
+
+def test_uploads_older_than_a_day_are_removed(tmp_path: Path) -> None:
+    path = str(tmp_path / "k.db")
+    ws = Workspace(path)
+    old = ws.upload_path(ws.save_upload("old.csv", b"a"))
+    os.utime(old, (time.time() - 2 * 86_400,) * 2)
+    fresh = ws.upload_path(ws.save_upload("new.csv", b"b"))
+    Workspace(path)  # a worker starting up tidies the folder
+    assert not old.exists()
+    assert fresh.exists()
