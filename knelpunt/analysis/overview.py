@@ -58,6 +58,26 @@ class LogSummary:
             "p90": float(days.quantile(0.9)),
         }
 
+    def histogram(self, *, bins: int = 50) -> pd.DataFrame:
+        """The throughput times in ``bins`` equal bins: ``from_days``, ``to_days`` and
+        ``cases`` (a bin holds its lower edge; the last also its upper one).
+
+        Example:
+            >>> import knelpunt as kp
+            >>> from knelpunt.testing import make_log
+            >>> with kp.open_store(":memory:") as store:
+            ...     _ = kp.ingest_log(store, make_log(cases=40, seed=1), name="demo")
+            ...     summary = kp.summarise_log(kp.load_events(store))
+            >>> found = summary.histogram(bins=5)
+            >>> len(found), int(found["cases"].sum())
+            (5, 40)
+        """
+        days = self.throughput["days"].dropna().to_numpy(dtype=float)
+        if len(days) == 0:
+            return pd.DataFrame({"from_days": [], "to_days": [], "cases": []})
+        counts, edges = np.histogram(days, bins=bins)
+        return pd.DataFrame({"from_days": edges[:-1], "to_days": edges[1:], "cases": counts})
+
     def to_frame(self) -> pd.DataFrame:
         """The months (see :attr:`months`)."""
         return self.months

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import knelpunt as kp
 from knelpunt.errors import AnalysisError
+from knelpunt.testing import make_log
 
 
 def _table(rows: list[tuple[str, str, str, str | None]]) -> kp.EventTable:
@@ -82,3 +83,18 @@ def test_every_case_starts_and_ends_in_one_month(rows: list[tuple[int, int, int]
     assert found.months["ended"].sum() == found.cases
     assert (found.throughput["days"] >= 0).all()
     assert found.events == len(rows)
+
+
+def test_the_histogram_bins_every_throughput_time() -> None:
+    with kp.open_store(":memory:") as store:
+        kp.ingest_log(store, make_log(cases=200, seed=4), name="demo")
+        summary = kp.summarise_log(kp.load_events(store))
+    bins = summary.histogram(bins=20)
+    days = summary.throughput["days"]
+    assert len(bins) == 20
+    assert int(bins["cases"].sum()) == len(days)
+    assert bins["from_days"].iloc[0] == days.min()
+    assert bins["to_days"].iloc[-1] == days.max()
+    assert (bins["to_days"] > bins["from_days"]).all()
+    inside = ((days >= bins["from_days"].iloc[3]) & (days < bins["to_days"].iloc[3])).sum()
+    assert bins["cases"].iloc[3] == inside
