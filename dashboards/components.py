@@ -188,7 +188,7 @@ def grid(
             "headerName": t(lang, label) if label else field,
         }
         if field in numbers:
-            whole = frame[field].dtype.kind in "iu" or field == "variant"
+            whole = frame[field].dtype.kind in "iu"
             definition["type"] = "rightAligned"
             definition["valueFormatter"] = {
                 "function": f"d3.format('{',d' if whole else ',.1f'}')(params.value)"

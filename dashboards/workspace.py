@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -61,14 +61,14 @@ def _instances(
     their durations in the profile's working time when ``working``."""
     if activities < 1:
         table = kp.filter_events(table, activity_share=activities)
-    calendar = kp.read_profile(profile).calendar if working else None
+    calendar = ws.read_profile(profile).calendar if working else None
     return kp.pair_instances(table, calendar=calendar)
 
 
 # What a page can ask for: each one library call on the chosen events (with options).
 RESULTS: Final[dict[str, Callable[..., Any]]] = {
     "summary": lambda ws, table, profile: kp.summarise_log(
-        table, zone=kp.read_profile(profile).calendar.timezone
+        table, zone=ws.read_profile(profile).calendar.timezone
     ),
     "instances": _instances,
     "map": lambda ws, table, profile, **options: kp.discover_map(
@@ -96,6 +96,11 @@ def _remove_older(folder: Path, *, seconds: float) -> None:
         with contextlib.suppress(OSError):  # another worker removed it first
             if path.stat().st_mtime < cutoff:
                 path.unlink()
+
+
+# Pages ask for a profile on every draw (the capture page every two seconds); the
+# choice is among the shipped ones, whose files do not change while the server runs.
+_read_profile = lru_cache(maxsize=16)(kp.read_profile)
 
 
 # The workspaces of this process by id. A background job (a thread outside any Flask
@@ -131,6 +136,10 @@ class Workspace:
         self._uploads = Path(tempfile.gettempdir()) / f"knelpunt-uploads-{self.id}"
         self._uploads.mkdir(mode=0o700, exist_ok=True)
         _remove_older(self._uploads, seconds=_UPLOAD_DAYS * 86_400)
+
+    def read_profile(self, name: str | None) -> kp.Profile:
+        """A profile by name (None: the workspace's), read from its file once."""
+        return _read_profile(name or self.profile)
 
     @contextmanager
     def store(self) -> Iterator[kp.EventStore]:
@@ -213,7 +222,7 @@ class Workspace:
         holder's), each optional."""
         table = self.events(None)
         profile = profile or self.profile
-        chosen = kp.read_profile(profile)
+        chosen = self.read_profile(profile)
         zone = ZoneInfo(chosen.calendar.timezone)
 
         def day(text: Any, *, after: bool = False) -> datetime | None:

@@ -123,7 +123,7 @@ def layout(**_query: Any) -> html.Div:
 @guarded
 def _labels(ctx: Any) -> tuple[Any, ...]:
     lang, _, profile = context(ctx)
-    named = kp.read_profile(profile or workspace().profile).named_activities()
+    named = workspace().read_profile(profile).named_activities()
     rank = {kind: i for i, kind in enumerate(_ORDER)}
     buttons = [
         html.Button(
@@ -244,15 +244,16 @@ def _status(last: Any, ctx: Any) -> tuple[str, str]:
 )
 @guarded
 def _arrived(_tick: Any, _last: Any, session: Any, ctx: Any) -> Any:
-    lang = context(ctx)[0]
+    lang, _, profile = context(ctx)
     if not session:
         return html.P(t(lang, "capture.none"), className="note")
-    with workspace().store() as store:
+    ws = workspace()
+    with ws.store() as store:
         events = kp.read_events(store, sources=[int(session["source_id"])])
     if events.empty:
         return html.P(t(lang, "capture.waiting"), className="note")
     newest = events.tail(_SHOWN).iloc[::-1]
-    zone = kp.read_profile(context(ctx)[2] or workspace().profile).calendar.timezone
+    zone = ws.read_profile(profile).calendar.timezone
     rows = [
         html.Tr(
             [

@@ -31,11 +31,13 @@ import numpy as np
 import pandas as pd
 
 from knelpunt.analysis.criteria import pseudonym
+from knelpunt.mining.instances import pair_instances
 from knelpunt.mining.organisation import (
     OTHER,
     discover_collaboration,
     discover_handovers,
     resource_workload,
+    successions,
 )
 from knelpunt.mining.projection import EventTable
 from knelpunt.profile import Profile, read_profile
@@ -188,10 +190,14 @@ def summarise_teamwork(
     known = events.resource >= 0
     case = events.case[known].astype(np.int64)
     who = events.resource[known].astype(np.int64)
-    team = team_code[who] if len(who) else np.empty(0, dtype=np.int64)
-    same_case = case[1:] == case[:-1]
-    moved = same_case & (who[1:] != who[:-1])
-    across = moved & (team[1:] != team[:-1]) & (team[1:] != other) & (team[:-1] != other)
+    team = team_code[who]
+    # Handovers: consecutive events of a case by two resources (as discover_handovers).
+    pairs = successions(events, events.resource)
+    src, dst = pairs["src"].to_numpy().astype(np.int64), pairs["dst"].to_numpy().astype(np.int64)
+    to_case = pairs["case"].to_numpy().astype(np.int64)
+    moved = src != dst
+    across = moved & (team_code[src] != team_code[dst])
+    across &= (team_code[src] != other) & (team_code[dst] != other)
 
     n_cases, n_people, n_teams = events.n_cases, len(names), len(team_names)
     per_case = pd.DataFrame(
@@ -200,22 +206,26 @@ def summarise_teamwork(
             "case_id": events.case_ids,
             "teams": _distinct_per(case[team != other], team[team != other], n_cases, n_teams),
             "professionals": _distinct_per(case, who, n_cases, n_people),
-            "handovers": np.bincount(case[1:][moved], minlength=n_cases),
-            "across": np.bincount(case[1:][across], minlength=n_cases),
+            "handovers": np.bincount(to_case[moved], minlength=n_cases),
+            "across": np.bincount(to_case[across], minlength=n_cases),
         }
     )
 
-    by_person = resource_workload(events, freq=freq, calendar=calendar)
-    by_team = resource_workload(events, groups=team_of, freq=freq, calendar=calendar)
+    # The activity instances once, for the workload of people and of teams.
+    steps = pair_instances(events, calendar=calendar)
+    by_person = resource_workload(events, freq=freq, calendar=calendar, instances=steps)
+    by_team = resource_workload(
+        events, groups=team_of, freq=freq, calendar=calendar, instances=steps
+    )
     people = pd.DataFrame(
         {
-            "professional": names,
-            "team": [team_names[c] for c in team_code],
+            "professional": pd.Series(names, dtype=object),
+            "team": pd.Series([team_names[c] for c in team_code], dtype=object),
             "events": np.bincount(who, minlength=n_people),
             "cases": _distinct_per(who, case, n_people, max(n_cases, 1)),
-            "handovers_out": np.bincount(who[:-1][moved], minlength=n_people),
-            "across_out": np.bincount(who[:-1][across], minlength=n_people),
-            "handovers_in": np.bincount(who[1:][moved], minlength=n_people),
+            "handovers_out": np.bincount(src[moved], minlength=n_people),
+            "across_out": np.bincount(src[across], minlength=n_people),
+            "handovers_in": np.bincount(dst[moved], minlength=n_people),
         }
     )
     busy = by_person.groupby("performer").agg(
@@ -223,7 +233,7 @@ def summarise_teamwork(
         processing_s=("processing_s", "sum"),
         months=("events", lambda e: int((e > 0).sum())),
     )
-    people = people.join(busy, on="professional")
+    people = people.join(busy.set_axis(busy.index.astype(object)), on="professional")
     people = people.fillna({"instances": 0, "processing_s": 0.0, "months": 0})
     people["processing_h"] = people.pop("processing_s") / 3600
     people["cases_per_month"] = people["cases"] / people["months"].where(people["months"] > 0)
@@ -237,7 +247,7 @@ def summarise_teamwork(
             "across_out": grouped["across_out"].sum(),
             "handovers_in": grouped["handovers_in"].sum(),
             "across_in": pd.Series(
-                np.bincount(team[1:][across], minlength=n_teams), index=team_names
+                np.bincount(team_code[dst[across]], minlength=n_teams), index=team_names
             ),
             "events": grouped["events"].sum(),
             "cases": pd.Series(

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from knelpunt.mining.instances import pair_instances
+from knelpunt.mining.instances import ActivityInstances, pair_instances
 from knelpunt.mining.maps import working_clock
 from knelpunt.mining.projection import EventTable
 from knelpunt.worktime import WorkCalendar
@@ -42,6 +42,7 @@ __all__ = [
     "discover_collaboration",
     "discover_handovers",
     "resource_workload",
+    "successions",
 ]
 
 OTHER: Final = "(other)"
@@ -70,10 +71,13 @@ def _performers(
     return recode[table.resource], names  # code -1 picks the trailing -1
 
 
-def _successions(
-    table: EventTable, performer: np.ndarray, calendar: WorkCalendar | None
+def successions(
+    table: EventTable, performer: np.ndarray, calendar: WorkCalendar | None = None
 ) -> pl.DataFrame:
-    """Consecutive events with a performer, within a case: src, dst, case, duration_us."""
+    """Consecutive events with a performer (code ``>= 0``), within a case: ``src``,
+    ``dst`` (the two performers' codes), ``case`` and ``duration_us`` (in working time
+    with a calendar). Events without a performer are skipped, so work passes across
+    them; ``src != dst`` is a handover."""
     known = performer >= 0
     case = table.case[known]
     who = performer[known]
@@ -122,7 +126,7 @@ def discover_handovers(
         (['Anouk', 'Bram', 'Chantal'], 80)
     """
     performer, names = _performers(table, groups)
-    pairs = _successions(table, performer, calendar)
+    pairs = successions(table, performer, calendar)
     events, cases = _node_counts(table, performer, len(names))
     grouped = (
         pairs.group_by(["src", "dst"])
@@ -208,6 +212,7 @@ def resource_workload(
     groups: Mapping[str, str] | None = None,
     freq: str = "W",
     calendar: WorkCalendar | None = None,
+    instances: ActivityInstances | None = None,
 ) -> pd.DataFrame:
     """Per period and performer: events, cases touched, instances completed, processing time.
 
@@ -218,6 +223,8 @@ def resource_workload(
             Sunday), ``M`` month, ``Q`` quarter.
         calendar: counts processing in working time, and sets the time zone of
             the periods (Europe/Amsterdam without one).
+        instances: ``pair_instances(table, calendar=calendar)`` when the caller has
+            it already (it is the costly part).
 
     Returns:
         One row per period and performer with work in it (see
@@ -252,7 +259,7 @@ def resource_workload(
     per = events.groupby(["period", "performer"], sort=True).agg(
         events=("case", "size"), cases=("case", "nunique")
     )
-    found = pair_instances(table, calendar=calendar)
+    found = instances if instances is not None else pair_instances(table, calendar=calendar)
     done = found.instances[found.instances["status"] == "completed"]
     done = done[done["resource"].notna()]
     processing = "processing_work_s" if calendar is not None else "processing_s"

@@ -10,6 +10,7 @@ import knelpunt as kp
 from knelpunt.analysis.criteria import pseudonym
 from knelpunt.mining.organisation import OTHER
 from knelpunt.profile import Group
+from knelpunt.testing import make_log
 
 # Case 1 passes Wmo → Wmo → Jeugd; case 2 stays in Wmo and has a step by a provider.
 ROWS = [
@@ -180,6 +181,16 @@ def test_a_log_without_teams_says_so(tiny: tuple[kp.EventTable, dict[str, str]])
     assert work.notes
     assert "No resource has a known team" in work.notes[0]
     assert work.multidisciplinary_share != work.multidisciplinary_share  # NaN: nothing known
+
+
+def test_a_log_without_resources_has_no_people_and_no_handovers() -> None:
+    log = make_log(cases=5, seed=1).drop(columns=["org:resource"])
+    with kp.open_store(":memory:") as store:
+        kp.ingest_log(store, log, name="anonymous")
+        work = kp.summarise_teamwork(kp.load_events(store))
+    assert work.people.empty
+    assert work.cases["handovers"].sum() == 0
+    assert len(work.cases) == 5
 
 
 def test_the_sums_agree_on_a_simulated_team() -> None:
