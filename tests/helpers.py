@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+import knelpunt as kp
 from knelpunt.events.store import EventStore
 
 
@@ -62,3 +64,16 @@ def make_csv_frame(rows: int, *, seed: int = 0) -> pd.DataFrame:
             "Medewerker": [f"M{int(k)}" for k in rng.integers(0, 30, rows)],
         }
     )
+
+
+def team_log(rows: Sequence[tuple[object, ...]]) -> tuple[kp.EventTable, dict[str, str]]:
+    """The events and teams of hand-written rows (case, activity, local time, resource,
+    team), recorded in a store in memory."""
+    log = pd.DataFrame(
+        rows,
+        columns=["case:concept:name", "concept:name", "time:timestamp", "org:resource", "team"],
+    )
+    log["time:timestamp"] = pd.to_datetime(log["time:timestamp"]).dt.tz_localize("Europe/Amsterdam")
+    with kp.open_store(":memory:") as store:
+        kp.ingest_log(store, log, name="teams")
+        return kp.load_events(store), kp.read_resource_groups(store)

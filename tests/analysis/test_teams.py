@@ -3,7 +3,6 @@ on a simulated team."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 import knelpunt as kp
@@ -11,6 +10,7 @@ from knelpunt.analysis.criteria import pseudonym
 from knelpunt.mining.organisation import OTHER
 from knelpunt.profile import Group
 from knelpunt.testing import make_log
+from tests.helpers import team_log
 
 # Case 1 passes Wmo → Wmo → Jeugd; case 2 stays in Wmo and has a step by a provider.
 ROWS = [
@@ -27,14 +27,7 @@ ROWS = [
 
 @pytest.fixture(scope="module", name="tiny")
 def _tiny() -> tuple[kp.EventTable, dict[str, str]]:
-    log = pd.DataFrame(
-        ROWS,
-        columns=["case:concept:name", "concept:name", "time:timestamp", "org:resource", "team"],
-    )
-    log["time:timestamp"] = pd.to_datetime(log["time:timestamp"]).dt.tz_localize("Europe/Amsterdam")
-    with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, log, name="teams")
-        return kp.load_events(store), kp.read_resource_groups(store)
+    return team_log(ROWS)
 
 
 class TestByHand:

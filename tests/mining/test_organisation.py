@@ -12,6 +12,7 @@ import knelpunt as kp
 from knelpunt.errors import MappingError
 from knelpunt.mining.organisation import OTHER
 from tests.conftest import shared_log
+from tests.helpers import team_log
 
 # Two cases; the third step of case 2 has no resource and is left out.
 ROWS = [
@@ -28,14 +29,7 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def table_and_groups() -> tuple[kp.EventTable, dict[str, str]]:
-    log = pd.DataFrame(
-        ROWS,
-        columns=["case:concept:name", "concept:name", "time:timestamp", "org:resource", "team"],
-    )
-    log["time:timestamp"] = pd.to_datetime(log["time:timestamp"]).dt.tz_localize("Europe/Amsterdam")
-    with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, log, name="teams")
-        return kp.load_events(store), kp.read_resource_groups(store)
+    return team_log(ROWS)
 
 
 def test_handovers_by_hand(table_and_groups: tuple[kp.EventTable, dict[str, str]]) -> None:
