@@ -22,6 +22,7 @@ import knelpunt as kp
 from dashboards.components import aria
 from dashboards.i18n import LANGUAGES, language, t
 from dashboards.jobs import ThreadJobManager
+from dashboards.report import report_blueprint, report_href
 from dashboards.workspace import Workspace
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.profile import SHIPPED_PROFILES
@@ -71,6 +72,8 @@ def create_app(
     app.server.config["KNELPUNT_WORKSPACE"] = workspace
     # The capture API (for the capture page and for other devices) on the same server.
     app.server.register_blueprint(capture_blueprint(kp.open_store(store)))
+    # The HTML report of what the visitor chose, as a download.
+    app.server.register_blueprint(report_blueprint())
     app.layout = _shell(language(lang), profile, workspace.id)
     logging.getLogger("knelpunt.dashboard").setLevel(logging.INFO)
     return app
@@ -130,6 +133,14 @@ def _shell(lang: str, profile: str, workspace_id: str) -> html.Div:
                                 className="lang",
                                 inputClassName="lang-input",
                             ),
+                            html.A(
+                                t(lang, "control.report"),
+                                id="report-link",
+                                href=report_href(lang, None, profile),
+                                download="",
+                                className="report-link",
+                                title=t(lang, "control.report.title"),
+                            ),
                         ],
                         className="controls",
                     ),
@@ -170,6 +181,8 @@ def _remember(lang: str, sources: list[int] | None, profile: str) -> dict[str, A
     Output("tagline", "children"),
     Output("sources-label", "children"),
     Output("profile-label", "children"),
+    Output("report-link", "children"),
+    Output("report-link", "title"),
     Input("lang", "value"),
 )
 def _translate_shell(lang: str) -> tuple[Any, ...]:
@@ -178,4 +191,14 @@ def _translate_shell(lang: str) -> tuple[Any, ...]:
         t(lang, "app.tagline"),
         t(lang, "control.sources"),
         t(lang, "control.profile"),
+        t(lang, "control.report"),
+        t(lang, "control.report.title"),
     )
+
+
+@dash.callback(Output("report-link", "href"), Input("ctx", "data"))
+def _report_link(ctx: dict[str, Any] | None) -> str:
+    from dashboards.components import context
+
+    lang, sources, profile = context(ctx)
+    return report_href(lang, sources, profile)

@@ -13,30 +13,26 @@ import dash
 import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
-from babel.numbers import format_decimal, format_percent
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, dcc, html
 from dash.dcc.express import send_bytes
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
-from dashboards.i18n import language, t
+from dashboards.i18n import t
 from dashboards.workspace import Workspace
 from knelpunt.errors import KnelpuntError
 from knelpunt.ingest.export import export_table
 
+# The pages take colours and number formats from here, as the report writes them.
+from knelpunt.reports.figures import CATEGORIES as CATEGORIES
+from knelpunt.reports.figures import CATEGORY_COLOURS as CATEGORY_COLOURS
+from knelpunt.reports.figures import house_style
+from knelpunt.reports.texts import number as number
+from knelpunt.reports.texts import percent as percent
+
 log = logging.getLogger("knelpunt.dashboard")
-_LOCALES: Final = {"nl": "nl_NL", "en": "en_GB"}
 P = ParamSpec("P")
 
-# Okabe and Ito's colour-blind-safe palette, one colour per category.
-CATEGORY_COLOURS: Final = {
-    "protocol": "#0072B2",
-    "system": "#E69F00",
-    "steering": "#CC79A7",
-    "client": "#009E73",
-    "unclassified": "#7F7F7F",
-}
-CATEGORIES: Final = tuple(CATEGORY_COLOURS)
 PLOT_CONFIG: Final[Any] = {
     "displaylogo": False,
     "toImageButtonOptions": {"format": "png", "scale": 2},
@@ -287,7 +283,7 @@ def graph(fig: go.Figure, graph_id: str, *, height: int = 320) -> html.Div:
                 ),
                 className="tools",
             ),
-            dcc.Graph(figure=figure_layout(fig, height=height), config=PLOT_CONFIG, id=graph_id),
+            dcc.Graph(figure=house_style(fig, height=height), config=PLOT_CONFIG, id=graph_id),
         ],
         className="figure",
     )
@@ -299,26 +295,3 @@ dash.clientside_callback(
     Input({"type": "figure-svg", "graph": MATCH}, "n_clicks"),
     prevent_initial_call=True,
 )
-
-
-def figure_layout(fig: go.Figure, *, height: int = 320) -> go.Figure:
-    fig.update_layout(
-        height=height,
-        margin={"l": 50, "r": 20, "t": 30, "b": 40},
-        template="plotly_white",
-        font={"family": "system-ui, sans-serif", "size": 13},
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return fig
-
-
-def number(value: float, lang: str, digits: int = 1) -> str:
-    """A number as the language writes it (1.234,5 in Dutch, 1,234.5 in English)."""
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=_LOCALES[language(lang)])
-
-
-def percent(value: float, lang: str) -> str:
-    if value != value:
-        return "-"
-    return format_percent(value, format="#,##0%", locale=_LOCALES[language(lang)])

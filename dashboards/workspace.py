@@ -65,6 +65,28 @@ def _instances(
     return kp.pair_instances(table, calendar=calendar)
 
 
+def _report(ws: Workspace, table: kp.EventTable, profile: str, *, lang: str = "nl") -> str:
+    """The HTML report (:func:`knelpunt.report`) of the results the pages show."""
+
+    def shown(name: str) -> Any:
+        return ws.result(name, table.sources, profile)
+
+    summary = shown("summary")
+    found = kp.report(
+        table,
+        profile=ws.read_profile(profile),
+        lang=lang,
+        attributes=ws.attributes(),
+        groups=ws.groups(),
+        source_names={s.source_id: s.name for s in ws.sources()},
+        summary=summary,
+        blockers=shown("blockers") if summary.cases else None,
+        criteria=shown("criteria") if summary.cases else None,
+        process_map=shown("map") if summary.cases else None,
+    )
+    return found.html
+
+
 # What a page can ask for: each one library call on the chosen events (with options).
 RESULTS: Final[dict[str, Callable[..., Any]]] = {
     "summary": lambda ws, table, profile: kp.summarise_log(
@@ -82,6 +104,7 @@ RESULTS: Final[dict[str, Callable[..., Any]]] = {
         table, profile=profile, groups=ws.groups()
     ),
     "cases": lambda ws, table, profile: kp.summarise_cases(table),
+    "report": _report,
 }
 
 

@@ -25,6 +25,7 @@ The notebook façade::
     goals.summary("nl")                         # "76% van 669 zaken ...; zonder dit wachten ..."
     kp.compare(kp.select_cases(events, until=cut), kp.select_cases(events, since=cut))
     kp.compare_scenarios("baseline", ["steering.caseload_cap=40"], seeds=range(5)).to_frame()
+    kp.report(events, profile=profile, store=store, lang="nl", out="rapport.html")  # one file
 
 Importing knelpunt does not import pm4py or Dash.
 """
@@ -76,6 +77,7 @@ from knelpunt.mining.organisation import (
 from knelpunt.mining.projection import EventTable, load_events
 from knelpunt.policy import Criterion
 from knelpunt.profile import Profile, ProfileCheck, check_profile, read_profile
+from knelpunt.reports.html import Report, report
 from knelpunt.simulate.runs import (
     SimulationRun,
     WhatIf,
@@ -110,6 +112,7 @@ __all__ = [
     "ProfileCheck",
     "ProfileDraft",
     "RecordResult",
+    "Report",
     "Scenario",
     "SimulationRun",
     "Source",
@@ -151,6 +154,7 @@ __all__ = [
     "read_resource_groups",
     "read_scenario",
     "read_truth",
+    "report",
     "resource_workload",
     "select_cases",
     "simplify_map",

@@ -53,3 +53,16 @@ def test_only_mining_imports_pm4py_and_nothing_imports_dashboards() -> None:
         assert not any(n.split(".")[0] == "dashboards" for n in names), where
         if any(n.split(".")[0] == "pm4py" for n in names):
             assert path.parent.name == "mining", f"{where} imports pm4py outside knelpunt/mining"
+
+
+def test_the_report_draws_results_and_reads_no_files_or_stores() -> None:
+    """reports/ draws what analysis returns: it never ingests, simulates or reaches into
+    the store's adapters or the command line."""
+    for path in _files("reports"):
+        wrong = {
+            name
+            for name in _imports(path)
+            if name.startswith(("knelpunt.ingest", "knelpunt.simulate", "knelpunt.cli"))
+            or name in ("knelpunt.events.sqlite", "knelpunt.events.postgres")
+        }
+        assert not wrong, f"{path.relative_to(PACKAGE.parent)} imports {sorted(wrong)}"

@@ -23,6 +23,7 @@ def test_all_is_sorted_and_complete() -> None:
         "mining",
         "policy",
         "profile",
+        "reports",
         "schema",
         "simulate",
         "testing",
@@ -32,10 +33,11 @@ def test_all_is_sorted_and_complete() -> None:
 
 
 def test_import_does_not_load_pm4py_dash_or_the_web_server() -> None:
-    """import knelpunt stays light: no pm4py, no Dash, no Flask or waitress; the command
-    line imports Flask and waitress only when 'knelpunt capture serve' runs."""
+    """import knelpunt stays light: no pm4py, no Dash, no Flask or waitress, no Plotly
+    (the report draws with it when it is written); the command line imports Flask and
+    waitress only when 'knelpunt capture serve' runs."""
     for package, modules in (
-        ("knelpunt", ("pm4py", "dash", "flask", "waitress")),
+        ("knelpunt", ("pm4py", "dash", "flask", "waitress", "plotly")),
         ("knelpunt.cli", ("flask", "waitress")),
     ):
         code = f"import sys, {package}; print(*(m in sys.modules for m in {modules!r}))"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import plotly.graph_objects as go
 from dash import html
 
 from dashboards.components import (
@@ -20,6 +19,7 @@ from dashboards.components import (
 )
 from dashboards.i18n import t
 from dashboards.workspace import Workspace
+from knelpunt.reports import figures
 
 dash.register_page(__name__, path="/knelpunten", name="Knelpunten", order=2)
 
@@ -145,35 +145,17 @@ def _blocker(blocker: Any, lang: str) -> html.Li:
 
 
 def _causes(causes: Any, lang: str) -> html.Div:
-    shown = causes[causes["hours"] > 0]
-    fig = go.Figure(
-        go.Bar(
-            x=[t(lang, f"cause.{c}") for c in shown["cause"]],
-            y=shown["hours"],
-            marker_color="#0072B2",
-            text=[f"{100 * s:.0f}%" for s in shown["share"]],
-            textposition="auto",
-        )
+    names = {cause: t(lang, f"cause.{cause}") for cause in causes["cause"]}
+    return graph(
+        figures.causes(causes, names=names, hours=t(lang, "common.hours")), "blockers-causes"
     )
-    fig.update_yaxes(title=t(lang, "common.hours"))
-    return graph(fig, "blockers-causes")
 
 
 def _trend(found: Any, lang: str) -> html.Div:
-    by_rank = {b.rank: b for b in found.blockers}
-    trend = found.trend
-    fig = go.Figure()
-    for rank in sorted(trend["rank"].unique())[:_PER_CATEGORY]:
-        blocker = by_rank.get(int(rank))
-        if blocker is None:
-            continue
-        rows = trend[trend["rank"] == rank]
-        fig.add_scatter(
-            x=rows["month"],
-            y=rows["waiting_h"],
-            mode="lines+markers",
-            name=f"{blocker.activity} ({t(lang, f'category.{blocker.category}')})",
-            line={"color": CATEGORY_COLOURS.get(blocker.category, "#7F7F7F")},
-        )
-    fig.update_yaxes(title=t(lang, "common.hours"))
+    fig = figures.blocker_trend(
+        found,
+        ranks=sorted(int(r) for r in found.trend["rank"].unique())[:_PER_CATEGORY],
+        categories={c: t(lang, f"category.{c}") for c in CATEGORIES},
+        hours=t(lang, "common.hours"),
+    )
     return graph(fig, "blockers-trend")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import plotly.graph_objects as go
 from dash import html
 
 from dashboards.components import (
@@ -20,6 +19,7 @@ from dashboards.components import (
 )
 from dashboards.i18n import t
 from dashboards.workspace import Workspace
+from knelpunt.reports import figures
 
 dash.register_page(__name__, path="/beleidsdoelen", name="Beleidsdoelen", order=3)
 
@@ -104,18 +104,5 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
 
 
 def _trend(found: Any, lang: str) -> html.Div:
-    trend = found.trend()
-    names = {c.id: c.name for c in found.criteria}
-    fig = go.Figure()
-    for criterion, rows in trend.groupby("criterion", sort=False):
-        rows = rows[rows["measured"] > 0]
-        if rows.empty:
-            continue
-        fig.add_scatter(
-            x=rows["month"],
-            y=rows["compliance"] * 100,
-            mode="lines+markers",
-            name=names.get(str(criterion), str(criterion)),
-        )
-    fig.update_yaxes(range=[0, 100], ticksuffix="%", title=t(lang, "common.compliance"))
+    fig = figures.criteria_trend(found, compliance_name=t(lang, "common.compliance"))
     return graph(fig, "criteria-trend", height=380)

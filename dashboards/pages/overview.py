@@ -24,6 +24,7 @@ from dashboards.components import (
 )
 from dashboards.i18n import t
 from dashboards.workspace import Workspace
+from knelpunt.reports import figures
 
 dash.register_page(__name__, path="/", name="Overzicht", order=0)
 
@@ -78,20 +79,9 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
 
 
 def _throughput(summary: Any, lang: str) -> html.Div:
-    # Binned on the server: a million events' cases would otherwise travel one by one.
-    bins = summary.histogram(bins=50)
-    fig = go.Figure(
-        go.Bar(
-            x=(bins["from_days"] + bins["to_days"]) / 2,
-            y=bins["cases"],
-            width=bins["to_days"] - bins["from_days"],
-            marker_color="#0072B2",
-            customdata=bins[["from_days", "to_days"]],
-            hovertemplate="%{customdata[0]:.1f}–%{customdata[1]:.1f}: %{y}<extra></extra>",
-        )
+    fig = figures.throughput(
+        summary, x_title=t(lang, "overview.throughput.x"), y_title=t(lang, "overview.throughput.y")
     )
-    fig.update_xaxes(title=t(lang, "overview.throughput.x"))
-    fig.update_yaxes(title=t(lang, "overview.throughput.y"))
     return graph(fig, "overview-histogram")
 
 
@@ -99,61 +89,22 @@ def _terms(scorecard: pd.DataFrame, lang: str) -> Any:
     measured = scorecard[scorecard["measured"] > 0]
     if measured.empty:
         return html.P(t(lang, "overview.terms.none"))
-    names = measured["name"].tolist()
-    met = measured["met"].fillna(False).astype(bool)
-    fig = go.Figure(
-        go.Bar(
-            y=names,
-            x=measured["compliance"] * 100,
-            orientation="h",
-            marker_color=np.where(met, "#009E73", "#D55E00").tolist(),
-            text=[percent(v, lang) for v in measured["compliance"]],
-            textposition="auto",
-            name=t(lang, "common.compliance"),
-        )
+    fig = figures.compliance(
+        scorecard,
+        shown=lambda value: percent(value, lang),
+        compliance_name=t(lang, "common.compliance"),
+        target_name=t(lang, "common.target"),
     )
-    fig.add_trace(
-        go.Scatter(
-            y=names,
-            x=measured["target"] * 100,
-            mode="markers",
-            marker={"symbol": "line-ns-open", "size": 18, "color": "#000000"},
-            name=t(lang, "common.target"),
-        )
-    )
-    fig.update_xaxes(range=[0, 100], ticksuffix="%")
-    fig.update_yaxes(autorange="reversed")
-    height = max(260, 28 * len(names) + 80)
-    return graph(fig, "overview-terms", height=height)
+    return graph(fig, "overview-terms", height=max(260, 28 * len(measured) + 80))
 
 
 def _trend(summary: Any, lang: str) -> html.Div:
-    months = summary.months
-    fig = go.Figure()
-    fig.add_bar(
-        x=months["month"],
-        y=months["started"],
-        name=t(lang, "overview.trend.started"),
-        marker_color="#56B4E9",
-    )
-    fig.add_bar(
-        x=months["month"],
-        y=months["ended"],
-        name=t(lang, "overview.trend.ended"),
-        marker_color="#0072B2",
-    )
-    fig.add_scatter(
-        x=months["month"],
-        y=months["median_days"],
-        name=t(lang, "overview.trend.median"),
-        yaxis="y2",
-        mode="lines+markers",
-        line={"color": "#D55E00"},
-    )
-    fig.update_layout(
-        barmode="group",
-        yaxis={"title": t(lang, "common.cases")},
-        yaxis2={"title": t(lang, "overview.trend.median"), "overlaying": "y", "side": "right"},
+    fig = figures.months(
+        summary,
+        started=t(lang, "overview.trend.started"),
+        ended=t(lang, "overview.trend.ended"),
+        median=t(lang, "overview.trend.median"),
+        cases=t(lang, "common.cases"),
     )
     return graph(fig, "overview-trend")
 

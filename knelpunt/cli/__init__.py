@@ -3,7 +3,8 @@
 (:mod:`.analyse`); blockers, waiting (:mod:`.blockers`); criteria, compare
 (:mod:`.criteria`); profile check
 (:mod:`.profiles`); simulate, scenarios, demo
-(:mod:`.simulation`); capture serve, open, close (:mod:`.capture`).
+(:mod:`.simulation`); capture serve, open, close (:mod:`.capture`); report
+(:mod:`.report`).
 
 Exit codes: 0 success; 2 wrong usage; 3 the input cannot be recorded or used
 (bad file, bad rows, unknown format, a profile or model that cannot be read);
@@ -25,11 +26,12 @@ from knelpunt.cli import criteria
 from knelpunt.cli import profiles
 from knelpunt.cli import simulation
 from knelpunt.cli import capture
+from knelpunt.cli import report
 # isort: on
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (record, analyse, blockers, criteria, profiles, simulation, capture)
+_COMMANDS = (record, analyse, blockers, criteria, profiles, simulation, capture, report)
 
 
 def main() -> None:

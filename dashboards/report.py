@@ -1,0 +1,84 @@
+"""The HTML report of the current choice, served as a download (``/rapport.html``).
+
+The shell's report link carries the language, sources and profile the visitor
+chose; the report itself is :func:`knelpunt.report` on the workspace's results
+(found once per store state, as the pages find them), so it shows what the pages
+show. A failure answers with a readable page and a reference, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, request
+
+from dashboards.components import log
+from dashboards.i18n import language, t
+from knelpunt.errors import KnelpuntError
+from knelpunt.profile import SHIPPED_PROFILES
+
+PATH = "/rapport.html"
+
+
+def report_href(lang: str, sources: list[int] | None, profile: str) -> str:
+    """The link to the report of this choice."""
+    query = {"lang": lang, "profile": profile}
+    if sources:
+        query["sources"] = ",".join(str(s) for s in sources)
+    return f"{PATH}?{urlencode(query)}"
+
+
+def report_blueprint() -> Blueprint:
+    """The route that writes the report (the workspace is the app's)."""
+    routes = Blueprint("knelpunt_report", __name__)
+
+    @routes.get(PATH)
+    def _report() -> Response:
+        lang = language(request.args.get("lang"))
+        try:
+            sources = _sources(request.args.get("sources", ""))
+            profile = request.args.get("profile") or None
+            if profile is not None and profile not in SHIPPED_PROFILES:
+                raise KnelpuntError(f"No profile {profile!r}; choose one in the page.")
+            workspace = current_app.config["KNELPUNT_WORKSPACE"]
+            written = workspace.result("report", sources, profile, lang=lang)
+        except Exception as error:  # any failure: a readable page, the details logged
+            return _failure(lang, error)
+        day = dt.datetime.now(dt.UTC).date().isoformat()
+        return Response(
+            written,
+            mimetype="text/html",
+            headers={"Content-Disposition": f'attachment; filename="knelpunt-{day}.html"'},
+        )
+
+    return routes
+
+
+def _sources(text: str) -> list[int] | None:
+    try:
+        return [int(s) for s in text.split(",") if s.strip()] or None
+    except ValueError:
+        raise KnelpuntError(
+            f"{text!r} are not source numbers; choose sources in the page."
+        ) from None
+
+
+def _failure(lang: str, error: Exception) -> Response:
+    ref = uuid.uuid4().hex[:8]
+    if isinstance(error, KnelpuntError):
+        log.warning("report %s: %s", ref, error)
+        message, status = str(error), 400
+    else:
+        log.exception("report %s: unexpected failure", ref, exc_info=error)
+        message, status = t(lang, "error.unexpected"), 500
+    page: Any = (
+        f'<!DOCTYPE html><html lang="{lang}"><meta charset="utf-8">'
+        f"<title>{escape(t(lang, 'error.title'))}</title>"
+        f"<h1>{escape(t(lang, 'error.title'))}</h1><p>{escape(message)}</p>"
+        f"<p>{escape(t(lang, 'error.reference', ref=ref))}</p></html>"
+    )
+    return Response(page, status=status, mimetype="text/html")

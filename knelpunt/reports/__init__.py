@@ -1,0 +1,2 @@
+"""Reports of analysis results: figures (:mod:`knelpunt.reports.figures`) and the
+self-contained HTML report (:mod:`knelpunt.reports.html`)."""
