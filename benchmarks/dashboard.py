@@ -30,6 +30,7 @@ count is the chosen source's, followed by two animation frames.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import platform
@@ -269,6 +270,8 @@ class Server:
         self.thread.start()
 
     def _timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        # wraps: the workspace reads the function's options (and their defaults) from it.
+        @functools.wraps(function)
         def timed(ws: Any, table: kp.EventTable, profile: str, **options: Any) -> Any:
             started = time.perf_counter()
             found = function(ws, table, profile, **options)
@@ -638,6 +641,7 @@ class Run:
     fresh: dict[str, list[Visit]]
     back: dict[str, list[Visit]]
     interactions: list[Interaction]
+    warmup_s: float | None
     python_mb: float
     chromium_mb: float
     reference: Reference
@@ -743,6 +747,18 @@ def markdown(run: Run, args: argparse.Namespace) -> str:
         "have yet (a new activities share, a source not chosen before); the others "
         "were served from results already computed.",
         "",
+        (
+            f"Before the interactions the server warmed up as `knelpunt-dashboard` does "
+            f"at start (`Workspace.warm`: the pages' results for all sources, the map at "
+            f"every step of the activities slider, then the pages' results for each "
+            f"source alone), in {run.warmup_s:.0f} s of background work after the page "
+            "visits above; so the steps measured find their results computed, as on a "
+            "server that has been running that long."
+            if run.warmup_s is not None
+            else "The server did not warm up (`--no-warm`): every step whose result was "
+            "not asked for before computes it."
+        ),
+        "",
         "| Interaction | Steps | p50 s | p95 s | Max s | Round trip p50 s | p95 under 0.5 s |",
         "|---|--:|--:|--:|--:|--:|---|",
     ]
@@ -834,6 +850,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20, help="Each interaction this often.")
     parser.add_argument("--visits", type=int, default=3, help="Warm visits of each page.")
     parser.add_argument("--store", type=Path, help="The store (default: in the temp folder).")
+    parser.add_argument(
+        "--no-warm",
+        dest="warm",
+        action="store_false",
+        help="Measure the interactions without the server's warm-up (knelpunt-dashboard "
+        "--no-warm).",
+    )
     args = parser.parse_args(argv)
     import logging
     import os
@@ -877,6 +900,13 @@ def main(argv: list[str] | None = None) -> int:
                         f"returning {back[path_][-1].seconds:.2f} s"
                     )
             returning.close()
+            warmup = None
+            if args.warm:
+                # As knelpunt-dashboard does at start: what visitors ask for most.
+                started = time.perf_counter()
+                server.workspace.warm().join()
+                warmup = time.perf_counter() - started
+                _say(f"warm-up {warmup:.1f} s")
             interactions = map_interactions(browser, server, args.repeat)
             for i in interactions:
                 _say(f"{i.kind}: {i.seconds:.3f} s (round trip {i.roundtrip:.3f} s)")
@@ -900,6 +930,7 @@ def main(argv: list[str] | None = None) -> int:
         fresh=fresh,
         back=back,
         interactions=interactions,
+        warmup_s=warmup,
         python_mb=python_mb,
         chromium_mb=chromium_mb[0],
         reference=reference,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import logging
 import tempfile
 import threading
@@ -30,8 +31,13 @@ import knelpunt as kp
 from knelpunt.errors import AnalysisError, KnelpuntError, MappingError, UnsupportedFormatError
 
 _log = logging.getLogger("knelpunt.dashboard")
-# Results kept at once (each a few MB at most for a million events).
-_KEPT: Final = 64
+# Results kept at once (each a few MB at most for a million events; the warm-up
+# alone keeps about 60, see Workspace.warm).
+_KEPT: Final = 128
+# The steps of the process map's activities slider, in percent.
+ACTIVITY_STEPS: Final = tuple(range(10, 101, 5))
+# The pages' results the warm-up computes, for all sources and for each one alone.
+_WARMED: Final = ("summary", "scorecard", "map", "blockers", "criteria", "teamwork")
 # The file types an upload may have; its name is kept only as the source's name.
 UPLOAD_SUFFIXES: Final = (".xes.gz", ".csv", ".xlsx", ".xes", ".parquet")
 
@@ -87,15 +93,26 @@ def _report(ws: Workspace, table: kp.EventTable, profile: str, *, lang: str = "n
     return found.html
 
 
+def _map(
+    ws: Workspace,
+    table: kp.EventTable,
+    profile: str,
+    *,
+    activities: float = 1.0,
+    working: bool = False,
+) -> kp.ProcessMap:
+    """The map of the activity instances (see :func:`_instances`). The instances are
+    not kept: a map is small, its instances are not (a click on a path asks for them)."""
+    return kp.discover_map(_instances(ws, table, profile, activities=activities, working=working))
+
+
 # What a page can ask for: each one library call on the chosen events (with options).
 RESULTS: Final[dict[str, Callable[..., Any]]] = {
     "summary": lambda ws, table, profile: kp.summarise_log(
         table, zone=ws.read_profile(profile).calendar.timezone
     ),
     "instances": _instances,
-    "map": lambda ws, table, profile, **options: kp.discover_map(
-        ws.result("instances", table.sources, profile, **options)
-    ),
+    "map": _map,
     "blockers": _blockers,
     "criteria": partial(_criteria, linked=True),
     "scorecard": partial(_criteria, linked=False),
@@ -313,18 +330,32 @@ class Workspace:
         options (say, ``activities=0.5`` for the map)."""
         table = self.events(sources)
         profile = profile or self.profile
+        # The options as the function takes them, defaults filled in: the same result
+        # has one key however it is asked for.
+        bound = inspect.signature(RESULTS[name]).bind(self, table, profile, **options)
+        bound.apply_defaults()
+        options = {k: v for k, v in bound.arguments.items() if k not in ("ws", "table", "profile")}
         key = (name, table.sources, table.high, table.purges, profile, *sorted(options.items()))
         return self._cached(key, lambda: RESULTS[name](self, table, profile, **options))
 
     def warm(self, *, profile: str | None = None) -> threading.Thread:
-        """Compute the results the pages show for all sources in a background thread,
-        so that the first visitor finds them ready (on a million events the blocker
-        analysis takes about a minute); a failure is left for the page to show."""
+        """Compute in a background thread what visitors ask for most, so that the
+        first one finds it ready (on a million events the blocker analysis takes
+        about a minute): the pages' results for all sources, the map at every step of
+        the activities slider, then the pages' results for each source alone. A
+        failure is left for the page to show."""
 
         def run() -> None:
-            for name in ("summary", "scorecard", "map", "blockers", "criteria", "teamwork"):
+            sources = [s.source_id for s in self.sources()]
+            wanted: list[tuple[str, list[int] | None, dict[str, Any]]] = [
+                (name, None, {}) for name in _WARMED
+            ]
+            wanted += [("map", None, {"activities": step / 100}) for step in ACTIVITY_STEPS]
+            if len(sources) > 1:
+                wanted += [(name, [s], {}) for s in sources for name in _WARMED]
+            for name, chosen, options in wanted:
                 try:
-                    self.result(name, None, profile)
+                    self.result(name, chosen, profile, **options)
                 except Exception:  # the page that needs it will show the failure
                     _log.warning("dashboard: warming %s failed", name, exc_info=True)
                     return

@@ -23,6 +23,7 @@ from dashboards.components import (
     workspace,
 )
 from dashboards.i18n import t
+from dashboards.workspace import ACTIVITY_STEPS
 
 dash.register_page(__name__, path="/proceskaart", name="Proceskaart", order=1)
 cyto.load_extra_layouts()
@@ -84,9 +85,9 @@ def layout(**_query: Any) -> html.Div:
                             html.Label(id="map-activities-label", htmlFor="map-activities"),
                             dcc.Slider(
                                 id="map-activities",
-                                min=10,
-                                max=100,
-                                step=5,
+                                min=ACTIVITY_STEPS[0],
+                                max=ACTIVITY_STEPS[-1],
+                                step=ACTIVITY_STEPS[1] - ACTIVITY_STEPS[0],
                                 value=100,
                                 marks={10: "10%", 50: "50%", 100: "100%"},
                                 persistence=True,

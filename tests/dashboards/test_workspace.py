@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import knelpunt as kp
-from dashboards.workspace import Workspace
+from dashboards.workspace import ACTIVITY_STEPS, Workspace
 from knelpunt.errors import KnelpuntError
 from knelpunt.mining.organisation import OTHER
 from knelpunt.testing import make_log
@@ -43,10 +43,24 @@ def test_warming_computes_what_the_pages_show(tmp_path: Path) -> None:
     path = str(tmp_path / "k.db")
     with kp.open_store(path) as store:
         kp.simulate_scenario(store, "baseline", overrides=["days=14"])
+        kp.simulate_scenario(store, "waiting-list", overrides=["days=14"])
     ws = Workspace(path)
-    ws.warm(profile="sociaal-domein").join(timeout=120)
+    ws.warm(profile="sociaal-domein").join(timeout=300)
     computed = {key[0] for key in ws._results}
     assert {"summary", "scorecard", "map", "blockers", "criteria", "teamwork"} <= computed
+    # What the pages then ask for is found, not computed again: all sources, each
+    # source alone, and the map at every step of its activities slider.
+    kept = list(ws._results.values())
+
+    def found(name: str, sources: list[int] | None, **options: object) -> bool:
+        return any(ws.result(name, sources, "sociaal-domein", **options) is k for k in kept)
+
+    for sources in (None, [1], [2]):
+        assert all(found(name, sources) for name in ("summary", "blockers", "teamwork"))
+        # As the map page asks for it: with its options spelled out.
+        assert found("map", sources, activities=1.0, working=False)
+    assert all(found("map", None, activities=s / 100, working=False) for s in ACTIVITY_STEPS)
+    assert len(ws._results) == len(kept)
 
 
 def test_an_upload_is_found_by_every_worker_of_the_store(tmp_path: Path) -> None:
