@@ -102,7 +102,8 @@ PAGES: Final[tuple[tuple[str, str, tuple[str, ...], str | None], ...]] = (
     ("/beleidsdoelen", "Beleidsdoelen", (".scorecard",), None),
     ("/team", "Team", ("#team-kpi-teams",), None),
     ("/individueel", "Individueel", ("#people-table .ag-row",), None),
-    ("/zaken", "Zaken", ("#cases-grid .ag-row",), None),
+    # A loaded row of the cases grid (a row still loading has no row-id).
+    ("/zaken", "Zaken", ("#cases-grid .ag-row[row-id]",), None),
     ("/vergelijken", "Vergelijken", ("#compare-a",), None),
     ("/simulatie", "Simulatie", ("#sim-switches input",), None),
     ("/vastleggen", "Vastleggen", ("#capture-open",), None),

@@ -13,12 +13,13 @@ import dash
 import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ALL, MATCH, ClientsideFunction, Input, Output, dcc, html
+from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, dcc, html
 from dash.dcc.express import send_bytes
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from dashboards.i18n import t
+from dashboards.rows import BLOCK, query_rows, rows_block
 from dashboards.workspace import Workspace
 from knelpunt.errors import KnelpuntError
 from knelpunt.ingest.export import export_table
@@ -166,17 +167,13 @@ def draws(body_id: str) -> Callable[[Draw], Draw]:
     return register
 
 
-def grid(
-    grid_id: str,
+def _definitions(
     frame: pd.DataFrame,
     columns: Sequence[tuple[str, str]],
     lang: str,
-    *,
-    height: int = 420,
-    numbers: Sequence[str] = (),
-) -> html.Div:
-    """A searchable, sortable table, with the rows it shows (filtered and sorted) for
-    download as CSV or Excel; ``columns`` are (field, label key)."""
+    numbers: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The grid's columns: (field, label key), numbers right-aligned with separators."""
     definitions = []
     for field, label in columns:
         definition: dict[str, Any] = {
@@ -190,6 +187,22 @@ def grid(
                 "function": f"d3.format('{',d' if whole else ',.1f'}')(params.value)"
             }
         definitions.append(definition)
+    return definitions
+
+
+def grid(
+    grid_id: str,
+    frame: pd.DataFrame,
+    columns: Sequence[tuple[str, str]],
+    lang: str,
+    *,
+    height: int = 420,
+    numbers: Sequence[str] = (),
+) -> html.Div:
+    """A searchable, sortable table, with the rows it shows (filtered and sorted) for
+    download as CSV or Excel; ``columns`` are (field, label key). Every row goes to
+    the browser: for a long table, see :func:`served_grid`."""
+    definitions = _definitions(frame, columns, lang, numbers)
     table = dag.AgGrid(
         id=grid_id,
         rowData=frame[[c for c, _ in columns]].to_dict("records"),
@@ -246,6 +259,167 @@ def _download(shown: Any) -> Any:
     frame = pd.DataFrame(shown["rows"], columns=shown["headers"])
     name = f"{shown['grid']}.{shown['format']}"
     return send_bytes(export_table(frame, format=shown["format"]), name)
+
+
+# Rows a page of a served grid shows (it asks for blocks of rows.BLOCK).
+_PAGE: Final = 20
+Rows = Callable[[list[int] | None, str, Workspace], pd.DataFrame]
+
+
+def served_grid(
+    grid_id: str,
+    frame: pd.DataFrame,
+    columns: Sequence[tuple[str, str]],
+    lang: str,
+    *,
+    row_id: Sequence[str],
+    height: int = 420,
+    numbers: Sequence[str] = (),
+) -> html.Div:
+    """A table whose rows stay on the server: the grid asks for them a block at a
+    time, sorted, filtered and searched there (:func:`serves` answers it), shows how
+    many match, and downloads every one of those (not only the block it holds).
+
+    Args:
+        grid_id: the grid's id; :func:`serves` must be called with the same id.
+        frame: the table's columns and their types (its rows are not sent).
+        columns: (field, label key) of each column, in order.
+        lang: the language of the labels.
+        row_id: the fields that together name a row (a row chosen stays chosen when
+            the blocks are fetched again).
+        height: the grid's height in pixels.
+        numbers: the fields that hold numbers (right-aligned, with number filters).
+    """
+    definitions = _definitions(frame, columns, lang, numbers)
+    for definition in definitions:
+        number_column = definition["field"] in numbers
+        definition["cellDataType"] = "number" if number_column else "text"
+        definition["filter"] = "agNumberColumnFilter" if number_column else "agTextColumnFilter"
+    table = dag.AgGrid(
+        id=grid_id,
+        rowModelType="infinite",
+        columnDefs=definitions,
+        defaultColDef={"sortable": True, "resizable": True},
+        getRowId=" + '/' + ".join(f"params.data.{field}" for field in row_id),
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": _PAGE,
+            "cacheBlockSize": BLOCK,
+            # One block at a time: the grid keeps a single request waiting for its answer.
+            "maxConcurrentDatasourceRequests": 1,
+            "rowSelection": {"mode": "singleRow", "enableClickSelection": True},
+        },
+        style={"height": f"{height}px"},
+        className="ag-theme-alpine",
+    )
+    tools = html.Div(
+        [
+            html.Button(
+                t(lang, f"export.{kind}"),
+                id={"type": "served-export", "grid": grid_id, "format": kind},
+                className="tool",
+            )
+            for kind in ("csv", "xlsx")
+        ],
+        className="tools",
+    )
+    return html.Div(
+        [
+            tools,
+            html.P(id=f"{grid_id}-count", className="count", role="status", **aria(live="polite")),
+            table,
+            dcc.Store(id={"type": "served-search", "grid": grid_id}),
+            dcc.Store(id={"type": "served-query", "grid": grid_id}),
+            dcc.Download(id={"type": "served-download", "grid": grid_id}),
+        ],
+        className="grid",
+    )
+
+
+def serves(grid_id: str, rows: Rows, *, search_id: str, count_key: str) -> None:
+    """Answer the :func:`served_grid` ``grid_id`` from ``rows(sources, profile,
+    workspace)``, the whole table in the grid's fields: the blocks it asks for and
+    the count (the label ``count_key``, with ``{count}`` and ``{total}``), after the
+    search typed in ``search_id`` (:func:`dashboards.rows.query_rows`), and its
+    downloads, formulas neutralised (:func:`export_table`)."""
+    count_id = f"{grid_id}-count"
+
+    @dash.callback(
+        Output(grid_id, "getRowsResponse"),
+        Output(count_id, "children"),
+        Input(grid_id, "getRowsRequest"),
+        State(search_id, "value"),
+        State("ctx", "data"),
+        prevent_initial_call=True,
+    )
+    def _rows(request: Any, search: str | None, ctx: Any) -> tuple[dict[str, Any], Any]:
+        lang, sources, profile = context(ctx)
+        try:
+            frame = rows(sources, profile, workspace())
+            answer = rows_block(frame, _mapping(request), search=search or "")
+        except Exception as error:  # an empty grid, and the message where the count goes
+            return {"rowData": [], "rowCount": 0}, failure(lang, error)
+        shown = t(
+            lang,
+            count_key,
+            count=number(answer["rowCount"], lang, 0),
+            total=number(len(frame), lang, 0),
+        )
+        return answer, shown
+
+    # A new search: the grid drops its blocks and asks again (assets/export.js).
+    dash.clientside_callback(
+        ClientsideFunction(namespace="knelpunt", function_name="refreshRows"),
+        Output({"type": "served-search", "grid": grid_id}, "data"),
+        Input(search_id, "value"),
+        State({"type": "served-search", "grid": grid_id}, "id"),
+        prevent_initial_call=True,
+    )
+
+    @dash.callback(
+        Output(count_id, "children", allow_duplicate=True),
+        Output({"type": "served-download", "grid": grid_id}, "data"),
+        Input({"type": "served-query", "grid": grid_id}, "data"),
+        State(search_id, "value"),
+        State("ctx", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded
+    def _export(query: Any, search: str | None, ctx: Any) -> tuple[Any, Any]:
+        if not isinstance(query, dict) or query.get("format") not in ("csv", "xlsx"):
+            raise PreventUpdate
+        _lang, sources, profile = context(ctx)
+        frame = rows(sources, profile, workspace())
+        found = query_rows(
+            frame,
+            sort_model=query.get("sortModel") if isinstance(query.get("sortModel"), list) else None,
+            filter_model=_mapping(query.get("filterModel")),
+            search=search or "",
+        )
+        # The columns as the grid shows them (the user may have moved them).
+        fields, headers = query.get("fields") or [], query.get("headers") or []
+        shown = [
+            (str(field), str(header))
+            for field, header in zip(fields, headers, strict=False)
+            if field in frame.columns
+        ] or [(str(c), str(c)) for c in frame.columns]
+        table = found[[field for field, _ in shown]].set_axis([h for _, h in shown], axis=1)
+        name = f"{grid_id}.{query['format']}"
+        return dash.no_update, send_bytes(export_table(table, format=query["format"]), name)
+
+
+# A served grid's download: its columns, sort and filters, gathered in the browser
+# (assets/export.js); the rows are found on the server (:func:`serves`).
+dash.clientside_callback(
+    ClientsideFunction(namespace="knelpunt", function_name="gridQuery"),
+    Output({"type": "served-query", "grid": MATCH}, "data"),
+    Input({"type": "served-export", "grid": MATCH, "format": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+
+
+def _mapping(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
 
 
 def table(header: html.Tr, rows: Sequence[html.Tr]) -> html.Div:

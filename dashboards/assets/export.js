@@ -1,7 +1,8 @@
 /* Table and figure exports. A table's download holds the rows the grid shows now
    (after its filters and sorting) with its column headers; the server writes the
-   file (components.py). A figure's SVG button downloads it as Plotly draws it
-   (its toolbar has the PNG one). */
+   file (components.py). A served grid (its rows stay on the server) sends only how
+   it shows them (columns, sorting, filters): the server finds the rows. A figure's
+   SVG button downloads it as Plotly draws it (its toolbar has the PNG one). */
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   knelpunt: Object.assign({}, (window.dash_clientside || {}).knelpunt, {
     gridRows: async function (clicks) {
@@ -22,6 +23,32 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         rows: rows,
         at: Date.now(),
       };
+    },
+    gridQuery: async function (clicks) {
+      const tapped = window.dash_clientside.callback_context.triggered_id;
+      if (!tapped || !(clicks || []).some(Boolean)) { return window.dash_clientside.no_update; }
+      const api = await dash_ag_grid.getApiAsync(tapped.grid);
+      const columns = api.getAllDisplayedColumns().map((c) => c.getColDef()).filter((c) => c.field);
+      // The sort model as the grid sends it with a request for rows: first sort first.
+      const sortModel = api.getColumnState()
+        .filter((s) => s.sort)
+        .sort((a, b) => (a.sortIndex || 0) - (b.sortIndex || 0))
+        .map((s) => ({ colId: s.colId, sort: s.sort }));
+      return {
+        grid: tapped.grid,
+        format: tapped.format,
+        fields: columns.map((c) => c.field),
+        headers: columns.map((c) => c.headerName || c.field),
+        sortModel: sortModel,
+        filterModel: api.getFilterModel() || {},
+        at: Date.now(),
+      };
+    },
+    refreshRows: async function (search, id) {
+      // A new search: drop the blocks the grid holds, so that it asks for its rows again.
+      const api = await dash_ag_grid.getApiAsync(id.grid);
+      api.purgeInfiniteCache();
+      return search || "";
     },
     figureSvg: function (clicks) {
       const tapped = window.dash_clientside.callback_context.triggered_id;

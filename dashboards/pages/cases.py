@@ -1,9 +1,12 @@
 """Zaken en varianten: the variants and the cases in searchable grids, and the
-timeline of a chosen case."""
+timeline of a chosen case. The cases stay on the server: their grid asks for them a
+block at a time (:func:`dashboards.components.served_grid`)."""
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections import OrderedDict
+from typing import Any, Final
 
 import dash
 import pandas as pd
@@ -18,6 +21,8 @@ from dashboards.components import (
     graph,
     grid,
     guarded,
+    served_grid,
+    serves,
     workspace,
 )
 from dashboards.i18n import t
@@ -26,10 +31,57 @@ from dashboards.workspace import Workspace
 dash.register_page(__name__, path="/zaken", name="Zaken en varianten", order=4)
 
 
+CASE_COLUMNS: Final = (
+    ("source_id", "column.source_id"),
+    ("case_id", "column.case_id"),
+    ("events", "column.events"),
+    ("start", "column.start"),
+    ("end", "column.end"),
+    ("days", "column.days"),
+    ("resources", "column.resources"),
+    ("handovers", "column.handovers"),
+    ("variant", "column.variant"),
+)
+CASE_NUMBERS: Final = ("events", "days", "resources", "handovers", "variant")
+
+# The cases as their grid shows them, by the workspace's cases table they come from
+# (the workspace keeps that one per store state): each block asks for them again.
+_SHOWN: OrderedDict[int, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
+_SHOWN_LOCK: Final = threading.Lock()
+_SHOWN_KEPT: Final = 4
+
+
+def case_rows(sources: list[int] | None, profile: str, ws: Workspace) -> pd.DataFrame:
+    """The cases of these sources in the fields of the cases grid."""
+    cases = ws.result("cases", sources, profile)
+    with _SHOWN_LOCK:
+        kept = _SHOWN.get(id(cases))
+        if kept is not None and kept[0] is cases:
+            _SHOWN.move_to_end(id(cases))
+            return kept[1]
+    shown: pd.DataFrame = cases.assign(
+        start=cases["start"].dt.strftime("%Y-%m-%d %H:%M"),
+        end=cases["end"].dt.strftime("%Y-%m-%d %H:%M"),
+        days=cases["duration_s"] / 86_400,
+        case_id=cases["case_id"].astype(str),
+    )[[field for field, _ in CASE_COLUMNS]]
+    with _SHOWN_LOCK:
+        _SHOWN[id(cases)] = (cases, shown)  # the table itself kept: its id stays its own
+        while len(_SHOWN) > _SHOWN_KEPT:
+            _SHOWN.popitem(last=False)
+    return shown
+
+
+# The spinner shows while the page is drawn, not for each block of cases.
+_DRAWING: Final[Any] = {"cases-body": "children"}
+
+serves("cases-grid", case_rows, search_id="cases-search", count_key="cases.count")
+
+
 def layout(**_query: Any) -> html.Div:
     return html.Div(
         [
-            dcc.Loading(html.Div(id="cases-body")),
+            dcc.Loading(html.Div(id="cases-body"), target_components=_DRAWING),
             html.Div(id="case-timeline", className="panel"),
         ],
         className="cases",
@@ -46,12 +98,6 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
         activities=variants["activities"].map(" → ".join),
         share=variants["share"] * 100,
         median_days=variants["median_s"] / 86_400,
-    )
-    case_rows = cases.assign(
-        start=cases["start"].dt.strftime("%Y-%m-%d %H:%M"),
-        end=cases["end"].dt.strftime("%Y-%m-%d %H:%M"),
-        days=cases["duration_s"] / 86_400,
-        case_id=cases["case_id"].astype(str),
     )
     return html.Div(
         [
@@ -87,38 +133,19 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
                         debounce=True,
                         className="search",
                     ),
-                    grid(
+                    served_grid(
                         "cases-grid",
-                        case_rows,
-                        [
-                            ("source_id", "column.source_id"),
-                            ("case_id", "column.case_id"),
-                            ("events", "column.events"),
-                            ("start", "column.start"),
-                            ("end", "column.end"),
-                            ("days", "column.days"),
-                            ("resources", "column.resources"),
-                            ("handovers", "column.handovers"),
-                            ("variant", "column.variant"),
-                        ],
+                        case_rows(sources, profile, ws).head(0),
+                        CASE_COLUMNS,
                         lang,
-                        numbers=("events", "days", "resources", "handovers", "variant"),
+                        row_id=("source_id", "case_id"),
+                        numbers=CASE_NUMBERS,
                     ),
                 ],
                 className="panel",
             ),
         ]
     )
-
-
-@dash.callback(
-    Output("cases-grid", "dashGridOptions"),
-    Input("cases-search", "value"),
-    State("cases-grid", "dashGridOptions"),
-    prevent_initial_call=True,
-)
-def _search(text: str | None, options: dict[str, Any] | None) -> dict[str, Any]:
-    return {**(options or {}), "quickFilterText": text or ""}
 
 
 @dash.callback(

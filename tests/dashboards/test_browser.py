@@ -8,11 +8,14 @@ import json
 import re
 import urllib.request
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 import knelpunt as kp
 from dashboards import workspace as ws_module
+from dashboards.rows import BLOCK
 from tests.conftest import shared_log
 from tests.dashboards.conftest import Page, Served
 
@@ -82,12 +85,86 @@ def test_the_map_switches_overlay_and_shows_what_was_clicked(page: Page) -> None
     page.shoot("proceskaart")
 
 
-def test_cases_grid_searches_and_opens_a_timeline(page: Page) -> None:
-    shown = page.open("/zaken", "#cases-grid .ag-row")
-    shown.locator("#cases-grid .ag-row").first.click()
+# The cases grid's rows (loaded: a loading row has no id yet), its first row, the count.
+CASE_ROWS = "#cases-grid .ag-center-cols-container .ag-row[row-id]"
+FIRST_CASE = "#cases-grid .ag-center-cols-container .ag-row[row-index='0'][row-id]"
+CASES_COUNT = "#cases-grid-count"
+
+
+def all_cases(store_path: str) -> pd.DataFrame:
+    """The cases as the cases grid has them, in the order the server keeps them."""
+    with kp.open_store(store_path) as store:
+        return kp.summarise_cases(kp.load_events(store))
+
+
+def dutch(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+def sort_by_days_descending(shown: Any) -> None:
+    """Two clicks on the header of the throughput time (days): ascending, descending."""
+    header = shown.locator('#cases-grid .ag-header-cell[col-id="days"] .ag-header-cell-label')
+    header.click()
+    shown.wait_for_selector('#cases-grid .ag-header-cell[col-id="days"][aria-sort="ascending"]')
+    header.click()
+    shown.wait_for_selector('#cases-grid .ag-header-cell[col-id="days"][aria-sort="descending"]')
+
+
+def test_cases_grid_counts_searches_and_opens_a_timeline(page: Page, demo_store: str) -> None:
+    """The browser holds one block of cases, not all; the count says how many match;
+    a search narrows them on the server; a chosen case opens its timeline."""
+    cases = all_cases(demo_store)
+    assert len(cases) > BLOCK
+    shown = page.open("/zaken", CASE_ROWS)
+    total = dutch(len(cases))
+    shown.wait_for_selector(f"{CASES_COUNT}:has-text('{total} van {total} zaken')")
+    held = shown.evaluate(
+        "() => { let n = 0; dash_ag_grid.getApi('cases-grid')"
+        ".forEachNode((row) => { if (row.data) n += 1; }); return n; }"
+    )
+    assert held == BLOCK
+    # A case id occurs in both sources (the simulated ones number their cases alike).
+    wanted = cases["case_id"].iloc[0]
+    found = cases[cases["case_id"].str.contains(wanted, case=False, regex=False)]
+    shown.fill("#cases-search", wanted.lower())
+    shown.press("#cases-search", "Enter")
+    shown.wait_for_selector(f"{CASES_COUNT}:has-text('{dutch(len(found))} van {total} zaken')")
+    assert 1 < len(found) < 20
+    shown.wait_for_function(
+        f"n => document.querySelectorAll({CASE_ROWS!r}).length === n", arg=len(found)
+    )
+    rows = shown.locator(CASE_ROWS)
+    assert {rows.nth(i).get_attribute("row-id") for i in range(len(found))} == {
+        f"{source}/{case}"
+        for source, case in zip(found["source_id"], found["case_id"], strict=True)
+    }
+    rows.last.click()
     shown.wait_for_selector("#case-timeline-graph .main-svg", timeout=30_000)
-    assert "Tijdlijn van zaak" in shown.inner_text("#case-timeline h2")
+    assert shown.inner_text("#case-timeline h2") == f"Tijdlijn van zaak {wanted}"
     page.shoot("zaken")
+
+
+def test_cases_grid_sorts_and_filters_every_case_on_the_server(page: Page, demo_store: str) -> None:
+    """Sorting a number column puts the longest case of all first (not of the block
+    loaded); a column filter narrows the count as the same filter does in pandas."""
+    cases = all_cases(demo_store)
+    longest = cases.sort_values("duration_s", ascending=False, kind="stable")
+    shown = page.open("/zaken", CASE_ROWS)
+    sort_by_days_descending(shown)
+    first = f"{longest['source_id'].iloc[0]}/{longest['case_id'].iloc[0]}"
+    shown.wait_for_selector(f"{FIRST_CASE}[row-id='{first}']")
+    # A number filter, as the column menu sets it: more than 20 events.
+    shown.evaluate(
+        "() => dash_ag_grid.getApi('cases-grid').setFilterModel("
+        "{events: {filterType: 'number', type: 'greaterThan', filter: 20}})"
+    )
+    busy = longest[longest["events"] > 20]
+    assert 0 < len(busy) < len(cases)
+    shown.wait_for_selector(
+        f"{CASES_COUNT}:has-text('{dutch(len(busy))} van {dutch(len(cases))} zaken')"
+    )
+    first = f"{busy['source_id'].iloc[0]}/{busy['case_id'].iloc[0]}"
+    shown.wait_for_selector(f"{FIRST_CASE}[row-id='{first}']")
 
 
 def test_the_language_switch_turns_every_label_english(page: Page) -> None:
@@ -452,11 +529,13 @@ def test_compare_two_periods_and_two_teams(page: Page, demo_store: str) -> None:
 def test_tables_download_as_excel_and_csv_and_figures_as_svg(
     page: Page, demo_store: str, tmp_path: Path
 ) -> None:
+    """The cases grid holds one block of cases; its downloads hold every case that
+    matches its search and filters, in its order, found on the server."""
     import openpyxl
 
-    with kp.open_store(demo_store) as store:
-        cases = kp.load_events(store).n_cases
-    shown = page.open("/zaken", "#cases-grid .ag-row")
+    cases = all_cases(demo_store)
+    assert len(cases) > BLOCK  # more than the browser holds
+    shown = page.open("/zaken", CASE_ROWS)
     with shown.expect_download() as caught:
         shown.click('button:has-text("Excel") >> nth=1')  # the second grid: the cases
     download = caught.value
@@ -465,20 +544,31 @@ def test_tables_download_as_excel_and_csv_and_figures_as_svg(
     download.save_as(saved)
     rows = list(openpyxl.load_workbook(saved).active.iter_rows(values_only=True))
     assert rows[0][:3] == ("Bron", "Zaak", "Gebeurtenissen")  # the headers, as shown
-    assert len(rows) - 1 == cases  # every row, not only the page shown
-    # CSV of the same grid after a search: only the rows it finds.
-    first = str(rows[1][1])
-    shown.fill("#cases-search", first)
-    shown.press("#cases-search", "Enter")
-    shown.wait_for_function(
-        "() => document.querySelectorAll('#cases-grid .ag-center-cols-container .ag-row')"
-        ".length < 20",
-        timeout=30_000,
+    assert len(rows) - 1 == len(cases)  # every row, not only the block loaded
+    # CSV after sorting and filtering: every matching case (more than a block), in order.
+    sort_by_days_descending(shown)
+    shown.evaluate(
+        "() => dash_ag_grid.getApi('cases-grid').setFilterModel("
+        "{events: {filterType: 'number', type: 'lessThan', filter: 25}})"
     )
+    kept = cases[cases["events"] < 25].sort_values("duration_s", ascending=False, kind="stable")
+    assert BLOCK < len(kept) < len(cases)
+    shown.wait_for_selector(f"{CASES_COUNT}:has-text('{dutch(len(kept))} van')")
     with shown.expect_download() as caught:
         shown.click('button:has-text("CSV") >> nth=1')
     lines = Path(caught.value.path()).read_text(encoding="utf-8-sig").splitlines()
-    assert 1 < len(lines) - 1 < cases
+    assert len(lines) - 1 == len(kept)
+    assert [line.split(",")[1] for line in lines[1:]] == kept["case_id"].tolist()
+    # ... and after a search as well: only the cases it finds.
+    first = str(rows[1][1])
+    shown.fill("#cases-search", first)
+    shown.press("#cases-search", "Enter")
+    found = kept[kept["case_id"].str.contains(first, regex=False)]
+    shown.wait_for_selector(f"{CASES_COUNT}:has-text('{dutch(len(found))} van')")
+    with shown.expect_download() as caught:
+        shown.click('button:has-text("CSV") >> nth=1')
+    lines = Path(caught.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert 1 <= len(lines) - 1 == len(found) < len(kept)
     assert all(first in line for line in lines[1:])
     # A figure as SVG.
     overview = page.open("/", "#overview-histogram .main-svg")
@@ -521,7 +611,7 @@ PAGES = [
     ("/beleidsdoelen", ".scorecard"),
     ("/team", "#team-kpi-teams"),
     ("/individueel", "#people-table .ag-row"),
-    ("/zaken", "#cases-grid .ag-row"),
+    ("/zaken", CASE_ROWS),
     ("/vergelijken", "#compare-a"),
     ("/simulatie", "#sim-switches input"),
     ("/vastleggen", "#capture-open"),
