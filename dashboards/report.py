@@ -1,4 +1,5 @@
-"""The HTML report of the current choice, served as a download (``/rapport.html``).
+"""The HTML report of the current choice, served as a download (``/rapport.html``),
+and the plotly.js the pages draw with.
 
 The shell's report link carries the language, sources and profile the visitor
 chose; the report itself is :func:`knelpunt.report` on the workspace's results
@@ -14,14 +15,18 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, request, send_file
 
 from dashboards.components import log
 from dashboards.i18n import language, t
 from knelpunt.errors import KnelpuntError
 from knelpunt.profile import SHIPPED_PROFILES
+from knelpunt.reports.html import PLOTLY_JS
 
 PATH = "/rapport.html"
+# plotly.js for the pages' figures (see dashboards.app), named by its version so that
+# browsers may keep it.
+PLOTLY_ROUTE = "/_knelpunt/plotly-cartesian-4.1.1.min.js"
 
 
 def report_href(lang: str, sources: list[int] | None, profile: str) -> str:
@@ -54,6 +59,10 @@ def report_blueprint() -> Blueprint:
             mimetype="text/html",
             headers={"Content-Disposition": f'attachment; filename="knelpunt-{day}.html"'},
         )
+
+    @routes.get(PLOTLY_ROUTE)
+    def _plotly() -> Response:
+        return send_file(PLOTLY_JS, mimetype="text/javascript", max_age=365 * 86_400)
 
     return routes
 

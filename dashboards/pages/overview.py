@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 import dash
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from dash import html
 
 from dashboards.components import (
@@ -111,21 +109,7 @@ def _trend(summary: Any, lang: str) -> html.Div:
 
 def _dotted(sources: list[int] | None, cases: int, lang: str) -> html.Div:
     table = workspace().events(sources)
-    chosen = np.unique(
-        np.linspace(0, table.n_cases - 1, min(_DOTTED_CASES, table.n_cases)).astype(int)
-    )
-    keep = np.isin(table.case, chosen)
-    fig = go.Figure(
-        go.Scattergl(
-            x=pd.to_datetime(table.time_us[keep], unit="us", utc=True),
-            y=np.searchsorted(chosen, table.case[keep]),
-            mode="markers",
-            marker={"size": 3, "color": "#0072B2"},
-            text=table.activities[table.activity[keep]],
-            hovertemplate="%{text}<br>%{x}<extra></extra>",
-        )
-    )
-    fig.update_yaxes(title=t(lang, "overview.dotted.y"), showticklabels=False)
+    fig = figures.dotted(table, cases=_DOTTED_CASES, y_title=t(lang, "overview.dotted.y"))
     return html.Div(
         [
             graph(fig, "overview-dotted", height=380),
@@ -133,7 +117,7 @@ def _dotted(sources: list[int] | None, cases: int, lang: str) -> html.Div:
                 t(
                     lang,
                     "overview.dotted.note",
-                    shown=number(len(chosen), lang, 0),
+                    shown=number(min(_DOTTED_CASES, table.n_cases), lang, 0),
                     cases=number(cases, lang, 0),
                 ),
                 className="note",

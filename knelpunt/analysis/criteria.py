@@ -186,39 +186,51 @@ class CriteriaResult:
     def scorecard(self, lang: str = "en") -> pd.DataFrame:
         """One row per criterion: cases, measured, passed, breached, not measurable,
         compliance against the target, and why cases were not measurable."""
+        # One pass per measure over all criteria's cases (a million events' criteria
+        # hold some 700,000 case rows), not a selection per criterion.
+        cases = self.cases
+        counts = cases.groupby(["criterion", "status"], observed=True).size()
+        sizes = cases.groupby("criterion", observed=True).size()
+        judged = cases["status"] != "not measurable"
+        medians = cases[judged].groupby("criterion", observed=True)["value"].median()
+        units = cases.groupby("criterion", observed=True)["unit"].first()
+        why = (
+            cases[~judged]
+            .groupby(["criterion", "reason"], sort=False, observed=True)
+            .size()
+            .sort_values(ascending=False, kind="stable")
+        )
         rows = []
         for criterion in self.criteria:
-            mine = self.cases[self.cases["criterion"] == criterion.id]
-            counts = mine["status"].value_counts()
-            passed, breached = int(counts.get("pass", 0)), int(counts.get("breach", 0))
+            cid = criterion.id
+            passed = int(counts.get((cid, "pass"), 0))
+            breached = int(counts.get((cid, "breach"), 0))
             measured = passed + breached
             compliance = passed / measured if measured else float("nan")
-            unmeasured = mine[mine["status"] == "not measurable"]
+            mine = why[why.index.get_level_values(0) == cid] if len(why) else why
             reasons = {
                 self.explain(criterion, str(code), lang=lang): int(n)
-                for code, n in unmeasured["reason"].value_counts().items()
+                for code, n in zip(mine.index.get_level_values(-1), mine, strict=True)
             }
             rows.append(
                 {
-                    "criterion": criterion.id,
+                    "criterion": cid,
                     "name": criterion.name,
                     "kind": criterion.kind,
                     "reference": criterion.reference,
-                    "cases": len(mine),
+                    "cases": int(sizes.get(cid, 0)),
                     "measured": measured,
                     "passed": passed,
                     "breached": breached,
-                    "not_measurable": len(unmeasured),
+                    "not_measurable": int(counts.get((cid, "not measurable"), 0)),
                     "compliance": compliance,
                     "target": criterion.target,
                     "direction": criterion.direction,
                     "met": _met(criterion, compliance),
-                    "median_value": float(
-                        mine.loc[mine["status"] != "not measurable", "value"].median()
-                    )
+                    "median_value": float(medians.get(cid, float("nan")))
                     if measured
                     else float("nan"),
-                    "unit": mine["unit"].iloc[0] if len(mine) else "",
+                    "unit": units.get(cid, "") if cid in units.index else "",
                     "not_measurable_reasons": reasons,
                 }
             )

@@ -149,3 +149,17 @@ def test_the_command_writes_the_report_of_a_real_log(tmp_path: Path) -> None:
     wrong = runner.invoke(app, ["report", "--store", store, "--lang", "de"])
     assert wrong.exit_code == 2
     assert "nl or en" in wrong.output
+
+
+def test_the_shipped_plotly_is_the_version_plotly_py_draws_for() -> None:
+    """The cartesian bundle (report and dashboard) matches plotly.py's own plotly.js,
+    and the dashboard serves it under that version's name."""
+    from plotly.offline import get_plotlyjs_version
+
+    from dashboards.report import PLOTLY_ROUTE
+    from knelpunt.reports.html import PLOTLY_JS
+
+    banner = PLOTLY_JS.read_text(encoding="utf-8")[:200]
+    version = get_plotlyjs_version()
+    assert f"plotly.js (cartesian - minified) v{version}" in banner
+    assert PLOTLY_ROUTE.endswith(f"-{version}.min.js")
