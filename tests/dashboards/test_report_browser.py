@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import knelpunt as kp
-from tests.dashboards.conftest import Page, Served
+from tests.dashboards.conftest import SCREENSHOTS, Page, Served
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +26,17 @@ def test_the_report_link_downloads_the_report_of_the_choice(
         second = kp.list_sources(store)[1]
         cases = kp.load_events(store, sources=[second.source_id]).n_cases
     shown = page.open("/", "#kpi-cases")
-    shown.click("#sources")
-    shown.get_by_role("option", name=re.compile(f"^{second.source_id}: ")).click()
+    option = shown.get_by_role("option", name=re.compile(f"^{second.source_id}: "))
+    for attempt in range(3):  # the menu opened before its options arrived: open it again
+        shown.click("#sources")
+        try:
+            option.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            shown.keyboard.press("Escape")
+            if attempt == 2:
+                raise
+    option.click()
     shown.keyboard.press("Escape")
     shown.get_by_role("radio", name="EN", exact=True).check()
     link = shown.locator("#report-link")
@@ -62,7 +72,9 @@ def test_the_report_link_downloads_the_report_of_the_choice(
         timeout=30_000,
     )
     assert report.locator("svg.process-map g.activity").count() > 5
-    report.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    report.set_viewport_size({"width": 1200, "height": 1400})
+    report.screenshot(path=str(SCREENSHOTS / "rapport.png"))
     report.close()
     assert errors == [], f"report console errors: {errors}"
 
