@@ -265,6 +265,14 @@ class _Page:
                     for row in totals.sort_values("waiting_h", ascending=False).to_dict("records")
                 ]
                 lines.append(self.text("summary.categories", parts=", ".join(shares)))
+            categories = blockers.by_category()
+            unclassified = float(
+                categories.loc[categories["category"] == "unclassified", "waiting_h"].sum()
+            )
+            if whole > 0 and unclassified > 0:
+                lines.append(
+                    self.text("summary.unclassified", share=percent(unclassified / whole, lang))
+                )
             top = [
                 self.text(
                     "summary.blocker",

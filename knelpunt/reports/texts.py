@@ -49,13 +49,17 @@ TEXTS: Final[dict[Lang, dict[str, str]]] = {
             "{cases} zaken met {events} gebeurtenissen, van {start} tot en met {end}. "
             "De helft van de zaken is binnen {median} dagen klaar, 90% binnen {p90} dagen."
         ),
-        "summary.categories": "Van alle toegewezen wachttijd komt {parts}.",
+        "summary.categories": "Van alle wachttijd in de knelpunten komt {parts}.",
+        "summary.unclassified": (
+            "{share} is nog aan niemand toegewezen: deel de stappen ervan in het profiel in "
+            "(knelpunt profile draft)."
+        ),
         "summary.category": "{share} door {category}",
         "summary.none": "In deze zaken is geen wachttijd gevonden.",
         "summary.top": "De drie duurste knelpunten:",
         "summary.blocker": (
             "{activity} ({category}): {hours} werkuren wachten in {cases} zaken; zonder "
-            "dit wachten daalt de mediane doorlooptijd van {before} naar {after} dagen."
+            "dit wachten daalt de gemiddelde doorlooptijd van {before} naar {after} dagen."
         ),
         "summary.goals": "Beleidsdoelen:",
         "summary.compare": "Vergelijking:",
@@ -154,13 +158,17 @@ TEXTS: Final[dict[Lang, dict[str, str]]] = {
             "{cases} cases with {events} events, from {start} to {end}. Half of the "
             "cases are done within {median} days, 90% within {p90} days."
         ),
-        "summary.categories": "Of all attributed waiting, {parts}.",
+        "summary.categories": "Of all waiting in the blockers, {parts}.",
+        "summary.unclassified": (
+            "{share} is not yet attributed to anyone: classify its steps in the profile "
+            "(knelpunt profile draft)."
+        ),
         "summary.category": "{share} is due to {category}",
         "summary.none": "No waiting was found in these cases.",
         "summary.top": "The three costliest blockers:",
         "summary.blocker": (
             "{activity} ({category}): {hours} working hours of waiting in {cases} cases; "
-            "without it the median throughput time falls from {before} to {after} days."
+            "without it the mean throughput time falls from {before} to {after} days."
         ),
         "summary.goals": "Policy goals:",
         "summary.compare": "Comparison:",
