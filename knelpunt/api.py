@@ -215,24 +215,73 @@ def read_resource_groups(
 
 
 def list_sources(store: EventStore) -> list[Source]:
-    """Every source in the store, oldest first, with live event and reject counts."""
+    """Every source in the store, oldest first, with live event and reject counts.
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=2, seed=1), name="demo")
+        ...     [(s.source_id, s.name, s.kind, s.event_count) for s in kp.list_sources(store)]
+        [(1, 'demo', 'dataframe', 10)]
+    """
     return store.sources()
 
 
 def read_rejects(store: EventStore, source_id: int) -> pd.DataFrame:
-    """The rows refused when a source was recorded leniently: line, column, value, reason, raw."""
+    """The rows refused when a source was recorded leniently: line, column, value, reason, raw.
+
+    Example:
+        >>> import io, knelpunt as kp
+        >>> export = b"Zaak,Stap,Datum\\nZ1,Melding,2025-01-06 09:00\\nZ1,Gesprek,gisteren\\n"
+        >>> with kp.open_store(":memory:") as store:
+        ...     result = kp.ingest_log(store, io.BytesIO(export), name="export.csv",
+        ...                            mode="lenient")
+        ...     refused = kp.read_rejects(store, result.source.source_id)
+        >>> result.added, refused[["line", "column", "value"]].to_dict("records")
+        (1, [{'line': 3, 'column': 'Datum', 'value': 'gisteren'}])
+        >>> refused.loc[0, "reason"]
+        "not a date and time in the column's format (ISO 8601)"
+    """
     return store.rejects(source_id)
 
 
 def purge_source(
     store: EventStore, source_id: int, *, reason: str, purged_by: str | None = None
 ) -> PurgeRecord:
-    """Remove a whole source (e.g. on an erasure request); the purge itself stays logged."""
+    """Remove a whole source (e.g. on an erasure request); the purge itself stays logged.
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     result = kp.ingest_log(store, make_log(cases=2, seed=1), name="demo")
+        ...     purged = kp.purge_source(store, result.source.source_id,
+        ...                              reason="erasure request", purged_by="dpo")
+        ...     left = kp.list_sources(store)
+        >>> purged.events_removed, purged.reason, left
+        (10, 'erasure request', [])
+    """
     return store.purge(source_id, reason=reason, purged_by=purged_by)
 
 
 def append_events(store: EventStore, source_id: int, events: Sequence[Event]) -> AppendResult:
-    """Append events to a simulation or capture source; resent idempotency keys are skipped."""
+    """Append events to a simulation or capture source; resent idempotency keys are skipped.
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from datetime import datetime
+        >>> from zoneinfo import ZoneInfo
+        >>> at = datetime(2025, 3, 4, 9, 15, tzinfo=ZoneInfo("Europe/Amsterdam"))
+        >>> intake = kp.Event("C-1042", "Intake", at, resource="Anna",
+        ...                   idempotency_key="c1042-intake")
+        >>> with kp.open_store(":memory:") as store:
+        ...     session = store.create_source(kp.NewSource("Oefening 3 maart", "capture"))
+        ...     first = kp.append_events(store, session.source_id, [intake])
+        ...     again = kp.append_events(store, session.source_id, [intake])  # resent
+        >>> (first.added, first.duplicates), (again.added, again.duplicates)
+        ((1, 0), (0, 1))
+    """
     return store.append(source_id, events)
 
 

@@ -317,6 +317,20 @@ def working_seconds(
     """Working seconds from ``start`` to ``end`` (negative when ``end`` is earlier).
 
     Accepts aware datetimes, aware pandas Series or arrays of UTC microseconds.
+
+    Example:
+        >>> from datetime import datetime
+        >>> from zoneinfo import ZoneInfo
+        >>> import knelpunt as kp
+        >>> office = kp.WorkCalendar.office_hours()  # Mon-Fri 09:00-17:00, Dutch holidays
+        >>> ams = ZoneInfo("Europe/Amsterdam")
+        >>> friday = datetime(2025, 1, 10, 16, tzinfo=ams)
+        >>> monday = datetime(2025, 1, 13, 10, tzinfo=ams)
+        >>> kp.working_seconds(friday, monday, calendar=office) / 3600  # not the weekend
+        2.0
+        >>> kp.working_seconds(datetime(2025, 5, 28, 16, tzinfo=ams),  # over Ascension Day
+        ...                    datetime(2025, 5, 30, 10, tzinfo=ams), calendar=office) / 3600
+        2.0
     """
     scalar = isinstance(start, datetime) and isinstance(end, datetime)
     low, high = _to_us(start), _to_us(end)

@@ -45,3 +45,11 @@ def test_import_does_not_load_pm4py_dash_or_the_web_server() -> None:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
         assert out.stdout.split() == ["False"] * len(modules), package
+
+
+def test_every_public_function_has_a_runnable_example() -> None:
+    """Every function of the façade has a doctest example (run by --doctest-modules)."""
+    functions = [name for name in knelpunt.__all__ if name[0].islower()]
+    assert functions
+    missing = [n for n in functions if ">>>" not in (getattr(knelpunt, n).__doc__ or "")]
+    assert missing == []

@@ -262,6 +262,20 @@ def select_cases(
             is in this team (the profile's teams, or ``groups``).
         profile: for the activity classes and teams.
         groups: per resource, its team (say, the log's ``org:group``).
+
+    Example:
+        >>> from datetime import datetime
+        >>> from zoneinfo import ZoneInfo
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=20, seed=1), name="demo")
+        ...     events = kp.load_events(store)
+        >>> cut = datetime(2025, 1, 13, tzinfo=ZoneInfo("Europe/Amsterdam"))
+        >>> before = kp.select_cases(events, until=cut)
+        >>> after = kp.select_cases(events, since=cut)
+        >>> before.n_cases, after.n_cases, events.n_cases
+        (7, 13, 20)
     """
     chosen = events
     if sources is not None:

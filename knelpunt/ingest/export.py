@@ -96,6 +96,18 @@ def export_log(
 
     Raises:
         UnsupportedFormatError: an unknown format.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> import pandas as pd
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store, tempfile.TemporaryDirectory() as folder:
+        ...     _ = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo")
+        ...     written = kp.export_log(store, pathlib.Path(folder) / "demo.csv")
+        ...     back = pd.read_csv(written)
+        >>> written.name, len(back), back["case:concept:name"].nunique()
+        ('demo.csv', 15, 3)
     """
     target = Path(path)
     kind = (format or _suffix_format(target)).lower()

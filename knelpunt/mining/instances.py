@@ -468,7 +468,19 @@ def _notes(
 def summarise_activities(found: ActivityInstances) -> pd.DataFrame:
     """Per activity: instances, cases, and waiting and processing time (mean, median,
     90th percentile, total, in seconds; also in working time when a calendar was used),
-    with the share of instances whose start was estimated."""
+    with the share of instances whose start was estimated.
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo")
+        ...     steps = kp.pair_instances(kp.load_events(store),
+        ...                               calendar=kp.WorkCalendar.office_hours())
+        >>> table = kp.summarise_activities(steps).set_index("activity")
+        >>> int(table.loc["Keukentafelgesprek", "instances"]), "waiting_work_median_s" in table
+        (3, True)
+    """
     frame = pl.from_pandas(
         found.instances.drop(columns=["scheduled", "enabled", "start", "complete"]).assign(
             activity=lambda f: f["activity"].astype(str),

@@ -234,6 +234,27 @@ def read_model(path: str | Path) -> ProcessModel:
             column), not BPMN/PNML, or has no tasks.
         UnsafeInputError: the XML declares a DTD or entities.
         UnsupportedFormatError: another suffix.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> import knelpunt as kp
+        >>> protocol = '''<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
+        ...   <process id="wmo">
+        ...     <startEvent id="s"/>
+        ...     <task id="a" name="Melding ontvangen"/>
+        ...     <userTask id="b" name="Keukentafelgesprek"/>
+        ...     <endEvent id="e"/>
+        ...     <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
+        ...     <sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
+        ...     <sequenceFlow id="f3" sourceRef="b" targetRef="e"/>
+        ...   </process>
+        ... </definitions>'''
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pathlib.Path(folder) / "protocol.bpmn"
+        ...     _ = path.write_text(protocol, encoding="utf-8")
+        ...     model = kp.read_model(path)
+        >>> sorted(model.activities), model.origin
+        (['Keukentafelgesprek', 'Melding ontvangen'], 'protocol.bpmn')
     """
     path = Path(path)
     kind = _kind(
@@ -257,6 +278,18 @@ def export_model(model: ProcessModel, path: str | Path) -> Path:
     Raises:
         UnsupportedFormatError: another suffix.
         ModelError: Graphviz (needed to lay out BPMN diagrams) is not installed.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=5, seed=1), name="demo")
+        ...     model = kp.discover_model(kp.load_events(store), noise=0.0)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     written = kp.export_model(model, pathlib.Path(folder) / "model.pnml")
+        ...     kp.read_model(written).activities == model.activities
+        True
     """
     path = Path(path)
     kind = _kind(

@@ -178,6 +178,14 @@ def read_truth(store: EventStore, source_id: int) -> pd.DataFrame:
     Raises:
         ScenarioError: the source is not a simulation run, or rerunning it does not
             give the recorded events (the engine changed since; see ``engine_version``).
+
+    Example:
+        >>> import knelpunt as kp
+        >>> with kp.open_store(":memory:") as store:
+        ...     run = kp.simulate_scenario(store, "baseline", seed=3, overrides=["days=14"])
+        ...     truth = kp.read_truth(store, run.source.source_id)
+        >>> truth.equals(run.truth), sorted(set(truth["cause"]))
+        (True, ['contention', 'extraneous', 'unavailability'])
     """
     source = store.source(source_id)
     details = source.details
