@@ -367,6 +367,11 @@ class CriteriaResult:
                 if link.resolved == link.resolved and link.resolved > 0:
                     now = format_percent(link.compliance, locale=locale)
                     then = format_percent(link.compliance_without, locale=locale)
+                    if now == then:  # a small gain: shown to a tenth of a percent
+                        now, then = (
+                            format_percent(v, format="#,##0.0%", locale=locale)
+                            for v in (link.compliance, link.compliance_without)
+                        )
                     text += (
                         f"; zonder dit wachten stijgt de naleving van {now} naar {then}."
                         if lang == "nl"

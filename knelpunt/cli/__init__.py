@@ -1,6 +1,6 @@
 """The ``knelpunt`` command: ingest, sources, rejects, export, purge, mapping
 (:mod:`.record`); map, variants, activities, discover, conformance, handovers
-(:mod:`.analyse`); blockers, waiting (:mod:`.blockers`); criteria, compare
+(:mod:`.analyse`); blockers (:mod:`.blockers`); criteria, compare
 (:mod:`.criteria`); profile check
 (:mod:`.profiles`); simulate, scenarios, demo
 (:mod:`.simulation`); capture serve, open, close (:mod:`.capture`); report

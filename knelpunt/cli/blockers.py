@@ -108,7 +108,8 @@ def _print(found: Blockers, lang: Literal["nl", "en"]) -> None:
     hours = dict(zip(categories["category"], categories["waiting_h"].astype(float), strict=True))
     total = sum(hours.values()) or 1.0
     shares = ", ".join(f"{name} {value / total:.0%}" for name, value in hours.items())
-    out.print(f"Waiting by category: {shares}", highlight=False)
+    shown = "of the blockers shown" if lang == "en" else "van de getoonde knelpunten"
+    out.print(f"Waiting by category ({shown}): {shares}", highlight=False)
     for note in found.notes:
         out.print(f"note: {note}", highlight=False)
 

@@ -310,6 +310,7 @@ class _Page:
                 f"</span>{self.text(f'category.{b.category}')}",
                 escape(b.activity),
                 self.text(f"cause.{b.reason}") if b.reason in PARTS else escape(b.reason),
+                number(b.waiting_s / 3600, lang, 0),
                 number(b.waiting_work_s / 3600, lang, 0),
                 number(b.cases, lang, 0),
                 f"{number(b.cycle_time_s / 86_400, lang)} → "
@@ -320,7 +321,7 @@ class _Page:
         ]
         header = [
             "column.rank", "column.category", "column.activity", "column.reason",
-            "column.hours", "column.cases", "column.gain", "column.evidence",
+            "column.hours", "column.work_hours", "column.cases", "column.gain", "column.evidence",
         ]  # fmt: skip
         names = {cause: t(lang, f"cause.{cause}") for cause in PARTS}
         categories = {c: t(lang, f"category.{c}") for c in CATEGORY_COLOURS}
@@ -328,7 +329,7 @@ class _Page:
         content = (
             f"<p>{self.text('blockers.intro')}</p>"
             + f'<p class="note">{shown}</p>'
-            + self.table([self.text(h) for h in header], rows, numbers=(0, 4, 5), wide=7)
+            + self.table([self.text(h) for h in header], rows, numbers=(0, 4, 5, 6), wide=8)
             + f"<h3>{self.text('blockers.causes')}</h3>"
             + self.figure(causes(found.split.totals(), names=names, hours=t(lang, "hours")))
             + f"<h3>{self.text('blockers.trend')}</h3>"

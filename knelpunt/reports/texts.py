@@ -67,7 +67,7 @@ TEXTS: Final[dict[Lang, dict[str, str]]] = {
         "blockers.intro": (
             "Elk knelpunt is een plek waar zaken wachten, met de oorzaak van dat wachten "
             "en wiens beslissing het is: protocol, systeem, sturing, of de cliënt en "
-            "zijn netwerk. Gerangschikt naar kosten (werkuren wachten)."
+            "zijn netwerk. Gerangschikt naar wachttijd (kalendertijd), met de werkuren erbij."
         ),
         "blockers.shown": "De {shown} duurste van {count} knelpunten.",
         "blockers.causes": "Waardoor zaken wachten",
@@ -76,7 +76,8 @@ TEXTS: Final[dict[Lang, dict[str, str]]] = {
         "column.category": "Soort",
         "column.activity": "Stap",
         "column.reason": "Reden",
-        "column.hours": "Werkuren wachten",
+        "column.hours": "Uren wachten",
+        "column.work_hours": "waarvan werkuren",
         "column.cases": "Zaken",
         "column.gain": "Doorlooptijd zonder (dagen)",
         "column.evidence": "Bewijs",
@@ -176,7 +177,7 @@ TEXTS: Final[dict[Lang, dict[str, str]]] = {
         "blockers.intro": (
             "Each blocker is a place where cases wait, with the cause of that waiting and "
             "whose decision it is: protocol, system, steering, or the client and their "
-            "network. Ranked by cost (working hours of waiting)."
+            "network. Ranked by waiting (calendar time), with its working hours."
         ),
         "blockers.shown": "The {shown} costliest of {count} blockers.",
         "blockers.causes": "Why cases wait",
@@ -185,7 +186,8 @@ TEXTS: Final[dict[Lang, dict[str, str]]] = {
         "column.category": "Kind",
         "column.activity": "Step",
         "column.reason": "Reason",
-        "column.hours": "Working hours waiting",
+        "column.hours": "Hours waiting",
+        "column.work_hours": "of which working hours",
         "column.cases": "Cases",
         "column.gain": "Throughput without (days)",
         "column.evidence": "Evidence",
