@@ -53,6 +53,8 @@ from importlib import resources as package_files
 from pathlib import Path
 from typing import Final, Literal
 
+import pandas as pd
+
 from knelpunt.errors import CalendarError, ProfileError
 from knelpunt.policy import Criterion, SpecError, parse_criteria
 from knelpunt.worktime import WorkCalendar, load_yaml
@@ -237,6 +239,17 @@ class ProfileCheck:
     unseen_activities: tuple[str, ...]
     without_team: tuple[str, ...]
     unseen_people: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per activity of the log: its ``class`` (None: not classified)."""
+        return pd.DataFrame(self.classes, columns=["activity", "class"])
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p>{len(self.unclassified)} activities unclassified, {len(self.without_team)} "
+            "people without a team</p>"
+        )
+        return head + self.to_frame().to_html(index=False)
 
 
 def check_profile(

@@ -53,3 +53,46 @@ def test_every_public_function_has_a_runnable_example() -> None:
     assert functions
     missing = [n for n in functions if ">>>" not in (getattr(knelpunt, n).__doc__ or "")]
     assert missing == []
+
+
+# Records and inputs: a row of something, not a result to look at as a table.
+_RECORDS = {
+    "Blocker", "ColumnMapping", "Criterion", "Event", "EventStore", "KnelpuntError",
+    "NewSource", "Profile", "Report", "Scenario", "Source", "WorkCalendar",
+}  # fmt: skip
+
+
+def test_every_result_converts_to_a_frame_and_shows_itself_in_a_notebook() -> None:
+    """The classes the façade returns as results have to_frame() and _repr_html_(), and
+    both work on a real (small) flow."""
+    import pandas as pd
+
+    import knelpunt as kp
+    from knelpunt.testing import make_log
+
+    results = {n for n in kp.__all__ if n[0].isupper() and n not in _RECORDS}
+    for name in sorted(results):
+        kind = getattr(kp, name)
+        assert callable(getattr(kind, "to_frame", None)), name
+        assert callable(getattr(kind, "_repr_html_", None)), name
+    with kp.open_store(":memory:") as store:
+        recorded = kp.ingest_log(store, make_log(cases=30, seed=4), name="demo")
+        events = kp.load_events(store)
+        run = kp.simulate_scenario(store, "baseline", seed=1, overrides=["days=20"])
+    steps = kp.pair_instances(events)
+    model = kp.discover_model(events)
+    shown = [
+        recorded, events, steps, kp.discover_map(steps), model, run,
+        kp.check_conformance(events, model), kp.summarise_log(events),
+        kp.check_profile(kp.read_profile("generiek"), activities=["a"], resources=["r"]),
+        kp.draft_profile(events),
+    ]  # fmt: skip
+    assert {type(r).__name__ for r in shown} | {
+        "Blockers", "Comparison", "CriteriaResult", "LogCheck", "TeamWork", "WaitingSplit",
+        "WhatIf",  # shown in their own modules' tests and doctests
+    } >= results  # fmt: skip
+    for result in shown:
+        assert isinstance(result.to_frame(), pd.DataFrame), type(result).__name__
+        html = result._repr_html_()
+        assert isinstance(html, str), type(result).__name__
+        assert html.startswith("<"), type(result).__name__

@@ -282,6 +282,10 @@ class ProfileDraft:
         shown = self.activities[["activity", "suggested", "reason_en", "instances", "cases"]]
         return shown.to_html(index=False)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per activity with its suggested class (see :attr:`activities`)."""
+        return self.activities
+
 
 def draft_profile(
     events: EventTable | ActivityInstances | WaitingSplit,

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
+import pandas as pd
+
 from knelpunt.errors import LogSchemaError
 
 __all__ = [
@@ -181,6 +183,17 @@ class RecordResult:
         if self.rejected:
             text += f"; {self.rejected:,} rows refused and kept with their reason"
         return text + "."
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one row."""
+        return pd.DataFrame(
+            [{"source_id": self.source.source_id, "name": self.source.name, "added": self.added,
+              "rejected": self.rejected, "already_recorded": self.already_recorded,
+              "seconds": self.seconds}]
+        )  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False)
 
 
 @dataclass(frozen=True, slots=True)

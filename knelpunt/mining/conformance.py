@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Final
 
 import numpy as np
@@ -99,6 +100,17 @@ class Conformance:
     model: str
     filters: tuple[str, ...]
     notes: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per case (see :attr:`cases`)."""
+        return self.cases
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p>Fitness {self.fitness:.3f}; {self.fitting_share:.1%} of the cases fit "
+            f"{escape(self.model)}</p>"
+        )
+        return head + self.variants.head(10).to_html(index=False)
 
 
 def check_conformance(

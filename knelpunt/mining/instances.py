@@ -128,6 +128,17 @@ class ActivityInstances:
     calendar: WorkCalendar | None
     notes: tuple[str, ...]
 
+    def to_frame(self) -> pd.DataFrame:
+        """The instances (see :attr:`instances`)."""
+        return self.instances
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p>{len(self.instances):,} activity instances; {self.estimated:,} with an "
+            f"estimated start, {self.open:,} never completed</p>"
+        )
+        return head + self.instances.head(10).to_html(index=False)
+
 
 def pair_instances(
     table: EventTable,

@@ -104,6 +104,17 @@ class ProcessMap:
     level: Literal["event", "instance"] = "event"
     notes: tuple[str, ...] = ()
 
+    def to_frame(self) -> pd.DataFrame:
+        """The edges (see :attr:`edges`)."""
+        return self.edges
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p>{len(self.activities)} activities, {len(self.edges)} paths, "
+            f"{self.cases:,} cases ({self.level} level); the most frequent paths:</p>"
+        )
+        return head + self.edges.head(15).to_html(index=False, float_format="{:,.0f}".format)
+
 
 def working_clock(table: EventTable, calendar: WorkCalendar | None) -> np.ndarray:
     """Per event, the clock durations are differences of: its time, or working time."""

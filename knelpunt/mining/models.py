@@ -34,6 +34,7 @@ import xml.parsers.expat
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any, Final
 from xml.etree import ElementTree
@@ -142,6 +143,19 @@ class ProcessModel:
     def activities(self) -> frozenset[str]:
         """The activities the model knows."""
         return self.net.activities
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per transition of the net: its ``label`` (None when silent)."""
+        return pd.DataFrame(
+            {"transition": [t.name for t in self.net.transitions],
+             "label": [t.label for t in self.net.transitions]}
+        )  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<p>{escape(self.origin)}: {len(self.net.places)} places, "
+            f"{len(self.net.transitions)} transitions, {len(self.activities)} activities</p>"
+        )
 
 
 def traces(

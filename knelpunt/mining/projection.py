@@ -85,19 +85,29 @@ class EventTable:
         """The number of cases."""
         return len(self.case_ids)
 
-    def to_frame(self) -> pd.DataFrame:
-        """The events as a DataFrame with names instead of codes (in table order)."""
+    def to_frame(self, *, rows: int | None = None) -> pd.DataFrame:
+        """The events as a DataFrame with names instead of codes (in table order); the
+        first ``rows`` only when given."""
+        cut = slice(None, rows)
+        case = self.case[cut]
         return pd.DataFrame(
             {
-                "source_id": self.case_sources[self.case],
-                "case_id": self.case_ids[self.case],
-                "activity": self.activities[self.activity],
-                "time_us": self.time_us,
-                "lifecycle": _decode(self.lifecycles, self.lifecycle),
-                "resource": _decode(self.resources, self.resource),
-                "position": self.position,
+                "source_id": self.case_sources[case],
+                "case_id": self.case_ids[case],
+                "activity": self.activities[self.activity[cut]],
+                "time_us": self.time_us[cut],
+                "lifecycle": _decode(self.lifecycles, self.lifecycle[cut]),
+                "resource": _decode(self.resources, self.resource[cut]),
+                "position": self.position[cut],
             }
         )
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p>{len(self):,} events of {self.n_cases:,} cases, {len(self.activities)} "
+            f"activities, {len(self.resources)} resources; the first events:</p>"
+        )
+        return head + self.to_frame(rows=10).to_html(index=False)
 
 
 def _decode(names: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 from typing import Any, Final
 
@@ -99,6 +100,18 @@ class SimulationRun:
             professionals=self.professionals,
             truth=self.truth,
         )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The run's events (see :attr:`events`)."""
+        return self.events
+
+    def _repr_html_(self) -> str:
+        kpis = pd.DataFrame({"kpi": list(self.kpis()), "value": list(self.kpis().values())})
+        head = (
+            f"<p>{escape(self.scenario.name)}, seed {self.seed}: {self.cases:,} cases, "
+            f"{len(self.events):,} events in {self.seconds:.1f} s</p>"
+        )
+        return head + kpis.to_html(index=False, float_format="{:,.2f}".format)
 
 
 def simulate_scenario(
