@@ -167,3 +167,12 @@ def test_the_researchers_five_line_example_runs(
     assert len(ranked) > 0
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
     assert set(ranked["category"]) <= {"protocol", "system", "steering", "client", "unclassified"}
+
+
+def test_the_readme_shows_the_same_five_lines_the_docs_run() -> None:
+    """The README's five-line example is the researcher page's, which the test above runs."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    page = (REPO / "docs" / "getting-started" / "researcher.md").read_text(encoding="utf-8")
+    block = page.split("<!-- five-line example", 1)[1].split("```python\n", 1)[1].split("```")[0]
+    assert len(block.strip().splitlines()) == 5
+    assert f"```python\n{block}```" in readme
