@@ -57,11 +57,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from knelpunt.analysis._segments import covering_min, ranges, weight_below
 from knelpunt.analysis.calendars import discover_calendars
 from knelpunt.errors import AnalysisError
 from knelpunt.mining.instances import (
@@ -82,6 +81,7 @@ _US: Final = 1_000_000
 # The working clocks in use, and per instance the number of the one its resource keeps.
 Clocks = tuple[list[WorkClock], np.ndarray]
 NAT: Final = np.iinfo(np.int64).min
+_LATEST: Final = np.iinfo(np.int64).max
 # Evidence that a resource serves ready work in order: this many waits of work that
 # follows its own previous step, less than this share of their waiting passed over.
 _READY_WAITS: Final = 10
@@ -89,35 +89,6 @@ _REORDERED: Final = 0.01
 # Free time is known only for a resource whose recorded work fills this share of the
 # working hours of the days it works.
 _RECORDED: Final = 0.5
-
-# Pairs of (waiting instance, other instance of its resource) whose processing
-# overlaps the wait after batching, clipped to it; `cont` marks contention.
-_PAIRS = """
-CREATE TEMP TABLE pairs AS
-SELECT w.id, greatest(w.w0, o.s) AS lo, least(w.s, o.c) AS hi,
-       o.e <= CASE WHEN w.batch >= 0 AND o.batch = w.batch THEN w.e ELSE w.thr END AS cont
-FROM w JOIN o ON o.r = w.r AND o.s < w.s AND o.c > w.w0 AND o.id <> w.id
-"""
-# The measure of a union of intervals: each adds what reaches beyond all before it.
-_CONTENTION = """
-SELECT id, sum(greatest(0, hi - greatest(lo, coalesce(reach, lo))))::BIGINT AS us
-FROM (SELECT id, lo, hi, max(hi) OVER (PARTITION BY id ORDER BY lo, hi
-                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
-      FROM pairs WHERE cont)
-GROUP BY id
-"""
-# The busy time as disjoint islands, for its working-time part.
-_ISLANDS = """
-SELECT id, min(lo) AS lo, max(hi) AS hi
-FROM (SELECT id, lo, hi,
-             sum(CASE WHEN reach IS NULL OR lo > reach THEN 1 ELSE 0 END)
-                 OVER (PARTITION BY id ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS island
-      FROM (SELECT id, lo, hi, max(hi) OVER (PARTITION BY id ORDER BY lo, hi
-                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                               AS reach
-            FROM pairs))
-GROUP BY id, island
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,7 +455,10 @@ class _Splitter:
         clocks: Clocks,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per instance: how long its resource was busy with other work during the wait
-        after batching (in all, and within working hours), and with work enabled earlier."""
+        after batching (in all, and within working hours), and with work enabled earlier.
+
+        In O(n log n) over segments of each resource's time rather than by pairing
+        each wait with the work done during it (quadratic in a large log)."""
         n = len(self.frame)
         busy = np.zeros(n, dtype=np.int64)
         busy_work = np.zeros(n, dtype=np.int64)
@@ -495,40 +469,83 @@ class _Splitter:
             return busy, busy_work, contention
         # For work outside its batch, an instance counts as enabled when its batch was complete.
         threshold = np.where(batch >= 0, np.minimum(ready, self.s), self.e)
-        w = pa.table(
-            {
-                "id": waiting,
-                "r": self.res[waiting],
-                "e": self.e[waiting],
-                "s": self.s[waiting],
-                "w0": w0[waiting],
-                "thr": threshold[waiting],
-                "batch": batch[waiting],
-            }
+        # Before its batch's first start none of the batch was being done: a batched
+        # wait is cut there, and only after the cut is its own batch's work told apart.
+        first = np.full(int(batch.max()) + 1, _LATEST, dtype=np.int64)
+        members = np.flatnonzero(batch >= 0)
+        np.minimum.at(first, batch[members], self.s[members])
+        batched = waiting[batch[waiting] >= 0]
+        cut = np.clip(first[batch[batched]], w0[batched], self.s[batched])
+
+        # Each resource's time in segments, cut wherever its work or a wait starts or
+        # ends; then a wait's busy time is the sum of its covered segments.
+        ends = (self.s[doing], self.c[doing], w0[waiting], self.s[waiting], cut)
+        at = np.concatenate(ends)
+        owner = np.concatenate([self.res[part] for part in (doing, doing, waiting, waiting)])
+        owner = np.concatenate((owner, self.res[batched]))
+        order = np.lexsort((at, owner))
+        at, owner = at[order], owner[order]
+        new = np.r_[True, (at[1:] != at[:-1]) | (owner[1:] != owner[:-1])]
+        point = np.empty(len(order), dtype=np.int64)
+        point[order] = np.cumsum(new) - 1
+        at, owner = at[new], owner[new]
+        ps, pc, pw0, pws, pcut = np.split(point, np.cumsum([len(part) for part in ends])[:-1])
+        size = len(at)
+        # Segment k runs from point k to the next point of its resource.
+        same = np.r_[owner[1:] == owner[:-1], False]
+        length = np.where(same, np.r_[np.diff(at), 0], 0)
+        depth = np.bincount(ps, minlength=size + 1) - np.bincount(pc, minlength=size + 1)
+        covered = np.cumsum(depth)[:size] > 0
+        # All instances of a resource keep its clock: any of them reads its segments.
+        row = np.zeros(int(self.res.max()) + 1, dtype=np.int64)
+        row[self.res[doing]] = doing
+        row[self.res[waiting]] = waiting
+        reading = self.read(at, row[owner], clocks)
+        length_work = np.where(same, np.r_[np.diff(reading), 0], 0)
+        held = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(np.where(covered, length, 0), out=held[1:])
+        busy[waiting] = held[pws] - held[pw0]
+        np.cumsum(np.where(covered, length_work, 0), out=held[1:])
+        busy_work[waiting] = held[pws] - held[pw0]
+
+        # Contention: the segments whose earliest enabled work is enabled no later
+        # than the wait's threshold (by rank among the thresholds, on the covered
+        # segments only).
+        least = covering_min(ps, pc, self.e[doing], size)
+        rank = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(covered, out=rank[1:])
+        limits = np.unique(threshold[waiting])
+        contention[waiting] = weight_below(
+            np.searchsorted(limits, least[covered]),
+            length[covered],
+            rank[pw0],
+            rank[pws],
+            np.searchsorted(limits, threshold[waiting]) + 1,
         )
-        o = pa.table(
-            {
-                "id": doing,
-                "r": self.res[doing],
-                "e": self.e[doing],
-                "s": self.s[doing],
-                "c": self.c[doing],
-                "batch": batch[doing],
-            }
-        )
-        with duckdb.connect() as connection:
-            # No progress bar: DuckDB draws it on stdout, inside --json output.
-            connection.execute("SET enable_progress_bar = false")
-            connection.register("w", w)
-            connection.register("o", o)
-            connection.execute(_PAIRS)
-            held = connection.execute(_CONTENTION).fetchnumpy()
-            islands = connection.execute(_ISLANDS).fetchnumpy()
-        contention[_ints(held["id"])] = _ints(held["us"])
-        ids, lo, hi = _ints(islands["id"]), _ints(islands["lo"]), _ints(islands["hi"])
-        np.add.at(busy, ids, hi - lo)
-        inside = self.read(hi, ids, clocks) - self.read(lo, ids, clocks)
-        np.add.at(busy_work, ids, inside)
+        # After the cut, work of the wait's own batch is contention only if enabled no
+        # later than the wait itself (which is no later than its threshold: a batch
+        # is complete once all its members are enabled). A segment counted above
+        # comes off where its earliest enabled work is of the wait's batch (ties go
+        # to other work) but enabled after the wait, and its earliest other work
+        # after the threshold.
+        count = pws[batch[waiting] >= 0] - pcut
+        wait_of = np.repeat(batched, count)
+        segment = ranges(pcut, count)
+        needed = np.unique(segment)
+        lo, hi = np.searchsorted(needed, ps), np.searchsorted(needed, pc)
+        work_of = np.repeat(doing, hi - lo)
+        under = needed[ranges(lo, hi - lo)]
+        order = np.lexsort((batch[work_of], self.e[work_of], under))
+        head = order[np.diff(under[order], prepend=-1) != 0]
+        lead = np.full(size, -2, dtype=np.int64)
+        lead[under[head]] = batch[work_of[head]]
+        other = np.full(size, _LATEST, dtype=np.int64)
+        apart = batch[work_of] != lead[under]
+        np.minimum.at(other, under[apart], self.e[work_of[apart]])
+        limit = threshold[wait_of]
+        wrong = (lead[segment] == batch[wait_of]) & (least[segment] <= limit)
+        wrong &= (least[segment] > self.e[wait_of]) & (other[segment] > limit)
+        np.subtract.at(contention, wait_of[wrong], length[segment[wrong]])
         return busy, busy_work, contention
 
     def last_idle(
@@ -747,10 +764,6 @@ def utc_micros(values: pd.Series) -> np.ndarray:
     as_us = values.astype("datetime64[us, UTC]")
     out = as_us.to_numpy(dtype="datetime64[us]").astype(np.int64)
     return np.asarray(out, dtype=np.int64)
-
-
-def _ints(values: object) -> np.ndarray:
-    return np.asarray(values, dtype=np.int64)
 
 
 def _joined(runs: pd.DataFrame, opens: np.ndarray) -> pd.DataFrame:

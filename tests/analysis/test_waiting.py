@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import time
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import knelpunt as kp
-from knelpunt.analysis.waiting import CAUSES, PARTS, split_waiting
+from knelpunt.analysis.waiting import CAUSES, NAT, PARTS, Clocks, _Splitter, split_waiting
 from knelpunt.errors import AnalysisError
 from knelpunt.mining.instances import INSTANCE_COLUMNS, ActivityInstances
 from knelpunt.worktime import WorkCalendar
@@ -19,6 +22,7 @@ from knelpunt.worktime import WorkCalendar
 MONDAY = pd.Timestamp("2025-01-06", tz="UTC")  # a Monday; minutes count from here
 # Working hours in UTC so that minutes are easy to read: 09:00-17:00 on weekdays.
 OFFICE = WorkCalendar.office_hours(holidays=None, timezone="UTC")
+US = 1_000_000  # microseconds in a second
 
 
 @dataclass(frozen=True)
@@ -445,3 +449,173 @@ def test_a_profile_is_given_by_name_or_as_read() -> None:
     pd.testing.assert_frame_equal(by_name, read)
     with pytest.raises(kp.KnelpuntError, match="nergens"):
         split_waiting(events, profile="nergens")
+
+
+# The busy time of waits as a self-join of each resource's instances computed it
+# before it was made fast: the oracle for _Splitter.busy. Pairs of (waiting instance,
+# other instance of its resource) whose processing overlaps the wait after batching,
+# clipped to it; `cont` marks contention. Unlike then, the windows order ties of
+# (lo, hi) by the other instance: left to DuckDB, its two windows in _ISLANDS could
+# order them differently on a large log and join islands across a gap.
+_PAIRS = """
+CREATE TEMP TABLE pairs AS
+SELECT w.id, o.id AS oid, greatest(w.w0, o.s) AS lo, least(w.s, o.c) AS hi,
+       o.e <= CASE WHEN w.batch >= 0 AND o.batch = w.batch THEN w.e ELSE w.thr END AS cont
+FROM w JOIN o ON o.r = w.r AND o.s < w.s AND o.c > w.w0 AND o.id <> w.id
+"""
+_CONTENTION = """
+SELECT id, sum(greatest(0, hi - greatest(lo, coalesce(reach, lo))))::BIGINT AS us
+FROM (SELECT id, lo, hi, max(hi) OVER (PARTITION BY id ORDER BY lo, hi, oid
+                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+      FROM pairs WHERE cont)
+GROUP BY id
+"""
+_ISLANDS = """
+SELECT id, min(lo) AS lo, max(hi) AS hi
+FROM (SELECT id, lo, hi,
+             sum(CASE WHEN reach IS NULL OR lo > reach THEN 1 ELSE 0 END)
+                 OVER (PARTITION BY id ORDER BY lo, hi, oid ROWS UNBOUNDED PRECEDING)
+                 AS island
+      FROM (SELECT id, oid, lo, hi, max(hi) OVER (PARTITION BY id ORDER BY lo, hi, oid
+                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                               AS reach
+            FROM pairs))
+GROUP BY id, island
+"""
+
+
+def pair_join_busy(
+    splitter: _Splitter,
+    known: np.ndarray,
+    batch: np.ndarray,
+    ready: np.ndarray,
+    w0: np.ndarray,
+    clocks: Clocks,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_Splitter.busy`` by the pair join (quadratic in the work during a wait)."""
+    n = len(splitter.frame)
+    busy, busy_work, contention = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    s, c, e, res = splitter.s, splitter.c, splitter.e, splitter.res
+    waiting = np.flatnonzero(known & splitter.queued & (s > w0))
+    doing = np.flatnonzero(splitter.queued & (s != NAT) & (c != NAT) & (c > s))
+    if len(waiting) == 0 or len(doing) == 0:
+        return busy, busy_work, contention
+    threshold = np.where(batch >= 0, np.minimum(ready, s), e)
+    w = pa.table(
+        {
+            "id": waiting,
+            "r": res[waiting],
+            "e": e[waiting],
+            "s": s[waiting],
+            "w0": w0[waiting],
+            "thr": threshold[waiting],
+            "batch": batch[waiting],
+        }
+    )
+    o = pa.table(
+        {
+            "id": doing,
+            "r": res[doing],
+            "e": e[doing],
+            "s": s[doing],
+            "c": c[doing],
+            "batch": batch[doing],
+        }
+    )
+    with duckdb.connect() as connection:
+        connection.register("w", w)
+        connection.register("o", o)
+        connection.execute(_PAIRS)
+        held = connection.execute(_CONTENTION).fetchnumpy()
+        islands = connection.execute(_ISLANDS).fetchnumpy()
+    contention[np.asarray(held["id"], dtype=np.int64)] = held["us"]
+    ids, lo, hi = (np.asarray(islands[k], dtype=np.int64) for k in ("id", "lo", "hi"))
+    np.add.at(busy, ids, hi - lo)
+    np.add.at(busy_work, ids, _Splitter.read(hi, ids, clocks) - _Splitter.read(lo, ids, clocks))
+    return busy, busy_work, contention
+
+
+# Steps on a coarse grid (ties of every kind), over days with nights and a weekend,
+# some without an enabled time, start or completion.
+busy_steps = st.lists(
+    st.tuples(
+        st.sampled_from(["A", "A", "A", "B", "C", None]),
+        st.sampled_from(["x", "x", "y"]),
+        st.integers(0, 40).map(lambda k: k * 45),
+        st.integers(0, 24).map(lambda k: k * 45),
+        st.integers(0, 10).map(lambda k: k * 45),
+        st.sampled_from(["", "enabled", "start", "complete"] + [""] * 5),
+    ),
+    min_size=1,
+    max_size=30,
+)
+PARTS_OF_BUSY = ("busy", "busy_work", "contention")
+# B keeps its own hours, C works around the clock.
+OWN_HOURS = {
+    "B": WorkCalendar.office_hours(start=time(7), end=time(12), holidays=None, timezone="UTC"),
+    "C": WorkCalendar.always(timezone="UTC"),
+}
+
+
+class TestBusy:
+    """The busy time of each wait is the pair join's, to the microsecond."""
+
+    @given(
+        busy_steps,
+        st.sampled_from([None, 0.5]),
+        st.sampled_from([0, 45 * 60, 3 * 3600]),
+        st.lists(st.integers(0, 12).map(lambda k: k * 45), min_size=30, max_size=30),
+    )
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    def test_busy_is_the_pair_joins(
+        self,
+        rows: list[tuple[str | None, str, int, int, int, str]],
+        multitasking: float | None,
+        gap_s: int,
+        later: list[int],
+    ) -> None:
+        """Random work of several resources (own hours, batches, ties, NaT), with the
+        wait's start moved later as a resource's last free moment moves it."""
+        steps = [Step(r, a, e, e + wait, e + wait + work) for r, a, e, wait, work, _ in rows]
+        paired = instances(steps)
+        frame = paired.instances.copy()
+        for column in ("enabled", "start", "complete"):
+            frame.loc[[row[5] == column for row in rows], column] = pd.NaT
+        splitter = _Splitter(replace(paired, instances=frame), OFFICE, OWN_HOURS, 2, gap_s * US)
+        splitter.drop_multitaskers(multitasking)
+        e, s = splitter.e, splitter.s
+        known = (e != NAT) & (s != NAT)
+        batch, ready = splitter.batches()
+        w0 = np.where(batch >= 0, np.clip(ready, e, s), e)
+        moved = np.asarray(later[: len(steps)], dtype=np.int64) * 60 * US
+        w0 = np.where(known, np.minimum(w0 + moved, s), w0)
+        clocks = splitter.clocks()
+        found = splitter.busy(known, batch, ready, w0, clocks)
+        expected = pair_join_busy(splitter, known, batch, ready, w0, clocks)
+        for name, got, want in zip(PARTS_OF_BUSY, found, expected, strict=True):
+            np.testing.assert_array_equal(got, want, err_msg=name)
+
+    def test_other_work_enabled_before_the_batch_was_complete_is_contention(self) -> None:
+        """While a later-enabled member of its own batch is being done, other work
+        enabled before the batch was complete still makes the wait contention."""
+        steps = [
+            Step("A", "x", enabled=60, start=120, complete=300),
+            Step("A", "x", enabled=0, start=180, complete=240),  # waits from 90 (ready)
+            Step("A", "x", enabled=90, start=200, complete=210),
+            Step("A", "y", enabled=75, start=100, complete=250),
+        ]
+        found = split(steps).iloc[1]
+        assert (found["batch"], found["batching_m"]) == (0, 90)
+        assert (found["contention_m"], found["prioritisation_m"]) == (80, 0)
+
+    def test_equal_pieces_of_work_do_not_join_the_busy_time_around_them(self) -> None:
+        """Two pieces of work at the same moment are busy once, and the free time
+        after them stays free (the pair join could join it across on a large log)."""
+        steps = [
+            Step("A", "x", enabled=0, start=600, complete=660),
+            Step("A", "y", enabled=10, start=100, complete=110),
+            Step("A", "y", enabled=20, start=100, complete=110),
+            Step("A", "y", enabled=30, start=400, complete=410),
+        ]
+        found = split(steps).iloc[0]
+        assert found["contention_m"] + found["prioritisation_m"] == 20
