@@ -150,7 +150,11 @@ def body(body_id: str, class_name: str) -> html.Div:
 def draws(body_id: str) -> Callable[[Draw], Draw]:
     """Register ``draw(lang, sources, profile, workspace)`` as the callback that fills
     ``body_id`` from the shared context: guarded, and with a message instead when
-    the store is empty."""
+    the store is empty.
+
+    A page is a function of the context and the store's state, so what it drew is
+    kept and sent again while neither changes (going back to a page, or to a
+    source chosen before): the figures are not built again."""
 
     def register(draw: Draw) -> Draw:
         @dash.callback(Output(body_id, "children"), Input("ctx", "data"))
@@ -160,7 +164,9 @@ def draws(body_id: str) -> Callable[[Draw], Draw]:
             ws = workspace()
             if not ws.sources():
                 return empty(lang, "empty.store")
-            return draw(lang, sources, profile, ws)
+            return ws.drawn(
+                body_id, lang, sources, profile, lambda: draw(lang, sources, profile, ws)
+            )
 
         return draw
 

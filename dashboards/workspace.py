@@ -32,8 +32,8 @@ from knelpunt.errors import AnalysisError, KnelpuntError, MappingError, Unsuppor
 
 _log = logging.getLogger("knelpunt.dashboard")
 # Results kept at once (each a few MB at most for a million events; the warm-up
-# alone keeps about 60, see Workspace.warm).
-_KEPT: Final = 128
+# alone keeps about 60, see Workspace.warm), drawn pages among them.
+_KEPT: Final = 160
 # The steps of the process map's activities slider, in percent.
 ACTIVITY_STEPS: Final = tuple(range(10, 101, 5))
 # The pages' results the warm-up computes, for all sources and for each one alone.
@@ -337,6 +337,21 @@ class Workspace:
         options = {k: v for k, v in bound.arguments.items() if k not in ("ws", "table", "profile")}
         key = (name, table.sources, table.high, table.purges, profile, *sorted(options.items()))
         return self._cached(key, lambda: RESULTS[name](self, table, profile, **options))
+
+    def drawn(
+        self,
+        page: str,
+        lang: str,
+        sources: Sequence[int] | None,
+        profile: str | None,
+        draw: Callable[[], Any],
+    ) -> Any:
+        """What a page drew for this choice, kept while the store does not change: a
+        page is a function of the choice and the store's state, so going back to it
+        (or to a source chosen before) sends it again without building its figures."""
+        table = self.events(sources)
+        key = ("drawn", page, lang, table.sources, table.high, table.purges, profile)
+        return self._cached(key, draw)
 
     def warm(self, *, profile: str | None = None) -> threading.Thread:
         """Compute in a background thread what visitors ask for most, so that the

@@ -27,7 +27,7 @@ from knelpunt.reports import figures
 dash.register_page(__name__, path="/", name="Overzicht", order=0)
 
 # At most this many cases in the dotted chart (a fixed, evenly spread sample).
-_DOTTED_CASES: Final = 400
+_DOTTED_CASES: Final = 300
 
 
 def layout(**_query: Any) -> html.Div:

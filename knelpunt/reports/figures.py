@@ -153,7 +153,8 @@ def dotted(table: EventTable, *, cases: int, y_title: str) -> go.Figure:
     chosen = np.unique(np.linspace(0, table.n_cases - 1, min(cases, table.n_cases)).astype(int))
     keep = np.isin(table.case, chosen)
     rows = np.searchsorted(chosen, table.case[keep])
-    times = pd.to_datetime(table.time_us[keep], unit="us", utc=True)
+    # Milliseconds on a date axis: a third of the bytes of ISO strings, drawn alike.
+    times = table.time_us[keep] // 1000
     activity = table.activity[keep]
     fig = go.Figure()
     palette = qualitative.Safe
@@ -167,6 +168,7 @@ def dotted(table: EventTable, *, cases: int, y_title: str) -> go.Figure:
             marker={"size": 4, "color": palette[number % len(palette)]},
             hovertemplate="%{fullData.name}<br>%{x}<extra></extra>",
         )
+    fig.update_xaxes(type="date")
     fig.update_yaxes(title=y_title, showticklabels=False)
     return fig
 
