@@ -183,7 +183,9 @@ def _write_xes(frame: pd.DataFrame, handle: IO[str]) -> None:
         for column in trace_columns:
             values = events[column].dropna()
             element = (
-                _xes_attribute(column[len(CASE_PREFIX) :], values.iloc[0]) if len(values) else None
+                _xes_attribute(column[len(CASE_PREFIX) :], _plain(values.iloc[0]))
+                if len(values)
+                else None
             )
             if element:
                 handle.write(f"    {element}\n")

@@ -160,6 +160,17 @@ def test_round_trip_keeps_every_event(tmp_path: Path, suffix: str) -> None:
         assert a == b
 
 
+def test_xes_export_writes_case_floats_as_plain_numbers(tmp_path: Path) -> None:
+    """A float case attribute is written as an XES float, not as NumPy's repr."""
+    frame = make_log(cases=3, seed=8).assign(**{"case:amount": 1234.5})
+    with kp.open_store(":memory:") as store:
+        kp.ingest_log(store, frame)
+        path = kp.export_log(store, tmp_path / "out.xes")
+    text = path.read_text(encoding="utf-8")
+    assert text.count('<float key="amount" value="1234.5"/>') == 3
+    assert "np.float64" not in text
+
+
 _text = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12
 ).filter(lambda s: s.strip() == s and s != "")
