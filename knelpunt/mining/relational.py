@@ -10,6 +10,8 @@ working calendar the working clock (see :mod:`knelpunt.worktime`).
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -86,10 +88,21 @@ FROM per_variant
 """
 
 
-def _connect(table: EventTable, calendar: WorkCalendar | None = None) -> duckdb.DuckDBPyConnection:
+def connect_quietly() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection that draws no progress bar.
+
+    DuckDB draws its bar on stdout, inside the CLI's ``--json`` output. In a
+    Jupyter kernel without ipywidgets DuckDB refuses to change the setting at
+    all (and has no bar to draw there), so that refusal is not an error.
+    """
     connection = duckdb.connect()
-    # No progress bar: DuckDB draws it on stdout, inside --json output.
-    connection.execute("SET enable_progress_bar = false")
+    with contextlib.suppress(duckdb.InvalidInputException):
+        connection.execute("SET enable_progress_bar = false")
+    return connection
+
+
+def _connect(table: EventTable, calendar: WorkCalendar | None = None) -> duckdb.DuckDBPyConnection:
+    connection = connect_quietly()
     events = pa.table(
         {
             "case": table.case,
