@@ -698,9 +698,13 @@ class _Splitter:
         """Codes of activities that never have a resource, in a log where others do."""
         if not (self.res >= 0).any():
             return np.empty(0, dtype=np.int64)
-        with_resource = np.zeros(len(self.frame["activity"].cat.categories), dtype=bool)
+        count = len(self.frame["activity"].cat.categories)
+        # Only activities with instances here: a filtered table keeps every name.
+        present = np.zeros(count, dtype=bool)
+        present[self.act[self.act >= 0]] = True
+        with_resource = np.zeros(count, dtype=bool)
         with_resource[self.act[self.res >= 0]] = True
-        return np.flatnonzero(~with_resource)
+        return np.flatnonzero(present & ~with_resource)
 
     def note_resourceless(
         self, no_resource: np.ndarray, unsure: np.ndarray, outside: np.ndarray, wait: np.ndarray

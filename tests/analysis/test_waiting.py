@@ -345,6 +345,23 @@ def test_an_activity_that_never_has_a_resource_waits_outside_the_organisation() 
     assert any("never" in note and "Reply" in note for note in result.notes)
 
 
+def test_an_activity_without_instances_is_not_named_as_outside_the_organisation() -> None:
+    """A filtered table keeps every activity name; one with no instance is in no note."""
+    steps = [
+        Step("A", "x", enabled=540, start=600, complete=660),
+        Step(None, "Reply", enabled=540, start=600, complete=600),
+    ]
+    table = instances(steps)
+    frame = table.instances.assign(
+        activity=table.instances["activity"].cat.add_categories(["Filtered away"])
+    )
+    result = split_waiting(replace(table, instances=frame), calendar=OFFICE, hours="profile")
+    [note] = [note for note in result.notes if "never" in note]
+    assert "Reply" in note
+    assert "Filtered away" not in note
+    assert note.startswith("1 activity never has")
+
+
 def test_a_resource_serving_many_cases_at_once_has_no_queue() -> None:
     # The provider's deliveries overlap almost entirely: not contention.
     steps = [
