@@ -26,8 +26,8 @@ system-deps:
 	bash scripts/setup-system.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check knelpunt tests benchmarks dashboards
-	$(BIN)/ruff format --check knelpunt tests benchmarks dashboards
+	$(BIN)/ruff check knelpunt tests benchmarks dashboards notebooks
+	$(BIN)/ruff format --check knelpunt tests benchmarks dashboards notebooks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy knelpunt dashboards
