@@ -222,17 +222,7 @@ def grid(
         style={"height": f"{height}px"},
         className="ag-theme-alpine",
     )
-    tools = html.Div(
-        [
-            html.Button(
-                t(lang, f"export.{kind}"),
-                id={"type": "grid-export", "grid": grid_id, "format": kind},
-                className="tool",
-            )
-            for kind in ("csv", "xlsx")
-        ],
-        className="tools",
-    )
+    tools = _export_buttons("grid-export", grid_id, lang)
     return html.Div(
         [
             tools,
@@ -258,6 +248,21 @@ dash.clientside_callback(
     Input({"type": "grid-rows", "grid": MATCH}, "data"),
     prevent_initial_call=True,
 )
+def _export_buttons(kind: str, grid_id: str, lang: str) -> html.Div:
+    """The CSV and Excel buttons of a grid (``kind``: whose callback answers them)."""
+    return html.Div(
+        [
+            html.Button(
+                t(lang, f"export.{fmt}"),
+                id={"type": kind, "grid": grid_id, "format": fmt},
+                className="tool",
+            )
+            for fmt in ("csv", "xlsx")
+        ],
+        className="tools",
+    )
+
+
 def _download(shown: Any) -> Any:
     """... and written here as a file, formulas neutralised (:func:`export_table`)."""
     if not isinstance(shown, dict) or shown.get("format") not in ("csv", "xlsx"):
@@ -318,17 +323,7 @@ def served_grid(
         style={"height": f"{height}px"},
         className="ag-theme-alpine",
     )
-    tools = html.Div(
-        [
-            html.Button(
-                t(lang, f"export.{kind}"),
-                id={"type": "served-export", "grid": grid_id, "format": kind},
-                className="tool",
-            )
-            for kind in ("csv", "xlsx")
-        ],
-        className="tools",
-    )
+    tools = _export_buttons("served-export", grid_id, lang)
     return html.Div(
         [
             tools,
