@@ -45,11 +45,16 @@ def report_blueprint() -> Blueprint:
     def _report() -> Response:
         lang = language(request.args.get("lang"))
         try:
-            sources = _sources(request.args.get("sources", ""))
-            profile = request.args.get("profile") or None
-            if profile is not None and profile not in SHIPPED_PROFILES:
-                raise KnelpuntError(f"No profile {profile!r}; choose one in the page.")
             workspace = current_app.config["KNELPUNT_WORKSPACE"]
+            sources = _sources(request.args.get("sources", ""))
+            known = {s.source_id for s in workspace.sources()}
+            if sources is not None and not set(sources) <= known:
+                raise KnelpuntError(
+                    t(lang, "report.unknown_sources", sources=", ".join(map(str, sources)))
+                )
+            profile = request.args.get("profile") or None
+            if profile is not None and profile not in {*SHIPPED_PROFILES, workspace.profile}:
+                raise KnelpuntError(f"No profile {profile!r}; choose one in the page.")
             written = workspace.result("report", sources, profile, lang=lang)
         except Exception as error:  # any failure: a readable page, the details logged
             return _failure(lang, error)
@@ -69,7 +74,7 @@ def report_blueprint() -> Blueprint:
 
 def _sources(text: str) -> list[int] | None:
     try:
-        return [int(s) for s in text.split(",") if s.strip()] or None
+        return sorted({int(s) for s in text.split(",") if s.strip()}) or None
     except ValueError:
         raise KnelpuntError(
             f"{text!r} are not source numbers; choose sources in the page."

@@ -216,10 +216,16 @@ class Workspace:
 
     def events(self, sources: Sequence[int] | None) -> kp.EventTable:
         """The events of these sources (None: all), caught up with the store."""
-        key = tuple(sorted(sources)) if sources else None
+        key = tuple(sorted(set(sources))) if sources else None
         with self._lock, self.store() as store:
             known = self._tables.get(key)
-            if known is not None and known.high == store.last_position():
+            # Caught up: nothing recorded and nothing purged since (a purge leaves the
+            # last position as it was).
+            if (
+                known is not None
+                and known.high == store.last_position()
+                and known.purges == len(store.purges())
+            ):
                 return known
             table = kp.load_events(store, sources=key, since=known)
             self._tables[key] = table
@@ -372,8 +378,9 @@ class Workspace:
                 try:
                     self.result(name, chosen, profile, **options)
                 except Exception:  # the page that needs it will show the failure
-                    _log.warning("dashboard: warming %s failed", name, exc_info=True)
-                    return
+                    _log.warning(
+                        "dashboard: warming %s for sources %s failed", name, chosen, exc_info=True
+                    )
 
         thread = threading.Thread(target=run, name="knelpunt-warm", daemon=True)
         thread.start()

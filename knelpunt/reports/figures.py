@@ -53,6 +53,12 @@ _GREEN: Final = "#009E73"
 _RED: Final = "#D55E00"
 
 
+def _plain(name: object) -> str:
+    """A name from a log as plotly.js shows it: its pseudo-HTML (``<b>``, ``<a href>``,
+    ``<br>``) written out, not obeyed (plotly.js turns the entities back)."""
+    return escape(str(name), quote=False)
+
+
 def house_style(fig: go.Figure, *, height: int = 320) -> go.Figure:
     """The figure in the house style: white, system font, legend below."""
     fig.update_layout(
@@ -95,7 +101,7 @@ def compliance(
     compliance as a bar, green when it meets its target, and the target as a mark;
     ``shown`` writes a share as the reader reads it."""
     measured = scorecard[scorecard["measured"] > 0]
-    names = measured["name"].tolist()
+    names = [_plain(n) for n in measured["name"]]
     met = measured["met"].fillna(False).astype(bool)
     fig = go.Figure(
         go.Bar(
@@ -164,7 +170,7 @@ def dotted(table: EventTable, *, cases: int, y_title: str) -> go.Figure:
             x=times[mine],
             y=rows[mine],
             mode="markers",
-            name=str(table.activities[code]),
+            name=_plain(table.activities[code]),
             marker={"size": 4, "color": palette[number % len(palette)]},
             hovertemplate="%{fullData.name}<br>%{x}<extra></extra>",
         )
@@ -211,7 +217,9 @@ def blocker_trend(
             x=rows["month"],
             y=rows["waiting_h"],
             mode="lines+markers",
-            name=f"{blocker.activity} ({categories.get(blocker.category, blocker.category)})",
+            name=_plain(
+                f"{blocker.activity} ({categories.get(blocker.category, blocker.category)})"
+            ),
             line={"color": CATEGORY_COLOURS.get(blocker.category, "#7F7F7F")},
         )
     fig.update_yaxes(title=hours)
@@ -231,7 +239,7 @@ def criteria_trend(found: CriteriaResult, *, compliance_name: str) -> go.Figure:
             x=rows["month"],
             y=rows["compliance"] * 100,
             mode="lines+markers",
-            name=names.get(str(criterion), str(criterion)),
+            name=_plain(names.get(str(criterion), str(criterion))),
         )
     fig.update_yaxes(range=[0, 100], ticksuffix="%", title=compliance_name)
     return fig

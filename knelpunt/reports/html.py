@@ -309,7 +309,9 @@ class _Page:
                 f'<span class="swatch" style="background:{CATEGORY_COLOURS[b.category]}">'
                 f"</span>{self.text(f'category.{b.category}')}",
                 escape(b.activity),
-                self.text(f"cause.{b.reason}") if b.reason in PARTS else escape(b.reason),
+                self.text(f"reason.{b.reason}")
+                if f"reason.{b.reason}" in _REASONS
+                else escape(b.reason),
                 number(b.waiting_s / 3600, lang, 0),
                 number(b.waiting_work_s / 3600, lang, 0),
                 number(b.cases, lang, 0),

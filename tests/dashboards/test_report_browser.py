@@ -87,3 +87,8 @@ def test_a_report_that_cannot_be_made_answers_with_a_reference(served: Served) -
     assert "are not source numbers" in body
     assert "Reference for the administrator" in body
     assert "Traceback" not in body
+    # A source that is not in the store is refused, not reported empty.
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"{served.url}/rapport.html?lang=nl&sources=1,999")
+    assert caught.value.code == 400
+    assert "niet in de opslag" in caught.value.read().decode("utf-8")

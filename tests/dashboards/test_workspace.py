@@ -84,3 +84,20 @@ def test_uploads_older_than_a_day_are_removed(tmp_path: Path) -> None:
     Workspace(path)  # a worker starting up tidies the folder
     assert not old.exists()
     assert fresh.exists()
+
+
+def test_a_purge_is_seen_although_the_last_position_stays(tmp_path: Path) -> None:
+    """A purge leaves the store's last position as it was; the workspace must not keep
+    showing the purged events (nor pages drawn from them)."""
+    path = str(tmp_path / "k.db")
+    with kp.open_store(path) as store:
+        kp.simulate_scenario(store, "baseline", overrides=["days=14"])
+        kp.simulate_scenario(store, "baseline", seed=5, overrides=["days=14"])
+    ws = Workspace(path)
+    both = ws.result("summary", None, "sociaal-domein").cases
+    drawn = ws.drawn("page", "nl", None, "sociaal-domein", lambda: "before")
+    with kp.open_store(path) as store:
+        kp.purge_source(store, 2, reason="test", purged_by="test")
+        one = kp.load_events(store, sources=[1]).n_cases
+    assert ws.result("summary", None, "sociaal-domein").cases == one < both
+    assert ws.drawn("page", "nl", None, "sociaal-domein", lambda: "after") == "after" != drawn

@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 import knelpunt as kp
 from knelpunt.cli import app
 from knelpunt.errors import AnalysisError
+from knelpunt.reports import figures
 from knelpunt.reports.figures import map_svg
+from knelpunt.reports.texts import t
 from tests.conftest import shared_log
 
 runner = CliRunner()
@@ -52,6 +54,9 @@ def test_the_report_has_every_section_in_dutch_and_in_english(simulated: str) ->
         assert f'<section id="{section}">' in en.html
     assert "<h2>Knelpunten</h2>" in nl.html
     assert "<h2>Blockers</h2>" in en.html
+    # Each blocker's rule in the reader's language (a Dutch report says "overdracht").
+    for blocker in found.blockers[:15]:
+        assert f"<td>{escape(t('nl', f'reason.{blocker.reason}'))}</td>" in nl.html
     top = found.blockers[0]
     assert escape(top.evidence["nl"]) in nl.html
     assert escape(top.evidence["en"]) in en.html
@@ -163,3 +168,16 @@ def test_the_shipped_plotly_is_the_version_plotly_py_draws_for() -> None:
     version = get_plotlyjs_version()
     assert f"plotly.js (cartesian - minified) v{version}" in banner
     assert PLOTLY_ROUTE.endswith(f"-{version}.min.js")
+
+
+def test_names_from_a_log_are_shown_not_obeyed_by_plotly() -> None:
+    """plotly.js reads pseudo-HTML in names (<a href>, <b>); a name from a log is shown
+    as written."""
+    import pandas as pd
+
+    card = pd.DataFrame(
+        {"name": ['<a href="https://x">klik</a>'], "measured": [3], "met": [True],
+         "compliance": [1.0], "target": [0.9]}
+    )  # fmt: skip
+    fig = figures.compliance(card, shown=str, compliance_name="c", target_name="t")
+    assert list(fig.data[0].y) == ['&lt;a href="https://x"&gt;klik&lt;/a&gt;']
