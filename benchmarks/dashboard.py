@@ -751,9 +751,9 @@ def markdown(run: Run, args: argparse.Namespace) -> str:
         (
             f"Before the interactions the server warmed up as `knelpunt-dashboard` does "
             f"at start (`Workspace.warm`: the pages' results for all sources, the map at "
-            f"every step of the activities slider, then the pages' results for each "
-            f"source alone), in {run.warmup_s:.0f} s of background work after the page "
-            "visits above; so the steps measured find their results computed, as on a "
+            f"every step of the activities slider, then the pages' results for each of the "
+            f"newest eight sources alone), in {run.warmup_s:.0f} s of background work after "
+            "the page visits above; so the steps measured find their results computed, as on a "
             "server that has been running that long."
             if run.warmup_s is not None
             else "The server did not warm up (`--no-warm`): every step whose result was "

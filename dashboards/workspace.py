@@ -32,12 +32,15 @@ from knelpunt.errors import AnalysisError, KnelpuntError, MappingError, Unsuppor
 
 _log = logging.getLogger("knelpunt.dashboard")
 # Results kept at once (each a few MB at most for a million events; the warm-up
-# alone keeps about 60, see Workspace.warm), drawn pages among them.
+# keeps at most 73, see Workspace.warm), drawn pages among them.
 _KEPT: Final = 160
 # The steps of the process map's activities slider, in percent.
 ACTIVITY_STEPS: Final = tuple(range(10, 101, 5))
 # The pages' results the warm-up computes, for all sources and for each one alone.
 _WARMED: Final = ("summary", "scorecard", "map", "blockers", "criteria", "teamwork")
+# Sources warmed alone (the newest): with the results for all sources and the
+# map's steps (6 + 19) they fill about half the cache (_KEPT).
+_WARMED_ALONE: Final = 8
 # The file types an upload may have; its name is kept only as the source's name.
 UPLOAD_SUFFIXES: Final = (".xes.gz", ".csv", ".xlsx", ".xes", ".parquet")
 
@@ -363,8 +366,8 @@ class Workspace:
         """Compute in a background thread what visitors ask for most, so that the
         first one finds it ready (on a million events the blocker analysis takes
         about a minute): the pages' results for all sources, the map at every step of
-        the activities slider, then the pages' results for each source alone. A
-        failure is left for the page to show."""
+        the activities slider, then the pages' results for each of the newest
+        sources alone (at most eight). A failure is left for the page to show."""
 
         def run() -> None:
             sources = [s.source_id for s in self.sources()]
@@ -373,7 +376,9 @@ class Workspace:
             ]
             wanted += [("map", None, {"activities": step / 100}) for step in ACTIVITY_STEPS]
             if len(sources) > 1:
-                wanted += [(name, [s], {}) for s in sources for name in _WARMED]
+                # The newest sources alone: the cache keeps what was warmed for them too.
+                alone = sources[-_WARMED_ALONE:]
+                wanted += [(name, [s], {}) for s in alone for name in _WARMED]
             for name, chosen, options in wanted:
                 try:
                     self.result(name, chosen, profile, **options)
