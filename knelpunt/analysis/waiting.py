@@ -458,7 +458,10 @@ class _Splitter:
         after batching (in all, and within working hours), and with work enabled earlier.
 
         In O(n log n) over segments of each resource's time rather than by pairing
-        each wait with the work done during it (quadratic in a large log)."""
+        each wait with the work done during it (quadratic in a large log); only the
+        waits in a batch still visit, one by one, the segments from their batch's
+        first start to their own start (quadratic in the size of a batch done one
+        member after the other, as the pairing was)."""
         n = len(self.frame)
         busy = np.zeros(n, dtype=np.int64)
         busy_work = np.zeros(n, dtype=np.int64)
@@ -525,9 +528,10 @@ class _Splitter:
         # After the cut, work of the wait's own batch is contention only if enabled no
         # later than the wait itself (which is no later than its threshold: a batch
         # is complete once all its members are enabled). A segment counted above
-        # comes off where its earliest enabled work is of the wait's batch (ties go
-        # to other work) but enabled after the wait, and its earliest other work
-        # after the threshold.
+        # comes off where its earliest enabled work is of the wait's batch but
+        # enabled after the wait, and its earliest other work after the threshold
+        # (on a tie the batch with the lowest number counts as the earliest; the
+        # test on the other work's enabled time decides either way).
         count = pws[batch[waiting] >= 0] - pcut
         wait_of = np.repeat(batched, count)
         segment = ranges(pcut, count)
