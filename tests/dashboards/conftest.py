@@ -19,9 +19,22 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 class Served:
-    """The dashboard served in a thread of the test process."""
+    """The dashboard served in a thread of the test process.
+
+    One per test process: Dash hands the callbacks its pages register to the first
+    app that serves a request, so a second app in the same process would draw its
+    pages with none (a server process holds one app, so this is a test's limit, not
+    the dashboard's). The browser tests therefore share one module and one app."""
+
+    made = 0
 
     def __init__(self, store: str) -> None:
+        Served.made += 1
+        if Served.made > 1:
+            raise RuntimeError(
+                "a second dashboard app in this test process would get no callbacks: put "
+                "the browser test in tests/dashboards/test_browser.py"
+            )
         self.app = create_app(store)
         self.server = make_server("127.0.0.1", 0, self.app.server, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.port}"
