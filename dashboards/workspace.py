@@ -172,6 +172,8 @@ class Workspace:
         self._lock = threading.RLock()
         self._tables: dict[tuple[int, ...] | None, kp.EventTable] = {}
         self._results: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        # The results being computed now, each with the event that says it is done.
+        self._running: dict[tuple[Any, ...], threading.Event] = {}
         self._known: tuple[int, dict[str, str], Any] | None = None
         # Uploads wait in a folder per store that every worker process serving it shares
         # (the check and the recording may land on different workers); a day later
@@ -393,14 +395,27 @@ class Workspace:
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """The result kept under ``key``, computed (outside the lock) when missing; the
-        least recently used results go first."""
-        with self._lock:
-            if key in self._results:
-                self._results.move_to_end(key)
-                return self._results[key]
-        found = compute()
-        with self._lock:
-            self._results[key] = found
-            while len(self._results) > _KEPT:
-                self._results.popitem(last=False)
-        return found
+        least recently used results go first. A result being computed is waited for,
+        not computed a second time (a visitor arriving during the warm-up would
+        otherwise run the same minute of blocker analysis beside it)."""
+        while True:
+            with self._lock:
+                if key in self._results:
+                    self._results.move_to_end(key)
+                    return self._results[key]
+                running = self._running.get(key)
+                if running is None:
+                    running = self._running[key] = threading.Event()
+                    break
+            running.wait()  # then found above, or computed here if that attempt failed
+        try:
+            found = compute()
+            with self._lock:
+                self._results[key] = found
+                while len(self._results) > _KEPT:
+                    self._results.popitem(last=False)
+            return found
+        finally:
+            with self._lock:
+                del self._running[key]
+            running.set()

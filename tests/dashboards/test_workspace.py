@@ -101,3 +101,35 @@ def test_a_purge_is_seen_although_the_last_position_stays(tmp_path: Path) -> Non
         one = kp.load_events(store, sources=[1]).n_cases
     assert ws.result("summary", None, "sociaal-domein").cases == one < both
     assert ws.drawn("page", "nl", None, "sociaal-domein", lambda: "after") == "after" != drawn
+
+
+def test_a_result_being_computed_is_waited_for_not_computed_twice(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    ws = Workspace(str(tmp_path / "k.db"))
+    calls: list[int] = []
+
+    def slow() -> int:
+        calls.append(1)
+        time.sleep(0.3)
+        return len(calls)
+
+    found: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: found.append(ws._cached(("x",), slow))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert calls == [1]
+    assert found == [1, 1, 1, 1]
+
+    # A failed attempt leaves the next caller to try again.
+    def broken() -> int:
+        raise KnelpuntError("no")
+
+    with pytest.raises(KnelpuntError):
+        ws._cached(("y",), broken)
+    assert ws._cached(("y",), lambda: 7) == 7
