@@ -71,13 +71,17 @@ def write_report(
     with _open(store) as opened:
         sources = api.list_sources(opened)
         versus = None
+        labels = ("A", "B")
         if compare is not None and all(compare):
+            # The two sets as 'knelpunt compare' draws them: from the whole store.
             whole = _events(store, None)
+            teams = _read_groups(store, None, "org:group")
             known = {s.name: s.source_id for s in sources}
             versus = (
-                _select(whole, compare[0], known, chosen, groups),
-                _select(whole, compare[1], known, chosen, groups),
+                _select(whole, compare[0], known, chosen, teams),
+                _select(whole, compare[1], known, chosen, teams),
             )
+            labels = compare
         try:
             found = None
             if len(events):
@@ -92,7 +96,7 @@ def write_report(
                 groups=groups,
                 blockers=found,
                 versus=versus,
-                labels=compare if versus is not None and compare is not None else ("A", "B"),
+                labels=labels,
                 source_names={s.source_id: s.name for s in sources},
                 out=output,
             )

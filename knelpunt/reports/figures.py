@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from knelpunt.analysis.blockers import Blocker, Blockers
+from knelpunt.analysis.blockers import CATEGORIES, Blocker, Blockers
 from knelpunt.analysis.criteria import CriteriaResult
 from knelpunt.analysis.overview import LogSummary
 from knelpunt.mining.maps import ProcessMap
@@ -38,15 +38,11 @@ __all__ = [
     "throughput",
 ]
 
-# Okabe and Ito's colour-blind-safe palette, one colour per category.
-CATEGORY_COLOURS: Final = {
-    "protocol": "#0072B2",
-    "system": "#E69F00",
-    "steering": "#CC79A7",
-    "client": "#009E73",
-    "unclassified": "#7F7F7F",
-}
-CATEGORIES: Final = tuple(CATEGORY_COLOURS)
+# Okabe and Ito's colour-blind-safe palette, one colour per category (in the order
+# of knelpunt.analysis.blockers.CATEGORIES).
+CATEGORY_COLOURS: Final = dict(
+    zip(CATEGORIES, ("#0072B2", "#E69F00", "#CC79A7", "#009E73", "#7F7F7F"), strict=True)
+)
 _BLUE: Final = "#0072B2"
 _LIGHT_BLUE: Final = "#56B4E9"
 _GREEN: Final = "#009E73"

@@ -138,7 +138,8 @@ def report(
     if lang not in ("nl", "en"):
         raise AnalysisError(f"Write the report in nl or en, not {lang!r}.")
     chosen = profile if isinstance(profile, Profile) else read_profile(profile or "generiek")
-    summary = summary or summarise_log(events, zone=chosen.calendar.timezone)
+    if summary is None:
+        summary = summarise_log(events, zone=chosen.calendar.timezone)
     if summary.cases and blockers is None:
         blockers = find_blockers(events, profile=chosen, groups=groups)
     if summary.cases and criteria is None and chosen.criteria:
@@ -251,24 +252,23 @@ class _Page:
         ]
         parts = ""
         if blockers is not None and blockers.blockers:
-            totals = blockers.by_category()
-            totals = totals[(totals["category"] != "unclassified") & (totals["waiting_h"] > 0)]
-            whole = float(blockers.by_category()["waiting_h"].sum())
-            if not totals.empty and whole > 0:
+            # Hours of waiting per category, the unattributed ones said apart.
+            hours = blockers.by_category().set_index("category")["waiting_h"]
+            whole = float(hours.sum())
+            attributed = hours.drop("unclassified")
+            attributed = attributed[attributed > 0].sort_values(ascending=False)
+            if whole > 0 and not attributed.empty:
                 shares = [
                     t(
                         lang,
                         "summary.category",
-                        share=percent(row["waiting_h"] / whole, lang),
-                        category=t(lang, f"category.{row['category']}"),
+                        share=percent(value / whole, lang),
+                        category=t(lang, f"category.{category}"),
                     )
-                    for row in totals.sort_values("waiting_h", ascending=False).to_dict("records")
+                    for category, value in attributed.items()
                 ]
                 lines.append(self.text("summary.categories", parts=", ".join(shares)))
-            categories = blockers.by_category()
-            unclassified = float(
-                categories.loc[categories["category"] == "unclassified", "waiting_h"].sum()
-            )
+            unclassified = float(hours.get("unclassified", 0.0))
             if whole > 0 and unclassified > 0:
                 lines.append(
                     self.text("summary.unclassified", share=percent(unclassified / whole, lang))
