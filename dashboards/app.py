@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import dash
 import diskcache
-from dash import Dash, Input, Output, dcc, html
+from dash import ClientsideFunction, Dash, Input, Output, dcc, html
 
 import knelpunt as kp
 from dashboards.components import aria
@@ -45,7 +45,11 @@ NAV: Final = (
 
 
 def create_app(
-    store: str = DEFAULT_STORE, *, profile: str = "sociaal-domein", lang: str = "nl"
+    store: str = DEFAULT_STORE,
+    *,
+    profile: str = "sociaal-domein",
+    lang: str = "nl",
+    cache: str | Path | Literal[False] | None = None,
 ) -> Dash:
     """The dashboard on a store (a SQLite file or a ``postgresql://`` URL).
 
@@ -54,8 +58,12 @@ def create_app(
         profile: the profile chosen when the page opens (any shipped profile can be
             chosen in the page).
         lang: the language a new visitor sees first (``nl`` or ``en``).
+        cache: where results are kept between restarts, shared by the worker
+            processes (None: ``KNELPUNT_CACHE``, else beside a SQLite store or in
+            the user's cache folder; False: in memory only); see
+            :mod:`dashboards.workspace`.
     """
-    workspace = Workspace(store, profile=profile)
+    workspace = Workspace(store, profile=profile, cache=cache)
     # Background jobs (simulation runs) keep their progress and results on disk, in a
     # folder per store that every worker process serving it shares.
     jobs = Path(tempfile.gettempdir()) / f"knelpunt-jobs-{workspace.id}"
@@ -169,14 +177,15 @@ def _list_sources(_path: str, lang: str, _version: Any) -> tuple[list[dict[str, 
     return source_options(), t(lang, "control.sources.all")
 
 
-@dash.callback(
+# The context as the language, sources and profile controls set it (assets/shell.js:
+# the same as language() and a sorted list of ids, computed in the browser).
+dash.clientside_callback(
+    ClientsideFunction(namespace="knelpunt", function_name="remember"),
     Output("ctx", "data"),
     Input("lang", "value"),
     Input("sources", "value"),
     Input("profile", "value"),
 )
-def _remember(lang: str, sources: list[int] | None, profile: str) -> dict[str, Any]:
-    return {"lang": language(lang), "sources": sorted(sources or []), "profile": profile}
 
 
 @dash.callback(

@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from dashboards.i18n import t
+from dashboards.redraw import changes
 from dashboards.rows import BLOCK, query_rows, rows_block
 from dashboards.workspace import Workspace
 from knelpunt.errors import KnelpuntError
@@ -144,29 +145,59 @@ Draw = Callable[[str, list[int] | None, str, Workspace], Any]
 
 def body(body_id: str, class_name: str) -> html.Div:
     """A page whose content one callback draws (see :func:`draws`)."""
-    return html.Div(dcc.Loading(html.Div(id=body_id)), className=class_name)
+    return html.Div(
+        [dcc.Loading(html.Div(id=body_id), delay_show=400), shown_store(body_id)],
+        className=class_name,
+    )
 
 
-def draws(body_id: str) -> Callable[[Draw], Draw]:
+def shown_store(body_id: str) -> dcc.Store:
+    """The store that names what the browser shows of a page :func:`draws` fills."""
+    return dcc.Store(id=f"{body_id}-shown")
+
+
+def draws(body_id: str, *, in_place: bool = True) -> Callable[[Draw], Draw]:
     """Register ``draw(lang, sources, profile, workspace)`` as the callback that fills
     ``body_id`` from the shared context: guarded, and with a message instead when
     the store is empty.
 
     A page is a function of the context and the store's state, so what it drew is
     kept and sent again while neither changes (going back to a page, or to a
-    source chosen before): the figures are not built again."""
+    source chosen before): the figures are not built again. When the browser
+    already shows the page for another choice, only what changed is sent
+    (:mod:`dashboards.redraw`): the figures are updated in place, not rebuilt
+    (``in_place=False``: always the whole page, for one whose components fetch
+    their own data, such as a served grid)."""
 
     def register(draw: Draw) -> Draw:
-        @dash.callback(Output(body_id, "children"), Input("ctx", "data"))
-        @guarded
-        def _run(ctx: Any) -> Any:
+        @dash.callback(
+            Output(body_id, "children"),
+            Output(f"{body_id}-shown", "data"),
+            Input("ctx", "data"),
+            State(f"{body_id}-shown", "data"),
+        )
+        def _run(ctx: Any, shown: str | None) -> Any:
             lang, sources, profile = context(ctx)
-            ws = workspace()
-            if not ws.sources():
-                return empty(lang, "empty.store")
-            return ws.drawn(
-                body_id, lang, sources, profile, lambda: draw(lang, sources, profile, ws)
-            )
+            try:
+                ws = workspace()
+                if not ws.sources():
+                    return empty(lang, "empty.store"), None
+                token, tree = ws.drawn(
+                    body_id, lang, sources, profile, lambda: draw(lang, sources, profile, ws)
+                )
+                if token == shown:
+                    raise PreventUpdate
+                before = ws.shown(shown) if in_place else None
+                found = None if before is None else changes(before, tree)
+                if found is None:
+                    return tree, token
+                for ident, props in found.values():
+                    dash.set_props(ident, props)
+                return dash.no_update, token
+            except PreventUpdate:
+                raise
+            except Exception as error:  # the page shows a message, and is drawn whole next
+                return failure(lang, error), None
 
         return draw
 

@@ -5,7 +5,16 @@ A page's callback asks the workspace for one library result (say,
 ``workspace.result("blockers", sources, profile)``); the workspace loads the
 events of those sources, caught up to the store's newest position, and calls
 the library function once. Nothing is analysed here: the functions are the
-library's, and the cache is dropped as soon as the store moves on.
+library's.
+
+Results are kept under the store's state (its identity, newest position and
+purges, and for results that use the store-wide teams and case attributes, those
+as they are for the chosen cases): in memory, and on disk beside the store
+(:data:`CACHE_SUFFIX`, a ``diskcache`` folder that every worker process serving the
+store shares), so that a restarted server, or another worker, serves what was
+computed before instead of computing it again. The events' projection is kept
+there as Parquet (:func:`knelpunt.load_events`' ``cache``) and caught up with the
+store when it is read.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import contextlib
 import hashlib
 import inspect
 import logging
+import os
 import tempfile
 import threading
 import time as time_module
@@ -24,8 +34,11 @@ from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
+
+import diskcache
+import pandas as pd
 
 import knelpunt as kp
 from knelpunt.errors import AnalysisError, KnelpuntError, MappingError, UnsupportedFormatError
@@ -41,6 +54,15 @@ _WARMED: Final = ("summary", "scorecard", "map", "blockers", "criteria", "teamwo
 # Sources warmed alone (the newest): with the results for all sources and the
 # map's steps (6 + 19) they fill about half the cache (_KEPT).
 _WARMED_ALONE: Final = 8
+# Beside a SQLite store ``x.db``, its results are kept in ``x.db`` + this folder suffix;
+# a PostgreSQL store's in the user's cache folder (platformdirs), by the store's id.
+CACHE_SUFFIX: Final = ".knelpunt-cache"
+# At most this much of the disk for results kept between restarts (least recently used
+# go first).
+_DISK_BYTES: Final = 4 * 2**30
+# Results that read the store-wide teams or case attributes (Workspace.groups and
+# .attributes): their key holds those, as they are for the chosen events.
+_USES_FACTS: Final = frozenset({"blockers", "criteria", "scorecard", "teamwork", "report"})
 # The file types an upload may have; its name is kept only as the source's name.
 UPLOAD_SUFFIXES: Final = (".xes.gz", ".csv", ".xlsx", ".xes", ".parquet")
 
@@ -162,7 +184,23 @@ def find_workspace(workspace_id: object) -> Workspace:
 class Workspace:
     """One store, as the dashboard sees it."""
 
-    def __init__(self, store: str, *, profile: str = "sociaal-domein") -> None:
+    def __init__(
+        self,
+        store: str,
+        *,
+        profile: str = "sociaal-domein",
+        cache: str | Path | Literal[False] | None = None,
+    ) -> None:
+        """A workspace on ``store``.
+
+        Args:
+            store: a SQLite file or a ``postgresql://`` URL.
+            profile: the profile of a page that names none.
+            cache: the folder of results kept between restarts and shared by the
+                worker processes (None: as ``KNELPUNT_CACHE`` says, else beside a
+                SQLite store, else in the user's cache folder; False: kept in
+                memory only).
+        """
         self.url = store
         self.profile = profile
         # The same for every worker process serving this store, so that a page drawn
@@ -174,7 +212,17 @@ class Workspace:
         self._results: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         # The results being computed now, each with the event that says it is done.
         self._running: dict[tuple[Any, ...], threading.Event] = {}
-        self._known: tuple[int, dict[str, str], Any] | None = None
+        self._identity = ""
+        self._facts_keys: dict[tuple[Any, ...], str] = {}
+        self.folder = _cache_folder(store, self.id) if cache is None else cache or None
+        self._disk: diskcache.Cache | None = None
+        if self.folder is not None:
+            Path(self.folder).mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._disk = diskcache.Cache(
+                str(Path(self.folder) / "results"),
+                size_limit=_DISK_BYTES,
+                eviction_policy="least-recently-used",
+            )
         # Uploads wait in a folder per store that every worker process serving it shares
         # (the check and the recording may land on different workers); a day later
         # they are gone.
@@ -232,9 +280,25 @@ class Workspace:
                 and known.purges == len(store.purges())
             ):
                 return known
-            table = kp.load_events(store, sources=key, since=known)
+            identity = self._identify(store)
+            # The first read of a process starts from the projection kept on disk.
+            folder = None
+            if known is None and self.folder is not None and identity:
+                folder = Path(self.folder) / identity / "events"
+            table = kp.load_events(store, sources=key, since=known, cache=folder)
             self._tables[key] = table
             return table
+
+    def _identify(self, store: kp.EventStore) -> str:
+        """What tells this store from another one at the same place (a store made anew):
+        its first source's id, name and time of recording; empty while it has none."""
+        if not self._identity:
+            first = store.sources()[:1]
+            if first:
+                s = first[0]
+                described = f"{s.source_id}|{s.name}|{s.created_at.isoformat()}"
+                self._identity = hashlib.sha256(described.encode()).hexdigest()[:16]
+        return self._identity
 
     def groups(self) -> dict[str, str]:
         """Per resource its team (``org:group``; none when no event carries it)."""
@@ -247,17 +311,48 @@ class Workspace:
     def _facts(self) -> tuple[dict[str, str], Any]:
         """Teams and case attributes, from one read of the store per store state (each
         is a pass over every event and its attributes: seconds for a million)."""
-        with self._lock, self.store() as store:
-            high = store.last_position()
-            if self._known is None or self._known[0] != high:
+        table = self.events(None)
+
+        def read() -> tuple[dict[str, str], Any]:
+            with self.store() as store:
                 events = kp.read_events(store)
                 attributes = kp.read_case_attributes(store, events=events)
                 try:
                     groups = kp.read_resource_groups(store, attribute="org:group", events=events)
                 except MappingError:  # no team recorded with the events
                     groups = {}
-                self._known = (high, groups, attributes)
-            return self._known[1], self._known[2]
+            return groups, attributes
+
+        found: tuple[dict[str, str], Any] = self._cached(
+            ("facts", self._identity, table.high, table.purges), read
+        )
+        return found
+
+    def _facts_key(self, table: kp.EventTable) -> str:
+        """The store-wide teams and case attributes as they are for ``table``'s events: a
+        result that uses them is computed again when they change, also when the change
+        came with another source (a team named anew, a case's attribute added)."""
+        everything = self.events(None)
+        key = (everything.high, everything.purges, table.sources, table.high)
+        with self._lock:
+            known = self._facts_keys.get(key)
+        if known is not None:
+            return known
+        groups, attributes = self._facts()
+        digest = hashlib.sha256()
+        mine = set(table.resources.tolist())
+        digest.update(repr(sorted((r, g) for r, g in groups.items() if r in mine)).encode())
+        rows = attributes
+        if table.sources is not None and len(rows):
+            rows = rows[rows["source_id"].isin(table.sources)]
+        if len(rows):
+            hashed = pd.util.hash_pandas_object(rows.astype(str), index=False)
+            digest.update(hashed.to_numpy().tobytes())
+        digest.update(repr(list(rows.columns)).encode())
+        found = digest.hexdigest()[:24]
+        with self._lock:
+            self._facts_keys[key] = found
+        return found
 
     def compare(
         self,
@@ -314,7 +409,7 @@ class Workspace:
                 tuple(sorted(v)) if isinstance(v, list) else v for _, v in sorted(wanted.items())
             )
 
-        key = ("compare", frozen(a), frozen(b), table.high, table.purges)
+        key = ("compare", self._identity, frozen(a), frozen(b), table.high, table.purges)
         found: kp.Comparison = self._cached((*key, profile, labels), run)
         return found
 
@@ -346,7 +441,17 @@ class Workspace:
         bound = inspect.signature(RESULTS[name]).bind(self, table, profile, **options)
         bound.apply_defaults()
         options = {k: v for k, v in bound.arguments.items() if k not in ("ws", "table", "profile")}
-        key = (name, table.sources, table.high, table.purges, profile, *sorted(options.items()))
+        facts = self._facts_key(table) if name in _USES_FACTS else ""
+        key = (
+            name,
+            self._identity,
+            table.sources,
+            table.high,
+            table.purges,
+            facts,
+            profile,
+            *sorted(options.items()),
+        )
         return self._cached(key, lambda: RESULTS[name](self, table, profile, **options))
 
     def drawn(
@@ -356,13 +461,22 @@ class Workspace:
         sources: Sequence[int] | None,
         profile: str | None,
         draw: Callable[[], Any],
-    ) -> Any:
-        """What a page drew for this choice, kept while the store does not change: a
-        page is a function of the choice and the store's state, so going back to it
-        (or to a source chosen before) sends it again without building its figures."""
+    ) -> tuple[str, Any]:
+        """What a page drew for this choice, and a token that names it (see
+        :meth:`shown`). Kept while the store does not change: a page is a function
+        of the choice and the store's state, so going back to it (or to a source
+        chosen before) sends it again without building its figures."""
         table = self.events(sources)
-        key = ("drawn", page, lang, table.sources, table.high, table.purges, profile)
-        return self._cached(key, draw)
+        described = (page, lang, table.sources, table.high, table.purges, profile)
+        token = hashlib.sha256(repr(described).encode()).hexdigest()[:24]
+        return token, self._cached(("drawn", token), draw, disk=False)
+
+    def shown(self, token: str | None) -> Any | None:
+        """The page :meth:`drawn` named ``token``, while it is still kept (else None)."""
+        if not token:
+            return None
+        with self._lock:
+            return self._results.get(("drawn", token))
 
     def warm(self, *, profile: str | None = None) -> threading.Thread:
         """Compute in a background thread what visitors ask for most, so that the
@@ -393,11 +507,14 @@ class Workspace:
         thread.start()
         return thread
 
-    def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """The result kept under ``key``, computed (outside the lock) when missing; the
-        least recently used results go first. A result being computed is waited for,
-        not computed a second time (a visitor arriving during the warm-up would
-        otherwise run the same minute of blocker analysis beside it)."""
+    def _cached(
+        self, key: tuple[Any, ...], compute: Callable[[], Any], *, disk: bool = True
+    ) -> Any:
+        """The result kept under ``key``: in memory, else on disk (``disk``), else
+        computed (outside the lock) and kept in both; the least recently used go
+        first. A result being computed is waited for, not computed a second time (a
+        visitor arriving during the warm-up would otherwise run the same minute of
+        blocker analysis beside it)."""
         while True:
             with self._lock:
                 if key in self._results:
@@ -409,7 +526,12 @@ class Workspace:
                     break
             running.wait()  # then found above, or computed here if that attempt failed
         try:
-            found = compute()
+            kept = self._disk if disk else None
+            found = _MISSING if kept is None else _read_kept(kept, key)
+            if found is _MISSING:
+                found = compute()
+                if kept is not None:
+                    _keep(kept, key, found)
             with self._lock:
                 self._results[key] = found
                 while len(self._results) > _KEPT:
@@ -419,3 +541,50 @@ class Workspace:
             with self._lock:
                 del self._running[key]
             running.set()
+
+    def close(self) -> None:
+        """Let go of the disk cache (its files stay for the next start)."""
+        if self._disk is not None:
+            self._disk.close()
+
+
+_MISSING: Final = object()
+
+
+def _read_kept(kept: diskcache.Cache, key: tuple[Any, ...]) -> Any:
+    """A result kept on disk, or _MISSING (also when it cannot be read back: a file from
+    another version of knelpunt or its libraries is computed again)."""
+    try:
+        return kept.get(key, default=_MISSING, retry=True)
+    except Exception:
+        _log.warning(
+            "dashboard: a kept result could not be read; computing it again", exc_info=True
+        )
+        with contextlib.suppress(Exception):
+            kept.delete(key, retry=True)
+        return _MISSING
+
+
+def _keep(kept: diskcache.Cache, key: tuple[Any, ...], found: Any) -> None:
+    """Keep a result on disk; a full disk or a result that cannot be pickled leaves it in
+    memory only."""
+    try:
+        kept.set(key, found, retry=True)
+    except Exception:
+        _log.warning("dashboard: a result could not be kept on disk", exc_info=True)
+
+
+def _cache_folder(store: str, store_id: str) -> Path | None:
+    """Where a store's results are kept: the folder ``KNELPUNT_CACHE`` names (one
+    folder per store in it; ``off``: memory only), else beside a SQLite store (see
+    :data:`CACHE_SUFFIX`) or in the user's cache folder; None for a store in memory."""
+    chosen = os.environ.get("KNELPUNT_CACHE", "").strip()
+    if chosen.lower() in ("off", "0", "false", "no") or store in ("", ":memory:"):
+        return None
+    if chosen:
+        return Path(chosen) / store_id
+    if "://" in store:
+        import platformdirs
+
+        return Path(platformdirs.user_cache_dir("knelpunt")) / store_id
+    return Path(store).with_name(Path(store).name + CACHE_SUFFIX)

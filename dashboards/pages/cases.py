@@ -23,6 +23,7 @@ from dashboards.components import (
     guarded,
     served_grid,
     serves,
+    shown_store,
     workspace,
 )
 from dashboards.i18n import t
@@ -82,13 +83,15 @@ def layout(**_query: Any) -> html.Div:
     return html.Div(
         [
             dcc.Loading(html.Div(id="cases-body"), target_components=_DRAWING),
+            shown_store("cases-body"),
             html.Div(id="case-timeline", className="panel"),
         ],
         className="cases",
     )
 
 
-@draws("cases-body")
+# The grid fetches its own rows: drawn whole for another choice, not in place.
+@draws("cases-body", in_place=False)
 def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> Any:
     variants = ws.result("variants", sources, profile)
     cases = ws.result("cases", sources, profile)

@@ -121,6 +121,7 @@ def _dotted(sources: list[int] | None, cases: int, lang: str) -> html.Div:
                     cases=number(cases, lang, 0),
                 ),
                 className="note",
+                id="overview-dotted-note",
             ),
         ]
     )

@@ -147,31 +147,61 @@ def months(summary: LogSummary, *, started: str, ended: str, median: str, cases:
     return fig
 
 
+# Columns of the dotted chart: time is cut into this many equal steps at most.
+DOTTED_STEPS: Final = 400
+
+
 def dotted(table: EventTable, *, cases: int, y_title: str) -> go.Figure:
     """A dotted chart: each event a dot at its time, one row per case, coloured by
     activity; ``cases`` of the log's cases, evenly spread over it (a million events'
-    dots would not draw). One trace per activity, so that the browser gets each
-    activity's name once, not once per dot."""
+    dots would not draw).
+
+    Drawn as one raster (a heatmap: rows the cases, columns at most
+    :data:`DOTTED_STEPS` equal steps of the period, each cell the activity of the
+    case's last event in that step), which the browser paints at once however
+    many events it shows, where a dot per event costs it a drawn element each
+    (6,000 dots took half a second to redraw). The colour bar names the activities."""
     chosen = np.unique(np.linspace(0, table.n_cases - 1, min(cases, table.n_cases)).astype(int))
     keep = np.isin(table.case, chosen)
     rows = np.searchsorted(chosen, table.case[keep])
-    # Milliseconds on a date axis: a third of the bytes of ISO strings, drawn alike.
-    times = table.time_us[keep] // 1000
-    activity = table.activity[keep]
-    fig = go.Figure()
-    palette = qualitative.Safe
-    for number, code in enumerate(np.unique(activity)):
-        mine = activity == code
-        fig.add_scatter(
-            x=times[mine],
-            y=rows[mine],
-            mode="markers",
-            name=_plain(table.activities[code]),
-            marker={"size": 4, "color": palette[number % len(palette)]},
-            hovertemplate="%{fullData.name}<br>%{x}<extra></extra>",
+    times = table.time_us[keep]
+    codes, activity = np.unique(table.activity[keep], return_inverse=True)
+    first = int(times.min()) if len(times) else 0
+    span = int(times.max()) - first + 1 if len(times) else 1
+    steps = max(1, min(DOTTED_STEPS, len(np.unique(times // 86_400_000_000))))
+    column = (times - first) * steps // span
+    cells = np.zeros((len(chosen), steps), dtype=np.int8)
+    # Events in time order, so that the last one in a step is the one shown.
+    order = np.argsort(times, kind="stable")
+    cells[rows[order], column[order]] = activity[order] + 1
+    centres = (first + (np.arange(steps) + 0.5) * span / steps) // 1000  # ms
+    palette = [*qualitative.Safe, *qualitative.Set3]
+    kinds = len(codes)
+    # One band of the colour scale per activity; 0 (no event) is transparent.
+    scale: list[tuple[float, str]] = []
+    for value in range(kinds + 1):
+        colour = "rgba(0,0,0,0)" if value == 0 else palette[(value - 1) % len(palette)]
+        scale += [(value / (kinds + 1), colour), ((value + 1) / (kinds + 1), colour)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=cells,
+            x=pd.to_datetime(centres, unit="ms"),
+            zmin=-0.5,
+            zmax=kinds + 0.5,
+            colorscale=scale,
+            colorbar={
+                "tickvals": list(range(1, kinds + 1)),
+                "ticktext": [_plain(table.activities[c]) for c in codes],
+                "len": 1.0,
+                "thickness": 14,
+                "outlinewidth": 0,
+            },
+            hoverongaps=False,
+            hovertemplate="%{x|%d-%m-%Y}<extra></extra>",
         )
+    )
     fig.update_xaxes(type="date")
-    fig.update_yaxes(title=y_title, showticklabels=False)
+    fig.update_yaxes(title=y_title, showticklabels=False, showgrid=False, autorange="reversed")
     return fig
 
 

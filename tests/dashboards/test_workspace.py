@@ -95,12 +95,15 @@ def test_a_purge_is_seen_although_the_last_position_stays(tmp_path: Path) -> Non
         kp.simulate_scenario(store, "baseline", seed=5, overrides=["days=14"])
     ws = Workspace(path)
     both = ws.result("summary", None, "sociaal-domein").cases
-    drawn = ws.drawn("page", "nl", None, "sociaal-domein", lambda: "before")
+    token, drawn = ws.drawn("page", "nl", None, "sociaal-domein", lambda: "before")
+    assert ws.shown(token) == "before"
     with kp.open_store(path) as store:
         kp.purge_source(store, 2, reason="test", purged_by="test")
         one = kp.load_events(store, sources=[1]).n_cases
     assert ws.result("summary", None, "sociaal-domein").cases == one < both
-    assert ws.drawn("page", "nl", None, "sociaal-domein", lambda: "after") == "after" != drawn
+    new_token, redrawn = ws.drawn("page", "nl", None, "sociaal-domein", lambda: "after")
+    assert redrawn == "after" != drawn
+    assert new_token != token
 
 
 def test_a_result_being_computed_is_waited_for_not_computed_twice(tmp_path: Path) -> None:
@@ -133,3 +136,61 @@ def test_a_result_being_computed_is_waited_for_not_computed_twice(tmp_path: Path
     with pytest.raises(KnelpuntError):
         ws._cached(("y",), broken)
     assert ws._cached(("y",), lambda: 7) == 7
+
+
+def test_results_are_kept_on_disk_for_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarted server (or another worker process) serves what was computed before
+    instead of computing it again; a store made anew at the same place is not served
+    the old store's results."""
+    path = str(tmp_path / "k.db")
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=12, seed=2), name="export")
+    first = Workspace(path)
+    summary = first.result("summary", None, "generiek")
+    teamwork = first.result("teamwork", None, "generiek")
+    first.close()
+    assert Path(path + ".knelpunt-cache").is_dir()
+
+    calls: list[str] = []
+    real = kp.summarise_log
+    monkeypatch.setattr(kp, "summarise_log", lambda *a, **k: calls.append("x") or real(*a, **k))
+    again = Workspace(path)
+    assert again.result("summary", None, "generiek").cases == summary.cases == 12
+    assert again.result("teamwork", None, "generiek").teams.equals(teamwork.teams)
+    assert calls == []  # read back, not computed
+    again.close()
+
+    # The store made anew, with other events, at the same path.
+    for leftover in tmp_path.glob("k.db*"):
+        if leftover.is_file():
+            leftover.unlink()
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=5, seed=9), name="another export")
+    fresh = Workspace(path)
+    assert fresh.result("summary", None, "generiek").cases == 5
+    assert calls == ["x"]
+    # And memory only, when asked.
+    assert Workspace(path, cache=False).folder is None
+
+
+def test_a_result_follows_teams_named_by_another_source(tmp_path: Path) -> None:
+    """The teams are the store's: a source that names the team of a resource of
+    another source changes that source's team level, though its events stay the same."""
+    path = str(tmp_path / "k.db")
+    log = make_log(cases=10, seed=2)
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, log, name="without teams")
+    ws = Workspace(path)
+    before = ws.result("teamwork", [1], "generiek")
+    summary = ws.result("summary", [1], "generiek")
+    assert before.teams["team"].tolist() == [OTHER]
+    named = log.assign(**{"org:group": "Wijkteam Noord"}).head(5)
+    named["case:concept:name"] = "other-" + named["case:concept:name"].astype(str)
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, named, name="with teams")
+    after = ws.result("teamwork", [1], "generiek")
+    assert "Wijkteam Noord" in after.teams["team"].tolist()
+    # A result that does not use the teams is still served as it was.
+    assert ws.result("summary", [1], "generiek") is summary

@@ -1,0 +1,14 @@
+/* The shell's shared context, kept in the browser: the language, the chosen
+   sources (sorted, as numbers) and the profile. No round trip to the server, so
+   the pages start drawing for a new choice at once. */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+  knelpunt: Object.assign({}, (window.dash_clientside || {}).knelpunt, {
+    remember: function (lang, sources, profile) {
+      return {
+        lang: lang === "en" ? "en" : "nl",
+        sources: (sources || []).map(Number).sort((a, b) => a - b),
+        profile: profile,
+      };
+    },
+  }),
+});
