@@ -118,7 +118,8 @@ def guarded(render: Callable[P, Any]) -> Callable[P, Any]:
 
 def announces(store_id: str) -> None:
     """Pass what a page records (the new source ids, in its store ``store_id``) on to the
-    shell's ``store-version``, so that every source choice lists them.
+    shell's ``store-version``, so that every source choice lists them, and warm
+    the workspace up for them (:meth:`Workspace.warm`).
 
     A relay rather than an output of the recording callback itself: a callback with
     an output in the shell runs when the page opens (Dash cannot tell that its inputs
@@ -133,6 +134,8 @@ def announces(store_id: str) -> None:
     def _relay(recorded: Any) -> Any:
         if not recorded:
             raise PreventUpdate
+        # What the pages will ask for of the new sources, computed before they do.
+        workspace().warm()
         return recorded
 
 

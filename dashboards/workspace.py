@@ -213,6 +213,8 @@ class Workspace:
         # The results being computed now, each with the event that says it is done.
         self._running: dict[tuple[Any, ...], threading.Event] = {}
         self._identity = ""
+        self._warming: threading.Thread | None = None
+        self._warm_again = False
         self._facts_keys: dict[tuple[Any, ...], str] = {}
         self.folder = _cache_folder(store, self.id) if cache is None else cache or None
         self._disk: diskcache.Cache | None = None
@@ -483,9 +485,22 @@ class Workspace:
         first one finds it ready (on a million events the blocker analysis takes
         about a minute): the pages' results for all sources, the map at every step of
         the activities slider, then the pages' results for each of the newest
-        sources alone (at most eight). A failure is left for the page to show."""
+        sources alone (at most eight). A failure is left for the page to show.
+
+        Asked again while it runs (new sources recorded meanwhile), it runs once
+        more when done, on the store as it is then; the thread returned is the
+        one that does."""
 
         def run() -> None:
+            while True:
+                warm_once()
+                with self._lock:
+                    if not self._warm_again:
+                        self._warming = None
+                        return
+                    self._warm_again = False
+
+        def warm_once() -> None:
             sources = [s.source_id for s in self.sources()]
             wanted: list[tuple[str, list[int] | None, dict[str, Any]]] = [
                 (name, None, {}) for name in _WARMED
@@ -503,7 +518,11 @@ class Workspace:
                         "dashboard: warming %s for sources %s failed", name, chosen, exc_info=True
                     )
 
-        thread = threading.Thread(target=run, name="knelpunt-warm", daemon=True)
+        with self._lock:
+            if self._warming is not None:
+                self._warm_again = True
+                return self._warming
+            thread = self._warming = threading.Thread(target=run, name="knelpunt-warm", daemon=True)
         thread.start()
         return thread
 

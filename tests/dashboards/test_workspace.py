@@ -194,3 +194,23 @@ def test_a_result_follows_teams_named_by_another_source(tmp_path: Path) -> None:
     assert "Wijkteam Noord" in after.teams["team"].tolist()
     # A result that does not use the teams is still served as it was.
     assert ws.result("summary", [1], "generiek") is summary
+
+
+def test_warming_asked_again_while_it_runs_runs_once_more(tmp_path: Path) -> None:
+    """An upload recorded during the warm-up is warmed too: the running warm-up goes
+    round once more, rather than a second one beside it."""
+    path = str(tmp_path / "k.db")
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=10, seed=2), name="first")
+    ws = Workspace(path, cache=False)
+    first = ws.warm(profile="generiek")
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=6, seed=4), name="second")
+    again = ws.warm(profile="generiek")
+    assert again is first or not first.is_alive()
+    again.join(timeout=300)
+    first.join(timeout=300)
+    assert ws._warming is None
+    # The second source alone was warmed, before any page asked for it.
+    assert any(key[0] == "summary" and key[2] == (2,) for key in ws._results)
+    assert ws.result("summary", [2], "generiek").cases == 6
