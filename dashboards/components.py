@@ -21,7 +21,7 @@ from flask import current_app
 from dashboards.i18n import t
 from dashboards.redraw import changes
 from dashboards.rows import BLOCK, query_rows, rows_block
-from dashboards.workspace import Workspace
+from dashboards.workspace import DRAWINGS, Workspace
 from knelpunt.errors import KnelpuntError
 from knelpunt.ingest.export import export_table
 
@@ -173,6 +173,8 @@ def draws(body_id: str, *, in_place: bool = True) -> Callable[[Draw], Draw]:
     their own data, such as a served grid)."""
 
     def register(draw: Draw) -> Draw:
+        DRAWINGS[body_id] = draw  # the warm-up draws it too
+
         @dash.callback(
             Output(body_id, "children"),
             Output(f"{body_id}-shown", "data"),

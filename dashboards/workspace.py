@@ -63,6 +63,11 @@ _DISK_BYTES: Final = 4 * 2**30
 # Results that read the store-wide teams or case attributes (Workspace.groups and
 # .attributes): their key holds those, as they are for the chosen events.
 _USES_FACTS: Final = frozenset({"blockers", "criteria", "scorecard", "teamwork", "report"})
+# How each page draws itself for a choice (registered by dashboards.components.draws):
+# the warm-up draws the pages too, so that the first visitor finds them drawn.
+DRAWINGS: Final[dict[str, Callable[[str, list[int] | None, str, Workspace], Any]]] = {}
+# The language the warm-up draws the pages in (the dashboard's first).
+_WARMED_LANG: Final = "nl"
 # The file types an upload may have; its name is kept only as the source's name.
 UPLOAD_SUFFIXES: Final = (".xes.gz", ".csv", ".xlsx", ".xes", ".parquet")
 
@@ -485,7 +490,8 @@ class Workspace:
         first one finds it ready (on a million events the blocker analysis takes
         about a minute): the pages' results for all sources, the map at every step of
         the activities slider, then the pages' results for each of the newest
-        sources alone (at most eight). A failure is left for the page to show.
+        sources alone (at most eight); then the pages drawn from them (in Dutch). A
+        failure is left for the page to show.
 
         Asked again while it runs (new sources recorded meanwhile), it runs once
         more when done, on the store as it is then; the thread returned is the
@@ -517,6 +523,26 @@ class Workspace:
                     _log.warning(
                         "dashboard: warming %s for sources %s failed", name, chosen, exc_info=True
                     )
+            # Then the pages drawn from those results, for the same choices.
+            drawn = profile or self.profile
+            choices = [None, *([[s] for s in sources[-_WARMED_ALONE:]] if len(sources) > 1 else [])]
+            for chosen in choices:
+                for page, draw in list(DRAWINGS.items()):
+                    try:
+                        self.drawn(
+                            page,
+                            _WARMED_LANG,
+                            chosen,
+                            drawn,
+                            partial(draw, _WARMED_LANG, chosen, drawn, self),
+                        )
+                    except Exception:
+                        _log.warning(
+                            "dashboard: drawing %s for sources %s failed",
+                            page,
+                            chosen,
+                            exc_info=True,
+                        )
 
         with self._lock:
             if self._warming is not None:

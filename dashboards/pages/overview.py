@@ -18,7 +18,6 @@ from dashboards.components import (
     number,
     panel,
     percent,
-    workspace,
 )
 from dashboards.i18n import t
 from dashboards.workspace import Workspace
@@ -71,7 +70,7 @@ def _draw(lang: str, sources: list[int] | None, profile: str, ws: Workspace) -> 
                 className="row",
             ),
             panel(t(lang, "overview.trend"), _trend(summary, lang), "trend"),
-            panel(t(lang, "overview.dotted"), _dotted(sources, summary.cases, lang), "dotted"),
+            panel(t(lang, "overview.dotted"), _dotted(ws, sources, summary.cases, lang), "dotted"),
         ]
     )
 
@@ -107,8 +106,8 @@ def _trend(summary: Any, lang: str) -> html.Div:
     return graph(fig, "overview-trend")
 
 
-def _dotted(sources: list[int] | None, cases: int, lang: str) -> html.Div:
-    table = workspace().events(sources)
+def _dotted(ws: Workspace, sources: list[int] | None, cases: int, lang: str) -> html.Div:
+    table = ws.events(sources)
     fig = figures.dotted(table, cases=_DOTTED_CASES, y_title=t(lang, "overview.dotted.y"))
     return html.Div(
         [

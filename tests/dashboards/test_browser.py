@@ -186,6 +186,15 @@ def test_choosing_a_source_narrows_every_figure(page: Page, demo_store: str) -> 
         first = kp.list_sources(store)[0]
         cases = kp.load_events(store, sources=[first.source_id]).n_cases
     shown = page.open("/", "#kpi-cases")
+    for graph in _OVERVIEW_GRAPHS:
+        shown.wait_for_selector(f"#{graph} .main-svg")
+    # Each figure's plot, marked: drawn anew for the choice, it must be the same
+    # element with other data (updated in place), not a new one.
+    before = shown.evaluate(
+        "ids => ids.map(id => { const gd = document.querySelector('#' + id + ' .js-plotly-plot');"
+        " gd.__kept = true; return JSON.stringify(gd.data); })",
+        list(_OVERVIEW_GRAPHS),
+    )
     shown.click("#sources")
     shown.get_by_role("option", name=re.compile(f"^{first.source_id}: ")).click()
     shown.wait_for_function(
@@ -194,6 +203,33 @@ def test_choosing_a_source_narrows_every_figure(page: Page, demo_store: str) -> 
         arg=cases,
         timeout=30_000,
     )
+    shown.wait_for_function(
+        "([ids, before]) => ids.every((id, i) => {"
+        " const gd = document.querySelector('#' + id + ' .js-plotly-plot');"
+        " return gd && gd.__kept === true && JSON.stringify(gd.data) !== before[i]; })",
+        arg=[list(_OVERVIEW_GRAPHS), before],
+        timeout=30_000,
+    )
+
+
+_OVERVIEW_GRAPHS = ("overview-histogram", "overview-terms", "overview-trend", "overview-dotted")
+
+
+def test_the_warm_up_draws_the_pages_for_the_first_visitor(served: Served) -> None:
+    from dashboards.workspace import DRAWINGS
+
+    ws = served.app.server.config["KNELPUNT_WORKSPACE"]
+    ws.warm().join(timeout=600)
+    assert {"overview-body", "blockers-body", "criteria-body", "team-body"} <= set(DRAWINGS)
+    for body in DRAWINGS:
+        for sources in (None, [1], [2]):
+            ws.drawn(
+                body,
+                "nl",
+                sources,
+                ws.profile,
+                lambda body=body: pytest.fail(f"{body} was not drawn by the warm-up"),
+            )
 
 
 def test_a_failure_shows_a_message_and_a_reference_not_a_traceback(

@@ -55,7 +55,8 @@ def test_another_kind_of_child_under_an_id_replaces_that_id_s_children() -> None
     before = html.Section([html.H2("t"), dcc.Graph(id="g")], id="panel")
     after = html.Section([html.H2("t"), html.P("no measures")], id="panel")
     found = changes(before, after)
-    assert found is not None and list(found) == ["panel"]
+    assert found is not None
+    assert list(found) == ["panel"]
     assert found["panel"][1]["children"][1].children == "no measures"
 
 
@@ -63,7 +64,8 @@ def test_a_dropped_property_cannot_be_unset_in_place() -> None:
     before = html.Div([html.Div("x", id="a", style={"display": "none"})], id="root")
     after = html.Div([html.Div("x", id="a")], id="root")
     found = changes(before, after)
-    assert found is not None and list(found) == ["a"]
+    assert found is not None
+    assert list(found) == ["a"]
     assert found["a"][1] == {"children": "x"}
     # Without an id anywhere above it, the tree goes whole.
     assert changes(html.Div(style={"color": "red"}), html.Div()) is None
@@ -88,4 +90,5 @@ def test_pattern_matching_ids_are_kept_as_dicts() -> None:
     found = changes(html.Button("SVG", id=ident), html.Button("PNG", id=ident))
     assert found is not None
     ((shown_id, props),) = found.values()
-    assert shown_id == ident and props == {"children": "PNG"}
+    assert shown_id == ident
+    assert props == {"children": "PNG"}
