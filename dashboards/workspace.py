@@ -63,6 +63,8 @@ _DISK_BYTES: Final = 4 * 2**30
 # Results that read the store-wide teams or case attributes (Workspace.groups and
 # .attributes): their key holds those, as they are for the chosen events.
 _USES_FACTS: Final = frozenset({"blockers", "criteria", "scorecard", "teamwork", "report"})
+# Results kept in memory only: large (an instance per row) and quick to compute again.
+_MEMORY_ONLY: Final = frozenset({"instances"})
 # How each page draws itself for a choice (registered by dashboards.components.draws):
 # the warm-up draws the pages too, so that the first visitor finds them drawn.
 DRAWINGS: Final[dict[str, Callable[[str, list[int] | None, str, Workspace], Any]]] = {}
@@ -459,7 +461,11 @@ class Workspace:
             profile,
             *sorted(options.items()),
         )
-        return self._cached(key, lambda: RESULTS[name](self, table, profile, **options))
+        return self._cached(
+            key,
+            lambda: RESULTS[name](self, table, profile, **options),
+            disk=name not in _MEMORY_ONLY,
+        )
 
     def drawn(
         self,
