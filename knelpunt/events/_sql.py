@@ -22,10 +22,13 @@ from knelpunt.errors import SourceExistsError, SourceFinishedError, UnknownSourc
 from knelpunt.events.model import (
     BATCH_COLUMNS,
     AppendResult,
+    AuditEntry,
     Event,
+    NewAuditEntry,
     NewSource,
     PurgeRecord,
     Source,
+    UserRecord,
 )
 from knelpunt.events.store import EventStore, Recording
 
@@ -160,8 +163,10 @@ class SQLEventStore(EventStore):
         """The statement in the driver's placeholder style."""
 
     @abstractmethod
-    def _write(self) -> AbstractContextManager[Any]:
-        """A write transaction holding the store's write lock; yields a cursor."""
+    def _write(self, *, events: bool = True) -> AbstractContextManager[Any]:
+        """A write transaction; yields a cursor. ``events=True`` holds the store's write
+        lock on the events (positions are given in commit order); users and audit
+        entries are written without it, so they do not wait for a long upload."""
 
     @abstractmethod
     def _read(self) -> AbstractContextManager[Any]:
@@ -438,6 +443,19 @@ class SQLEventStore(EventStore):
             purge_id = int(cursor.fetchone()[0])
             for table in ("rejects", "events", "source_reports", "sources"):
                 cursor.execute(self._sql(f"DELETE FROM {table} WHERE source_id = ?"), (source_id,))
+            self._insert_audit(
+                cursor,
+                NewAuditEntry(
+                    "purge",
+                    actor=purged_by,
+                    target=f"source {source_id} ({name})",
+                    details={
+                        "reason": reason,
+                        "events_removed": counts[0],
+                        "rejects_removed": counts[1],
+                    },
+                ),
+            )
         return next(p for p in self.purges() if p.purge_id == purge_id)
 
     def purges(self) -> list[PurgeRecord]:
@@ -470,3 +488,141 @@ class SQLEventStore(EventStore):
                 "UNION ALL SELECT COALESCE(MAX(max_position), 0) FROM purges) AS t"
             )
             return int(cursor.fetchone()[0])
+
+    # -- users and the audit log ------------------------------------------------------
+
+    def put_user(self, user: UserRecord) -> None:
+        row = (
+            user.role,
+            user.password_hash,
+            _stamp(user.created_at),
+            _stamp(user.changed_at),
+            _stamp(user.sessions_after),
+        )
+        with self._write(events=False) as cursor:
+            cursor.execute(
+                self._sql(
+                    "UPDATE users SET role = ?, password_hash = ?, created_at = ?, "
+                    "changed_at = ?, sessions_after = ? WHERE name = ?"
+                ),
+                (*row, user.name),
+            )
+            if cursor.rowcount == 0:
+                cursor.execute(
+                    self._sql(
+                        "INSERT INTO users (role, password_hash, created_at, changed_at, "
+                        "sessions_after, name) VALUES (?, ?, ?, ?, ?, ?)"
+                    ),
+                    (*row, user.name),
+                )
+
+    def users(self) -> list[UserRecord]:
+        with self._read() as cursor:
+            cursor.execute(_USER_SELECT + " ORDER BY name")
+            return [_user_from_row(row) for row in cursor.fetchall()]
+
+    def user(self, name: str) -> UserRecord | None:
+        with self._read() as cursor:
+            cursor.execute(self._sql(_USER_SELECT + " WHERE name = ?"), (name,))
+            row = cursor.fetchone()
+        return None if row is None else _user_from_row(row)
+
+    def remove_user(self, name: str) -> bool:
+        with self._write(events=False) as cursor:
+            cursor.execute(self._sql("DELETE FROM users WHERE name = ?"), (name,))
+            return bool(cursor.rowcount)
+
+    def _insert_audit(self, cursor: Any, entry: NewAuditEntry) -> int:
+        cursor.execute(
+            self._sql(
+                "INSERT INTO audit (at, action, actor, target, address, details) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING entry_id"
+            ),
+            (
+                _now(),
+                entry.action,
+                entry.actor,
+                entry.target,
+                entry.address,
+                _json(entry.details),
+            ),
+        )
+        return int(cursor.fetchone()[0])
+
+    def append_audit(self, entry: NewAuditEntry) -> AuditEntry:
+        if not entry.action.strip():
+            raise ValueError("Name the action of an audit entry, e.g. 'login' or 'export'.")
+        with self._write(events=False) as cursor:
+            entry_id = self._insert_audit(cursor, entry)
+            cursor.execute(self._sql(_AUDIT_SELECT + " WHERE entry_id = ?"), (entry_id,))
+            return _audit_from_row(cursor.fetchone())
+
+    def audit_log(
+        self,
+        *,
+        since: datetime | None = None,
+        actions: Sequence[str] | None = None,
+        actor: str | None = None,
+        address: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        where: list[str] = []
+        params: list[Any] = []
+        if since is not None:
+            if since.tzinfo is None:
+                raise ValueError("Give 'since' with a time zone, e.g. datetime.now(UTC).")
+            where.append("at >= ?")
+            params.append(_stamp(since))
+        if actions is not None:
+            if not actions:
+                return []
+            where.append(f"action IN ({', '.join('?' * len(actions))})")
+            params.extend(actions)
+        for column, value in (("actor", actor), ("address", address)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        statement = _AUDIT_SELECT
+        if where:
+            statement += " WHERE " + " AND ".join(where)
+        statement += " ORDER BY entry_id DESC"
+        if limit is not None:
+            statement += " LIMIT ?"
+            params.append(int(limit))
+        with self._read() as cursor:
+            cursor.execute(self._sql(statement), params)
+            rows = cursor.fetchall()
+        return [_audit_from_row(row) for row in reversed(rows)]
+
+
+_USER_SELECT = "SELECT name, role, password_hash, created_at, changed_at, sessions_after FROM users"
+_AUDIT_SELECT = "SELECT entry_id, at, action, actor, target, address, details FROM audit"
+
+
+def _stamp(moment: datetime) -> str:
+    """A moment as the stores keep it: ISO text in UTC, to the microsecond (so text order
+    is time order)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _user_from_row(row: Sequence[Any]) -> UserRecord:
+    return UserRecord(
+        name=row[0],
+        role=row[1],
+        password_hash=row[2],
+        created_at=datetime.fromisoformat(row[3]),
+        changed_at=datetime.fromisoformat(row[4]),
+        sessions_after=datetime.fromisoformat(row[5]),
+    )
+
+
+def _audit_from_row(row: Sequence[Any]) -> AuditEntry:
+    return AuditEntry(
+        entry_id=int(row[0]),
+        at=datetime.fromisoformat(row[1]),
+        action=row[2],
+        actor=row[3],
+        target=row[4],
+        address=row[5],
+        details=json.loads(row[6]) if row[6] else {},
+    )

@@ -16,12 +16,15 @@ from knelpunt.errors import LogSchemaError
 __all__ = [
     "BATCH_COLUMNS",
     "AppendResult",
+    "AuditEntry",
     "Event",
+    "NewAuditEntry",
     "NewSource",
     "PurgeRecord",
     "RecordResult",
     "Source",
     "SourceKind",
+    "UserRecord",
 ]
 
 SourceKind = Literal["upload", "dataframe", "simulation", "capture"]
@@ -236,3 +239,71 @@ class PurgeRecord:
     reason: str
     events_removed: int
     rejects_removed: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user of the dashboard and the capture API, as the store keeps it.
+
+    The store keeps what it is given; roles and password hashing are
+    :mod:`knelpunt.access`'s business.
+
+    Attributes:
+        name: the log-in name, unique in the store.
+        role: viewer, analyst or admin.
+        password_hash: the password's hash (argon2id, in PHC form); never the password.
+        created_at: when the user was added (UTC).
+        changed_at: when the role or password last changed (UTC).
+        sessions_after: sessions begun before this moment are over (a log-out or a
+            new password ends the user's sessions everywhere).
+    """
+
+    name: str
+    role: str
+    password_hash: str = field(repr=False)  # kept out of logs and tracebacks
+    created_at: datetime
+    changed_at: datetime
+    sessions_after: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewAuditEntry:
+    """Something to write in the audit log (the store adds the moment and the id).
+
+    Attributes:
+        action: what happened, e.g. ``login``, ``login_failed``, ``record``, ``purge``,
+            ``export``, ``simulate``, ``capture_open``, ``user_add``.
+        actor: who did it (a user name), if known.
+        target: what it was done to: a source, a user, a file name.
+        address: the client's network address, if it came over the network.
+        details: anything further, JSON-compatible.
+    """
+
+    action: str
+    actor: str | None = None
+    target: str | None = None
+    address: str | None = None
+    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One entry of the store's audit log, which nothing can change or remove.
+
+    Attributes:
+        entry_id: increasing in the order the entries were written.
+        at: when (UTC).
+        action: what happened (see :class:`NewAuditEntry`).
+        actor: who did it, if known.
+        target: what it was done to, if anything.
+        address: from which network address, if any.
+        details: anything further.
+    """
+
+    entry_id: int
+    at: datetime
+    action: str
+    actor: str | None
+    target: str | None
+    address: str | None
+    details: Mapping[str, Any]

@@ -79,6 +79,36 @@ CREATE TABLE IF NOT EXISTS purges (
     content_hash TEXT,
     max_position BIGINT
 );
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY CHECK (name <> ''),
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    sessions_after TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    entry_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action <> ''),
+    actor TEXT,
+    target TEXT,
+    address TEXT,
+    details TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_action ON audit(action, at);
+CREATE OR REPLACE FUNCTION knelpunt_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '{_REFUSE}: TRUNCATE on % is refused', TG_TABLE_NAME;
+END $$;
+CREATE OR REPLACE FUNCTION knelpunt_refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '{_REFUSE}: % on the audit log is refused', TG_OP;
+END $$;
+CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION knelpunt_refuse_audit_change();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION knelpunt_refuse_truncate();
 CREATE OR REPLACE FUNCTION knelpunt_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND TG_TABLE_NAME <> 'purges'
@@ -86,10 +116,6 @@ BEGIN
         RETURN OLD;
     END IF;
     RAISE EXCEPTION '{_REFUSE}: % on % is refused; purge the whole source', TG_OP, TG_TABLE_NAME;
-END $$;
-CREATE OR REPLACE FUNCTION knelpunt_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '{_REFUSE}: TRUNCATE on % is refused', TG_TABLE_NAME;
 END $$;
 """ + "".join(
     f"""
@@ -157,12 +183,13 @@ class PostgresEventStore(SQLEventStore):
         return int(cursor.rowcount)
 
     @contextmanager
-    def _write(self) -> Iterator[Any]:
+    def _write(self, *, events: bool = True) -> Iterator[Any]:
         with self._lock:
             try:
                 with self._connection.transaction(), self._connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL lock_timeout = {self._busy_ms}")
-                    cursor.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+                    if events:
+                        cursor.execute("LOCK TABLE events IN EXCLUSIVE MODE")
                     yield cursor
             except psycopg.Error as error:
                 raise _translate(error) from error

@@ -83,6 +83,29 @@ CREATE TABLE IF NOT EXISTS purges (
     content_hash TEXT,
     max_position INTEGER
 );
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY CHECK (name <> ''),
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    sessions_after TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    entry_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action <> ''),
+    actor TEXT,
+    target TEXT,
+    address TEXT,
+    details TEXT NOT NULL
+);
+-- Counting recent failed log-ins (by actor or address) reads these.
+CREATE INDEX IF NOT EXISTS audit_by_action ON audit(action, at);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, '{_REFUSE}: the audit log cannot be changed'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, '{_REFUSE}: the audit log cannot be changed'); END;
 CREATE TRIGGER IF NOT EXISTS purges_no_update BEFORE UPDATE ON purges
 BEGIN SELECT RAISE(ABORT, '{_REFUSE}: the purge log cannot be changed'); END;
 CREATE TRIGGER IF NOT EXISTS purges_no_delete BEFORE DELETE ON purges
@@ -150,7 +173,8 @@ class SQLiteEventStore(SQLEventStore):
         return statement
 
     @contextmanager
-    def _write(self) -> Iterator[Any]:
+    def _write(self, *, events: bool = True) -> Iterator[Any]:
+        # SQLite has one writer at a time: every write takes the same lock.
         with self._lock:
             cursor = self._connection.cursor()
             try:

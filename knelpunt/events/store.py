@@ -20,6 +20,16 @@ session) and their **events**, append-only:
   skipped, so a client may safely resend.
 * Several processes may write at once: writes are serialised by the
   database, none is lost and no two events share a position.
+
+Beside the events the store keeps who may use them and what they did:
+
+* **Users** (:meth:`EventStore.put_user`, :meth:`EventStore.users`): one
+  record per log-in name with its role and password hash. Users are the one
+  thing in the store that changes in place (a new password, another role).
+* **The audit log** (:meth:`EventStore.append_audit`,
+  :meth:`EventStore.audit_log`): append-only like the events, refused
+  UPDATE and DELETE by the database. A purge writes its own entry in the
+  purge's transaction.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,7 +45,16 @@ from typing import Any
 import pandas as pd
 
 from knelpunt.errors import StoreConnectionError, UnknownSourceError
-from knelpunt.events.model import AppendResult, Event, NewSource, PurgeRecord, Source
+from knelpunt.events.model import (
+    AppendResult,
+    AuditEntry,
+    Event,
+    NewAuditEntry,
+    NewSource,
+    PurgeRecord,
+    Source,
+    UserRecord,
+)
 
 __all__ = ["DEFAULT_STORE", "EventStore", "Recording", "open_store"]
 
@@ -151,7 +171,8 @@ class EventStore(ABC):
 
     @abstractmethod
     def purge(self, source_id: int, *, reason: str, purged_by: str | None = None) -> PurgeRecord:
-        """Remove a whole source (events, rejects, report) and log that it happened.
+        """Remove a whole source (events, rejects, report) and log that it happened: in the
+        purge log and, in the same transaction, as a ``purge`` entry of the audit log.
 
         Raises:
             UnknownSourceError: no such source.
@@ -164,6 +185,51 @@ class EventStore(ABC):
     @abstractmethod
     def last_position(self) -> int:
         """The highest position ever given to an event (0 for a new store)."""
+
+    @abstractmethod
+    def put_user(self, user: UserRecord) -> None:
+        """Add a user, or replace the record of the user of that name (its role, its
+        password hash, when its sessions began to count)."""
+
+    @abstractmethod
+    def users(self) -> list[UserRecord]:
+        """Every user, by name."""
+
+    @abstractmethod
+    def remove_user(self, name: str) -> bool:
+        """Remove a user; False when there was none of that name."""
+
+    def user(self, name: str) -> UserRecord | None:
+        """The user of that name, if any."""
+        return next((u for u in self.users() if u.name == name), None)
+
+    @abstractmethod
+    def append_audit(self, entry: NewAuditEntry) -> AuditEntry:
+        """Write an entry in the audit log, stamped with the current moment (UTC).
+
+        It does not wait for an upload that holds the event lock, so a log-in is
+        not held up by a long recording (on PostgreSQL; SQLite has one writer).
+        """
+
+    @abstractmethod
+    def audit_log(
+        self,
+        *,
+        since: datetime | None = None,
+        actions: Sequence[str] | None = None,
+        actor: str | None = None,
+        address: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        """Audit entries, oldest first; with ``limit``, the newest ``limit`` of them.
+
+        Args:
+            since: only entries written at or after this moment (aware datetime).
+            actions: only these actions.
+            actor: only this actor's entries.
+            address: only entries from this address.
+            limit: at most this many, the newest.
+        """
 
     @abstractmethod
     def close(self) -> None:

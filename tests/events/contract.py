@@ -7,7 +7,7 @@ import sys
 import textwrap
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +15,7 @@ import pytest
 
 import knelpunt as kp
 from knelpunt.errors import SourceExistsError, SourceFinishedError, UnknownSourceError
-from knelpunt.events import Event, EventStore, NewSource
+from knelpunt.events import Event, EventStore, NewAuditEntry, NewSource, UserRecord
 from knelpunt.testing import make_log
 from tests.helpers import make_csv_frame, store_state
 
@@ -173,6 +173,8 @@ class EventStoreContract(ABC):
             "UPDATE sources SET name = 'changed'",
             "DELETE FROM sources",
             "DELETE FROM purges",
+            "UPDATE audit SET actor = 'someone else'",
+            "DELETE FROM audit",
         ],
     )
     def test_raw_sql_cannot_change_events(
@@ -182,10 +184,11 @@ class EventStoreContract(ABC):
         source = store.create_source(NewSource("a", "capture"))
         store.append(source.source_id, _events(2))
         store.purge(store.create_source(NewSource("gone", "capture")).source_id, reason="test")
-        before = store_state(store)
+        store.append_audit(NewAuditEntry("login", actor="anna", address="10.0.0.7"))
+        before = store_state(store), store.audit_log()
         with pytest.raises(Exception, match="append-only"):
             self.raw_sql(url, statement)
-        assert store_state(store) == before
+        assert (store_state(store), store.audit_log()) == before
 
     def test_purge_removes_a_source_and_logs_it(self, store: EventStore) -> None:
         """Purging removes every event of one source and leaves a log entry."""
@@ -208,6 +211,71 @@ class EventStoreContract(ABC):
         assert store.last_position() == last + 1
         with pytest.raises(UnknownSourceError):
             store.purge(drop.source_id, reason="again")
+
+    def test_purge_writes_an_audit_entry(self, store: EventStore) -> None:
+        """A purge leaves its entry in the audit log, written in the purge's transaction."""
+        drop = store.create_source(NewSource("drop", "capture"))
+        store.append(drop.source_id, _events(3))
+        store.purge(drop.source_id, reason="erasure request", purged_by="dpo")
+        (entry,) = store.audit_log(actions=["purge"])
+        assert (entry.actor, entry.target) == ("dpo", f"source {drop.source_id} (drop)")
+        assert entry.details == {
+            "reason": "erasure request",
+            "events_removed": 3,
+            "rejects_removed": 0,
+        }
+
+    def test_users_are_added_replaced_and_removed(self, store: EventStore) -> None:
+        """A user record reads back as written; writing one of the same name replaces it."""
+        assert store.users() == []
+        anna = UserRecord("anna", "analyst", "$argon2id$x", T0, T0, T0)
+        store.put_user(anna)
+        store.put_user(UserRecord("bob", "viewer", "$argon2id$y", T0, T0, T0))
+        assert store.users() == [anna, UserRecord("bob", "viewer", "$argon2id$y", T0, T0, T0)]
+        later = T0 + timedelta(hours=1)
+        store.put_user(UserRecord("anna", "admin", "$argon2id$z", T0, later, later))
+        assert store.user("anna") == UserRecord("anna", "admin", "$argon2id$z", T0, later, later)
+        assert store.user("nobody") is None
+        assert store.remove_user("bob") is True
+        assert store.remove_user("bob") is False
+        assert [u.name for u in store.users()] == ["anna"]
+
+    def test_user_moments_keep_their_instant_in_utc(self, store: EventStore) -> None:
+        """Moments given in another zone come back as the same instant, in UTC."""
+        amsterdam = datetime(2025, 3, 3, 10, 0, 0, 123456, tzinfo=timezone(timedelta(hours=1)))
+        store.put_user(UserRecord("anna", "viewer", "h", amsterdam, amsterdam, amsterdam))
+        found = store.user("anna")
+        assert found is not None
+        assert found.created_at == amsterdam
+        assert found.created_at.utcoffset() == timedelta(0)
+
+    def test_audit_log_is_appended_and_filtered(self, store: EventStore) -> None:
+        """Audit entries read back in order, by action, actor, address, moment and count."""
+        start = datetime.now(UTC) - timedelta(seconds=1)
+        first = store.append_audit(
+            NewAuditEntry("login_failed", actor="anna", address="10.0.0.7", details={"n": 1})
+        )
+        store.append_audit(NewAuditEntry("login_failed", actor="bob", address="10.0.0.7"))
+        store.append_audit(NewAuditEntry("login", actor="anna", address="10.0.0.8"))
+        store.append_audit(NewAuditEntry("export", actor="anna", target="cases-grid.csv"))
+        assert first.action == "login_failed"
+        assert first.details == {"n": 1}
+        assert start <= first.at <= datetime.now(UTC)
+        everything = store.audit_log()
+        assert [e.action for e in everything] == ["login_failed", "login_failed", "login", "export"]
+        assert [e.entry_id for e in everything] == sorted(e.entry_id for e in everything)
+        assert len(store.audit_log(actions=["login_failed"], address="10.0.0.7")) == 2
+        assert len(store.audit_log(actions=["login_failed"], actor="anna")) == 1
+        assert [e.action for e in store.audit_log(actor="anna", limit=2)] == ["login", "export"]
+        assert store.audit_log(since=datetime.now(UTC) + timedelta(seconds=5)) == []
+        assert len(store.audit_log(since=start)) == 4
+        assert store.audit_log(actions=[]) == []
+
+    def test_audit_log_refuses_an_entry_without_action(self, store: EventStore) -> None:
+        """Every entry names what happened."""
+        with pytest.raises(ValueError, match="Name the action"):
+            store.append_audit(NewAuditEntry(" "))
+        assert store.audit_log() == []
 
     def test_purge_allows_the_same_file_again(self, store: EventStore) -> None:
         """After a purge, the same content can be recorded anew."""
