@@ -26,12 +26,14 @@ The notebook façade::
     kp.compare(kp.select_cases(events, until=cut), kp.select_cases(events, since=cut))
     kp.compare_scenarios("baseline", ["steering.caseload_cap=40"], seeds=range(5)).to_frame()
     kp.report(events, profile=profile, store=store, lang="nl", out="rapport.html")  # one file
+    kp.read_audit(store, actions=["login_failed", "purge"])  # who did what, when, from where
 
 Importing knelpunt does not import pm4py or Dash.
 """
 
 from __future__ import annotations
 
+from knelpunt.access import read_audit
 from knelpunt.analysis.blockers import Blocker, Blockers, find_blockers
 from knelpunt.analysis.calendars import discover_calendars
 from knelpunt.analysis.compare import Comparison, compare, select_cases
@@ -146,6 +148,7 @@ __all__ = [
     "open_store",
     "pair_instances",
     "purge_source",
+    "read_audit",
     "read_case_attributes",
     "read_events",
     "read_model",

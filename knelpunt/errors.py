@@ -18,6 +18,11 @@ ValueError`` keeps working::
     ├── ModelError (ValueError)             a process model that cannot be read, written or used
     ├── ScenarioError (ValueError)          a simulation scenario or override that cannot be used
     ├── AnalysisError (ValueError)          an analysis option or input that cannot be used
+    ├── UserError (ValueError)              a user name, role or password that cannot be used
+    ├── AccessError (PermissionError)       someone may not do this
+    │   ├── LoginError                      wrong name or password, or not logged in
+    │   ├── LoginThrottledError             too many failed log-ins lately: wait
+    │   └── RoleError                       the user's role does not allow it
     └── EventStoreError
         ├── StoreConnectionError            the store cannot be opened
         ├── AppendOnlyError                 an attempt to change or remove recorded events
@@ -36,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AccessError",
     "AnalysisError",
     "AppendOnlyError",
     "CalendarError",
@@ -47,10 +53,13 @@ __all__ = [
     "KnelpuntError",
     "LogSchemaError",
     "LogValidationError",
+    "LoginError",
+    "LoginThrottledError",
     "MalformedFileError",
     "MappingError",
     "ModelError",
     "ProfileError",
+    "RoleError",
     "ScenarioError",
     "SourceExistsError",
     "SourceFinishedError",
@@ -58,6 +67,7 @@ __all__ = [
     "UnknownSourceError",
     "UnsafeInputError",
     "UnsupportedFormatError",
+    "UserError",
 ]
 
 
@@ -111,6 +121,37 @@ class ScenarioError(KnelpuntError, ValueError):
 
 class AnalysisError(KnelpuntError, ValueError):
     """An analysis (waiting split, blockers) was given an option or input it cannot use."""
+
+
+class UserError(KnelpuntError, ValueError):
+    """A user name, role or password that cannot be used, or a user that does not exist."""
+
+
+class AccessError(KnelpuntError, PermissionError):
+    """Someone may not do what they asked (not logged in, wrong password, too low a role)."""
+
+
+class LoginError(AccessError):
+    """The name or the password is wrong, or the request carries no valid log-in.
+
+    The message never says which of the two was wrong.
+    """
+
+
+class LoginThrottledError(AccessError):
+    """Too many failed log-ins for this account or from this address lately.
+
+    Attributes:
+        retry_after: seconds until an attempt is accepted again.
+    """
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RoleError(AccessError):
+    """The user is logged in, but their role does not allow this."""
 
 
 class EventStoreError(KnelpuntError):

@@ -13,6 +13,7 @@ def test_all_is_sorted_and_complete() -> None:
     assert list(knelpunt.__all__) == sorted(knelpunt.__all__)
     public = {n for n in dir(knelpunt) if not n.startswith("_")}
     modules = {
+        "access",
         "analysis",
         "api",
         "cli",

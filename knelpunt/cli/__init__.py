@@ -4,7 +4,7 @@
 (:mod:`.criteria`); profile check
 (:mod:`.profiles`); simulate, scenarios, demo
 (:mod:`.simulation`); capture serve, open, close (:mod:`.capture`); report
-(:mod:`.report`).
+(:mod:`.report`); users add, list, set-role, passwd, remove, audit (:mod:`.users`).
 
 Exit codes: 0 success; 2 wrong usage; 3 the input cannot be recorded or used
 (bad file, bad rows, unknown format, a profile or model that cannot be read);
@@ -27,11 +27,12 @@ from knelpunt.cli import profiles
 from knelpunt.cli import simulation
 from knelpunt.cli import capture
 from knelpunt.cli import report
+from knelpunt.cli import users
 # isort: on
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (record, analyse, blockers, criteria, profiles, simulation, capture, report)
+_COMMANDS = (record, analyse, blockers, criteria, profiles, simulation, capture, report, users)
 
 
 def main() -> None:

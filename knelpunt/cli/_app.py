@@ -30,6 +30,7 @@ from knelpunt.errors import (
     ScenarioError,
     UnsafeInputError,
     UnsupportedFormatError,
+    UserError,
 )
 from knelpunt.events.model import RecordResult, Source
 from knelpunt.events.store import EventStore, open_store
@@ -75,6 +76,7 @@ def _fail(error: Exception) -> typer.Exit:
         | ProfileError
         | ScenarioError
         | AnalysisError
+        | UserError
         | FileNotFoundError,
     ):
         code = EXIT_INPUT

@@ -1,0 +1,112 @@
+"""``knelpunt users ...`` and ``knelpunt audit``: passwords never on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import knelpunt as kp
+from knelpunt import access
+from knelpunt.cli import app
+
+runner = CliRunner()
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    return str(tmp_path / "k.db")
+
+
+def test_add_list_set_role_passwd_remove(store: str) -> None:
+    """A user is added with the password from standard input, changed and removed, and
+    every step is in the audit log with who did it."""
+    added = runner.invoke(
+        app,
+        ["users", "add", "anna", "--role", "analyst", "--store", store, "--password-stdin",
+         "--by", "root"],
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "Added anna (analyst)" in added.output
+    assert PASSWORD not in added.output
+    listed = runner.invoke(app, ["users", "list", "--store", store, "--json"])
+    assert [(u["name"], u["role"]) for u in json.loads(listed.output)] == [("anna", "analyst")]
+    changed = runner.invoke(app, ["users", "set-role", "anna", "admin", "--store", store])
+    assert changed.exit_code == 0, changed.output
+    renewed = runner.invoke(
+        app,
+        ["users", "passwd", "anna", "--store", store, "--password-stdin"],
+        input="another long phrase\n",
+    )
+    assert renewed.exit_code == 0, renewed.output
+    with kp.open_store(store) as opened:
+        assert access.authenticate(opened, "anna", "another long phrase").role == "admin"
+    removed = runner.invoke(app, ["users", "remove", "anna", "--store", store, "--yes"])
+    assert removed.exit_code == 0, removed.output
+    audit = runner.invoke(app, ["audit", "--store", store, "--json"])
+    entries = json.loads(audit.output)
+    assert [e["action"] for e in entries] == [
+        "user_add",
+        "user_role",
+        "user_password",
+        "login",
+        "user_remove",
+    ]
+    assert entries[0]["actor"] == "root"
+    assert entries[0]["details"] == {"role": "analyst"}
+    assert all(PASSWORD not in json.dumps(e) for e in entries)
+
+
+def test_the_password_is_asked_twice_when_typed(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --password-stdin the password is asked at a hidden prompt, twice; two
+    different answers change nothing."""
+    answers = iter([PASSWORD, PASSWORD, PASSWORD, "something else entirely"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert runner.invoke(app, ["users", "add", "bob", "--store", store]).exit_code == 0
+    refused = runner.invoke(app, ["users", "passwd", "bob", "--store", store])
+    assert refused.exit_code == 2
+    assert "differ" in refused.output
+    with kp.open_store(store) as opened:
+        assert [e.action for e in opened.audit_log()] == ["user_add"]
+
+
+@pytest.mark.parametrize(
+    ("args", "given", "message"),
+    [
+        (["users", "add", "anna", "--role", "boss"], PASSWORD, "Unknown role 'boss'"),
+        (["users", "add", "anna"], "short", "at least 12"),
+        (["users", "set-role", "nobody", "admin"], "", "No user 'nobody'"),
+        (["users", "passwd", "nobody"], PASSWORD, "No user 'nobody'"),
+    ],
+)
+def test_mistakes_say_what_to_do(store: str, args: list[str], given: str, message: str) -> None:
+    """A bad role, short password or unknown user exits 3 with the fix in the message."""
+    stdin = ["--password-stdin"] if args[1] in ("add", "passwd") else []
+    result = runner.invoke(app, [*args, "--store", store, *stdin], input=given + "\n")
+    assert result.exit_code == 3, result.output
+    assert message in " ".join(result.output.split())
+
+
+def test_audit_filters(store: str) -> None:
+    """'knelpunt audit' filters by action and actor and shows the newest N."""
+    with kp.open_store(store) as opened:
+        access.add_user(opened, "anna", PASSWORD, role="viewer", by="root")
+        for _ in range(2):
+            with pytest.raises(kp.KnelpuntError):
+                access.authenticate(opened, "anna", "wrong password!", address="10.0.0.7")
+    failed = runner.invoke(app, ["audit", "--store", store, "--action", "login_failed", "--json"])
+    assert [(e["actor"], e["address"]) for e in json.loads(failed.output)] == [
+        ("anna", "10.0.0.7"),
+        ("anna", "10.0.0.7"),
+    ]
+    newest = runner.invoke(app, ["audit", "--store", store, "--limit", "1", "--json"])
+    assert [e["action"] for e in json.loads(newest.output)] == ["login_failed"]
+    shown = runner.invoke(app, ["audit", "--store", store, "--actor", "root"])
+    assert "user_add" in shown.output
+    assert "login_failed" not in shown.output
