@@ -34,6 +34,7 @@ import base64
 import binascii
 import functools
 import hashlib
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ __all__ = [
     "authenticate",
     "authenticate_basic",
     "end_sessions",
+    "is_loopback",
     "list_users",
     "may",
     "read_audit",
@@ -110,6 +112,21 @@ class LoginLimits:
     per_account: int = 5
     per_address: int = 20
     window: timedelta = timedelta(minutes=15)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a server bound to ``host`` is reachable from this machine only.
+
+    Example:
+        >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+        (True, True, False)
+    """
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def may(role: str, permission: Permission) -> bool:

@@ -27,17 +27,39 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8765,
     store: StoreOption = DEFAULT_STORE,
     threads: Annotated[int, typer.Option(min=1, max=256, help="Requests handled at once.")] = 8,
+    auth: Annotated[
+        bool | None,
+        typer.Option(
+            "--auth/--no-auth",
+            help="Opening a session needs an analyst's name and password (HTTP Basic). "
+            "Default: on unless serving on the loopback; it cannot be off beyond it.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the capture endpoint (/api/capture/) until Ctrl-C."""
+    from knelpunt.access import is_loopback
     from knelpunt.simulate.capture import serve_capture
+
+    checked = not is_loopback(host) if auth is None else auth
 
     def ready(url: str, target: str) -> None:
         out.print(
             f"Capturing into {target} at {url} (Ctrl-C stops)", highlight=False, soft_wrap=True
         )
+        if checked:
+            out.print(
+                "Opening a session needs an analyst's log-in (curl -u NAME); sending events "
+                "needs the session's token.",
+                highlight=False,
+            )
+        else:
+            out.print(
+                "No log-in: anyone on this machine may open a session; events need its token.",
+                highlight=False,
+            )
 
     try:
-        serve_capture(store, host=host, port=port, threads=threads, ready=ready)
+        serve_capture(store, host=host, port=port, threads=threads, ready=ready, auth=checked)
     except KnelpuntError as error:
         raise _fail(error) from error
     except OSError as error:

@@ -12,6 +12,13 @@ Clients then post events with ``Authorization: Bearer <token>``::
     POST /api/capture/sessions/<id>/close     200 {"source_id", "report"}
     GET  /api/capture/health                  200 {"status": "ok", "last_position"}
 
+A token belongs to one session: it is checked against that session's own
+hash, so the token of session A is refused (403) on session B. Opening a
+session needs a log-in where the server asks for one (``authorize``): the
+dashboard's session in auth mode, or an analyst's name and password as HTTP
+Basic credentials on ``knelpunt capture serve`` beyond the loopback; each
+opening is written in the store's audit log.
+
 The contract a client can rely on:
 
 * **Durable before it answers.** A 200/201 is sent only after the store's
@@ -24,9 +31,11 @@ The contract a client can rely on:
 * **All or nothing.** A batch with one invalid event stores nothing and is
   answered 422 with every problem: ``{"errors": [{"index", "field", "value",
   "message"}]}``, each message saying how to fix it.
-* **JSON errors on every path:** 400 (not JSON), 401 (no token), 403 (wrong
-  token), 404 (no such session), 409 (session closed), 413 (body too large),
-  422 (invalid events), 503 (store busy or unreachable; retry), 500.
+* **JSON errors on every path:** 400 (not JSON), 401 (no token, or no log-in
+  to open a session), 403 (wrong token, or a role that may not open one), 404
+  (no such session), 409 (session closed), 413 (body too large), 422 (invalid
+  events), 429 (too many failed log-ins), 503 (store busy or unreachable;
+  retry), 500.
 
 :func:`parse_events` (JSON to events) is pure and is the whole validation;
 :func:`capture_blueprint` mounts the routes on any Flask app (the dashboard's
@@ -51,9 +60,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from knelpunt.access import authenticate_basic, is_loopback, record_audit, require
 from knelpunt.errors import (
+    AccessError,
     ConcurrencyError,
     EventStoreError,
+    LoginError,
+    LoginThrottledError,
     SourceFinishedError,
     UnknownSourceError,
 )
@@ -66,8 +79,10 @@ if TYPE_CHECKING:
     from waitress.server import BaseWSGIServer, MultiSocketServer
 
 __all__ = [
+    "Authorize",
     "CapturedSession",
     "EventIssue",
+    "basic_authorizer",
     "capture_blueprint",
     "close_session",
     "create_capture_app",
@@ -244,6 +259,37 @@ def _answer(status: int, message: str, **extra: Any) -> tuple[dict[str, Any], in
     return {"error": message, **extra}, status, headers
 
 
+# Who may open a session: given the request, the user's name (None: anyone, unnamed);
+# raises an AccessError to refuse.
+Authorize = Callable[["flask.Request"], str | None]
+
+
+def basic_authorizer(store: EventStore) -> Authorize:
+    """Opening a session needs an analyst's (or admin's) name and password as HTTP Basic
+    credentials: for scripts and devices talking to ``knelpunt capture serve``."""
+
+    def check(request: flask.Request) -> str | None:
+        user = authenticate_basic(
+            store, request.headers.get("Authorization", ""), address=request.remote_addr
+        )
+        require(user, "capture")
+        return user.name
+
+    return check
+
+
+def _refusal(error: AccessError) -> tuple[dict[str, Any], int, dict[str, str]]:
+    if isinstance(error, LoginThrottledError):
+        body, status, headers = _answer(429, str(error))
+        headers["Retry-After"] = str(error.retry_after)
+        return body, status, headers
+    if isinstance(error, LoginError):
+        # No challenge: a browser would ask for Basic credentials and then send them
+        # with every request, also those another site makes it send.
+        return {"error": str(error)}, 401, {"Cache-Control": "no-store"}
+    return _answer(403, str(error))
+
+
 def _json_body(request: flask.Request) -> Any:
     mime = request.mimetype
     if mime != "application/json" and not mime.endswith("+json"):
@@ -281,7 +327,11 @@ def _bearer(request: flask.Request, known: _Known, source_id: int) -> None:
 
 
 def capture_blueprint(
-    store: EventStore, *, max_body: int = MAX_BODY_BYTES, recheck: float = 1.0
+    store: EventStore,
+    *,
+    max_body: int = MAX_BODY_BYTES,
+    recheck: float = 1.0,
+    authorize: Authorize | None = None,
 ) -> flask.Blueprint:
     """The capture routes, to mount on any Flask app (e.g. the dashboard's server).
 
@@ -290,6 +340,8 @@ def capture_blueprint(
             (both of knelpunt's stores do).
         max_body: largest request body in bytes (413 beyond it).
         recheck: seconds a session's closed state is trusted before it is read again.
+        authorize: who may open a session (see :func:`basic_authorizer`); None lets
+            anyone who reaches the server open one (the loopback only).
     """
     import flask
     from werkzeug.exceptions import HTTPException
@@ -372,10 +424,24 @@ def capture_blueprint(
                 errors=[issue.as_json() for issue in issues[:MAX_ISSUES]],
             )
         name, who = body["name"], body.get("created_by")
+        if authorize is not None:
+            try:
+                who = authorize(flask.request) or who
+            except AccessError as error:
+                return _refusal(error)
+            except EventStoreError as error:
+                return _answer(503, f"The log-in cannot be checked now: {error}")
         try:
             session = open_session(store, name, created_by=who)
         except EventStoreError as error:
             return _answer(503, f"The store refused the session: {error}")
+        source = session.source
+        try:
+            record_audit(store, "capture_open", actor=who, address=flask.request.remote_addr,
+                         target=f"source {source.source_id} ({source.name})")  # fmt: skip
+        except EventStoreError:
+            # The session is open: answering 503 would make the client open another.
+            _log.exception("capture session %s opened, but not audited", source.source_id)
         return (
             {
                 "source_id": session.source.source_id,
@@ -442,9 +508,16 @@ def capture_blueprint(
 
 
 def create_capture_app(
-    store: EventStore, *, max_body: int = MAX_BODY_BYTES, recheck: float = 1.0
+    store: EventStore,
+    *,
+    max_body: int = MAX_BODY_BYTES,
+    recheck: float = 1.0,
+    auth: bool = False,
 ) -> flask.Flask:
     """A Flask app serving only the capture routes, with JSON for every error (also 404/405).
+
+    With ``auth``, opening a session needs an analyst's Basic credentials
+    (:func:`basic_authorizer`); sending events always needs the session's token.
 
     Example:
         >>> from knelpunt.events.store import open_store
@@ -458,7 +531,25 @@ def create_capture_app(
     app = flask.Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = max_body
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.register_blueprint(capture_blueprint(store, max_body=max_body, recheck=recheck))
+    app.register_blueprint(
+        capture_blueprint(
+            store,
+            max_body=max_body,
+            recheck=recheck,
+            authorize=basic_authorizer(store) if auth else None,
+        )
+    )
+
+    @app.after_request
+    def security_headers(response: flask.Response) -> flask.Response:
+        # JSON only: nothing here may be framed, sniffed or run as a page.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
+        )
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
@@ -478,12 +569,15 @@ def serve_capture(
     threads: int = 8,
     max_body: int = MAX_BODY_BYTES,
     ready: Callable[[str, str], None] | None = None,
+    auth: bool | None = None,
 ) -> None:
     """Serve the capture routes with waitress until interrupted.
 
     Args:
         store_url: the store (see :func:`~knelpunt.events.store.open_store`).
         host: the address to listen on; the loopback by default.
+        auth: opening a session needs an analyst's log-in (HTTP Basic); by default
+            whenever ``host`` is not the loopback, and it cannot be switched off there.
         port: the port (0: any free one).
         threads: requests handled at once; the store serialises their writes.
         max_body: largest request body in bytes.
@@ -492,12 +586,20 @@ def serve_capture(
     """
     from waitress.server import create_server
 
+    if auth is None:
+        auth = not is_loopback(host)
+    if not auth and not is_loopback(host):
+        raise AccessError(
+            f"Refusing to serve on {host} without log-in: anyone on the network could open "
+            "capture sessions. Leave out --no-auth (analysts then open sessions with their "
+            "name and password), or serve on 127.0.0.1."
+        )
     # waitress warns of every queued request; under load that floods the log.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     # A request waits at most 10 s for another writer, then is answered 503 (retry).
     store = open_store(store_url, busy_timeout=10.0)
     try:
-        app = create_capture_app(store, max_body=max_body)
+        app = create_capture_app(store, max_body=max_body, auth=auth)
         server: BaseWSGIServer | MultiSocketServer = create_server(
             app,
             host=host,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -349,6 +350,106 @@ class TestHTTP:
         assert _post(client, source_id, _event(), auth).status_code == 201
         assert client.get("/").text == "<h1>dashboard</h1>"
         assert _post(client, source_id, "x", auth).status_code == 422
+
+
+class TestScopeAndLogIn:
+    """A token opens one session only; opening one can need an analyst's log-in."""
+
+    def test_a_token_posts_to_its_own_session_only(
+        self, client: FlaskClient, store: kp.EventStore
+    ) -> None:
+        """Session A's token is refused on session B, for events and for closing, and
+        nothing reaches B; it still works on A."""
+        a, auth_a = _open(client, "A")
+        b, auth_b = _open(client, "B")
+        refused = _post(client, b, {"events": [_event("x"), _event("y")]}, auth_a)
+        assert refused.status_code == 403
+        assert refused.json == {"error": f"This token is not the token of capture session {b}."}
+        closing = client.post(f"/api/capture/sessions/{b}/close", headers=auth_a)
+        assert closing.status_code == 403
+        assert store.source(b).event_count == 0
+        assert not store.source(b).report
+        assert _post(client, a, _event("x"), auth_a).status_code == 201
+        assert _post(client, b, _event("x"), auth_b).status_code == 201
+        assert (store.source(a).event_count, store.source(b).event_count) == (1, 1)
+
+    def test_opening_is_audited(self, client: FlaskClient, store: kp.EventStore) -> None:
+        """Each opened session leaves an audit entry with who and from where."""
+        answer = client.post(
+            "/api/capture/sessions",
+            json={"name": "Oefening", "created_by": "jo"},
+            environ_base={"REMOTE_ADDR": "10.1.2.3"},
+        )
+        source_id = answer.json["source_id"]  # type: ignore[index]
+        (entry,) = store.audit_log(actions=["capture_open"])
+        assert (entry.actor, entry.target, entry.address) == (
+            "jo",
+            f"source {source_id} (Oefening)",
+            "10.1.2.3",
+        )
+
+    def test_with_auth_only_an_analyst_opens_a_session(self, store: kp.EventStore) -> None:
+        """With auth, opening needs Basic credentials of an analyst: none is 401 (without
+        a Basic challenge), a viewer 403, an analyst 201 with the session in their name;
+        the token then works without a log-in."""
+        password = "correct horse battery"
+        kp.access.add_user(store, "anna", password, role="analyst")
+        kp.access.add_user(store, "bob", password, role="viewer")
+        client = create_capture_app(store, auth=True).test_client()
+
+        def basic(name: str, secret: str = password) -> dict[str, str]:
+            return {
+                "Authorization": "Basic " + base64.b64encode(f"{name}:{secret}".encode()).decode()
+            }
+
+        anonymous = client.post("/api/capture/sessions", json={"name": "S"})
+        assert anonymous.status_code == 401
+        assert "Basic" not in anonymous.headers.get("WWW-Authenticate", "")
+        assert "curl -u NAME" in anonymous.json["error"]  # type: ignore[index]
+        viewer = client.post("/api/capture/sessions", json={"name": "S"}, headers=basic("bob"))
+        assert viewer.status_code == 403
+        assert "may not open capture sessions" in viewer.json["error"]  # type: ignore[index]
+        wrong = client.post(
+            "/api/capture/sessions", json={"name": "S"}, headers=basic("anna", "wrong one!!")
+        )
+        assert wrong.status_code == 401
+        assert [s.kind for s in store.sources()] == []
+        opened = client.post("/api/capture/sessions", json={"name": "S"}, headers=basic("anna"))
+        assert opened.status_code == 201
+        data = opened.json
+        assert data is not None
+        assert store.source(data["source_id"]).created_by == "anna"
+        token = {"Authorization": f"Bearer {data['token']}"}
+        assert _post(client, data["source_id"], _event(), token).status_code == 201
+        assert [e.action for e in store.audit_log()][-4:] == [
+            "login",  # bob's password was right; his role was not
+            "login_failed",
+            "login",
+            "capture_open",
+        ]
+        assert client.get("/api/capture/health").headers["X-Content-Type-Options"] == "nosniff"
+
+    def test_too_many_failed_log_ins_are_429(self, store: kp.EventStore) -> None:
+        """The sixth attempt after five failures is refused with 429 and Retry-After."""
+        client = create_capture_app(store, auth=True).test_client()
+        bad = {"Authorization": "Basic " + base64.b64encode(b"anna:not the password").decode()}
+        codes = [
+            client.post("/api/capture/sessions", json={"name": "S"}, headers=bad).status_code
+            for _ in range(6)
+        ]
+        assert codes == [401] * 5 + [429]
+        last = client.post("/api/capture/sessions", json={"name": "S"}, headers=bad)
+        assert int(last.headers["Retry-After"]) > 0
+
+    def test_serving_beyond_the_loopback_without_auth_is_refused(self, tmp_path: Path) -> None:
+        """'capture serve --host 0.0.0.0 --no-auth' refuses to start and says why."""
+        result = CliRunner().invoke(
+            cli_app,
+            ["capture", "serve", "--host", "0.0.0.0", "--no-auth", "--store",
+             str(tmp_path / "k.db")],
+        )  # fmt: skip
+        assert result.exit_code == 1
+        assert "Refusing to serve on 0.0.0.0 without log-in" in " ".join(result.output.split())
 
 
 # -- the command ---------------------------------------------------------------------------
