@@ -4,7 +4,8 @@ The shell holds the navigation, the choice of sources and profile and the
 language switch; what they choose lives in one ``dcc.Store`` (``ctx``: the
 language, the source ids and the profile name, nothing more). Each page in
 ``dashboards/pages/`` draws its content from that context with one library
-result (see :mod:`dashboards.workspace`).
+result (see :mod:`dashboards.workspace`). Log-in, roles, CSRF protection and
+the security headers are :mod:`dashboards.security`'s.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from typing import Any, Final, Literal
 import dash
 import diskcache
 from dash import ClientsideFunction, Dash, Input, Output, dcc, html
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import knelpunt as kp
 from dashboards.components import aria
 from dashboards.i18n import LANGUAGES, language, t
 from dashboards.jobs import ThreadJobManager
 from dashboards.report import PLOTLY_ROUTE, report_blueprint, report_href
+from dashboards.security import Security, capture_authorizer, install
 from dashboards.workspace import Workspace
+from knelpunt.access import LoginLimits
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.profile import SHIPPED_PROFILES
 from knelpunt.simulate.capture import capture_blueprint
@@ -50,6 +54,11 @@ def create_app(
     profile: str = "sociaal-domein",
     lang: str = "nl",
     cache: str | Path | Literal[False] | None = None,
+    auth: bool = False,
+    secret_key: str | None = None,
+    secure_cookies: bool = False,
+    proxies: int = 0,
+    login_limits: LoginLimits | None = None,
 ) -> Dash:
     """The dashboard on a store (a SQLite file or a ``postgresql://`` URL).
 
@@ -62,6 +71,14 @@ def create_app(
             processes (None: ``KNELPUNT_CACHE``, else beside a SQLite store or in
             the user's cache folder; False: in memory only); see
             :mod:`dashboards.workspace`.
+        auth: every visitor logs in (users from the store); False is single-user local
+            mode, for a server on the loopback only.
+        secret_key: signs the session cookies; every worker serving the same dashboard
+            needs the same key (None: a random one for this process).
+        secure_cookies: cookies always carry Secure (else only over HTTPS).
+        proxies: how many reverse proxies (a TLS terminator) stand before the server;
+            their X-Forwarded-For/-Proto/-Host are then believed.
+        login_limits: failed log-ins tolerated per account and per address.
     """
     workspace = Workspace(store, profile=profile, cache=cache)
     # Background jobs (simulation runs) keep their progress and results on disk, in a
@@ -81,8 +98,22 @@ def create_app(
         external_scripts=[PLOTLY_ROUTE],
     )
     app.server.config["KNELPUNT_WORKSPACE"] = workspace
-    # The capture API (for the capture page and for other devices) on the same server.
-    app.server.register_blueprint(capture_blueprint(kp.open_store(store)))
+    app.server.config["KNELPUNT_DASH"] = app
+    # Users, the audit log and the capture API share one connection to the store.
+    shared = kp.open_store(store)
+    guard = Security(
+        shared, auth=auth, secure_cookies=secure_cookies, limits=login_limits or LoginLimits()
+    )
+    csrf = install(app.server, guard, secret_key=secret_key)
+    if proxies:
+        app.server.wsgi_app = ProxyFix(
+            app.server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
+    # The capture API (for the capture page and for other devices) on the same server;
+    # it checks its requests itself (a session's token; a log-in to open one).
+    capture = capture_blueprint(shared, authorize=capture_authorizer(guard))
+    csrf.exempt(capture)
+    app.server.register_blueprint(capture)
     # The HTML report of what the visitor chose, as a download; and its plotly.js.
     app.server.register_blueprint(report_blueprint())
     app.layout = _shell(language(lang), profile, workspace.id)
@@ -152,6 +183,8 @@ def _shell(lang: str, profile: str, workspace_id: str) -> html.Div:
                                 className="report-link",
                                 title=t(lang, "control.report.title"),
                             ),
+                            # Who is logged in, and the log-out; or that no one needs to.
+                            html.Div(id="account", className="account-area"),
                         ],
                         className="controls",
                     ),

@@ -24,6 +24,7 @@ from dashboards.components import (
     workspace,
 )
 from dashboards.i18n import t
+from dashboards.security import actor_name, refusal
 from knelpunt.simulate.capture import close_session, open_session
 
 dash.register_page(__name__, path="/vastleggen", name="Vastleggen", order=10)
@@ -36,6 +37,9 @@ _SHOWN: Final = 12
 
 
 def layout(**_query: Any) -> html.Div:
+    refused = refusal("capture")  # a role that may not: a readable refusal instead
+    if refused is not None:
+        return refused
     return html.Div(
         [
             html.H1(id="capture-heading"),
@@ -176,7 +180,7 @@ def _session(
         )
         return None, html.P(text, id="capture-closed"), closed.source_id
     with ws.store() as store:
-        opened = open_session(store, name or "", created_by="dashboard")
+        opened = open_session(store, name or "", created_by=actor_name())
     source = opened.source.source_id
     shown = html.Div(
         [

@@ -23,6 +23,7 @@ from dashboards.components import (
 )
 from dashboards.i18n import t
 from dashboards.jobs import stop_if_asked
+from dashboards.security import refusal
 from dashboards.workspace import find_workspace
 from knelpunt.simulate.scenario import SHIPPED_SCENARIOS
 
@@ -34,6 +35,9 @@ _KINDS: Final = ("protocol", "system", "steering", "client")
 
 
 def layout(**_query: Any) -> html.Div:
+    refused = refusal("simulate")  # a role that may not: a readable refusal instead
+    if refused is not None:
+        return refused
     return html.Div(
         [
             html.H1(id="sim-heading"),

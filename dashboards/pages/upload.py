@@ -14,6 +14,7 @@ import knelpunt as kp
 from dashboards.components import announces, context, grid, guarded, number, workspace
 from dashboards.i18n import t
 from dashboards.jobs import stop_if_asked
+from dashboards.security import refusal
 from dashboards.workspace import find_workspace
 
 dash.register_page(__name__, path="/uploaden", name="Uploaden", order=5)
@@ -34,6 +35,9 @@ MAX_UPLOAD: Final = 512 * 1024 * 1024
 
 
 def layout(**_query: Any) -> html.Div:
+    refused = refusal("upload")  # a role that may not: a readable refusal instead
+    if refused is not None:
+        return refused
     return html.Div(
         [
             html.H1(id="upload-heading"),
