@@ -102,7 +102,11 @@ def create_app(
     # Users, the audit log and the capture API share one connection to the store.
     shared = kp.open_store(store)
     guard = Security(
-        shared, auth=auth, secure_cookies=secure_cookies, limits=login_limits or LoginLimits()
+        shared,
+        auth=auth,
+        secure_cookies=secure_cookies,
+        limits=login_limits or LoginLimits(),
+        lang=language(lang),
     )
     csrf = install(app.server, guard, secret_key=secret_key)
     if proxies:

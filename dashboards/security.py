@@ -118,12 +118,14 @@ class Security:
         auth: log-in required (auth mode); False is single-user local mode.
         secure_cookies: cookies always carry Secure; else only over HTTPS.
         limits: how many failed log-ins are tolerated.
+        lang: the language of the log-in page unless the visitor chooses.
     """
 
     store: EventStore
     auth: bool = False
     secure_cookies: bool = False
     limits: LoginLimits = field(default_factory=LoginLimits)
+    lang: Lang = "nl"
     _script_hashes: list[str] | None = None
 
 
@@ -478,11 +480,9 @@ def _csrf_refused(error: CSRFError) -> flask.Response:
 
 
 def _lang() -> Lang:
+    """The language asked for (the page's NL/EN link), else the dashboard's own."""
     asked = flask.request.values.get("lang")
-    if asked in ("nl", "en"):
-        return language(asked)
-    best = flask.request.accept_languages.best_match(["nl", "en"])
-    return language(best or "nl")
+    return language(asked if asked in ("nl", "en") else security().lang)
 
 
 def _quote(path: str) -> str:
@@ -558,6 +558,7 @@ _PAGE: Final = """<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
+<link rel="icon" href="/_favicon.ico">
 <link rel="stylesheet" href="/assets/knelpunt.css">
 </head>
 <body class="login-body">

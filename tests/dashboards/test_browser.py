@@ -8,6 +8,7 @@ import json
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -745,3 +746,121 @@ def test_a_report_that_cannot_be_made_answers_with_a_reference(served: Served) -
         urllib.request.urlopen(f"{served.url}/rapport.html?lang=nl&sources=1,999")
     assert caught.value.code == 400
     assert "niet in de opslag" in caught.value.read().decode("utf-8")
+
+
+# Security (issue 9): the policy on every page, log-in and roles in auth mode.
+
+# Records every Content-Security-Policy violation the page meets, from its first script.
+_CSP_WATCH = (
+    "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+    "(e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+)
+
+
+def test_every_page_draws_under_the_strict_policy(page: Page) -> None:
+    """Each page is served with the Content-Security-Policy (scripts by origin and hash
+    only, no framing) and draws without a single violation (the fixture also checks the
+    console)."""
+    page.page.add_init_script(_CSP_WATCH)
+    for path, ready in PAGES:
+        answer = page.page.goto(page.base + path)
+        assert answer is not None
+        policy = answer.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy
+        assert "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+        assert answer.headers["x-frame-options"] == "DENY"
+        page.page.wait_for_selector(ready, timeout=60_000)
+        page.page.wait_for_load_state("networkidle")
+        assert page.page.evaluate("() => window.__csp") == [], path
+    assert page.page.inner_text("#account-local") == "Lokale modus: zonder inlog"
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def auth_mode(served: Served) -> Iterator[Any]:
+    """The served dashboard in auth mode for one test (the mode is read per request),
+    with an analyst and a viewer in its store."""
+    guard = served.app.server.config["KNELPUNT_SECURITY"]
+    for name, role in (("anna", "analyst"), ("bob", "viewer")):
+        if guard.store.user(name) is None:
+            kp.access.add_user(guard.store, name, PASSWORD, role=role)
+    guard.auth = True
+    try:
+        yield guard
+    finally:
+        guard.auth = False
+
+
+def log_in(page: Page, name: str, *, shoot: str | None = None) -> Any:
+    """Open the dashboard, land on the log-in page, log in; the overview follows."""
+    shown = page.open("/knelpunten", "#login-name")
+    assert "/login?next=/knelpunten" in shown.url
+    assert shown.inner_text("h1") == "Inloggen"
+    shown.fill("#login-name", name)
+    shown.fill("#login-password", PASSWORD)
+    if shoot:
+        page.shoot(shoot)
+    shown.click("#login-submit")
+    shown.wait_for_selector(".blocker", timeout=60_000)
+    return shown
+
+
+def test_an_analyst_logs_in_works_and_logs_out(page: Page, auth_mode: Any) -> None:
+    """An analyst logs in, sees the pages, may upload, simulate and capture, and logs
+    out; afterwards the pages ask for a log-in again."""
+    shown = log_in(page, "anna", shoot="inloggen")
+    assert shown.inner_text("#account-user") == "anna (analist)"
+    for nav, ready in (
+        ("#nav-overview", "#kpi-cases"),
+        ("#nav-upload", "#upload-file"),
+        ("#nav-simulation", "#sim-switches input"),
+        ("#nav-capture", "#capture-open"),
+    ):
+        shown.click(nav)
+        shown.wait_for_selector(ready, timeout=60_000)
+    assert shown.locator("#role-refusal").count() == 0
+    shown.click("#logout")
+    shown.wait_for_selector("#login-name", timeout=30_000)
+    shown.goto(page.base + "/")
+    shown.wait_for_selector("#login-name", timeout=30_000)
+    actions = [e.action for e in auth_mode.store.audit_log(actor="anna")]
+    assert actions[-2:] == ["login", "logout"]
+
+
+def test_a_viewer_sees_the_pages_but_is_refused_the_upload(page: Page, auth_mode: Any) -> None:
+    """A viewer reads the pages; the upload, simulation and capture pages show a
+    refusal instead of their controls, and the server refuses the recording itself."""
+    shown = log_in(page, "bob")
+    assert shown.inner_text("#account-user") == "bob (kijker)"
+    shown.click("#nav-upload")
+    shown.wait_for_selector("#role-refusal p", timeout=30_000)
+    assert "Als kijker mag u geen logs uploaden" in shown.inner_text("#role-refusal")
+    page.shoot("geweigerd")
+    assert shown.locator("#upload-file").count() == 0
+    shown.click("#nav-simulation")
+    shown.wait_for_selector("#role-refusal :text('simulaties')", timeout=30_000)
+    assert shown.locator("#sim-run").count() == 0
+    shown.get_by_role("radio", name="EN", exact=True).check()
+    shown.wait_for_selector("#role-refusal :text('As a viewer you may not run simulations')")
+    # Asked directly, with bob's session and his CSRF token, the server says no.
+    cookies = {c["name"]: c["value"] for c in shown.context.cookies()}
+    request = urllib.request.Request(
+        f"{page.base}/_dash-update-component",
+        data=json.dumps(
+            {"output": "upload-result.children",
+             "outputs": {"id": "upload-result", "property": "children"},
+             "inputs": [], "changedPropIds": ["upload-record.n_clicks"]}
+        ).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "X-CSRFToken": cookies["_csrf_token"],
+            "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+        },
+    )  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 403
+    assert "viewer may not do this" in json.loads(refused.value.read())["error"]
+    assert auth_mode.store.audit_log(actions=["record"]) == []
