@@ -99,10 +99,10 @@ def create_app(
     )
     app.server.config["KNELPUNT_WORKSPACE"] = workspace
     app.server.config["KNELPUNT_DASH"] = app
-    # Users, the audit log and the capture API share one connection to the store.
-    shared = kp.open_store(store)
+    # Users and the audit log on a connection of their own: a log-in never waits
+    # behind a capture append holding the store's connection.
     guard = Security(
-        shared,
+        kp.open_store(store),
         auth=auth,
         secure_cookies=secure_cookies,
         limits=login_limits or LoginLimits(),
@@ -115,7 +115,7 @@ def create_app(
         )
     # The capture API (for the capture page and for other devices) on the same server;
     # it checks its requests itself (a session's token; a log-in to open one).
-    capture = capture_blueprint(shared, authorize=capture_authorizer(guard))
+    capture = capture_blueprint(kp.open_store(store), authorize=capture_authorizer(guard))
     csrf.exempt(capture)
     app.server.register_blueprint(capture)
     # The HTML report of what the visitor chose, as a download; and its plotly.js.
