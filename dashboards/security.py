@@ -307,9 +307,9 @@ def _gate() -> Any:
                 "127.0.0.1 or localhost.",
             )
     elif (
-        current_actor() is None
-        and request.path not in _OPEN_PATHS
+        request.path not in _OPEN_PATHS
         and not request.path.startswith(_OPEN_PREFIXES)
+        and current_actor() is None
     ):
         if _wants_page():
             target = request.full_path.rstrip("?")
@@ -412,7 +412,7 @@ def _after(response: flask.Response) -> flask.Response:
     request = flask.request
     if request.path == "/rapport.html" and response.status_code == 200:
         _audit("export", target="rapport.html", details=dict(request.args))
-    if not request.path.startswith(("/assets/", "/_dash-component-suites/")):
+    if not request.path.startswith(_OPEN_PREFIXES):
         # The token Dash's renderer sends back as X-CSRFToken (see the module notes).
         response.set_cookie(
             CSRF_COOKIE,

@@ -863,4 +863,4 @@ def test_a_viewer_sees_the_pages_but_is_refused_the_upload(page: Page, auth_mode
         urllib.request.urlopen(request)
     assert refused.value.code == 403
     assert "viewer may not do this" in json.loads(refused.value.read())["error"]
-    assert auth_mode.store.audit_log(actions=["record"]) == []
+    assert auth_mode.store.audit_log(actions=["record"], actor="bob") == []
