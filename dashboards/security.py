@@ -60,6 +60,7 @@ from knelpunt.access import (
     LoginLimits,
     Permission,
     authenticate,
+    authenticate_basic,
     end_sessions,
     may,
     record_audit,
@@ -622,26 +623,38 @@ def _login_page(
 
 
 def capture_authorizer(found: Security) -> Any:
-    """Who may open a capture session over the dashboard's API: in auth mode a logged-in
-    analyst whose request carries the CSRF header (as the dashboard's own requests do);
-    in local mode anyone on this machine (the JSON body already needs a same-origin
-    request)."""
+    """Who may open a capture session over the dashboard's API. In auth mode: an analyst,
+    either logged in to the dashboard with the CSRF header on the request (as the page's
+    own requests carry it), or a script sending an analyst's name and password as HTTP
+    Basic credentials (counted against the same log-in limits). In local mode: anyone on
+    this machine (the JSON body already needs a same-origin request)."""
     from flask_wtf.csrf import validate_csrf
     from wtforms import ValidationError
 
     def check(request: flask.Request) -> str | None:
         if not found.auth:
             return None  # the name the request gives, if any
-        actor = current_actor()
-        if actor is None:
-            raise LoginError("Log in to the dashboard first (or use 'knelpunt capture open').")
-        try:
-            validate_csrf(request.headers.get("X-CSRFToken", ""))
-        except ValidationError:
-            raise LoginError(
-                "Send the dashboard's CSRF token as the X-CSRFToken header (the "
-                f"{CSRF_COOKIE} cookie's value)."
-            ) from None
+        header = request.headers.get("Authorization", "")
+        actor: Actor | None
+        if header.lower().startswith("basic "):
+            user = authenticate_basic(
+                found.store, header, address=request.remote_addr, limits=found.limits
+            )
+            actor = Actor(user.name, user.role)
+        else:
+            actor = current_actor()
+            if actor is None:
+                raise LoginError(
+                    "Log in to the dashboard first, or send an analyst's name and password as "
+                    "HTTP Basic credentials (curl -u NAME)."
+                )
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken", ""))
+            except ValidationError:
+                raise LoginError(
+                    "Send the dashboard's CSRF token as the X-CSRFToken header (the "
+                    f"{CSRF_COOKIE} cookie's value)."
+                ) from None
         if not may(actor.role, "capture"):
             raise RoleError(
                 f"A {actor.role} may not open capture sessions; ask an admin for the analyst role."

@@ -9,6 +9,7 @@ The browser tests drive the same layer on the real dashboard.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
@@ -441,6 +442,33 @@ class TestCaptureOverTheDashboard:
             headers={"Authorization": f"Bearer {data['token']}"},
         )  # fmt: skip
         assert sent.status_code == 201
+
+    def test_a_script_opens_a_session_with_an_analysts_credentials(
+        self, client: FlaskClient, store: EventStore
+    ) -> None:
+        """Basic credentials of an analyst open a session without a dashboard session;
+        a viewer's are refused, wrong ones count as failed log-ins."""
+
+        def basic(name: str, secret: str = PASSWORD) -> dict[str, str]:
+            encoded = base64.b64encode(f"{name}:{secret}".encode()).decode()
+            return {"Authorization": f"Basic {encoded}"}
+
+        script = client.application.test_client()
+        viewer = script.post("/api/capture/sessions", json={"name": "S"}, headers=basic("bob"))
+        assert viewer.status_code == 403
+        wrong = script.post(
+            "/api/capture/sessions", json={"name": "S"}, headers=basic("anna", "not it at all")
+        )
+        assert wrong.status_code == 401
+        opened = script.post("/api/capture/sessions", json={"name": "S"}, headers=basic("anna"))
+        assert opened.status_code == 201
+        assert store.source(opened.json["source_id"]).created_by == "anna"
+        assert [e.action for e in store.audit_log()][-4:] == [
+            "login",
+            "login_failed",
+            "login",
+            "capture_open",
+        ]
 
 
 class TestStart:
