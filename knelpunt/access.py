@@ -250,6 +250,13 @@ def add_user(
     Raises:
         UserError: the name is taken or unusable, the role unknown, or the password
             shorter than 12 characters.
+
+    Example:
+        >>> from knelpunt.events.store import open_store
+        >>> with open_store(":memory:") as store:
+        ...     user = add_user(store, "Anna.deVries", "a long pass phrase", role="viewer")
+        >>> user.name, user.role, user.password_hash.startswith("$argon2id$")
+        ('anna.devries', 'viewer', True)
     """
     cleaned, chosen = _name(name), _role(role)
     if store.user(cleaned) is not None:
@@ -301,6 +308,14 @@ def set_password(
 
     Raises:
         UserError: no such user, or a password shorter than 12 characters.
+
+    Example:
+        >>> from knelpunt.events.store import open_store
+        >>> with open_store(":memory:") as store:
+        ...     old = add_user(store, "anna", "a long pass phrase", role="viewer")
+        ...     new = set_password(store, "anna", "another pass phrase", by="admin")
+        >>> session_key(old) == session_key(new)  # sessions of the old password end
+        False
     """
     user = _existing(store, name)
     now = datetime.now(UTC)
@@ -380,6 +395,21 @@ def authenticate(
         LoginThrottledError: too many failed log-ins for this account or from this
             address lately (the password is not looked at).
         LoginError: the name or password is wrong (the message does not say which).
+
+    Example:
+        >>> from knelpunt.errors import KnelpuntError
+        >>> from knelpunt.events.store import open_store
+        >>> with open_store(":memory:") as store:
+        ...     _ = add_user(store, "anna", "a long pass phrase", role="analyst")
+        ...     answers = []
+        ...     for attempt in ["a guess", "another guess", "a long pass phrase"]:
+        ...         try:
+        ...             answers.append(authenticate(store, "anna", attempt,
+        ...                                         limits=LoginLimits(per_account=2)).name)
+        ...         except KnelpuntError as refused:
+        ...             answers.append(type(refused).__name__)
+        >>> answers  # the third attempt is refused, though its password is right
+        ['LoginError', 'LoginError', 'LoginThrottledError']
     """
     from argon2.exceptions import InvalidHashError, VerificationError
 
