@@ -86,6 +86,7 @@ log = logging.getLogger("knelpunt.dashboard")
 LOCAL: Final = "local"
 CSRF_COOKIE: Final = "_csrf_token"
 SESSION_HOURS: Final = 10
+_LONGEST: Final = timedelta(hours=SESSION_HOURS)
 # Callback outputs (id prefixes) that only some roles may ask for.
 PROTECTED: Final[Mapping[str, Permission]] = {
     "upload-": "upload",
@@ -252,7 +253,7 @@ def install(server: flask.Flask, found: Security, *, secret_key: str | None = No
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=found.secure_cookies,
         SESSION_COOKIE_NAME="knelpunt_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        PERMANENT_SESSION_LIFETIME=_LONGEST,
         WTF_CSRF_HEADERS=["X-CSRFToken"],
         # The token lives as long as the session: a page left open for hours still works.
         WTF_CSRF_TIME_LIMIT=None,
@@ -274,7 +275,9 @@ def install(server: flask.Flask, found: Security, *, secret_key: str | None = No
         since = flask.session.get("since")
         if record is None or session_key(record) != key or since is None:
             return None
-        if datetime.fromisoformat(since) < record.sessions_after:
+        began = datetime.fromisoformat(since)
+        # At most a working day after the log-in, however busy the session.
+        if began < record.sessions_after or datetime.now(UTC) - began > _LONGEST:
             return None
         return _User(record)
 

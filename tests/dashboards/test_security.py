@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -289,6 +290,22 @@ class TestLogIn:
         assert client.get("/", headers={"Accept": "text/html"}).status_code == 302
         assert other.get("/", headers={"Accept": "text/html"}).status_code == 302
         assert "logout" in [e.action for e in store.audit_log()]
+
+    def test_a_session_lasts_ten_hours_at_most(
+        self, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """However busy, a session ends ten hours after its log-in."""
+        log_in(client, "anna")
+        assert client.get("/").status_code == 200
+        later = datetime.now(UTC) + timedelta(hours=10, minutes=1)
+
+        class Later(datetime):
+            @classmethod
+            def now(cls, tz: Any = None) -> datetime:
+                return later
+
+        monkeypatch.setattr(security, "datetime", Later)
+        assert client.get("/").status_code == 401
 
     def test_a_log_out_needs_the_csrf_token(self, client: FlaskClient) -> None:
         log_in(client, "anna")
