@@ -405,10 +405,20 @@ def _audit(action: str, *, target: Any = None, details: Mapping[str, Any] | None
             actor=actor.name if actor else None,
             target=None if target is None else str(target)[:300],
             address=flask.request.remote_addr,
-            details={k: v for k, v in (details or {}).items() if v is not None},
+            details=_short(details or {}),
         )
     except EventStoreError:
         log.exception("dashboard: the audit entry for %s could not be written", action)
+
+
+def _short(details: Mapping[str, Any]) -> dict[str, Any]:
+    """What a request said, as the audit keeps it: plain values, texts cut short (the
+    values come from the browser, which may send anything)."""
+    return {
+        str(key)[:40]: value if isinstance(value, bool | int | float) else str(value)[:200]
+        for key, value in list(details.items())[:10]
+        if value is not None
+    }
 
 
 def _after(response: flask.Response) -> flask.Response:
