@@ -222,6 +222,27 @@ def _account(_path: str, lang: str) -> Any:
     )
 
 
+# The navigation links of the pages a role may not use (their ids in the shell).
+_NAV_NEEDS: Final[Mapping[str, Permission]] = {
+    "nav-upload": "upload",
+    "nav-simulation": "simulate",
+    "nav-capture": "capture",
+}
+
+
+@dash.callback(
+    [Output(link, "style") for link in _NAV_NEEDS],
+    Input("url", "pathname"),
+)
+def _navigation(_path: str) -> list[dict[str, str]]:
+    """Hide the links to pages the user's role may not use (the pages refuse them too)."""
+    actor = current_actor()
+    return [
+        {} if actor is not None and may(actor.role, needed) else {"display": "none"}
+        for needed in _NAV_NEEDS.values()
+    ]
+
+
 class _SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, Secure over HTTPS (or always, when configured)."""
 

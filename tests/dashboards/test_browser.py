@@ -834,12 +834,16 @@ def test_a_viewer_sees_the_pages_but_is_refused_the_upload(page: Page, auth_mode
     refusal instead of their controls, and the server refuses the recording itself."""
     shown = log_in(page, "bob")
     assert shown.inner_text("#account-user") == "bob (kijker)"
-    shown.click("#nav-upload")
+    # The links to those pages are hidden; the pages themselves refuse.
+    for link in ("#nav-upload", "#nav-simulation", "#nav-capture"):
+        shown.wait_for_selector(link, state="hidden", timeout=30_000)
+    assert shown.is_visible("#nav-blockers")
+    shown.goto(page.base + "/uploaden")
     shown.wait_for_selector("#role-refusal p", timeout=30_000)
     assert "Als kijker mag u geen logs uploaden" in shown.inner_text("#role-refusal")
     page.shoot("geweigerd")
     assert shown.locator("#upload-file").count() == 0
-    shown.click("#nav-simulation")
+    shown.goto(page.base + "/simulatie")
     shown.wait_for_selector("#role-refusal :text('simulaties')", timeout=30_000)
     assert shown.locator("#sim-run").count() == 0
     shown.get_by_role("radio", name="EN", exact=True).check()
