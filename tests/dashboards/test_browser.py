@@ -332,7 +332,11 @@ def test_compare_two_sources_with_intervals(page: Page, demo_store: str) -> None
     contact = next(line for line in lines if line.startswith("Eerste contact"))
     assert contact.endswith("significant).")
     assert "niet significant" not in contact
-    assert shown.locator("#compare-measures .ag-row").count() > 5
+    # The grid draws its rows after the lines above it appear.
+    shown.wait_for_function(
+        "() => document.querySelectorAll('#compare-measures .ag-row').length > 5",
+        timeout=30_000,
+    )
     page.shoot("vergelijken")
 
 
