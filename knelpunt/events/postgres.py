@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import numpy as np
@@ -145,14 +145,9 @@ class PostgresEventStore(SQLEventStore):
 
     def __init__(self, url: str, *, busy_timeout: float = 300.0) -> None:
         self.url = _redact(url)
+        self._dsn = url
         self._busy_ms = int(busy_timeout * 1000)
-        try:
-            self._connection = psycopg.connect(url, autocommit=True, connect_timeout=10)
-        except psycopg.Error as error:
-            raise StoreConnectionError(
-                f"Cannot connect to PostgreSQL at {self.url}: {str(error).strip()}. Check the "
-                "host, port, database name and credentials in the store URL."
-            ) from error
+        self._connection = self._connect()
         self._lock = threading.RLock()
         with self._lock, self._connection.transaction():
             self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -162,6 +157,36 @@ class PostgresEventStore(SQLEventStore):
                 "ON CONFLICT (key) DO NOTHING",
                 (SCHEMA_VERSION,),
             )
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self._dsn, autocommit=True, connect_timeout=10)
+        except psycopg.Error as error:
+            raise StoreConnectionError(
+                f"Cannot connect to PostgreSQL at {self.url}: {str(error).strip()}. Check the "
+                "host, port, database name and credentials in the store URL, and that the "
+                "server is running."
+            ) from error
+
+    def _begin(self, stack: ExitStack) -> psycopg.Cursor[Any]:
+        """Open a transaction and its cursor on a live connection.
+
+        A lost connection (the server restarted or ended the session) is replaced by a
+        new one at the next use: the store keeps working once the server is back. One
+        found lost at ``BEGIN`` itself, where nothing has been done yet, is replaced at
+        once and the transaction begun again, so a restart between two requests costs
+        none of them.
+        """
+        if self._connection.broken:
+            self._connection = self._connect()
+        try:
+            stack.enter_context(self._connection.transaction())
+        except psycopg.OperationalError:
+            if not self._connection.broken:
+                raise
+            self._connection = self._connect()
+            stack.enter_context(self._connection.transaction())
+        return stack.enter_context(self._connection.cursor())
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
@@ -186,22 +211,23 @@ class PostgresEventStore(SQLEventStore):
     def _write(self, *, events: bool = True) -> Iterator[Any]:
         with self._lock:
             try:
-                with self._connection.transaction(), self._connection.cursor() as cursor:
+                with ExitStack() as stack:
+                    cursor = self._begin(stack)
                     cursor.execute(f"SET LOCAL lock_timeout = {self._busy_ms}")
                     if events:
                         cursor.execute("LOCK TABLE events IN EXCLUSIVE MODE")
                     yield cursor
             except psycopg.Error as error:
-                raise _translate(error) from error
+                raise _translate(error, self.url) from error
 
     @contextmanager
     def _read(self) -> Iterator[Any]:
         with self._lock:
             try:
-                with self._connection.transaction(), self._connection.cursor() as cursor:
-                    yield cursor
+                with ExitStack() as stack:
+                    yield self._begin(stack)
             except psycopg.Error as error:
-                raise _translate(error) from error
+                raise _translate(error, self.url) from error
 
     def _load_events(
         self,
@@ -229,7 +255,7 @@ def _redact(url: str) -> str:
     return f"{scheme}//{user}:***@{tail}"
 
 
-def _translate(error: psycopg.Error) -> KnelpuntError:
+def _translate(error: psycopg.Error, url: str) -> KnelpuntError:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if _REFUSE in text:
         return AppendOnlyError(
@@ -242,5 +268,9 @@ def _translate(error: psycopg.Error) -> KnelpuntError:
             "retry when its upload has finished, or raise busy_timeout."
         )
     if isinstance(error, psycopg.OperationalError):
-        return StoreConnectionError(f"PostgreSQL connection failed: {text}")
+        return StoreConnectionError(
+            f"The connection to PostgreSQL at {url} failed: {text}. The operation was not "
+            "confirmed; knelpunt connects again at the next use, so retry once the server "
+            "is back (events sent with an idempotency key are never stored twice)."
+        )
     return EventStoreError(f"PostgreSQL store error: {text}")
