@@ -23,8 +23,10 @@ ValueError`` keeps working::
     │   ├── LoginError                      wrong name or password, or not logged in
     │   ├── LoginThrottledError             too many failed log-ins lately: wait
     │   └── RoleError                       the user's role does not allow it
+    ├── CaptureError                        the capture server refused a request or did not answer
     └── EventStoreError
-        ├── StoreConnectionError            the store cannot be opened
+        ├── StoreConnectionError            the store cannot be opened or reached
+        ├── StoreFullError (OSError)        the disk that holds the store is full
         ├── AppendOnlyError                 an attempt to change or remove recorded events
         ├── ConcurrencyError                another writer holds the store too long
         ├── SourceExistsError               the same content was recorded before
@@ -37,14 +39,16 @@ what to do about it, because consultants read them in the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "AccessError",
     "AnalysisError",
     "AppendOnlyError",
     "CalendarError",
+    "CaptureError",
     "ConcurrencyError",
     "EmptyLogError",
     "EventStoreError",
@@ -64,6 +68,7 @@ __all__ = [
     "SourceExistsError",
     "SourceFinishedError",
     "StoreConnectionError",
+    "StoreFullError",
     "UnknownSourceError",
     "UnsafeInputError",
     "UnsupportedFormatError",
@@ -154,12 +159,34 @@ class RoleError(AccessError):
     """The user is logged in, but their role does not allow this."""
 
 
+class CaptureError(KnelpuntError):
+    """The capture server refused a request, or did not answer after all retries.
+
+    Attributes:
+        status: the HTTP status of the last answer; None when none came.
+        errors: the problems the server listed (422: ``index``, ``field``,
+            ``value``, ``message`` per problem).
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None, errors: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = tuple(errors)
+
+
 class EventStoreError(KnelpuntError):
     """The event store refused or failed an operation."""
 
 
 class StoreConnectionError(EventStoreError):
     """The event store cannot be opened or reached."""
+
+
+class StoreFullError(EventStoreError, OSError):
+    """The disk (or quota) that holds the store has no space left; the write that met it
+    was rolled back, so the store is as it was before."""
 
 
 class AppendOnlyError(EventStoreError):
