@@ -17,6 +17,7 @@ from knelpunt.errors import (
     EventStoreError,
     KnelpuntError,
     StoreConnectionError,
+    StoreFullError,
 )
 from knelpunt.events._sql import EVENT_COLUMNS, SCHEMA_VERSION, SQLEventStore
 
@@ -261,6 +262,15 @@ def _translate(error: psycopg.Error, url: str) -> KnelpuntError:
         return AppendOnlyError(
             text.replace("knelpunt: ", "")
             + ". Record corrections as new events; remove a whole source with 'knelpunt purge'."
+        )
+    if isinstance(error, pg_errors.DiskFull):
+        return StoreFullError(
+            f"The disk is full: the PostgreSQL server at {url} could not write ({text}). "
+            "Nothing of this write was recorded; the store is as it was before it. Free "
+            "space on the disk of the server's data directory (or give the database more "
+            "room; if PostgreSQL stopped itself because it could not write its WAL, start "
+            "it again after that), then do it again: a file whose recording failed can be "
+            "recorded again as is."
         )
     if isinstance(error, pg_errors.LockNotAvailable):
         return ConcurrencyError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from knelpunt.errors import (
     EventStoreError,
     KnelpuntError,
     StoreConnectionError,
+    StoreFullError,
 )
 from knelpunt.events._sql import SCHEMA_VERSION, SQLEventStore
 
@@ -164,6 +166,8 @@ class SQLiteEventStore(SQLEventStore):
                 + "COMMIT;"
             )
         except sqlite3.Error as error:
+            if _is_full(error):
+                raise _translate(error, self.path) from error
             raise StoreConnectionError(
                 f"Cannot open the SQLite store {self.path}: {error}. Check that the folder "
                 "exists and is writable, and that the file is a knelpunt store."
@@ -180,20 +184,20 @@ class SQLiteEventStore(SQLEventStore):
             try:
                 cursor.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
-                raise _translate(error) from error
+                raise _translate(error, self.path) from error
             try:
                 yield cursor
             except BaseException as error:
                 self._connection.rollback()
                 if isinstance(error, sqlite3.Error):
-                    raise _translate(error) from error
+                    raise _translate(error, self.path) from error
                 raise
             else:
                 try:
                     cursor.execute("COMMIT")
                 except sqlite3.Error as error:
                     self._connection.rollback()
-                    raise _translate(error) from error
+                    raise _translate(error, self.path) from error
             finally:
                 cursor.close()
 
@@ -204,7 +208,7 @@ class SQLiteEventStore(SQLEventStore):
             try:
                 yield cursor
             except sqlite3.Error as error:
-                raise _translate(error) from error
+                raise _translate(error, self.path) from error
             finally:
                 cursor.close()
 
@@ -237,8 +241,32 @@ class SQLiteEventStore(SQLEventStore):
             self._connection.close()
 
 
-def _translate(error: sqlite3.Error) -> KnelpuntError:
+def _is_full(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def _where(path: str) -> str:
+    """The file system a store file lives on, and its free space, in words."""
+    folder = Path(path).resolve().parent
+    mount = folder
+    while not mount.is_mount() and mount != mount.parent:
+        mount = mount.parent
+    try:
+        free = f"{shutil.disk_usage(folder).free / 1e6:,.1f} MB free"
+    except OSError:
+        free = "free space unknown"
+    return f"the file system mounted at {mount} ({free})"
+
+
+def _translate(error: sqlite3.Error, path: str) -> KnelpuntError:
     text = str(error)
+    if _is_full(error):
+        return StoreFullError(
+            f"The disk is full: SQLite could not write the store {path} on {_where(path)}. "
+            "Nothing of this write was recorded; the store is as it was before it. Free "
+            "space there (or move the store to a disk with room and open it with --store), "
+            "then do it again: a file whose recording failed can be recorded again as is."
+        )
     if _REFUSE in text:
         return AppendOnlyError(
             text.replace("knelpunt: ", "")
