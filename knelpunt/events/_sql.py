@@ -184,6 +184,8 @@ class SQLEventStore(EventStore):
         the values of ``columns`` as Python objects (see :func:`_batch_rows`)."""
 
     _ATTRIBUTES_OUT = "attributes"
+    # A statement run before reading events in position order, if the dialect needs one.
+    _IN_POSITION_ORDER: str | None = None
 
     # -- the contract ---------------------------------------------------------------
 
@@ -360,6 +362,8 @@ class SQLEventStore(EventStore):
         cursor_position = after
         while True:
             with self._read() as cursor:
+                if self._IN_POSITION_ORDER is not None:
+                    cursor.execute(self._IN_POSITION_ORDER)
                 cursor.execute(statement, (cursor_position, *params, batch_size))
                 rows = cursor.fetchall()
             if not rows:

@@ -143,6 +143,11 @@ class PostgresEventStore(SQLEventStore):
     """
 
     _ATTRIBUTES_OUT = "attributes::text"
+    # Events are read along the primary key's index, which is their order already (rows are
+    # appended in position order). Without it PostgreSQL sorted each batch, spilling to
+    # temporary files: 131 MB for BPIC 2012 and BPIC 2015 read once, 30% slower, and on a
+    # full data disk the read failed for want of room for them.
+    _IN_POSITION_ORDER = "SET LOCAL enable_sort = off"
 
     def __init__(self, url: str, *, busy_timeout: float = 300.0) -> None:
         self.url = _redact(url)
