@@ -15,7 +15,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import knelpunt as kp
 from tests.conftest import _as_postgres, _free_port, _pg_bin, shared_log
+from tests.faults.checks import Recorded, recorded
 
 
 def cannot(reason: str) -> None:
@@ -44,23 +46,32 @@ class Cluster:
     Args:
         root: a folder for the socket, the server log and (by default) the data.
         data: the data directory, e.g. on a small tmpfs.
+        wal: the WAL directory, when not inside the data directory (initdb --waldir).
         wal_segment_mb: WAL segment size (initdb's default is 16 MB).
     """
 
-    def __init__(self, root: Path, *, data: Path | None = None, wal_segment_mb: int = 16) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        data: Path | None = None,
+        wal: Path | None = None,
+        wal_segment_mb: int = 16,
+    ) -> None:
         bin_dir = _pg_bin()
         if bin_dir is None:
             pytest.fail("PostgreSQL server binaries not found; run 'bash scripts/setup-system.sh'.")
         self.bin = bin_dir
         self.root = root
         self.data = data if data is not None else root / "data"
+        self.wal = wal
         self.log = root / "server.log"
         self.port = _free_port()
-        for folder in {root, self.data.parent}:
+        for folder in {root, self.data.parent} | ({wal.parent} if wal else set()):
             if os.geteuid() == 0:
                 shutil.chown(folder, "postgres", "postgres")
         self._run(
-            "initdb",
+            *(["initdb", f"--waldir={wal}"] if wal else ["initdb"]),
             "-D",
             str(self.data),
             "-U",
@@ -118,6 +129,8 @@ class Cluster:
         if self.running():
             self._ctl("-m", "immediate", "stop", check=False)
         shutil.rmtree(self.data, ignore_errors=True)
+        if self.wal is not None:
+            shutil.rmtree(self.wal.parent, ignore_errors=True)
 
 
 @pytest.fixture
@@ -125,9 +138,11 @@ def cluster() -> Iterator[Callable[..., Cluster]]:
     """Make started clusters of their own; each is stopped and removed afterwards."""
     made: list[tuple[Cluster, Path]] = []
 
-    def make(*, data: Path | None = None, wal_segment_mb: int = 16) -> Cluster:
+    def make(
+        *, data: Path | None = None, wal: Path | None = None, wal_segment_mb: int = 16
+    ) -> Cluster:
         root = Path(tempfile.mkdtemp(prefix="knelpunt-faults-pg-"))
-        server = Cluster(root, data=data, wal_segment_mb=wal_segment_mb)
+        server = Cluster(root, data=data, wal=wal, wal_segment_mb=wal_segment_mb)
         made.append((server, root))
         server.start()
         return server
@@ -136,6 +151,21 @@ def cluster() -> Iterator[Callable[..., Cluster]]:
     for server, root in made:
         server.remove()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def grow_tmpfs(point: Path, size: str) -> None:
+    """Give a mounted tmpfs more room (``mount -o remount,size=...``): space freed."""
+    subprocess.run(["mount", "-o", f"remount,size={size}", str(point)], check=True)
+
+
+@pytest.fixture(scope="session")
+def bpic15_clean(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
+    """BPIC 2015 municipality 1 recorded once, undisturbed, in a new SQLite store: its
+    events' count and checksum (the PostgreSQL runs are held to them too)."""
+    folder = tmp_path_factory.mktemp("clean")
+    with kp.open_store(folder / "clean.db") as store:
+        result = kp.ingest_log(store, shared_log("BPIC15_1.xes.gz"))
+        return recorded(store, result.source.source_id)
 
 
 @pytest.fixture

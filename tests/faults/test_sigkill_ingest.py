@@ -28,16 +28,6 @@ RANDOM_SEEDS = (1, 2, 3, 4)
 STAGES = ("read", "append-first", "append-middle", "finish")
 
 
-@pytest.fixture(scope="module")
-def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
-    """BPIC 2015 municipality 1 recorded once, undisturbed, in a new SQLite store: its
-    events' count and checksum (the PostgreSQL runs are held to them too)."""
-    folder = tmp_path_factory.mktemp("clean")
-    with kp.open_store(folder / "clean.db") as store:
-        result = kp.ingest_log(store, shared_log("BPIC15_1.xes.gz"))
-        return recorded(store, result.source.source_id)
-
-
 def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
         return str(tmp_path / "store.db")
@@ -164,14 +154,14 @@ def test_kill_at_a_stage(
     backend: str,
     stage: str,
     bpic15: Path,
-    clean_run: Recorded,
+    bpic15_clean: Recorded,
     tmp_path: Path,
     request: pytest.FixtureRequest,
     record_property: Callable[[str, object], None],
 ) -> None:
     """Killed while reading, half-way through a batch (the first, the fourth) or with
     its report written but not committed: nothing of the killed run is in the store."""
-    outcome = _kill_and_check(_url(backend, tmp_path, request), bpic15, stage, clean_run)
+    outcome = _kill_and_check(_url(backend, tmp_path, request), bpic15, stage, bpic15_clean)
     assert outcome == "absent"
     record_property("fault", f"sigkill-{stage}")
     record_property("outcome", outcome)
@@ -184,7 +174,7 @@ def test_kill_at_a_random_moment(
     backend: str,
     seed: int,
     bpic15: Path,
-    clean_run: Recorded,
+    bpic15_clean: Recorded,
     tmp_path: Path,
     request: pytest.FixtureRequest,
     record_property: Callable[[str, object], None],
@@ -194,7 +184,7 @@ def test_kill_at_a_random_moment(
     holds the whole source or none of it, and a re-run completes it once."""
     seconds = _child_seconds(backend, bpic15, request)
     moment = random.Random(seed).uniform(0.0, 1.2 * seconds)
-    clean = clean_run
+    clean = bpic15_clean
     outcome = _kill_and_check(
         _url(backend, tmp_path, request), bpic15, "random", clean, delay=lambda: moment
     )
