@@ -118,6 +118,11 @@ class CaptureClient:
             retries=retry or DEFAULT_RETRY,
         )
 
+    @property
+    def token(self) -> str:
+        """The session's bearer token (e.g. to give another device the same session)."""
+        return self._token
+
     def __repr__(self) -> str:  # the token stays out of logs and tracebacks
         return f"CaptureClient({self.base_url!r}, session_id={self.session_id})"
 

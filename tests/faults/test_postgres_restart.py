@@ -149,7 +149,7 @@ def test_capture_survives_postgres_restarts(
 
         def post(number: int) -> None:
             try:
-                with CaptureClient(capture.base, source_id, opener._token) as client:
+                with CaptureClient(capture.base, source_id, opener.token) as client:
                     for batch, size in enumerate(sizes[number]):
                         events = [
                             {
