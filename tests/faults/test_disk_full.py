@@ -145,3 +145,23 @@ def test_postgres_data_directory_on_a_full_disk(
     _recorded_again(url, bpic15, bpic15_clean)
     record_property("fault", f"disk-full-postgres-wal-{wal}")
     record_property("server_stopped_itself", "PANIC" in server.server_log())
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [(None, pytest.skip.Exception), ("true", pytest.fail.Exception)]
+)
+def test_without_root_the_test_says_why(
+    ci: str | None,
+    outcome: type[BaseException],
+    tmpfs: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where mounting is not possible the fault tests skip with the reason, except in
+    CI, where they must run, so there they fail instead."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="needs root"):
+        tmpfs("1m")
