@@ -13,6 +13,9 @@ says so on stdout (``at STAGE``) and waits there to be killed:
 
 With ``random`` it says ``ready`` just before recording and ``done`` after it, then
 waits as well; the test kills it after a delay of its own choosing.
+
+With FILE a scenario name and STAGE ``simulate``, it runs that simulation into the
+store instead and stops after its third batch of events was appended.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import knelpunt as kp
 from knelpunt.events import _sql
 from knelpunt.ingest import pipeline
 
-STAGES = ("read", "append-first", "append-middle", "finish", "random")
+STAGES = ("read", "append-first", "append-middle", "finish", "random", "simulate")
 
 
 def _halt(stage: str) -> None:
@@ -55,6 +58,18 @@ def _hook(stage: str, store: kp.EventStore) -> None:
             original_load(self, cursor, source_id, columns, table)
 
         type(store)._load_events = load  # type: ignore[method-assign]
+    elif stage == "simulate":
+        appends = [0]
+        original_append = store.append
+
+        def append(source_id: int, events: Any) -> Any:
+            result = original_append(source_id, events)
+            appends[0] += 1
+            if appends[0] == 3:
+                _halt(stage)
+            return result
+
+        store.append = append  # type: ignore[method-assign]
     elif stage == "finish":
         original_finish = _sql._SQLRecording.finish
 
@@ -70,6 +85,8 @@ def main(url: str, path: str, stage: str) -> None:
         raise SystemExit(f"unknown stage {stage!r}; one of {STAGES}")
     store = kp.open_store(url)
     _hook(stage, store)
+    if stage == "simulate":
+        kp.simulate_scenario(store, path)
     if stage == "random":
         print("ready", flush=True)
     result = kp.ingest_log(store, path)
