@@ -91,8 +91,9 @@ def _say(message: str) -> None:
 def login(base_url: str) -> dict[str, str]:
     """The headers every client sends: none in the local mode, which has no login.
 
-    With login and roles (issue 9, part 2) this signs a load-test user in once per
-    client and returns its session cookie and CSRF header, e.g.::
+    Each client calls it once, before its first request (and the recording and the
+    warm-up once more). With login and roles (issue 9, part 2) it signs a load-test
+    user in and returns the session cookie and CSRF header, e.g.::
 
         answer = urllib3.request("POST", f"{base_url}/login", fields={...})
         cookie = answer.headers["Set-Cookie"].split(";", 1)[0]
@@ -189,7 +190,7 @@ def capture_part(store_url: str, *, clients: int, duration: float, requests: int
 
         def client(number: int) -> None:
             with CaptureClient(
-                base, opener.session_id, opener.token, retry=retry, headers=headers
+                base, opener.session_id, opener.token, retry=retry, headers=login(base)
             ) as mine:
                 sent = 0
                 while time.monotonic() < deadline and budget.acquire(blocking=False):
@@ -214,12 +215,12 @@ def capture_part(store_url: str, *, clients: int, duration: float, requests: int
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
         with LoadWatch() as watch:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         server.stop()
     keys = {key for part in acknowledged for key in part}
@@ -237,6 +238,7 @@ def capture_part(store_url: str, *, clients: int, duration: float, requests: int
         "stored": len(stored),
         "lost": len(keys - set(stored)),
         "duplicated": len(stored) - len(set(stored)),
+        "client_cpu_share": cpu / seconds,
         "load": watch.summary(),
     }
 
@@ -425,6 +427,7 @@ def dashboard_part(*, clients: int, duration: float, requests: int) -> dict[str,
         order = list(loads)
 
         def client(number: int) -> None:
+            signed_in = login(base)  # each client its own session
             mine = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
             visit = number
             while time.monotonic() < deadline:
@@ -438,7 +441,7 @@ def dashboard_part(*, clients: int, duration: float, requests: int) -> dict[str,
                         return
                     started = time.perf_counter()
                     try:
-                        status, size = _replay(mine, request, headers)
+                        status, size = _replay(mine, request, signed_in)
                         received[number] += size
                     except (OSError, http.client.HTTPException):
                         status = 0
@@ -455,12 +458,12 @@ def dashboard_part(*, clients: int, duration: float, requests: int) -> dict[str,
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
         with LoadWatch() as watch:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     flat = {kind: [t for part in parts for t in part] for kind, parts in by_kind.items()}
     served = sum(len(v) for v in flat.values())
     loads_done = [t for part in page_loads for t in part]
@@ -479,6 +482,7 @@ def dashboard_part(*, clients: int, duration: float, requests: int) -> dict[str,
         "page_loads": {"count": len(loads_done), **_ms(loads_done)},
         "errors": sum(errors),
         "answered_mb": sum(received) / 1e6,
+        "client_cpu_share": cpu / seconds,
         "load": watch.summary(),
     }
 
@@ -540,6 +544,11 @@ def _machine() -> dict[str, str]:
 
 def _n(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _cpu(found: dict[str, Any]) -> str:
+    share = found.get("client_cpu_share")
+    return "–" if share is None else f"{100 * share:.0f}%"
 
 
 def _fault_rows(faults: dict[str, Any]) -> list[str]:
@@ -625,9 +634,9 @@ def render(results: dict[str, Any]) -> str:
             "*lost* = acknowledged but not stored, *duplicated* = stored twice.",
             "",
             "| Store | Clients | Seconds | Requests | Requests/s | p50 ms | p99 ms | Max ms "
-            "| Errors | Resent | Acknowledged | Stored | Lost | Duplicated | Load avg (start, "
-            "end, max 1-min) |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+            "| Errors | Resent | Acknowledged | Stored | Lost | Duplicated | Clients' CPU "
+            "| Load avg (start, end, max 1-min) |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
         ]
         for part, label in (("capture-sqlite", "SQLite"), ("capture-postgres", "PostgreSQL")):
             found = load.get(part)
@@ -640,6 +649,7 @@ def render(results: dict[str, Any]) -> str:
                 f"{_n(found['p50_ms'])} | {_n(found['p99_ms'])} | {_n(found['max_ms'])} | "
                 f"{found['errors']} | {found['resent']} | {found['acknowledged']:,} | "
                 f"{found['stored']:,} | **{found['lost']}** | **{found['duplicated']}** | "
+                f"{_cpu(found)} | "
                 f"{watch['start'][0]:.2f}, {watch['end'][0]:.2f}, {watch['max_1min']:.2f} |"
             )
         dash = load.get("dashboard")
@@ -654,21 +664,24 @@ def render(results: dict[str, Any]) -> str:
                 "",
                 "| Requests | Requests/s | p50 ms | p99 ms | Callbacks | Callback p50 ms "
                 "| Callback p99 ms | Page loads | Page load p50 ms | Page load p99 ms | Errors "
-                "| Load avg (start, end, max 1-min) |",
-                "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+                "| MB answered | Clients' CPU | Load avg (start, end, max 1-min) |",
+                "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
                 f"| {dash['requests']:,} | {dash['requests_per_s']:,.0f} | "
                 f"{_n(dash['p50_ms'])} | {_n(dash['p99_ms'])} | "
                 f"{dash['callbacks']['count']:,} | {_n(dash['callbacks']['p50_ms'])} | "
                 f"{_n(dash['callbacks']['p99_ms'])} | {dash['page_loads']['count']:,} | "
                 f"{_n(dash['page_loads']['p50_ms'])} | {_n(dash['page_loads']['p99_ms'])} | "
-                f"{dash['errors']} | {watch['start'][0]:.2f}, {watch['end'][0]:.2f}, "
+                f"{dash['errors']} | {dash['answered_mb']:,.0f} | {_cpu(dash)} | "
+                f"{watch['start'][0]:.2f}, {watch['end'][0]:.2f}, "
                 f"{watch['max_1min']:.2f} |",
             ]
         lines += [
             "",
-            "Clients and servers share the machine's cores (and, during these runs, other "
-            "developers' work did too, see the load average): latencies include waiting "
-            "for a core.",
+            "The clients are threads of one Python process (*Clients' CPU*: its CPU time "
+            "over the run's wall time, 100% = one core), the capture clients using "
+            "knelpunt's own `CaptureClient`. Clients and servers share the machine's two "
+            "cores, and during these runs other developers' work did too (see the load "
+            "average): latencies include waiting for a core.",
         ]
     return "\n".join(lines) + "\n"
 

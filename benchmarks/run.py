@@ -2073,6 +2073,7 @@ def render(
         ".venv/bin/python -m benchmarks.run --list    # case names for --only",
         ".venv/bin/python -m benchmarks.blockers --write   # planted blockers, Kronos side by side",
         ".venv/bin/python -m benchmarks.criteria --write   # policy criteria and compare timings",
+        ".venv/bin/python -m benchmarks.load --faults --duration 300 --write  # faults; 50 clients",
         "```",
         "",
         "The BPIC 2012 log is read from `../shared/event_logs/bpi_challenge_2012.xes.gz` "
