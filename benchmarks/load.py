@@ -512,10 +512,20 @@ def run_faults() -> dict[str, Any]:
     for case in ElementTree.parse(report).getroot().iter("testcase"):
         outcome = "passed"
         for tag in ("failure", "error", "skipped"):
-            if case.find(tag) is not None:
+            found = case.find(tag)
+            if found is not None:
                 outcome = {"failure": "failed", "error": "failed", "skipped": "skipped"}[tag]
+                if tag == "skipped" and found.get("type") == "pytest.xfail":
+                    outcome = "xfailed"
         properties = {p.get("name"): p.get("value") for p in case.iter("property")}
-        tests.append({"name": case.get("name"), "outcome": outcome, **properties})
+        tests.append(
+            {
+                "name": case.get("name"),
+                "outcome": outcome,
+                "seconds": float(case.get("time") or 0),
+                "properties": properties,
+            }
+        )
     report.unlink(missing_ok=True)
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     return {
@@ -552,47 +562,79 @@ def _cpu(found: dict[str, Any]) -> str:
 
 
 def _fault_rows(faults: dict[str, Any]) -> list[str]:
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for test in faults["tests"]:
         name = str(test["name"])
         backend = "PostgreSQL" if "postgres" in name else "SQLite"
         if name.startswith("test_kill_at_a_stage"):
-            key = f"SIGKILL of the ingest at a chosen stage|{backend}"
+            fault = "SIGKILL of the ingest at a chosen stage"
         elif name.startswith("test_kill_at_a_random_moment"):
-            key = f"SIGKILL of the ingest at a seeded random moment|{backend}"
+            fault = "SIGKILL of the ingest at a seeded random moment"
         elif name.startswith("test_capture_survives"):
-            key = "PostgreSQL restarted during a live capture (8 clients)|PostgreSQL"
+            fault = "PostgreSQL restarted during a live capture (8 clients)"
         elif name.startswith(("test_store_connects_again", "test_a_connection_lost")):
-            key = "PostgreSQL restarted or session ended under an open store|PostgreSQL"
-        elif "disk_full" in name or "full_disk" in name:
-            key = f"Disk full while recording|{backend}"
+            fault = "PostgreSQL restarted, stopped, or the session ended, under an open store"
+        elif "full_disk" in name:
+            fault = "Disk full while recording"
+        elif "simulation" in name:
+            fault = "SIGKILL of a simulation run half-way"
         else:
-            key = f"{name}|{backend}"
-        groups.setdefault(key, []).append(test)
+            continue  # not a fault (the skip-or-fail rule of the tests themselves)
+        groups.setdefault((fault, backend), []).append(test)
     rows = []
-    for key, tests in groups.items():
-        fault, backend = key.split("|")
+    for (fault, backend), tests in groups.items():
         passed = sum(t["outcome"] == "passed" for t in tests)
+        left = [t["properties"].get("left") for t in tests]
         notes = []
-        outcomes = [t.get("outcome") for t in tests]
         if "random" in fault:
-            moments = ", ".join(f"{float(t['moment_s']):.2f}" for t in tests if "moment_s" in t)
-            notes.append(
-                f"killed at {moments} s of a {float(tests[0].get('undisturbed_s', 0)):.1f} s "
-                f"run; left the source absent {outcomes.count('absent')}×, committed "
-                f"{outcomes.count('committed')}×"
+            moments = ", ".join(
+                f"{float(t['properties']['moment_s']):.2f}"
+                for t in tests
+                if "moment_s" in t["properties"]
             )
-        if "stage" in fault:
-            notes.append("reading; half of batch 1; half of batch 4; report written, not committed")
-        if "live capture" in fault:
-            for t in tests:
-                notes.append(
-                    f"3 restarts (fast, immediate, 2 s stop); {t.get('events')} events sent, "
-                    f"{t.get('resends')} resends; all stored once"
+            took = ", ".join(
+                sorted({f"{float(t['properties']['undisturbed_s']):.1f}" for t in tests})
+            )
+            notes.append(
+                f"killed at {moments} s after the recording began (an undisturbed run took "
+                f"{took} s); the source was absent {left.count('absent')}×, whole "
+                f"(killed after its commit) {left.count('committed')}×"
+            )
+        elif "chosen stage" in fault:
+            notes.append(
+                "while reading; half-way through batch 1; half-way through batch 4; report "
+                "written, not committed: the source absent each time"
+            )
+        elif "live capture" in fault:
+            notes += [
+                f"3 restarts (fast, immediate, a 2 s stop); {t['properties'].get('events')} "
+                f"events sent, {t['properties'].get('resends')} resends; every event stored "
+                "once, the capture server never restarted"
+                for t in tests
+            ]
+        elif "Disk full" in fault:
+            notes.append(
+                "StoreFullError; the store intact and readable; the file recorded whole "
+                "after space was freed"
+                + (
+                    " (WAL on the data disk: PostgreSQL stopped itself; WAL on its own "
+                    "disk: it stayed up)"
+                    if backend == "PostgreSQL"
+                    else ""
                 )
-        if "Disk full" in fault:
-            notes.append(f"{len(tests)} run(s); StoreFullError, store intact, recorded after")
-        rows.append(f"| {fault} | {backend} | {len(tests)} | {passed} | {'; '.join(notes)} |")
+            )
+        elif "simulation" in fault:
+            notes.append(
+                "**known gap** (strict xfail): the half-written run stays in the store, "
+                "without its closing report, and analyses read it"
+            )
+        elif "open store" in fault:
+            notes.append(
+                "restart -m fast, restart -m immediate, stop and start, "
+                "pg_terminate_backend mid-write"
+            )
+        shown = f"{passed}" if passed == len(tests) else f"{passed} ({len(tests) - passed} xfail)"
+        rows.append(f"| {fault} | {backend} | {len(tests)} | {shown} | {'; '.join(notes)} |")
     return rows
 
 
@@ -630,8 +672,13 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             "### Load",
             "",
-            "*Capture API*: single events, each request committed before its answer; "
-            "*lost* = acknowledged but not stored, *duplicated* = stored twice.",
+            "*Capture API*: `knelpunt capture serve` (waitress, 8 threads) on a new store "
+            "(SQLite: WAL, `synchronous=FULL`; PostgreSQL: a server of its own, fsync and "
+            "synchronous commit on); each client posts one event per request and waits for "
+            "the answer, sent after the commit, before the next (no pause between "
+            "requests). *Resent*: requests the client sent again after a 503 or a lost "
+            "connection; *lost*: acknowledged but not in the store; *duplicated*: stored "
+            "twice (read from the store after the run).",
             "",
             "| Store | Clients | Seconds | Requests | Requests/s | p50 ms | p99 ms | Max ms "
             "| Errors | Resent | Acknowledged | Stored | Lost | Duplicated | Clients' CPU "
@@ -658,9 +705,17 @@ def render(results: dict[str, Any]) -> str:
             visits = ", ".join(f"`{p}` {n}" for p, n in dash["callbacks_per_visit"].items())
             lines += [
                 "",
-                f"*Dashboard*: the demo year ({dash['events_in_store']:,} events), "
-                f"{dash['clients']} clients replaying page loads for {dash['seconds']:.0f} s "
-                f"(callbacks per page load: {visits}).",
+                f"*Dashboard*: `knelpunt-dashboard --no-warm` (waitress, 8 threads) on the "
+                f"demo year ({dash['events_in_store']:,} events, SQLite); the requests "
+                "Chromium sent to load each of the eleven pages (the page, `/_dash-layout`, "
+                "`/_dash-dependencies` and the `_dash-update-component` POSTs, with their "
+                "bodies; scripts and styles left out, as a returning browser has them) "
+                "replayed by "
+                f"{dash['clients']} clients, page after page, for {dash['seconds']:.0f} s, "
+                "each request waiting for the one before; every page was loaded once "
+                "before the clock, so the results it shows were computed (a server that "
+                "has been running). A callback that answers with the failure message "
+                f"counts as an error. Callbacks per page load: {visits}.",
                 "",
                 "| Requests | Requests/s | p50 ms | p99 ms | Callbacks | Callback p50 ms "
                 "| Callback p99 ms | Page loads | Page load p50 ms | Page load p99 ms | Errors "

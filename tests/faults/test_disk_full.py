@@ -83,7 +83,7 @@ def test_sqlite_store_on_a_full_disk(
     grow_tmpfs(disk, "96m")  # space freed
     _recorded_again(url, bpic15, bpic15_clean)
     record_property("fault", "disk-full-sqlite")
-    record_property("outcome", "StoreFullError; store intact; recorded after space freed")
+    record_property("left", "StoreFullError; store intact; recorded after space freed")
 
 
 def _until_connected(url: str, server: Cluster, seconds: float = 60.0) -> None:

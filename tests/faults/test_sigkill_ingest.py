@@ -164,7 +164,7 @@ def test_kill_at_a_stage(
     outcome = _kill_and_check(_url(backend, tmp_path, request), bpic15, stage, bpic15_clean)
     assert outcome == "absent"
     record_property("fault", f"sigkill-{stage}")
-    record_property("outcome", outcome)
+    record_property("left", outcome)
 
 
 @pytest.mark.real_logs
@@ -191,7 +191,7 @@ def test_kill_at_a_random_moment(
     record_property("fault", "sigkill-random")
     record_property("moment_s", round(moment, 3))
     record_property("undisturbed_s", round(seconds, 3))
-    record_property("outcome", outcome)
+    record_property("left", outcome)
 
 
 @pytest.mark.xfail(
