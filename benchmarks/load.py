@@ -8,6 +8,7 @@ and load" section of benchmarks/RESULTS.md)::
     .venv/bin/python -m benchmarks.load --duration 300 --write  # the recorded run
     .venv/bin/python -m benchmarks.load --only capture-sqlite --clients 8 --duration 20
     .venv/bin/python -m benchmarks.load --faults --only none --write  # the fault tests alone
+    .venv/bin/python -m benchmarks.load --render --write       # the report again, from JSON
 
 *Parts*. ``capture-sqlite`` and ``capture-postgres``: ``knelpunt capture serve`` (its
 defaults: waitress, 8 threads) as a child process on a new store (SQLite: WAL,
@@ -571,9 +572,10 @@ def _fault_rows(faults: dict[str, Any]) -> list[str]:
         elif name.startswith("test_kill_at_a_random_moment"):
             fault = "SIGKILL of the ingest at a seeded random moment"
         elif name.startswith("test_capture_survives"):
-            fault = "PostgreSQL restarted during a live capture (8 clients)"
+            fault, backend = "PostgreSQL restarted during a live capture (8 clients)", "PostgreSQL"
         elif name.startswith(("test_store_connects_again", "test_a_connection_lost")):
             fault = "PostgreSQL restarted, stopped, or the session ended, under an open store"
+            backend = "PostgreSQL"
         elif "full_disk" in name:
             fault = "Disk full while recording"
         elif "simulation" in name:
@@ -699,6 +701,22 @@ def render(results: dict[str, Any]) -> str:
                 f"{_cpu(found)} | "
                 f"{watch['start'][0]:.2f}, {watch['end'][0]:.2f}, {watch['max_1min']:.2f} |"
             )
+        captured = [
+            (label, load[part])
+            for part, label in (("capture-sqlite", "SQLite"), ("capture-postgres", "PostgreSQL"))
+            if part in load
+        ]
+        if captured:
+            held = all(found["lost"] == 0 and found["duplicated"] == 0 for _, found in captured)
+            counts = "; ".join(
+                f"{label}: {found['lost']} lost of {found['acknowledged']:,} acknowledged, "
+                f"{found['duplicated']} stored twice"
+                for label, found in captured
+            )
+            lines += [
+                "",
+                f"Events lost (issue 9: must be 0): **{'met' if held else 'not met'}** ({counts}).",
+            ]
         dash = load.get("dashboard")
         if dash:
             watch = dash["load"]
@@ -753,7 +771,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--faults", action="store_true", help="also run tests/faults")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument(
+        "--render", action="store_true", help=f"only the report again, from {RESULTS_JSON.name}"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        text = render(json.loads(RESULTS_JSON.read_text()))
+        print(text)
+        if args.write:
+            write_section(SECTION, text)
+        return 0
     parts = [p for p in (args.only or PARTS) if p != "none"]
     previous: dict[str, Any] = {}
     if RESULTS_JSON.exists():
