@@ -4,7 +4,8 @@ The notebook façade::
 
     import knelpunt as kp
     store = kp.open_store("knelpunt.db")
-    result = kp.ingest_log(store, "export.csv")
+    result = kp.ingest_log(store, "export.csv")   # ids pseudonymised, personal data dropped
+    kp.detect_personal_data("export.csv")          # what is found, what recording does
     log = kp.read_events(store, sources=[result.source.source_id])
     events = kp.load_events(store)              # the sorted, coded projection
     process = kp.discover_map(events)           # directly-follows graph + performance
@@ -56,9 +57,10 @@ from knelpunt.api import (
 from knelpunt.errors import KnelpuntError
 from knelpunt.events.model import Event, NewSource, RecordResult, Source
 from knelpunt.events.store import EventStore, open_store
-from knelpunt.ingest.check import LogCheck, check_log
+from knelpunt.ingest.check import LogCheck, check_log, detect_personal_data
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.mapping import ColumnMapping
+from knelpunt.ingest.minimise import PersonalData
 from knelpunt.ingest.pipeline import ingest_log
 from knelpunt.mining.conformance import Conformance, check_conformance
 from knelpunt.mining.filters import filter_events, simplify_map
@@ -78,6 +80,7 @@ from knelpunt.mining.organisation import (
 )
 from knelpunt.mining.projection import EventTable, load_events
 from knelpunt.policy import Criterion
+from knelpunt.privacy import PrivacyChoices
 from knelpunt.profile import Profile, ProfileCheck, check_profile, read_profile
 from knelpunt.reports.html import Report, report
 from knelpunt.simulate.runs import (
@@ -108,6 +111,8 @@ __all__ = [
     "LogCheck",
     "LogSummary",
     "NewSource",
+    "PersonalData",
+    "PrivacyChoices",
     "ProcessMap",
     "ProcessModel",
     "Profile",
@@ -128,6 +133,7 @@ __all__ = [
     "check_profile",
     "compare",
     "compare_scenarios",
+    "detect_personal_data",
     "discover_calendars",
     "discover_collaboration",
     "discover_handovers",

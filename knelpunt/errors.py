@@ -24,6 +24,8 @@ ValueError`` keeps working::
     │   ├── LoginThrottledError             too many failed log-ins lately: wait
     │   └── RoleError                       the user's role does not allow it
     ├── CaptureError                        the capture server refused a request or did not answer
+    ├── PrivacyError (ValueError)           a pseudonym key or privacy choice that cannot be used
+    │   └── PersonalDataError               personal data found in a column nobody chose for
     └── EventStoreError
         ├── StoreConnectionError            the store cannot be opened or reached
         ├── StoreFullError (OSError)        the disk that holds the store is full
@@ -62,6 +64,8 @@ __all__ = [
     "MalformedFileError",
     "MappingError",
     "ModelError",
+    "PersonalDataError",
+    "PrivacyError",
     "ProfileError",
     "RoleError",
     "ScenarioError",
@@ -174,6 +178,19 @@ class CaptureError(KnelpuntError):
         super().__init__(message)
         self.status = status
         self.errors = tuple(errors)
+
+
+class PrivacyError(KnelpuntError, ValueError):
+    """A pseudonym key or a privacy choice cannot be used (see :mod:`knelpunt.privacy`)."""
+
+
+class PersonalDataError(PrivacyError):
+    """Recording found personal data in a column with no choice made for it.
+
+    The detection reads the first rows; a column that looked clean there but
+    holds, say, BSNs further on stops the recording (nothing is stored) until
+    the user chooses to drop, pseudonymise or keep it.
+    """
 
 
 class EventStoreError(KnelpuntError):

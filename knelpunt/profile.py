@@ -30,6 +30,9 @@ copies a shipped profile (``generiek`` or ``sociaal-domein``) and edits it::
     criteria:                        # policy goals (see knelpunt.policy)
       - {id: wmo-onderzoek, type: deadline, from: Melding*, to: Verslag onderzoek,
          within: 6 weeks, target: 95%, reference: Wmo 2015 art. 2.3.2}
+    privacy:                         # recording this client's exports (knelpunt.privacy)
+      pseudonymise: yes              # case ids, resources, detected columns (default yes)
+      columns: {BSN: pseudonymise, Telefoon: drop, Wijk: keep}
 
 Every value is read as text (no YAML surprises: a resource called ``0123``
 or ``no`` keeps its name); ``null``, ``~`` or nothing leaves a section empty,
@@ -48,7 +51,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources as package_files
 from pathlib import Path
 from typing import Final, Literal
@@ -57,6 +60,7 @@ import pandas as pd
 
 from knelpunt.errors import CalendarError, ProfileError
 from knelpunt.policy import Criterion, SpecError, parse_criteria
+from knelpunt.privacy import ACTIONS, Action, PrivacyChoices
 from knelpunt.worktime import WorkCalendar, load_yaml
 
 __all__ = [
@@ -80,8 +84,11 @@ _SECTIONS: Final = (
     "activities",
     "protocol",
     "criteria",
+    "privacy",
 )
 _NULLS: Final = frozenset({"", "~", "null"})
+_YES: Final = frozenset({"yes", "true", "on", "ja", "y"})
+_NO: Final = frozenset({"no", "false", "off", "nee", "n"})
 # Without a calendar (or without its hours): Monday to Friday, 09:00-17:00.
 _OFFICE: Final = {"hours": dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), "09:00-17:00")}
 
@@ -109,6 +116,8 @@ class Profile:
         activities: per activity class, the names and ``*`` patterns in it.
         protocol: the protocol model (BPMN or PNML) to check conformance against.
         criteria: the policy goals as criteria (see :mod:`knelpunt.policy`).
+        privacy: what recording does with personal data in this client's exports
+            (see :mod:`knelpunt.privacy`); the defaults when the section is absent.
         path: the file the profile was read from.
     """
 
@@ -120,6 +129,7 @@ class Profile:
     activities: tuple[tuple[str, tuple[str, ...]], ...] = ()
     protocol: Path | None = None
     criteria: tuple[Criterion, ...] = ()
+    privacy: PrivacyChoices = field(default_factory=PrivacyChoices)
     path: Path | None = None
 
     def groups(self, kind: Literal["team", "role"] = "team") -> dict[str, str]:
@@ -340,8 +350,29 @@ class _Reader:
             activities=self.activities(spec.get("activities") or {}),
             protocol=self.protocol(spec.get("protocol")),
             criteria=self.criteria(spec.get("criteria")),
+            privacy=self.privacy(spec.get("privacy")),
             path=self.path,
         )
+
+    def privacy(self, spec: object) -> PrivacyChoices:
+        entry = self.mapping(spec, ("privacy",), keys=("pseudonymise", "columns"))
+        on = self.text(entry.get("pseudonymise", "yes"), ("privacy", "pseudonymise")).lower()
+        if on not in _YES | _NO:
+            raise _InvalidError(
+                ("privacy", "pseudonymise"),
+                f"{on!r} is not yes or no. Write 'pseudonymise: yes' (the default; case ids, "
+                "resources and detected personal data) or 'no' (synthetic data only).",
+            )
+        columns: dict[str, Action] = {}
+        for column, action in self.mapping(entry.get("columns"), ("privacy", "columns")).items():
+            chosen = self.text(action, ("privacy", "columns", column)).lower()
+            if chosen not in ACTIONS:
+                raise _InvalidError(
+                    ("privacy", "columns", column),
+                    f"{chosen!r} is not a choice; write drop, pseudonymise or keep.",
+                )
+            columns[column] = chosen  # type: ignore[assignment]  # checked just above
+        return PrivacyChoices(pseudonymise=on in _YES, columns=columns)
 
     def criteria(self, spec: object) -> tuple[Criterion, ...]:
         try:

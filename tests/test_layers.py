@@ -27,12 +27,15 @@ def _files(part: str) -> list[Path]:
     return sorted(target.rglob("*.py")) if target.is_dir() else [target.with_suffix(".py")]
 
 
-# The core imports only the error tree, the working calendar and the criteria
-# grammar, never a sibling subpackage (eventsourcing's domain never imports its persistence).
-CORE_ALLOWED = {"knelpunt.errors", "knelpunt.worktime", "knelpunt.policy"}
+# The core imports only the error tree, the working calendar, the criteria grammar and
+# the privacy choices, never a sibling subpackage (eventsourcing's domain never imports
+# its persistence).
+CORE_ALLOWED = {"knelpunt.errors", "knelpunt.worktime", "knelpunt.policy", "knelpunt.privacy"}
 
 
-@pytest.mark.parametrize("part", ["events", "schema", "profile", "policy", "worktime", "errors"])
+@pytest.mark.parametrize(
+    "part", ["events", "schema", "profile", "policy", "privacy", "worktime", "errors"]
+)
 def test_the_core_imports_no_other_subpackage(part: str) -> None:
     for path in _files(part):
         own = f"knelpunt.{part}"

@@ -26,6 +26,7 @@ from knelpunt.errors import (
     LogSchemaError,
     MappingError,
     ModelError,
+    PrivacyError,
     ProfileError,
     ScenarioError,
     UnsafeInputError,
@@ -77,6 +78,7 @@ def _fail(error: Exception) -> typer.Exit:
         | ScenarioError
         | AnalysisError
         | UserError
+        | PrivacyError
         | FileNotFoundError,
     ):
         code = EXIT_INPUT

@@ -24,12 +24,59 @@ from knelpunt.cli._app import (
     err,
     out,
 )
-from knelpunt.errors import (
-    KnelpuntError,
-)
+from knelpunt.errors import KnelpuntError, PrivacyError
 from knelpunt.events.store import DEFAULT_STORE
+from knelpunt.ingest.check import detect_personal_data
 from knelpunt.ingest.export import export_log
 from knelpunt.ingest.pipeline import ingest_log
+from knelpunt.privacy import PrivacyChoices, load_key, parse_choices, pseudonym
+
+_DROP_HELP = "Drop this column before recording (repeatable)."
+_PSEUDONYMISE_HELP = "Replace this column's values by pseudonyms (repeatable)."
+_KEEP_HELP = (
+    "Record this column as it is, also when it holds personal data (repeatable; the "
+    "source's details record the choice)."
+)
+_KEY_HELP = (
+    "The pseudonym key file (default: $KNELPUNT_PSEUDONYM_KEY_FILE, else "
+    "~/.config/knelpunt/pseudonym.key; made on first use). Use the same key for "
+    "sources you want to join."
+)
+_PROFILE_HELP = "Take the privacy choices from this profile's 'privacy' section."
+ColumnsOption = list[str] | None
+
+
+def _privacy(
+    *,
+    profile: str | None,
+    drop: ColumnsOption,
+    pseudonymise: ColumnsOption,
+    keep: ColumnsOption,
+    on: bool,
+    key_file: Path | None,
+) -> PrivacyChoices:
+    """The profile's privacy choices with the command line's over them."""
+    base = PrivacyChoices()
+    if profile is not None:
+        from knelpunt.profile import read_profile
+
+        base = read_profile(profile).privacy
+    chosen = parse_choices(drop=drop or (), pseudonymise=pseudonymise or (), keep=keep or ())
+    choices = PrivacyChoices(
+        pseudonymise=base.pseudonymise and on,
+        columns={**base.columns, **chosen},
+        key_file=key_file,
+    )
+    if not choices.pseudonymise:
+        err.print(
+            "[bold yellow]warning:[/] pseudonymisation is off: case ids, resources and any "
+            "personal data found are recorded as they are. Only do this for data without "
+            "real people in it (a simulation, a test).",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+    return choices
 
 
 @app.command()
@@ -71,9 +118,29 @@ def ingest(
     encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: detect).")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detect).")] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel worksheet (default: the first).")] = None,
+    drop: Annotated[ColumnsOption, typer.Option("--drop", help=_DROP_HELP)] = None,
+    pseudonymise_columns: Annotated[
+        ColumnsOption, typer.Option("--pseudonymise", help=_PSEUDONYMISE_HELP)
+    ] = None,
+    keep: Annotated[ColumnsOption, typer.Option("--keep", help=_KEEP_HELP)] = None,
+    no_pseudonymise: Annotated[
+        bool,
+        typer.Option(
+            "--no-pseudonymise",
+            help="Record case ids, resources and personal data as they are: for data "
+            "without real people in it only (prints a warning).",
+        ),
+    ] = False,
+    key_file: Annotated[Path | None, typer.Option("--key-file", help=_KEY_HELP)] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help=_PROFILE_HELP)] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record a log file in the store as one new source (all or nothing)."""
+    """Record a log file in the store as one new source (all or nothing).
+
+    Case ids and resources are pseudonymised, and columns with personal data
+    (BSN, names, e-mail, phone, postcode, date of birth) are pseudonymised or
+    dropped, unless chosen otherwise; 'knelpunt privacy FILE' shows what is found.
+    """
     pairs = mapping or ""
     if timestamp_format:
         pairs = (
@@ -81,6 +148,17 @@ def ingest(
             if pairs
             else (f"timestamp_format={timestamp_format}")
         )
+    try:
+        choices = _privacy(
+            profile=profile,
+            drop=drop,
+            pseudonymise=pseudonymise_columns,
+            keep=keep,
+            on=not no_pseudonymise,
+            key_file=key_file,
+        )
+    except KnelpuntError as error:
+        raise _fail(error) from error
     with _open(store) as target:
         show = err.is_terminal and not as_json
         with Progress(
@@ -110,6 +188,7 @@ def ingest(
                     encoding=encoding,
                     delimiter=delimiter,
                     sheet=int(sheet) if sheet is not None and sheet.isdigit() else sheet,
+                    privacy=choices,
                     progress=progress,
                 )
             except (KnelpuntError, FileNotFoundError) as error:
@@ -247,3 +326,90 @@ def show_mapping(
             out.print(f"{field:>16} = {column}   [dim]{why}[/]", highlight=False)
     for field in suggestion.missing:
         out.print(f"{field:>16} = ?  (no candidate; map it with --mapping {field}=COLUMN)")
+
+
+@app.command("privacy")
+def show_privacy(
+    file: Annotated[Path, typer.Argument(help="The file to look at.")],
+    mapping: Annotated[
+        str | None, typer.Option(help="Columns, as for 'knelpunt ingest --mapping'.")
+    ] = None,
+    drop: Annotated[ColumnsOption, typer.Option("--drop", help=_DROP_HELP)] = None,
+    pseudonymise_columns: Annotated[
+        ColumnsOption, typer.Option("--pseudonymise", help=_PSEUDONYMISE_HELP)
+    ] = None,
+    keep: Annotated[ColumnsOption, typer.Option("--keep", help=_KEEP_HELP)] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help=_PROFILE_HELP)] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel worksheet (default: the first).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the personal data in a file and what 'knelpunt ingest' would do with each
+    column (nothing is recorded; no key is needed)."""
+    try:
+        choices = _privacy(
+            profile=profile,
+            drop=drop,
+            pseudonymise=pseudonymise_columns,
+            keep=keep,
+            on=True,
+            key_file=None,
+        )
+        found = detect_personal_data(
+            file,
+            mapping=mapping,
+            privacy=choices,
+            sheet=int(sheet) if sheet is not None and sheet.isdigit() else sheet,
+        )
+    except (KnelpuntError, FileNotFoundError) as error:
+        raise _fail(error) from error
+    frame = found.to_frame()
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "file": found.file,
+                    "rows": found.rows,
+                    "columns": json.loads(frame.to_json(orient="records")),
+                    "warnings": list(found.warnings),
+                }
+            )
+        )
+        return
+    table = Table("column", "found", "rows", "example", "recorded as", title=found.file)
+    for row in found.decisions:
+        seen = f"{row.finding.matched:,} of {row.finding.rows:,}" if row.finding else "-"
+        action = row.action + ("" if row.chosen else " (default)")
+        table.add_row(
+            row.column, row.kind or "-", seen, row.finding.example if row.finding else "", action
+        )
+    out.print(table)
+    out.print(
+        f"Read the first {found.rows:,} rows. Change a choice with --drop, --pseudonymise or "
+        "--keep COLUMN on 'knelpunt ingest', or in the profile's privacy section.",
+        highlight=False,
+    )
+    for warning in found.warnings:
+        out.print(f"  note: {warning}", highlight=False)
+
+
+@app.command("pseudonym")
+def show_pseudonym(
+    values: Annotated[list[str], typer.Argument(help="Values, e.g. a professional's name.")],
+    kind: Annotated[
+        str, typer.Option(help="case, resource or value: the pseudonym's prefix (c-, r-, p-).")
+    ] = "resource",
+    key_file: Annotated[Path | None, typer.Option("--key-file", help=_KEY_HELP)] = None,
+) -> None:
+    """Print the pseudonyms recording gives these values (with the same key), e.g. to name
+    people in a profile's teams by their pseudonym."""
+    prefixes = {"case": "c-", "resource": "r-", "value": "p-"}
+    if kind not in prefixes:
+        raise _fail(PrivacyError(f"--kind {kind!r}: choose case, resource or value."))
+    try:
+        key = load_key(key_file, create=False)
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    for value in values:
+        out.print(
+            f"{value}\t{pseudonym(value.strip(), key=key, prefix=prefixes[kind])}", highlight=False
+        )

@@ -27,13 +27,16 @@ from knelpunt.ingest.mapping import (
     parse_mapping,
     suggest_mapping,
 )
+from knelpunt.ingest.minimise import PrivacyPlan, plan_privacy
 from knelpunt.ingest.readers import RawLog, frame_log, read_raw
 from knelpunt.ingest.timestamps import detect_format
+from knelpunt.privacy import PrivacyChoices
 from knelpunt.schema import DEFAULT_TIMEZONE
 
-__all__ = ["LogInput", "Progress", "ingest_log", "open_raw"]
+__all__ = ["LogInput", "Privacy", "Progress", "choices_of", "ingest_log", "open_raw", "plan_for"]
 
 LogInput = str | Path | IO[bytes] | pd.DataFrame
+Privacy = PrivacyChoices | Literal["off"] | None
 Progress = Callable[[int, int | None], None]
 _MAX_ISSUES = 10_000
 
@@ -176,6 +179,29 @@ def resolve_mapping(
     return mapping
 
 
+def choices_of(privacy: Privacy) -> PrivacyChoices:
+    """The choices ``privacy=`` stands for: None is the default (on), ``"off"`` is off."""
+    if privacy is None:
+        return PrivacyChoices()
+    if privacy == "off":
+        return PrivacyChoices.off()
+    if not isinstance(privacy, PrivacyChoices):
+        raise TypeError(f"privacy= takes PrivacyChoices(...), 'off' or None, not {privacy!r}.")
+    return privacy
+
+
+def plan_for(raw: RawLog, mapping: ColumnMapping, privacy: Privacy) -> PrivacyPlan:
+    """The privacy plan for a raw log and its resolved mapping."""
+    return plan_privacy(
+        raw.sample,
+        columns=raw.columns,
+        mapped=mapping.columns(),
+        choices=choices_of(privacy),
+        file=raw.name,
+        unit=raw.unit,
+    )
+
+
 def ingest_log(
     store: EventStore,
     data: LogInput,
@@ -183,6 +209,7 @@ def ingest_log(
     name: str | None = None,
     format: str | None = None,
     mapping: ColumnMapping | Mapping[str, str] | str | None = None,
+    privacy: Privacy = None,
     mode: Literal["strict", "lenient"] = "strict",
     duplicates: Literal["reject", "keep"] = "reject",
     timezone: str = DEFAULT_TIMEZONE,
@@ -202,6 +229,13 @@ def ingest_log(
         format: csv, xlsx, xes or parquet; detected from the name and contents.
         mapping: a :class:`ColumnMapping`, a dict, or ``"case_id=Zaak,..."``;
             fields left out are suggested. XES needs none.
+        privacy: what to do with personal data (:class:`~knelpunt.privacy.PrivacyChoices`).
+            By default case ids and resources are pseudonymised with the key in
+            the key file (:mod:`knelpunt.privacy`), and columns where
+            :func:`knelpunt.detect_personal_data` finds personal data are
+            pseudonymised (BSN, names) or dropped (the rest). ``"off"`` records
+            everything as it is: for synthetic data only. The source's details
+            keep what was done (``details["privacy"]``) and the key's fingerprint.
         mode: ``strict`` refuses the whole file when any row is bad (the store
             is unchanged); ``lenient`` records the valid rows and keeps every
             refused row with its reason (``store.rejects(source_id)``).
@@ -224,14 +258,22 @@ def ingest_log(
             say why: empty, unmapped, malformed, invalid rows in strict mode).
         UnsafeInputError: XML with a DTD or entities.
         UnsupportedFormatError: not a format knelpunt reads.
+        PrivacyError: a privacy choice that cannot be applied, or no usable key;
+            :class:`~knelpunt.errors.PersonalDataError` when a column left as
+            it is turns out to hold personal data further down the file.
 
     Example:
         >>> import knelpunt as kp
         >>> from knelpunt.testing import make_log
+        >>> choices = kp.PrivacyChoices(key=b"the client's key, kept elsewhere")
         >>> with kp.open_store(":memory:") as store:
-        ...     result = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo")
-        ...     result.added, result.source.name
-        (15, 'demo')
+        ...     result = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo",
+        ...                            privacy=choices)
+        ...     events = kp.read_events(store)
+        >>> result.added, result.source.name, result.source.details["privacy"]["pseudonymised"]
+        (15, 'demo', True)
+        >>> events["case:concept:name"].iloc[0], events["org:resource"].iloc[0]
+        ('c-46891007df14cbf40461', 'r-ca5b8b2e3061490fc29d')
     """
     started = time.perf_counter()
     with open_raw(
@@ -241,6 +283,7 @@ def ingest_log(
         if earlier is not None:
             return RecordResult(earlier, 0, 0, True, (), time.perf_counter() - started)
         used = resolve_mapping(raw, mapping)
+        plan = plan_for(raw, used, privacy)
         zone = raw.naive_timezone or timezone
         details: dict[str, Any] = {
             "file": raw.name,
@@ -250,6 +293,7 @@ def ingest_log(
             "mode": mode,
             "duplicates": duplicates,
             **raw.details,
+            "privacy": plan.details(),
         }
         if facts is not None:
             details["bytes"] = facts.size
@@ -266,6 +310,7 @@ def ingest_log(
                     recording,
                     raw,
                     used,
+                    plan,
                     zone=zone,
                     mode=mode,
                     duplicates=duplicates,
@@ -291,6 +336,7 @@ def _record_rows(
     recording: Recording,
     raw: RawLog,
     mapping: ColumnMapping,
+    plan: PrivacyPlan,
     *,
     zone: str,
     mode: str,
@@ -306,7 +352,7 @@ def _record_rows(
     date_only = True
     for chunk, lines in raw.chunks():
         converted = convert_chunk(
-            chunk,
+            plan.apply(chunk, lines),
             lines,
             mapping=mapping,
             timezone=zone,
@@ -341,7 +387,7 @@ def _record_rows(
     if issues and (mode == "strict" or events == 0):
         issues.sort(key=lambda i: i.line or 0)
         raise LogValidationError(raw.name, issues, refused)
-    warnings = []
+    warnings = list(plan.report.warnings)
     if ambiguous:
         warnings.append(
             f"{ambiguous} timestamp(s) fell in the hour that occurs twice when daylight saving "

@@ -1,0 +1,487 @@
+"""Personal data in a log's columns: what kind, how often, and what to do with it.
+
+Six kinds are recognised, by a column's values and, where values alone
+cannot tell, by its name:
+
+* ``bsn``: a citizen service number, nine digits (or eight: a leading zero
+  lost in a spreadsheet) that pass the eleven-test (:func:`elfproef`), as the
+  whole value, or after the word BSN in a text. One in eleven random
+  nine-digit numbers passes too, so a column of bare numbers counts only
+  when at least half its values pass (a fifth with a name such as ``BSN``).
+* ``email``: an e-mail address anywhere in the value.
+* ``phone``: a Dutch phone number (``06-12345678``, ``+31 20 123 4567``,
+  ``0031...``), not a free service number (0800, 0900).
+* ``address``: a Dutch postcode (``1234 AB``), with or without a house
+  number; in a text only in capitals (``1234 AB``), so ``2024 en`` is none.
+  Also a column named as an address (``adres``, ``straat``, ``huisnummer``).
+* ``name``: a person's name: a known first name (the 45,000 of
+  gender-guesser's dictionary) followed by capitalised words, initials
+  (``J. de Vries``), or ``Jansen, P.``, with Dutch tussenvoegsels between
+  (``Fatima el Amrani``, ``Jan van der Berg``). A column counts when half its
+  values look like names, or a third when its name says so (``naam``,
+  ``achternaam``, ``client naam``; then a surname alone counts too).
+* ``birth_date``: a column named as one (``geboortedatum``, ``geb. datum``,
+  ``date of birth``) whose values are mostly dates from 1900 to today.
+
+E-mail addresses, phone numbers, postcodes and a BSN after the word BSN are
+precise enough that one value flags the column. The report
+(:class:`PersonalData`) gives per column the kind, the rows matched and an
+example masked, and the action that recording will take: by default a BSN
+or name column is pseudonymised (so sources can still be joined on it) and
+the others are dropped; nothing is kept unless a user chooses ``keep``.
+
+Detection reads a sample (the first 5,000 rows). While recording, every
+column left as it is is checked again in every chunk for BSNs, e-mail
+addresses, phone numbers and postcodes, so personal data further down the
+file stops the recording instead of reaching the store.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from knelpunt.privacy import Action
+
+__all__ = [
+    "DEFAULT_ACTIONS",
+    "KINDS",
+    "Finding",
+    "Kind",
+    "elfproef",
+    "mask",
+    "scan_column",
+    "scan_values",
+]
+
+Kind = Literal["bsn", "email", "phone", "address", "name", "birth_date"]
+KINDS: Final = ("bsn", "email", "phone", "address", "name", "birth_date")
+DEFAULT_ACTIONS: Final[Mapping[str, Action]] = {
+    "bsn": "pseudonymise",
+    "name": "pseudonymise",
+    "email": "drop",
+    "phone": "drop",
+    "address": "drop",
+    "birth_date": "drop",
+}
+"""What recording does with a column of each kind unless a user chooses otherwise."""
+
+_EMAIL: Final = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+_PHONE_FULL: Final = r"^(?:\+31|0031|0)[1-9][0-9]{8}$"
+_PHONE_SERVICE: Final = r"^(?:\+31|0031|0)(?:800|900|906|909)"
+_PHONE_TEXT: Final = r"(?:^|[^0-9+])(?:\+31|0031|0)[1-9](?:[ \-]?[0-9]){8}(?:[^0-9]|$)"
+_POSTCODE_FULL: Final = (
+    r"^[1-9][0-9]{3} ?[A-Za-z]{2}(?:[ ,\-]*[0-9]{1,5}(?: ?[A-Za-z]{1,2}|[ \-][0-9]{1,4})?)?$"
+)
+_POSTCODE_TEXT: Final = r"(?:^|[^0-9A-Za-z])[1-9][0-9]{3} ?[A-Z]{2}(?:[^A-Za-z]|$)"
+_BSN_WORD: Final = r"(?i)(?:^|[^a-z])(?:bsn|burgerservicenummer|sofinummer)(?:[^a-z]|$)"
+_NUMBER_IN_TEXT: Final = re.compile(r"(?<![0-9])[0-9][0-9 .]{6,10}[0-9](?![0-9])")
+
+# Column names (lower case, letters and digits only) that say what a column holds.
+_HINTS: Final[Mapping[str, re.Pattern[str]]] = {
+    "bsn": re.compile(r"bsn|burgerservicenummer|sofinummer"),
+    "email": re.compile(r"e?mail"),
+    "phone": re.compile(r"telefoon|phone|mobiel|gsm|telnr|^tel$|^mobile"),
+    "address": re.compile(r"postcode|zipcode|adres|address|straat|street|huisnummer|huisnr"),
+    "birth_date": re.compile(r"geboorte|geboren|birth|^gebdat|^gebdatum|^dob$"),
+    "name": re.compile(
+        r"^(?:volledige|full|first|last|sur|given|family)?(?:naam|name|namen)$"
+        r"|^(?:achter|voor|roep|geslachts|familie|meisjes)(?:naam|namen)$|^voorletters$"
+        r"|^(?:naam)?(?:client|klant|burger|aanvrager|melder|ouder|partner|kind|contactpersoon"
+        r"|persoon|patient|bewoner|verzoeker|betrokkene|inwoner)(?:naam|name)$"
+        r"|^naam(?:client|klant|burger|aanvrager|melder|ouder|partner|kind|contactpersoon"
+        r"|persoon|patient|bewoner|verzoeker|betrokkene|inwoner)$"
+        r"|^(?:surname|lastname|firstname|achternaam)"
+    ),
+}
+_SURNAME_HINT: Final = re.compile(r"achternaam|surname|lastname|geslachtsnaam|familienaam")
+
+_TUSSENVOEGSELS: Final = frozenset(
+    [
+        "van",
+        "de",
+        "der",
+        "den",
+        "ter",
+        "ten",
+        "te",
+        "het",
+        "'t",
+        "in",
+        "op",
+        "el",
+        "al",
+        "la",
+        "le",
+        "du",
+        "da",
+        "di",
+        "von",
+        "del",
+        "dos",
+        "das",
+        "bin",
+        "ben",
+        "ibn",
+        "aan",
+        "bij",
+        "uit",
+        "vd",
+        "v.d.",
+        "d'",
+        "o'",
+    ]
+)
+# Words in the first-name dictionary that are also common words in logs.
+_NOT_NAMES: Final = frozenset(
+    [
+        "ja",
+        "nee",
+        "de",
+        "van",
+        "an",
+        "dag",
+        "man",
+        "mei",
+        "maart",
+        "april",
+        "augustus",
+        "juni",
+        "done",
+        "al",
+        "el",
+        "la",
+        "le",
+        "ben",
+        "bin",
+        "mark",
+        "will",
+        "sale",
+        "may",
+        "june",
+        "august",
+        "art",
+        "job",
+        "ray",
+        "dean",
+        "chance",
+        "rich",
+        "ever",
+        "my",
+        "so",
+    ]
+)
+_LETTERS: Final = r"[^\W\d_]"
+_WORD: Final = re.compile(rf"^{_LETTERS}[{_LETTERS[1:-1]}'’\-]*$")
+_INITIALS: Final = re.compile(rf"^(?:{_LETTERS}\.){{1,5}}$")
+
+# Share of rows that must match before a column counts (see the module documentation).
+_SHARE: Final = 0.5
+_SHARE_HINTED: Final = 0.2
+_SHARE_NAME_HINTED: Final = 0.34
+_MIN_NAME_VALUES: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Personal data of one kind found in one column.
+
+    Attributes:
+        column: the file's column.
+        kind: bsn, email, phone, address, name or birth_date.
+        rows: the non-empty values looked at.
+        matched: how many of them matched.
+        example: one matching value, masked (``J•• d• V••••``).
+        by_name: the column's name counted towards the finding.
+    """
+
+    column: str
+    kind: Kind
+    rows: int
+    matched: int
+    example: str = field(default="")
+    by_name: bool = False
+
+
+def elfproef(number: str) -> bool:
+    """Does ``number`` pass the eleven-test of a BSN?
+
+    Nine digits d1..d9 pass when 9·d1 + 8·d2 + ... + 2·d8 − d9 is a multiple
+    of 11 (and not all zero). Eight digits are read with the leading zero a
+    spreadsheet drops; spaces and dots between digits are ignored.
+
+    Example:
+        >>> elfproef("111222333"), elfproef("123456782"), elfproef("123456789")
+        (True, True, False)
+        >>> elfproef("12345672"), elfproef("1234.56.782"), elfproef("000000000")
+        (True, True, False)
+    """
+    digits = re.sub(r"[ .]", "", number)
+    if not re.fullmatch(r"[0-9]{8,9}", digits):
+        return False
+    digits = digits.zfill(9)
+    if digits == "000000000":
+        return False
+    total = sum(int(d) * w for d, w in zip(digits, (9, 8, 7, 6, 5, 4, 3, 2, -1), strict=True))
+    return total % 11 == 0
+
+
+def _elfproef_many(digits: pl.Series) -> np.ndarray:
+    """The eleven-test over strings of 8-9 digits, vectorised."""
+    if digits.len() == 0:
+        return np.zeros(0, dtype=bool)
+    padded = digits.str.zfill(9).to_numpy().astype("S9")
+    grid = np.frombuffer(padded.tobytes(), dtype=np.uint8).reshape(-1, 9).astype(np.int64) - 48
+    weights = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1], dtype=np.int64)
+    total = grid @ weights
+    passed: np.ndarray = (total % 11 == 0) & grid.any(axis=1)
+    return passed
+
+
+def mask(value: str) -> str:
+    """A value with all but the first character of each word hidden.
+
+    Example:
+        >>> mask("Jan de Vries"), mask("123456782"), mask("an@gemeente.nl")
+        ('J•• d• V••••', '1••••••••', 'a•@g•••••••.n•')
+    """
+    return re.sub(r"(?<=\w)\w", "•", value)
+
+
+def _normal(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+def _hinted(column: str, kind: str) -> bool:
+    return bool(_HINTS[kind].search(_normal(column)))
+
+
+@cache
+def _first_names() -> frozenset[str]:
+    """Lower-case first names from gender-guesser's dictionary (of all countries: a
+    municipality's clients and staff have names from everywhere)."""
+    data = resources.files("gender_guesser") / "data" / "nam_dict.txt"
+    names = set()
+    with data.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line[:1] in ("#", "=", "") or len(line.split()) < 2:
+                continue
+            names.add(line.split()[1].replace("+", " ").lower())
+    return frozenset(names - _NOT_NAMES)
+
+
+def _looks_like_name(value: str, *, hinted: bool, surnames: bool) -> bool:
+    """A person's name by shape and a known first name (see the module documentation)."""
+    text = value.strip()
+    if not text or len(text) > 80 or any(c.isdigit() for c in text):
+        return False
+    if "," in text:
+        # "Jansen, P." or "Vries, Jan de"
+        last, _, first = (p.strip() for p in text.partition(","))
+        return _capitalised(last.split()) and (
+            bool(_INITIALS.match(first.replace(" ", "")))
+            or _capitalised(first.split(), first_name=True)
+        )
+    words = text.split()
+    if hinted and surnames and _capitalised(words):
+        return True  # under a surname heading: "Jansen", "de Vries"
+    if len(words) == 1:
+        # One word: a first name or (under a surname heading) a surname, only where the
+        # column's name says it holds names.
+        return hinted and words[0].lower() in _first_names()
+    head = words[0]
+    if _INITIALS.match(head) or (
+        len(words) > 1 and _INITIALS.match("".join(w for w in words if _INITIALS.match(w)))
+    ):
+        rest = [w for w in words if not _INITIALS.match(w)]
+        return bool(rest) and _capitalised(rest)
+    return head.lower() in _first_names() and head[0].isupper() and _capitalised(words)
+
+
+def _capitalised(words: list[str], *, first_name: bool = False) -> bool:
+    """Capitalised words with lower-case tussenvoegsels between (``Jan van der Berg``)."""
+    if not words:
+        return False
+    proper = [w for w in words if w.lower() not in _TUSSENVOEGSELS or w[0].isupper()]
+    if not proper:
+        return False
+    if first_name and proper[0].lower() not in _first_names():
+        return False
+    return all(_WORD.match(w) and w[0].isupper() for w in proper)
+
+
+def _as_text(values: pd.Series) -> pl.Series:
+    """Non-empty values as stripped text (whole floats without '.0'); dates are none."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_bool_dtype(
+        values.dtype
+    ):
+        return pl.Series(values=[], dtype=pl.String)
+    if pd.api.types.is_float_dtype(values.dtype):
+        whole = values.dropna()
+        if (whole % 1 == 0).all():
+            values = whole.astype("int64")
+    if values.dtype == object:
+        values = values.map(
+            lambda v: v if isinstance(v, str) else (None if v is None or v != v else str(v))
+        )
+    text = pl.Series(values=values.astype("string").tolist(), dtype=pl.String)
+    text = text.str.strip_chars()
+    return text.filter(text.is_not_null() & (text != ""))
+
+
+def scan_values(values: pd.Series, column: str, *, precise_only: bool = False) -> list[Finding]:
+    """The kinds of personal data in one column's values (see the module documentation).
+
+    Args:
+        values: the column (any dtype).
+        column: its name, for the name hints.
+        precise_only: only BSN, e-mail, phone and postcode (the checks of every chunk
+            while recording; names and birth dates are judged on the sample).
+
+    Example:
+        >>> found = scan_values(pd.Series(["111222333", "123456782", ""]), "Klant")
+        >>> [(f.kind, f.matched, f.rows, f.example) for f in found]
+        [('bsn', 2, 2, '1••••••••')]
+    """
+    text = _as_text(values)
+    if text.len() == 0:
+        return []
+    counts = text.value_counts()
+    # Most frequent first, ties by value: the example shown does not change by run.
+    counts = counts.sort(["count", counts.columns[0]], descending=[True, False])
+    uniques: pl.Series = counts[counts.columns[0]]
+    weights = counts["count"].to_numpy()
+    total = int(weights.sum())
+    found: list[Finding] = []
+
+    def add(kind: Kind, hits: np.ndarray, *, by_name: bool = False) -> None:
+        matched = int(weights[hits].sum())
+        example = str(uniques.filter(pl.Series(hits))[0])
+        found.append(Finding(column, kind, total, matched, mask(example), by_name))
+
+    # BSN: bare numbers by share; after the word BSN in a text, one is enough.
+    digits = uniques.str.replace_all(r"[ .]", "")
+    numeric = digits.str.contains(r"^[0-9]{8,9}$").to_numpy()
+    passes = np.zeros(len(uniques), dtype=bool)
+    passes[numeric] = _elfproef_many(digits.filter(pl.Series(numeric)))
+    worded = uniques.str.contains(_BSN_WORD).to_numpy() & ~numeric
+    if worded.any():
+        for i in np.flatnonzero(worded):
+            numbers = _NUMBER_IN_TEXT.findall(str(uniques[int(i)]))
+            worded[i] = any(elfproef(n) for n in numbers)
+    hinted = _hinted(column, "bsn")
+    share = weights[passes].sum() / total
+    if worded.any() or share >= (_SHARE_HINTED if hinted else _SHARE):
+        add("bsn", passes | worded, by_name=hinted)
+
+    emails = uniques.str.contains(_EMAIL).to_numpy()
+    if emails.any():
+        add("email", emails, by_name=_hinted(column, "email"))
+
+    compact = uniques.str.replace_all(r"[ \-().]", "")
+    phones = (
+        compact.str.contains(_PHONE_FULL) & ~compact.str.contains(_PHONE_SERVICE)
+    ).to_numpy() | uniques.str.contains(_PHONE_TEXT).to_numpy()
+    phones &= ~emails
+    if phones.any():
+        add("phone", phones, by_name=_hinted(column, "phone"))
+
+    postcodes = (
+        uniques.str.contains(_POSTCODE_FULL).to_numpy()
+        | uniques.str.contains(_POSTCODE_TEXT).to_numpy()
+    )
+    if postcodes.any():
+        add("address", postcodes, by_name=_hinted(column, "address"))
+    if precise_only:
+        return found
+
+    if _hinted(column, "address") and not postcodes.any():
+        # A street and number, a house number: the name says what the values are.
+        address = uniques.str.contains(r"[0-9]").to_numpy()
+        if weights[address].sum() / total >= _SHARE:
+            add("address", address, by_name=True)
+
+    if _hinted(column, "birth_date"):
+        births = _birth_dates(values)
+        if births is not None:
+            found.append(births)
+
+    name_hint = _hinted(column, "name")
+    if (name_hint or uniques.len() >= _MIN_NAME_VALUES) and not found:
+        surnames = bool(_SURNAME_HINT.search(_normal(column)))
+        names = np.array(
+            [_looks_like_name(v, hinted=name_hint, surnames=surnames) for v in uniques.to_list()],
+            dtype=bool,
+        )
+        share = weights[names].sum() / total if names.any() else 0.0
+        if share >= (_SHARE_NAME_HINTED if name_hint else _SHARE):
+            add("name", names, by_name=name_hint)
+    return found
+
+
+def _birth_dates(values: pd.Series) -> Finding | None:
+    from knelpunt.ingest.timestamps import detect_format
+
+    column = str(values.name)
+    present = values.dropna()
+    if pd.api.types.is_datetime64_any_dtype(present.dtype):
+        parsed = pd.Series(present)
+    else:
+        text = present.astype(str).str.strip()
+        text = text[text != ""]
+        fmt, share = detect_format(text)
+        if fmt is None or share < _SHARE:
+            return None
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    if parsed.empty:
+        return None
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    plausible = (
+        parsed.notna()
+        & (parsed >= pd.Timestamp("1900-01-01"))
+        & (parsed <= pd.Timestamp(date.today()))
+    )
+    matched = int(plausible.sum())
+    if matched / len(parsed) < _SHARE:
+        return None
+    example = str(present[plausible.to_numpy()].iloc[0])
+    return Finding(column, "birth_date", len(parsed), matched, mask(example), True)
+
+
+def scan_column(values: pd.Series, column: str) -> Finding | None:
+    """The most telling finding in a column, or None (see :func:`scan_values`).
+
+    Example:
+        >>> scan_column(pd.Series(["an@gemeente.nl", "bo@example.org"]), "Contact").kind
+        'email'
+        >>> scan_column(pd.Series(["Melding", "Intake"]), "Stap") is None
+        True
+    """
+    found = scan_values(values, column)
+    if not found:
+        return None
+    # The kind that matched most rows names the column; a tie goes to the rarer kind.
+    return max(found, key=lambda f: (f.matched, -KINDS.index(f.kind)))
+
+
+def first_match(values: pd.Series, finding: Finding, lines: Iterable[int]) -> int | None:
+    """The line of the first value of ``values`` that matches ``finding``'s kind."""
+    for value, line in zip(values, lines, strict=False):
+        if value is None or (isinstance(value, float) and value != value):
+            continue
+        hit = scan_values(pd.Series([value]), finding.column, precise_only=True)
+        if any(h.kind == finding.kind for h in hit):
+            return int(line)
+    return None
