@@ -1,6 +1,8 @@
 """Uploaden: drop a file, see its first rows and the suggested mapping, change the
-mapping, see every row that would be refused (line, column, value, fix), choose
-strict or lenient, and record it. Nothing is recorded before the button."""
+mapping, see the personal data found and choose per column what to do with it
+(drop, pseudonymise, keep), see every row that would be refused (line, column,
+value, fix), choose strict or lenient, and record it. Nothing is recorded before
+the button, and the preview shows the rows as they will be stored."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ FIELDS: Final = (
     "lifecycle",
 )
 _REQUIRED: Final = ("case_id", "activity", "timestamp")
+_ACTIONS: Final = ("drop", "pseudonymise", "keep")
 # The largest upload the page accepts (bytes); larger logs: `knelpunt ingest`.
 MAX_UPLOAD: Final = 512 * 1024 * 1024
 
@@ -104,9 +107,81 @@ def _check(state: Any, values: list[Any], ids: list[Any], ctx: Any) -> Any:
     chosen = {i["field"]: v for i, v in zip(ids, values, strict=True) if v}
     # A new file: its own suggestion; a changed mapping: the user's choice.
     new_file = dash.ctx.triggered_id == "upload-state"
-    path = workspace().upload_path(state["upload"])
-    found = kp.check_log(path, name=state["name"], mapping=None if new_file else chosen or None)
+    ws = workspace()
+    path = ws.upload_path(state["upload"])
+    found = kp.check_log(
+        path,
+        name=state["name"],
+        mapping=None if new_file else chosen or None,
+        privacy=ws.read_profile(context(ctx)[2]).privacy,
+    )
     return _report(found, lang)
+
+
+def _privacy(found: kp.PersonalData, lang: str) -> html.Section:
+    """The personal data found, with a choice per column (its default preselected)."""
+    rows = []
+    for decision in found.decisions:
+        seen = decision.finding
+        options = [
+            a for a in _ACTIONS if not (decision.kind in ("case_id", "resource") and a == "drop")
+        ]
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(decision.column),
+                    html.Td(t(lang, f"upload.privacy.kind.{decision.kind or 'chosen'}")),
+                    html.Td(
+                        t(
+                            lang,
+                            "upload.privacy.matched",
+                            matched=number(seen.matched, lang, 0),
+                            rows=number(seen.rows, lang, 0),
+                        )
+                        if seen
+                        else ""
+                    ),
+                    html.Td(seen.example if seen else "", className="masked"),
+                    html.Td(
+                        dcc.Dropdown(
+                            id={
+                                "type": "upload-privacy",
+                                "column": decision.column,
+                                "default": "" if decision.chosen else decision.action,
+                            },
+                            options=[
+                                {"label": t(lang, f"upload.privacy.action.{a}"), "value": a}
+                                for a in options
+                            ],
+                            value=decision.action,
+                            clearable=False,
+                            searchable=False,
+                        )
+                    ),
+                ]
+            )
+        )
+    head = html.Tr(
+        [
+            html.Th(t(lang, f"upload.privacy.col.{c}"))
+            for c in ("column", "kind", "matched", "example", "action")
+        ]
+    )
+    state = "upload.privacy.on" if found.pseudonymise else "upload.privacy.off"
+    return html.Section(
+        [
+            html.H2(t(lang, "upload.privacy")),
+            html.P(t(lang, state, rows=number(found.rows, lang, 0)), id="upload-privacy-state"),
+            html.Table([html.Thead(head), html.Tbody(rows)], id="upload-privacy-table")
+            if rows
+            else None,
+            html.P(t(lang, "upload.privacy.none"), className="state-met")
+            if not found.found
+            else html.P(t(lang, "upload.privacy.keep"), className="note"),
+            *[html.P(w, className="note") for w in found.warnings],
+        ],
+        className="panel",
+    )
 
 
 def _report(found: kp.LogCheck, lang: str) -> html.Div:
@@ -151,6 +226,7 @@ def _report(found: kp.LogCheck, lang: str) -> html.Div:
             html.Section(
                 [
                     html.H2(t(lang, "upload.preview", file=found.file)),
+                    html.P(t(lang, "upload.preview.stored"), className="note"),
                     grid(
                         "upload-preview",
                         found.preview.astype(str),
@@ -162,6 +238,7 @@ def _report(found: kp.LogCheck, lang: str) -> html.Div:
                 className="panel",
             ),
             html.Section([html.H2(t(lang, "upload.mapping")), mapping], className="panel"),
+            _privacy(found.personal, lang),
             html.Section(
                 [
                     html.H2(t(lang, "upload.report")),
@@ -219,6 +296,8 @@ announces("upload-recorded")
     State({"type": "upload-field", "field": ALL}, "value"),
     State({"type": "upload-field", "field": ALL}, "id"),
     State("upload-mode", "value"),
+    State({"type": "upload-privacy", "column": ALL, "default": ALL}, "value"),
+    State({"type": "upload-privacy", "column": ALL, "default": ALL}, "id"),
     State("ctx", "data"),
     State("workspace", "data"),
     background=True,
@@ -237,16 +316,22 @@ def _record(
     values: list[Any],
     ids: list[Any],
     mode: str,
+    actions: list[Any],
+    action_ids: list[Any],
     ctx: Any,
     workspace_id: str,
 ) -> Any:
-    lang = context(ctx)[0]
+    lang, _sources, profile = context(ctx)
     if not clicks:
         return dash.no_update, dash.no_update
     if not state or "upload" not in state:
         return html.P(t(lang, "upload.none")), dash.no_update
     ws = find_workspace(workspace_id)
     chosen = {i["field"]: v for i, v in zip(ids, values, strict=True) if v}
+    # Only what the user changed counts as a choice (the source's details tell them apart).
+    privacy = {
+        i["column"]: a for i, a in zip(action_ids, actions, strict=True) if a != i["default"]
+    }
 
     def progress(done: int, total: int | None) -> None:
         set_progress((str(done), str(max(total or done, done, 1))))
@@ -259,6 +344,7 @@ def _record(
             name=state["name"],
             mapping=chosen or None,
             mode="lenient" if mode == "lenient" else "strict",
+            privacy=ws.read_profile(profile).privacy.choose(privacy),
             progress=progress,
         )
     source = result.source.source_id

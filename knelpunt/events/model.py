@@ -54,8 +54,9 @@ class NewSource:
         name: a human name, e.g. the file name or the scenario name.
         kind: what produced the events.
         created_by: who recorded it (a user name), if known.
-        content_hash: SHA-256 of the uploaded bytes; a second source with the
-            same hash is refused as "already recorded" (idempotent uploads).
+        content_hash: SHA-256 of the uploaded bytes (for uploads, with the privacy
+            choices applied to them); a second source with the same hash is refused
+            as "already recorded" (idempotent uploads).
         details: everything needed to trace the source: file name, format,
             encoding, the column mapping used, or a scenario and its seed.
     """
@@ -77,7 +78,7 @@ class Source:
         kind: upload, dataframe, simulation or capture.
         created_at: when it was recorded (UTC).
         created_by: who recorded it, if known.
-        content_hash: SHA-256 of the uploaded bytes, if any.
+        content_hash: SHA-256 of the uploaded bytes (with the privacy choices), if any.
         details: file name, format, mapping, options, scenario parameters.
         report: the ingestion report (cases, activities, period, warnings),
             empty for sources still being appended to.

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -182,14 +182,13 @@ _NOT_NAMES: Final = frozenset(
     ]
 )
 _LETTERS: Final = r"[^\W\d_]"
-_WORD: Final = re.compile(rf"^{_LETTERS}[{_LETTERS[1:-1]}'’\-]*$")
+_WORD: Final = re.compile(rf"^{_LETTERS}(?:{_LETTERS}|['’\-])*$")
 _INITIALS: Final = re.compile(rf"^(?:{_LETTERS}\.){{1,5}}$")
 
 # Share of rows that must match before a column counts (see the module documentation).
 _SHARE: Final = 0.5
 _SHARE_HINTED: Final = 0.2
 _SHARE_NAME_HINTED: Final = 0.34
-_MIN_NAME_VALUES: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +334,10 @@ def _as_text(values: pd.Series) -> pl.Series:
         values = values.map(
             lambda v: v if isinstance(v, str) else (None if v is None or v != v else str(v))
         )
-    text = pl.Series(values=values.astype("string").tolist(), dtype=pl.String)
+    strings = values.astype("string")
+    text = pl.Series(
+        values=[v if isinstance(v, str) else None for v in strings.tolist()], dtype=pl.String
+    )
     text = text.str.strip_chars()
     return text.filter(text.is_not_null() & (text != ""))
 
@@ -354,55 +356,36 @@ def scan_values(values: pd.Series, column: str, *, precise_only: bool = False) -
         >>> [(f.kind, f.matched, f.rows, f.example) for f in found]
         [('bsn', 2, 2, '1••••••••')]
     """
+    found: list[Finding] = []
+    if not precise_only and _hinted(column, "birth_date"):
+        births = _birth_dates(values, column)
+        if births is not None:
+            found.append(births)
     text = _as_text(values)
     if text.len() == 0:
-        return []
+        return found
     counts = text.value_counts()
     # Most frequent first, ties by value: the example shown does not change by run.
     counts = counts.sort(["count", counts.columns[0]], descending=[True, False])
     uniques: pl.Series = counts[counts.columns[0]]
     weights = counts["count"].to_numpy()
     total = int(weights.sum())
-    found: list[Finding] = []
 
     def add(kind: Kind, hits: np.ndarray, *, by_name: bool = False) -> None:
         matched = int(weights[hits].sum())
         example = str(uniques.filter(pl.Series(hits))[0])
         found.append(Finding(column, kind, total, matched, mask(example), by_name))
 
+    hits = _precise_hits(uniques)
     # BSN: bare numbers by share; after the word BSN in a text, one is enough.
-    digits = uniques.str.replace_all(r"[ .]", "")
-    numeric = digits.str.contains(r"^[0-9]{8,9}$").to_numpy()
-    passes = np.zeros(len(uniques), dtype=bool)
-    passes[numeric] = _elfproef_many(digits.filter(pl.Series(numeric)))
-    worded = uniques.str.contains(_BSN_WORD).to_numpy() & ~numeric
-    if worded.any():
-        for i in np.flatnonzero(worded):
-            numbers = _NUMBER_IN_TEXT.findall(str(uniques[int(i)]))
-            worded[i] = any(elfproef(n) for n in numbers)
     hinted = _hinted(column, "bsn")
-    share = weights[passes].sum() / total
-    if worded.any() or share >= (_SHARE_HINTED if hinted else _SHARE):
-        add("bsn", passes | worded, by_name=hinted)
-
-    emails = uniques.str.contains(_EMAIL).to_numpy()
-    if emails.any():
-        add("email", emails, by_name=_hinted(column, "email"))
-
-    compact = uniques.str.replace_all(r"[ \-().]", "")
-    phones = (
-        compact.str.contains(_PHONE_FULL) & ~compact.str.contains(_PHONE_SERVICE)
-    ).to_numpy() | uniques.str.contains(_PHONE_TEXT).to_numpy()
-    phones &= ~emails
-    if phones.any():
-        add("phone", phones, by_name=_hinted(column, "phone"))
-
-    postcodes = (
-        uniques.str.contains(_POSTCODE_FULL).to_numpy()
-        | uniques.str.contains(_POSTCODE_TEXT).to_numpy()
-    )
-    if postcodes.any():
-        add("address", postcodes, by_name=_hinted(column, "address"))
+    share = weights[hits["bsn_number"]].sum() / total
+    if hits["bsn_text"].any() or share >= (_SHARE_HINTED if hinted else _SHARE):
+        add("bsn", hits["bsn_number"] | hits["bsn_text"], by_name=hinted)
+    for kind in ("email", "phone", "address"):
+        if hits[kind].any():
+            add(kind, hits[kind], by_name=_hinted(column, kind))
+    postcodes = hits["address"]
     if precise_only:
         return found
 
@@ -412,13 +395,8 @@ def scan_values(values: pd.Series, column: str, *, precise_only: bool = False) -
         if weights[address].sum() / total >= _SHARE:
             add("address", address, by_name=True)
 
-    if _hinted(column, "birth_date"):
-        births = _birth_dates(values)
-        if births is not None:
-            found.append(births)
-
     name_hint = _hinted(column, "name")
-    if (name_hint or uniques.len() >= _MIN_NAME_VALUES) and not found:
+    if not found:
         surnames = bool(_SURNAME_HINT.search(_normal(column)))
         names = np.array(
             [_looks_like_name(v, hinted=name_hint, surnames=surnames) for v in uniques.to_list()],
@@ -430,10 +408,39 @@ def scan_values(values: pd.Series, column: str, *, precise_only: bool = False) -
     return found
 
 
-def _birth_dates(values: pd.Series) -> Finding | None:
+def _precise_hits(values: pl.Series) -> dict[str, np.ndarray]:
+    """Per value: a bare number passing the eleven-test, a BSN after the word BSN, an
+    e-mail address, a phone number, a postcode (vectorised, in polars' regex engine)."""
+    digits = values.str.replace_all(r"[ .]", "")
+    numeric = digits.str.contains(r"^[0-9]{8,9}$").fill_null(False).to_numpy()
+    passes = np.zeros(len(values), dtype=bool)
+    passes[numeric] = _elfproef_many(digits.filter(pl.Series(numeric)))
+    worded = values.str.contains(_BSN_WORD).fill_null(False).to_numpy() & ~numeric
+    for i in np.flatnonzero(worded):
+        worded[i] = any(elfproef(n) for n in _NUMBER_IN_TEXT.findall(str(values[int(i)])))
+    emails = values.str.contains(_EMAIL).fill_null(False).to_numpy()
+    compact = values.str.replace_all(r"[ \-().]", "")
+    phones = (
+        (compact.str.contains(_PHONE_FULL) & ~compact.str.contains(_PHONE_SERVICE))
+        | values.str.contains(_PHONE_TEXT)
+    ).fill_null(False).to_numpy() & ~emails
+    postcodes = (
+        (values.str.contains(_POSTCODE_FULL) | values.str.contains(_POSTCODE_TEXT))
+        .fill_null(False)
+        .to_numpy()
+    )
+    return {
+        "bsn_number": passes,
+        "bsn_text": worded,
+        "email": emails,
+        "phone": phones,
+        "address": postcodes,
+    }
+
+
+def _birth_dates(values: pd.Series, column: str) -> Finding | None:
     from knelpunt.ingest.timestamps import detect_format
 
-    column = str(values.name)
     present = values.dropna()
     if pd.api.types.is_datetime64_any_dtype(present.dtype):
         parsed = pd.Series(present)
@@ -456,7 +463,8 @@ def _birth_dates(values: pd.Series) -> Finding | None:
     matched = int(plausible.sum())
     if matched / len(parsed) < _SHARE:
         return None
-    example = str(present[plausible.to_numpy()].iloc[0])
+    first = present[plausible.to_numpy()].iloc[0]
+    example = first.date().isoformat() if isinstance(first, pd.Timestamp) else str(first)
     return Finding(column, "birth_date", len(parsed), matched, mask(example), True)
 
 
@@ -476,12 +484,20 @@ def scan_column(values: pd.Series, column: str) -> Finding | None:
     return max(found, key=lambda f: (f.matched, -KINDS.index(f.kind)))
 
 
-def first_match(values: pd.Series, finding: Finding, lines: Iterable[int]) -> int | None:
-    """The line of the first value of ``values`` that matches ``finding``'s kind."""
-    for value, line in zip(values, lines, strict=False):
-        if value is None or (isinstance(value, float) and value != value):
-            continue
-        hit = scan_values(pd.Series([value]), finding.column, precise_only=True)
-        if any(h.kind == finding.kind for h in hit):
-            return int(line)
-    return None
+def first_match(values: pd.Series, finding: Finding, lines: np.ndarray) -> int | None:
+    """The line of the first value of ``values`` that matches ``finding``'s kind (BSN,
+    e-mail, phone or postcode)."""
+    text = pl.Series(
+        values=[
+            None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
+            for v in values.tolist()
+        ],
+        dtype=pl.String,
+    ).str.strip_chars()
+    hits = _precise_hits(text)
+    if finding.kind == "bsn":
+        matched = hits["bsn_number"] | hits["bsn_text"]
+    else:
+        matched = hits.get(finding.kind, np.zeros(len(text), dtype=bool))
+    where = np.flatnonzero(matched)
+    return int(lines[where[0]]) if len(where) else None

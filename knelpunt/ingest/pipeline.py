@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 import time
@@ -278,12 +279,15 @@ def ingest_log(
     started = time.perf_counter()
     with open_raw(
         data, name=name, format=format, encoding=encoding, delimiter=delimiter, sheet=sheet
-    ) as (raw, facts, content_hash):
+    ) as (raw, facts, file_hash):
+        used = resolve_mapping(raw, mapping)
+        plan = plan_for(raw, used, privacy)
+        # The same bytes recorded with other privacy choices (or another key) store
+        # other values, so they are another source; with the same ones, a repeat.
+        content_hash = _recording_hash(file_hash, plan)
         earlier = store.find_source(content_hash=content_hash)
         if earlier is not None:
             return RecordResult(earlier, 0, 0, True, (), time.perf_counter() - started)
-        used = resolve_mapping(raw, mapping)
-        plan = plan_for(raw, used, privacy)
         zone = raw.naive_timezone or timezone
         details: dict[str, Any] = {
             "file": raw.name,
@@ -294,6 +298,7 @@ def ingest_log(
             "duplicates": duplicates,
             **raw.details,
             "privacy": plan.details(),
+            "sha256": file_hash,
         }
         if facts is not None:
             details["bytes"] = facts.size
@@ -330,6 +335,21 @@ def ingest_log(
         warnings=tuple(report["warnings"]),
         seconds=time.perf_counter() - started,
     )
+
+
+def _recording_hash(file_hash: str, plan: PrivacyPlan) -> str:
+    """The file's SHA-256 with what the plan does to it (on or off, per column, the key's
+    fingerprint); equal for a repeat, different for another choice or key."""
+    privacy = plan.details()
+    signature = json.dumps(
+        {
+            "pseudonymised": privacy["pseudonymised"],
+            "actions": sorted(plan.report.actions.items()),
+            "key": privacy.get("key_fingerprint"),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(f"{file_hash}\n{signature}".encode()).hexdigest()
 
 
 def _record_rows(

@@ -137,7 +137,13 @@ def open_session(store: EventStore, name: str, *, created_by: str | None = None)
             name=name.strip(),
             kind="capture",
             created_by=created_by,
-            details={"token_sha256": _digest(token), "opened_at": _now()},
+            details={
+                "token_sha256": _digest(token),
+                "opened_at": _now(),
+                # A training's role-play, shown back in its debrief: recorded as sent
+                # (see the consultant's guide, "Personal data").
+                "privacy": {"pseudonymised": False, "reason": "a training simulation's capture"},
+            },
         )
     )
     return CapturedSession(source, token)

@@ -162,6 +162,8 @@ def simulate_scenario(
         "seed": seed,
         "engine_version": ENGINE_VERSION,
         "blockers": checked.blockers.enabled(),
+        # The engine makes up its clients and professionals: nothing to pseudonymise.
+        "privacy": {"pseudonymised": False, "reason": "synthetic people (a simulation run)"},
     }
     digest = _run_hash(settings, seed)
     found = store.find_source(content_hash=digest)

@@ -47,3 +47,15 @@ def test_every_category_and_cause_has_a_label() -> None:
         for status in ("appeared", "disappeared", "changed", "same", "new", "gone", "worse",
                        "better"):  # fmt: skip
             assert t(lang, f"status.{status}")
+
+
+def test_every_kind_of_personal_data_and_choice_has_a_label() -> None:
+    """Keys built from a value: the upload wizard's kinds of personal data and choices."""
+    from knelpunt.ingest.personal import KINDS
+    from knelpunt.privacy import ACTIONS
+
+    for lang in ("nl", "en"):
+        for kind in (*KINDS, "case_id", "resource", "chosen"):
+            assert t(lang, f"upload.privacy.kind.{kind}") != f"upload.privacy.kind.{kind}"
+        for action in ACTIONS:
+            assert t(lang, f"upload.privacy.action.{action}") != f"upload.privacy.action.{action}"
