@@ -188,7 +188,7 @@ def read_resource_groups(
         ...     "org:resource": ["Anouk", "Bram", "Anouk"],
         ...     "org:group": ["Wmo-loket", "Sociaal team", "Wmo-loket"]})
         >>> with kp.open_store(":memory:") as store:
-        ...     _ = kp.ingest_log(store, log, name="demo")
+        ...     _ = kp.ingest_log(store, log, name="demo", privacy="off")  # made-up people
         ...     kp.read_resource_groups(store)
         {'Anouk': 'Wmo-loket', 'Bram': 'Sociaal team'}
     """

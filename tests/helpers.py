@@ -75,5 +75,5 @@ def team_log(rows: Sequence[tuple[object, ...]]) -> tuple[kp.EventTable, dict[st
     )
     log["time:timestamp"] = pd.to_datetime(log["time:timestamp"]).dt.tz_localize("Europe/Amsterdam")
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, log, name="teams")
+        kp.ingest_log(store, log, name="teams", privacy="off")
         return kp.load_events(store), kp.read_resource_groups(store)

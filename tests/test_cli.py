@@ -173,7 +173,7 @@ def test_where_chooses_cases_by_attribute(tmp_path: Path) -> None:
     store = str(tmp_path / "k.db")
     log = make_log(cases=30, seed=2)
     with kp.open_store(store) as opened:
-        kp.ingest_log(opened, log, name="demo")
+        kp.ingest_log(opened, log, name="demo", privacy="off")
     schemes = log.groupby("case:concept:name")["case:scheme"].first().value_counts()
 
     def cases(*where: str) -> int:
@@ -211,7 +211,7 @@ def test_find_cases_all_attributes_must_match(tmp_path: Path) -> None:
         }
     )
     with kp.open_store(str(tmp_path / "k.db")) as store:
-        kp.ingest_log(store, log, name="attrs")
+        kp.ingest_log(store, log, name="attrs", privacy="off")
         assert [c for _, c in kp.find_cases(store, {"case:scheme": "Wmo"})] == ["1", "2"]
         both = kp.find_cases(store, {"case:scheme": ["Wmo", "Participatiewet"], "case:age": 70})
         assert [c for _, c in both] == ["2", "4"]

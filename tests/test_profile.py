@@ -76,7 +76,7 @@ def test_shipped_profiles_load(name: str) -> None:
 
 def test_the_dutch_profile_classifies_the_demo_log(tmp_path: Path) -> None:
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, make_demo_csv(tmp_path / "demo.csv"), name="demo")
+        kp.ingest_log(store, make_demo_csv(tmp_path / "demo.csv"), name="demo", privacy="off")
         events = kp.load_events(store)
     found = check_profile(
         read_profile("sociaal-domein"), activities=events.activities, resources=[]
@@ -263,7 +263,7 @@ def _store_with_groups(tmp_path: Path) -> str:
     )
     store = str(tmp_path / "k.db")
     with kp.open_store(store) as opened:
-        kp.ingest_log(opened, log, name="groups")
+        kp.ingest_log(opened, log, name="groups", privacy="off")
     return store
 
 

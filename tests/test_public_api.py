@@ -23,6 +23,7 @@ def test_all_is_sorted_and_complete() -> None:
         "ingest",
         "mining",
         "policy",
+        "privacy",
         "profile",
         "reports",
         "schema",
@@ -59,7 +60,7 @@ def test_every_public_function_has_a_runnable_example() -> None:
 # Records and inputs: a row of something, not a result to look at as a table.
 _RECORDS = {
     "Blocker", "ColumnMapping", "Criterion", "Event", "EventStore", "KnelpuntError",
-    "NewSource", "Profile", "Report", "Scenario", "Source", "WorkCalendar",
+    "NewSource", "PrivacyChoices", "Profile", "Report", "Scenario", "Source", "WorkCalendar",
 }  # fmt: skip
 
 
@@ -86,7 +87,7 @@ def test_every_result_converts_to_a_frame_and_shows_itself_in_a_notebook() -> No
         recorded, events, steps, kp.discover_map(steps), model, run,
         kp.check_conformance(events, model), kp.summarise_log(events),
         kp.check_profile(kp.read_profile("generiek"), activities=["a"], resources=["r"]),
-        kp.draft_profile(events),
+        kp.draft_profile(events), kp.detect_personal_data(make_log(cases=3, seed=4)),
     ]  # fmt: skip
     assert {type(r).__name__ for r in shown} | {
         "Blockers", "Comparison", "CriteriaResult", "LogCheck", "TeamWork", "WaitingSplit",

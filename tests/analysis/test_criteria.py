@@ -68,7 +68,7 @@ def evaluate(
     """Ingest the rows into an in-memory store and evaluate the profile's criteria."""
     frame = pd.DataFrame(rows)
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, frame, name="t", duplicates="keep")
+        kp.ingest_log(store, frame, name="t", duplicates="keep", privacy="off")
         events = kp.load_events(store)
         options.setdefault("blockers", False)
         return evaluate_criteria(
@@ -403,8 +403,8 @@ def test_each_source_is_judged_against_its_own_log_end() -> None:
         },
     )
     with kp.open_store(":memory:") as store:
-        first = kp.ingest_log(store, pd.DataFrame(one), name="one").source.source_id
-        second = kp.ingest_log(store, pd.DataFrame(two), name="two").source.source_id
+        first = kp.ingest_log(store, pd.DataFrame(one), name="one", privacy="off").source.source_id
+        second = kp.ingest_log(store, pd.DataFrame(two), name="two", privacy="off").source.source_id
         result = evaluate_criteria(
             kp.load_events(store), profile=profile, store=store, blockers=False
         )

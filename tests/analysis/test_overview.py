@@ -22,7 +22,7 @@ def _table(rows: list[tuple[str, str, str, str | None]]) -> kp.EventTable:
         }
     )
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, frame, name="t", duplicates="keep")
+        kp.ingest_log(store, frame, name="t", duplicates="keep", privacy="off")
         return kp.load_events(store)
 
 
@@ -87,7 +87,7 @@ def test_every_case_starts_and_ends_in_one_month(rows: list[tuple[int, int, int]
 
 def test_the_histogram_bins_every_throughput_time() -> None:
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, make_log(cases=200, seed=4), name="demo")
+        kp.ingest_log(store, make_log(cases=200, seed=4), name="demo", privacy="off")
         summary = kp.summarise_log(kp.load_events(store))
     bins = summary.histogram(bins=20)
     days = summary.throughput["days"]

@@ -179,7 +179,7 @@ def test_a_log_without_teams_says_so(tiny: tuple[kp.EventTable, dict[str, str]])
 def test_a_log_without_resources_has_no_people_and_no_handovers() -> None:
     log = make_log(cases=5, seed=1).drop(columns=["org:resource"])
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, log, name="anonymous")
+        kp.ingest_log(store, log, name="anonymous", privacy="off")
         work = kp.summarise_teamwork(kp.load_events(store))
     assert work.people.empty
     assert work.cases["handovers"].sum() == 0

@@ -43,7 +43,7 @@ class TestCsvDialects:
         path = tmp_path / "export.csv"
         path.write_bytes(bom + text.encode(encoding))
         with kp.open_store(":memory:") as store:
-            result = kp.ingest_log(store, path)
+            result = kp.ingest_log(store, path, privacy="off")
             log = kp.read_events(store)
         assert result.source.details["delimiter"] == delimiter
         assert log["concept:name"].tolist() == ["Cliënt gebeld", "Beschikking"]
@@ -61,7 +61,7 @@ class TestCsvDialects:
             "1,B,2024-04-02T10:00:00+02:00\n1,C,2024-04-03T10:00:00Z\n"
         )
         with kp.open_store(":memory:") as store:
-            kp.ingest_log(store, path)
+            kp.ingest_log(store, path, privacy="off")
             assert _times(store) == [
                 "2024-03-30T09:00:00+00:00",
                 "2024-04-02T08:00:00+00:00",
@@ -76,7 +76,7 @@ class TestCsvDialects:
             "1;C;27-10-2024 02:30\n1;D;28-10-2024 10:00\n"
         )
         with kp.open_store(":memory:") as store:
-            result = kp.ingest_log(store, path)
+            result = kp.ingest_log(store, path, privacy="off")
             assert _times(store) == [
                 "2024-03-30T09:00:00+00:00",  # winter time, UTC+1
                 "2024-03-31T01:30:00+00:00",  # in the skipped hour: moved forward one hour
@@ -91,7 +91,7 @@ class TestCsvDialects:
         path = tmp_path / "tz.csv"
         path.write_text("case,activity,timestamp\n1,A,2024-07-01 10:00\n")
         with kp.open_store(":memory:") as store:
-            kp.ingest_log(store, path, timezone="UTC")
+            kp.ingest_log(store, path, timezone="UTC", privacy="off")
             assert _times(store) == ["2024-07-01T10:00:00+00:00"]
 
     def test_date_only_is_reported(self, tmp_path: Path) -> None:
@@ -99,14 +99,14 @@ class TestCsvDialects:
         path = tmp_path / "d.csv"
         path.write_text("case;activity;timestamp\n1;A;01-02-2024\n1;B;05-02-2024\n")
         with kp.open_store(":memory:") as store:
-            result = kp.ingest_log(store, path)
+            result = kp.ingest_log(store, path, privacy="off")
         assert result.source.report["time_precision"] == "day"
 
     def test_start_and_end_columns(self, tmp_path: Path) -> None:
         """One row per activity with start and end becomes a start and a complete event."""
         path = make_demo_csv(tmp_path / "demo.csv", cases=5)
         with kp.open_store(":memory:") as store:
-            result = kp.ingest_log(store, path)
+            result = kp.ingest_log(store, path, privacy="off")
             log = kp.read_events(store)
         assert result.added == 50
         assert result.source.details["mapping"]["start_timestamp"] == "Begin"
@@ -124,7 +124,7 @@ class TestOtherFormats:
         path = tmp_path / "log.xlsx"
         sheet.to_excel(path, index=False)
         with kp.open_store(":memory:") as store:
-            result = kp.ingest_log(store, path)
+            result = kp.ingest_log(store, path, privacy="off")
             back = kp.read_events(store)
         assert result.added == 20
         expected = log["time:timestamp"].dt.tz_convert("UTC").tolist()
@@ -136,15 +136,15 @@ class TestOtherFormats:
         path = tmp_path / "log.parquet"
         log.to_parquet(path)
         with kp.open_store(":memory:") as store:
-            a = kp.ingest_log(store, path)
-            b = kp.ingest_log(store, log)
+            a = kp.ingest_log(store, path, privacy="off")
+            b = kp.ingest_log(store, log, privacy="off")
             assert canonical(store, a.source.source_id) == canonical(store, b.source.source_id)
 
     def test_upload_stream(self, tmp_path: Path) -> None:
         """A file object (a dashboard upload) records like a path."""
         path = make_demo_csv(tmp_path / "demo.csv", cases=3)
         with kp.open_store(":memory:") as store, path.open("rb") as handle:
-            result = kp.ingest_log(store, handle, name="demo.csv")
+            result = kp.ingest_log(store, handle, name="demo.csv", privacy="off")
         assert result.added == 30
 
 
@@ -152,9 +152,9 @@ class TestOtherFormats:
 def test_round_trip_keeps_every_event(tmp_path: Path, suffix: str) -> None:
     """Export and re-import give the same events and attributes."""
     with kp.open_store(":memory:") as store:
-        first = kp.ingest_log(store, make_log(cases=20, seed=8))
+        first = kp.ingest_log(store, make_log(cases=20, seed=8), privacy="off")
         path = kp.export_log(store, tmp_path / f"out{suffix}")
-        second = kp.ingest_log(store, path)
+        second = kp.ingest_log(store, path, privacy="off")
         assert second.added == first.added
         a, b = canonical(store, first.source.source_id), canonical(store, second.source.source_id)
         assert a == b
@@ -164,7 +164,7 @@ def test_xes_export_writes_case_floats_as_plain_numbers(tmp_path: Path) -> None:
     """A float case attribute is written as an XES float, not as NumPy's repr."""
     frame = make_log(cases=3, seed=8).assign(**{"case:amount": 1234.5})
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, frame)
+        kp.ingest_log(store, frame, privacy="off")
         path = kp.export_log(store, tmp_path / "out.xes")
     text = path.read_text(encoding="utf-8")
     assert text.count('<float key="amount" value="1234.5"/>') == 3
@@ -204,7 +204,7 @@ def test_csv_round_trip_is_identity(
     )
     frame["time:timestamp"] = pd.to_datetime(frame["time:timestamp"]).dt.tz_localize("UTC")
     with kp.open_store(":memory:") as store:
-        first = kp.ingest_log(store, frame, duplicates="keep")
+        first = kp.ingest_log(store, frame, duplicates="keep", privacy="off")
         path = kp.export_log(store, tmp_path / "rt.csv")
-        second = kp.ingest_log(store, path, duplicates="keep", name="again")
+        second = kp.ingest_log(store, path, duplicates="keep", name="again", privacy="off")
         assert canonical(store, first.source.source_id) == canonical(store, second.source.source_id)

@@ -31,7 +31,7 @@ def _cut_small(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _record(path: Path) -> list[tuple[object, ...]]:
     with kp.open_store(":memory:") as store:
-        result = kp.ingest_log(store, path, duplicates="keep")
+        result = kp.ingest_log(store, path, duplicates="keep", privacy="off")
         lines = store.read_events()["line"].tolist()
         assert lines == list(range(1, result.added + 1))
         return canonical(store, result.source.source_id)
@@ -40,7 +40,7 @@ def _record(path: Path) -> list[tuple[object, ...]]:
 def _xes_file(tmp_path: Path, *, cases: int, gz: bool = True) -> Path:
     path = tmp_path / ("log.xes.gz" if gz else "log.xes")
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, make_log(cases=cases, seed=7), name="generated")
+        kp.ingest_log(store, make_log(cases=cases, seed=7), name="generated", privacy="off")
         kp.export_log(store, path)
     return path
 
@@ -81,10 +81,10 @@ def test_broken_piece_names_line_and_leaves_store(tmp_path: Path, where: float) 
     text[broken_line] = text[broken_line].replace("</event>", "</evnt>")
     path.write_text("".join(text))
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, make_log(cases=2), name="before")
+        kp.ingest_log(store, make_log(cases=2), name="before", privacy="off")
         before = store_state(store)
         with pytest.raises(MalformedFileError, match=rf"log\.xes, line {broken_line + 1}\b"):
-            kp.ingest_log(store, path)
+            kp.ingest_log(store, path, privacy="off")
         assert store_state(store) == before
 
 
@@ -95,7 +95,7 @@ def test_truncated_large_gzip(tmp_path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) * 2 // 3])
     with kp.open_store(":memory:") as store, pytest.raises(MalformedFileError, match="truncated"):
-        kp.ingest_log(store, path)
+        kp.ingest_log(store, path, privacy="off")
 
 
 @pytest.mark.usefixtures("cut_small")
@@ -116,7 +116,7 @@ def test_progress_estimates_the_total(tmp_path: Path, monkeypatch: pytest.Monkey
     path = _xes_file(tmp_path, cases=400)
     calls: list[tuple[int, int | None]] = []
     with kp.open_store(":memory:") as store:
-        result = kp.ingest_log(store, path, progress=lambda *call: calls.append(call))
+        result = kp.ingest_log(store, path, progress=lambda *call: calls.append(call), privacy="off")
     assert calls[-1] == (result.added, result.added)
     assert all(total is None or total >= done for done, total in calls)
 

@@ -66,7 +66,7 @@ def _table(cases: dict[str, list[str]], *, lifecycle: str | None = None) -> kp.E
                 }
             )
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, pd.DataFrame(rows), name="cases")
+        kp.ingest_log(store, pd.DataFrame(rows), name="cases", privacy="off")
         return kp.load_events(store)
 
 
@@ -210,7 +210,7 @@ def _completions(path: Path) -> pd.DataFrame:
 
 def _events(path: Path) -> kp.EventTable:
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, path, duplicates="keep")
+        kp.ingest_log(store, path, duplicates="keep", privacy="off")
         return kp.load_events(store)
 
 

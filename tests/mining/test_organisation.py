@@ -118,6 +118,7 @@ def test_unknown_group_attribute_names_the_ones_there() -> None:
                 }
             ),
             name="x",
+            privacy="off",
         )
         with pytest.raises(MappingError, match=r"'org:group'.*kleur"):
             kp.read_resource_groups(store)
@@ -137,7 +138,7 @@ def test_networks_agree_with_pm4py(name: str) -> None:
         frame = pm4py.read_xes(str(path), variant="iterparse", return_legacy_log_object=False)
     frame = frame.sort_values(["case:concept:name", "time:timestamp"], kind="stable")
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, path, duplicates="keep")
+        kp.ingest_log(store, path, duplicates="keep", privacy="off")
         table = kp.load_events(store)
     handovers = kp.discover_handovers(table)
     ours = {(a, b): d["share"] for a, b, d in handovers.edges(data=True)}
