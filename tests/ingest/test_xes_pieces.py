@@ -116,7 +116,7 @@ def test_progress_estimates_the_total(tmp_path: Path, monkeypatch: pytest.Monkey
     path = _xes_file(tmp_path, cases=400)
     calls: list[tuple[int, int | None]] = []
     with kp.open_store(":memory:") as store:
-        result = kp.ingest_log(store, path, progress=lambda *call: calls.append(call), privacy="off")
+        result = kp.ingest_log(store, path, progress=lambda *call: calls.append(call))
     assert calls[-1] == (result.added, result.added)
     assert all(total is None or total >= done for done, total in calls)
 
