@@ -205,6 +205,18 @@ def test_personal_hours_in_processing_time_by_hand(example: Path) -> None:
             "calendar:\n  hours: {}\n",
             ", line 1, column 1: calendar: these hours are never open",
         ),
+        (
+            "privacy:\n  columns:\n    BSN: hash\n",
+            ", line 3, column 5: privacy → columns → BSN: 'hash' is not a choice; write drop",
+        ),
+        (
+            "privacy:\n  pseudonymise: maybe\n",
+            ", line 2, column 3: privacy → pseudonymise: 'maybe' is not yes or no",
+        ),
+        (
+            "privacy:\n  drop: [BSN]\n",
+            ", line 2, column 3: privacy → drop: unknown key; use pseudonymise, columns",
+        ),
     ],
 )
 def test_errors_name_the_line_and_say_what_to_do(tmp_path: Path, text: str, said: str) -> None:
@@ -340,3 +352,20 @@ def test_handovers_by_team_and_conformance_by_profile(example: Path, tmp_path: P
     assert missing.exit_code == 4
     assert "No store at" in missing.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def test_the_privacy_section(tmp_path: Path) -> None:
+    """Choices per column, read as written; without the section, the defaults (on)."""
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "privacy:\n  pseudonymise: ja\n  columns: {BSN: pseudonymise, Wijk: keep, '0123': drop}\n",
+        encoding="utf-8",
+    )
+    privacy = read_profile(path).privacy
+    assert privacy.pseudonymise
+    assert dict(privacy.columns) == {"BSN": "pseudonymise", "Wijk": "keep", "0123": "drop"}
+    path.write_text("privacy:\n  pseudonymise: no\n", encoding="utf-8")
+    assert not read_profile(path).privacy.pseudonymise
+    default = read_profile("generiek").privacy
+    assert default.pseudonymise
+    assert dict(default.columns) == {}
