@@ -264,6 +264,13 @@ def test_upload_a_real_log_through_the_wizard_then_see_its_map_and_blockers(
         "8.577 rijen gelezen: 8.577 goed, 0 geweigerd; 1.434 zaken"
     )
     assert "case:concept:name" in shown.inner_text(".fields")
+    # The privacy step: the case and professional columns are pseudonymised; nothing
+    # else in this log is personal data.
+    privacy = shown.inner_text("#upload-privacy-table")
+    assert "Zaaknummer" in privacy
+    assert "Medewerker" in privacy
+    assert "Pseudonimiseren" in privacy
+    assert "geen persoonsgegevens gevonden" in shown.inner_text(".upload")
     page.shoot("uploaden")
     shown.click("#upload-record")
     shown.wait_for_selector("#upload-done", timeout=60_000)
@@ -273,6 +280,10 @@ def test_upload_a_real_log_through_the_wizard_then_see_its_map_and_blockers(
         new = kp.list_sources(store)[-1]
     assert new.name == "receipt.csv"
     assert new.event_count == 8577
+    assert new.details["privacy"]["pseudonymised"] is True
+    with kp.open_store(demo_store) as store:
+        stored = store.read_events(sources=[new.source_id])
+    assert stored["case_id"].str.fullmatch(r"c-[0-9a-f]{20}").all()
     assert f"bron {new.source_id}" in shown.inner_text("#upload-done")
     # The new source is in the source choice; chosen, the map and blockers are its own.
     shown.click("#sources")
@@ -287,6 +298,48 @@ def test_upload_a_real_log_through_the_wizard_then_see_its_map_and_blockers(
     shown.click("#nav-blockers")
     shown.wait_for_selector(".blocker", timeout=60_000)
     assert "T02 Check confirmation of receipt" in shown.inner_text(".categories")
+
+
+def test_upload_with_personal_data_asks_per_column_before_recording(
+    page: Page, demo_store: str, tmp_path: Path
+) -> None:
+    """BSNs, phone numbers and postcodes are found and shown masked; the suggested
+    choice is preselected; keeping the postcode is the user's choice, recorded as such."""
+    export = tmp_path / "clienten.csv"
+    export.write_text(
+        "Zaaknummer;Activiteit;Datum;Medewerker;BSN;Telefoon;Postcode\n"
+        "Z-1;Melding;03-03-2025 09:00;Anouk Visser;111222333;06-12345678;1234 AB\n"
+        "Z-1;Besluit;10-03-2025 11:00;Bram Smit;111222333;06-12345678;1234 AB\n"
+        "Z-2;Melding;04-03-2025 10:00;Anouk Visser;123456782;020-7654321;3512 JK\n",
+        encoding="utf-8",
+    )
+    shown = page.open("/uploaden", "#upload-file")
+    shown.set_input_files("#upload-file input[type=file]", str(export))
+    shown.wait_for_selector("#upload-privacy-table", timeout=60_000)
+    table = shown.inner_text("#upload-privacy-table")
+    for label in ("Burgerservicenummer (BSN)", "Telefoonnummer", "Postcode of adres", "1••••••••"):
+        assert label in table
+    for raw in ("111222333", "06-12345678", "1234 AB", "Anouk"):
+        assert raw not in table
+        assert raw not in shown.inner_text("#upload-preview")  # the preview as stored
+    row = shown.locator("#upload-privacy-table tr", has_text="Postcode")
+    assert "Weglaten" in row.inner_text()
+    row.locator('[id*="upload-privacy"]').first.click()  # the dropdown (its id is a dict)
+    shown.get_by_role("option", name="Bewaren zoals het is").click()
+    shown.click("#upload-record")
+    shown.wait_for_selector("#upload-done", timeout=60_000)
+    with kp.open_store(demo_store) as store:
+        new = kp.list_sources(store)[-1]
+        stored = store.read_events(sources=[new.source_id])
+    privacy = new.details["privacy"]
+    assert privacy["kept"] == ["Postcode"]
+    assert privacy["columns"]["Postcode"]["chosen"] is True
+    assert privacy["columns"]["Telefoon"] == {"kind": "phone", "action": "drop", "chosen": False}
+    attributes = [json.loads(a) for a in stored["attributes"]]
+    assert {a["Postcode"] for a in attributes} == {"1234 AB", "3512 JK"}
+    assert all("Telefoon" not in a and a["BSN"].startswith("p-") for a in attributes)
+    assert stored["resource"].str.startswith("r-").all()
+    assert shown.locator(".failure").count() == 0
 
 
 def test_a_bad_upload_shows_each_refused_row_before_anything_is_recorded(

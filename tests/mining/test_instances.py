@@ -307,7 +307,7 @@ def test_pairing_agrees_with_pm4py(name: str) -> None:
             for e in trace
         )
     with kp.open_store(":memory:") as store:
-        kp.ingest_log(store, path, duplicates="keep")
+        kp.ingest_log(store, path, duplicates="keep", privacy="off")
         found = pair_instances(kp.load_events(store), estimate_starts=False)
     done = found.instances[found.instances["status"] == "completed"]
     ours = Counter(
