@@ -212,16 +212,21 @@ def _text(values: pd.Series) -> pd.Series:
 
 
 def _pseudonymise(values: pd.Series, *, key: bytes, prefix: str, bsn: bool) -> pd.Series:
-    text = _text(values)
+    # Distinct values first (a case id repeats over its events): the text work and
+    # the HMAC are done once per value, not once per row.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = _text(pd.Series(uniques, dtype=values.dtype if len(uniques) else object))
     if bsn:
         # One person, one pseudonym: '1234.56.782', '123456782' and (a lost leading
         # zero) '12345678' as '012345678' are the same number.
         compact = text.str.replace(r"[ .]", "", regex=True)
         number = compact.str.fullmatch(r"[0-9]{8,9}").fillna(False).astype(bool)
         text = text.where(~number, compact.str.zfill(9))
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    names = np.array([pseudonym(str(u), key=key, prefix=prefix) for u in uniques], dtype=object)
-    out = np.full(len(text), None, dtype=object)
+    names = np.array(
+        [None if pd.isna(t) else pseudonym(str(t), key=key, prefix=prefix) for t in text],
+        dtype=object,
+    )
+    out = np.full(len(values), None, dtype=object)
     known = codes >= 0
     out[known] = names[codes[known]]
     return pd.Series(out, index=values.index, dtype=object)

@@ -320,26 +320,37 @@ def _capitalised(words: list[str], *, first_name: bool = False) -> bool:
     return all(_WORD.match(w) and w[0].isupper() for w in proper)
 
 
-def _as_text(values: pd.Series) -> pl.Series:
-    """Non-empty values as stripped text (whole floats without '.0'); dates are none."""
+def _counted(values: pd.Series) -> tuple[pl.Series, np.ndarray]:
+    """The distinct non-empty values as stripped text (whole floats without '.0'), most
+    frequent first and ties by value, with how many rows hold each; dates are none.
+
+    Values are counted first (in pandas' C hash table), so the text work is done once
+    per distinct value, not once per row.
+    """
+    empty = (pl.Series(values=[], dtype=pl.String), np.zeros(0, dtype=np.int64))
     if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_bool_dtype(
         values.dtype
     ):
-        return pl.Series(values=[], dtype=pl.String)
+        return empty
     if pd.api.types.is_float_dtype(values.dtype):
         whole = values.dropna()
         if (whole % 1 == 0).all():
             values = whole.astype("int64")
-    if values.dtype == object:
-        values = values.map(
-            lambda v: v if isinstance(v, str) else (None if v is None or v != v else str(v))
-        )
-    strings = values.astype("string")
+    counts = values.value_counts(dropna=True, sort=False)
+    if counts.empty:
+        return empty
     text = pl.Series(
-        values=[v if isinstance(v, str) else None for v in strings.tolist()], dtype=pl.String
+        values=[v if isinstance(v, str) else str(v) for v in counts.index.tolist()],
+        dtype=pl.String,
+    ).str.strip_chars()
+    table = (
+        pl.DataFrame({"value": text, "count": counts.to_numpy().astype(np.int64)})
+        .filter(pl.col("value") != "")
+        .group_by("value")
+        .agg(pl.col("count").sum())
+        .sort(["count", "value"], descending=[True, False])
     )
-    text = text.str.strip_chars()
-    return text.filter(text.is_not_null() & (text != ""))
+    return table["value"], table["count"].to_numpy()
 
 
 def scan_values(values: pd.Series, column: str, *, precise_only: bool = False) -> list[Finding]:
@@ -361,14 +372,10 @@ def scan_values(values: pd.Series, column: str, *, precise_only: bool = False) -
         births = _birth_dates(values, column)
         if births is not None:
             found.append(births)
-    text = _as_text(values)
-    if text.len() == 0:
-        return found
-    counts = text.value_counts()
     # Most frequent first, ties by value: the example shown does not change by run.
-    counts = counts.sort(["count", counts.columns[0]], descending=[True, False])
-    uniques: pl.Series = counts[counts.columns[0]]
-    weights = counts["count"].to_numpy()
+    uniques, weights = _counted(values)
+    if uniques.len() == 0:
+        return found
     total = int(weights.sum())
 
     def add(kind: Kind, hits: np.ndarray, *, by_name: bool = False) -> None:
