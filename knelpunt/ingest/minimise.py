@@ -35,6 +35,7 @@ _KIND_WORDS: Final = {
     "address": "postcodes or addresses",
     "name": "names of people",
     "birth_date": "dates of birth",
+    "person_id": "client numbers",
     "case_id": "case ids",
     "resource": "resources (professionals)",
 }
@@ -344,7 +345,10 @@ def plan_privacy(
         fixed=frozenset(fixed),
         file=file,
         unit=unit,
-        prefixes={mapped[f]: p for f, p in ID_PREFIXES.items() if mapped.get(f)},
+        prefixes={
+            **{d.column: "r-" for d in decisions if d.kind == "resource"},
+            **{mapped[f]: p for f, p in ID_PREFIXES.items() if mapped.get(f)},
+        },
         bsn=frozenset(d.column for d in decisions if d.kind == "bsn"),
         key=key if any(d.action == "pseudonymise" for d in decisions) else None,
     )

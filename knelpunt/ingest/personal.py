@@ -22,6 +22,11 @@ cannot tell, by its name:
   ``achternaam``, ``client naam``; then a surname alone counts too).
 * ``birth_date``: a column named as one (``geboortedatum``, ``geb. datum``,
   ``date of birth``) whose values are mostly dates from 1900 to today.
+* ``resource`` and ``person_id``: a column that names a professional
+  (``behandelaar``, ``Responsible_actor``, ``monitoringResource``) or a client
+  (``klantnummer``, ``customer``) by a code of the source system, known by its
+  name only (not a team or section). Pseudonymised like the mapped resource
+  (``r-``), so the same professional joins across columns.
 
 E-mail addresses, phone numbers, postcodes and a BSN after the word BSN are
 precise enough that one value flags the column. The report
@@ -64,11 +69,22 @@ __all__ = [
     "scan_values",
 ]
 
-Kind = Literal["bsn", "email", "phone", "address", "name", "birth_date"]
-KINDS: Final = ("bsn", "email", "phone", "address", "name", "birth_date")
+Kind = Literal["bsn", "email", "phone", "address", "name", "birth_date", "person_id", "resource"]
+KINDS: Final = (
+    "bsn",
+    "email",
+    "phone",
+    "address",
+    "name",
+    "birth_date",
+    "person_id",
+    "resource",
+)
 DEFAULT_ACTIONS: Final[Mapping[str, Action]] = {
     "bsn": "pseudonymise",
     "name": "pseudonymise",
+    "person_id": "pseudonymise",
+    "resource": "pseudonymise",
     "email": "drop",
     "phone": "drop",
     "address": "drop",
@@ -105,6 +121,20 @@ _HINTS: Final[Mapping[str, re.Pattern[str]]] = {
     ),
 }
 _SURNAME_HINT: Final = re.compile(r"achternaam|surname|lastname|geslachtsnaam|familienaam")
+# Columns that name a professional or a client by an id of the source system (BPIC
+# 2015's Responsible_actor, receipt's case:responsible, helpdesk's customer): known by
+# their name only, as their values are codes. A team or section is not a person.
+_PERSON_HINTS: Final = {
+    "resource": re.compile(
+        r"resource|medewerker|behandelaar|uitvoerder|consulent|casemanager|regisseur"
+        r"|employee|responsible|actor|creator|assignee|performer|handler|matricola"
+    ),
+    "person_id": re.compile(
+        r"^(?:case)?(?:client|klant|customer|burger|aanvrager|inwoner|patient)"
+        r"(?:id|nr|nummer|number|no)?$"
+    ),
+}
+_GROUP_WORDS: Final = re.compile(r"section|group|groep|team|afdeling|department|unit|sectie")
 
 _TUSSENVOEGSELS: Final = frozenset(
     [
@@ -375,6 +405,10 @@ def scan_values(values: pd.Series, column: str, *, precise_only: bool = False) -
     # Most frequent first, ties by value: the example shown does not change by run.
     uniques, weights = _counted(values)
     if uniques.len() == 0:
+        person = None if precise_only else _person_kind(column)
+        if person is not None and not found:
+            # Empty in the sample (a sparse XES attribute): its name still says who.
+            found.append(Finding(column, person, 0, 0, "", True))
         return found
     total = int(weights.sum())
 
@@ -402,6 +436,9 @@ def scan_values(values: pd.Series, column: str, *, precise_only: bool = False) -
         if weights[address].sum() / total >= _SHARE:
             add("address", address, by_name=True)
 
+    person = _person_kind(column)
+    if person is not None and not found:
+        add(person, np.ones(len(uniques), dtype=bool), by_name=True)
     name_hint = _hinted(column, "name")
     if not found:
         surnames = bool(_SURNAME_HINT.search(_normal(column)))
@@ -443,6 +480,18 @@ def _precise_hits(values: pl.Series) -> dict[str, np.ndarray]:
         "phone": phones,
         "address": postcodes,
     }
+
+
+def _person_kind(column: str) -> Kind | None:
+    """``resource`` or ``person_id`` when the column's name says it names one."""
+    normal = _normal(column)
+    if _GROUP_WORDS.search(normal):
+        return None
+    if _PERSON_HINTS["resource"].search(normal):
+        return "resource"
+    if _PERSON_HINTS["person_id"].search(normal):
+        return "person_id"
+    return None
 
 
 def _birth_dates(values: pd.Series, column: str) -> Finding | None:

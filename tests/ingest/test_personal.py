@@ -186,6 +186,37 @@ class TestBirthDates:
         assert _kinds(["12-04-2090", "01-01-2095", "1-1-2099"], "Geboortedatum") == set()
 
 
+class TestPeopleByColumnName:
+    """Codes that name a professional or a client are known by the column's name."""
+
+    @pytest.mark.parametrize(
+        ("column", "kind"),
+        [
+            ("case:Responsible_actor", "resource"),
+            ("monitoringResource", "resource"),
+            ("Behandelaar", "resource"),
+            ("case:creator", "resource"),
+            ("Klantnummer", "person_id"),
+            ("customer", "person_id"),
+            ("Cliënt ID", "person_id"),
+        ],
+    )
+    def test_named_as_a_person(self, column: str, kind: str) -> None:
+        assert _kinds(["560464", "560521", "4901428"], column) == {kind}
+
+    @pytest.mark.parametrize(
+        "column", ["responsible_section", "Behandelend team", "org:group", "Regeling", "Product"]
+    )
+    def test_not_a_person(self, column: str) -> None:
+        assert _kinds(["560464", "560521", "4901428"], column) == set()
+
+    def test_an_empty_sample_still_counts_by_name(self) -> None:
+        """A sparse XES attribute may have no value in the first rows."""
+        found = scan_column(pd.Series([None, None], dtype=object), "matricola")
+        assert found is not None
+        assert (found.kind, found.rows) == ("resource", 0)
+
+
 def test_masks_hide_all_but_the_first_character_of_each_word() -> None:
     assert mask("Jan de Vries") == "J•• d• V••••"
     assert mask("06-12345678") == "0•-1•••••••"
