@@ -264,13 +264,14 @@ def test_upload_a_real_log_through_the_wizard_then_see_its_map_and_blockers(
         "8.577 rijen gelezen: 8.577 goed, 0 geweigerd; 1.434 zaken"
     )
     assert "case:concept:name" in shown.inner_text(".fields")
-    # The privacy step: the case and professional columns are pseudonymised; nothing
-    # else in this log is personal data.
+    # The privacy step: the case and professional columns are pseudonymised, and so is
+    # case:responsible, which names a professional by a code.
     privacy = shown.inner_text("#upload-privacy-table")
+    for column in ("case:concept:name", "org:resource", "case:responsible"):
+        assert column in privacy
     assert "Zaaknummer" in privacy
-    assert "Medewerker" in privacy
-    assert "Pseudonimiseren" in privacy
-    assert "geen persoonsgegevens gevonden" in shown.inner_text(".upload")
+    assert privacy.count("Pseudonimiseren") == 3
+    assert "Resource21" not in shown.inner_text("#upload-preview")
     page.shoot("uploaden")
     shown.click("#upload-record")
     shown.wait_for_selector("#upload-done", timeout=60_000)
