@@ -426,11 +426,10 @@ def scan_values(values: pd.Series, column: str, *, precise_only: bool = False) -
     for kind in ("email", "phone", "address"):
         if hits[kind].any():
             add(kind, hits[kind], by_name=_hinted(column, kind))
-    postcodes = hits["address"]
     if precise_only:
         return found
 
-    if _hinted(column, "address") and not postcodes.any():
+    if _hinted(column, "address") and not found:
         # A street and number, a house number: the name says what the values are.
         address = uniques.str.contains(r"[0-9]").to_numpy()
         if weights[address].sum() / total >= _SHARE:
