@@ -126,8 +126,11 @@ class PrivacyChoices:
     def resolve_key(self) -> bytes:
         """The key: the one given, else the key file's (created on first use)."""
         if self.key is not None:
-            if not self.key:
-                raise PrivacyError("The pseudonym key is empty; give at least 16 bytes.")
+            if len(self.key) < 16:
+                raise PrivacyError(
+                    f"The pseudonym key has {len(self.key)} bytes; give at least 16 (a key "
+                    "file made by knelpunt holds 32 random bytes)."
+                )
             return self.key
         return load_key(self.key_file)
 

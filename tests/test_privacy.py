@@ -133,6 +133,10 @@ class TestChoices:
         base = PrivacyChoices(columns={"BSN": "drop", "Naam": "drop"})
         assert dict(base.choose({"BSN": "keep"}).columns) == {"BSN": "keep", "Naam": "drop"}
 
+    def test_a_short_key_is_refused(self) -> None:
+        with pytest.raises(PrivacyError, match="has 3 bytes; give at least 16"):
+            PrivacyChoices(key=b"abc").resolve_key()
+
     def test_off_keeps_everything_and_the_key_never_shows(self) -> None:
         assert not PrivacyChoices.off().pseudonymise
         assert "secret" not in repr(PrivacyChoices(key=b"secret key of the client"))
