@@ -154,9 +154,16 @@ def body(body_id: str, class_name: str) -> html.Div:
     )
 
 
-def shown_store(body_id: str) -> dcc.Store:
-    """The store that names what the browser shows of a page :func:`draws` fills."""
-    return dcc.Store(id=f"{body_id}-shown")
+def shown_store(body_id: str) -> html.Div:
+    """The stores of a page :func:`draws` fills: what the browser shows of it, and the
+    changes that bring it to a new choice (set in the browser, ``assets/shell.js``)."""
+    return html.Div(
+        [
+            dcc.Store(id=f"{body_id}-shown"),
+            dcc.Store(id=f"{body_id}-changes"),
+            dcc.Store(id=f"{body_id}-applied"),
+        ]
+    )
 
 
 def draws(body_id: str, *, in_place: bool = True) -> Callable[[Draw], Draw]:
@@ -177,6 +184,7 @@ def draws(body_id: str, *, in_place: bool = True) -> Callable[[Draw], Draw]:
 
         @dash.callback(
             Output(body_id, "children"),
+            Output(f"{body_id}-changes", "data"),
             Output(f"{body_id}-shown", "data"),
             Input("ctx", "data"),
             State(f"{body_id}-shown", "data"),
@@ -186,23 +194,31 @@ def draws(body_id: str, *, in_place: bool = True) -> Callable[[Draw], Draw]:
             try:
                 ws = workspace()
                 if not ws.sources():
-                    return empty(lang, "empty.store"), None
+                    return empty(lang, "empty.store"), dash.no_update, None
+                if ws.page_token(body_id, lang, sources, profile) == shown:
+                    raise PreventUpdate  # the browser shows this very page
                 token, tree = ws.drawn(
                     body_id, lang, sources, profile, lambda: draw(lang, sources, profile, ws)
                 )
-                if token == shown:
-                    raise PreventUpdate
                 before = ws.shown(shown) if in_place else None
                 found = None if before is None else changes(before, tree)
                 if found is None:
-                    return tree, token
-                for ident, props in found.values():
-                    dash.set_props(ident, props)
-                return dash.no_update, token
+                    return tree, dash.no_update, token
+                # Declared outputs, so that an answer the browser has given up on (a
+                # newer choice was made meanwhile) is dropped whole; the browser then
+                # sets each component's properties (assets/shell.js).
+                return dash.no_update, {"token": token, "set": list(found.values())}, token
             except PreventUpdate:
                 raise
             except Exception as error:  # the page shows a message, and is drawn whole next
-                return failure(lang, error), None
+                return failure(lang, error), dash.no_update, None
+
+        dash.clientside_callback(
+            ClientsideFunction(namespace="knelpunt", function_name="applyChanges"),
+            Output(f"{body_id}-applied", "data"),
+            Input(f"{body_id}-changes", "data"),
+            prevent_initial_call=True,
+        )
 
         return draw
 

@@ -5,14 +5,15 @@ components as before with other values: other figures, other numbers. Sending
 the whole tree again makes the browser throw away and rebuild every component,
 Plotly figures included (a new ``Plotly.newPlot`` for each). :func:`changes`
 instead finds, in the new tree, the properties of components with an ``id``
-that differ from the tree the browser shows; the page callback sends just
-those (``dash.set_props``), so a figure is updated in place (``Plotly.react``)
+that differ from the tree the browser shows (a property the new tree no longer
+has becomes ``None``); the page callback sends just those, and the browser sets
+them (``assets/shell.js``), so a figure is updated in place (``Plotly.react``)
 and the rest stays as it is.
 
 Where two trees differ in a place no ``id`` can address (another kind of
-component, a text without an id, a property dropped), the nearest enclosing
-component with an ``id`` gets its ``children`` anew; where there is none, the
-tree is sent whole.
+component, a text without an id), the nearest enclosing component with an
+``id`` gets its ``children`` anew; where there is none, or where an id holds a
+``.`` (which the browser would read as a property), the tree is sent whole.
 """
 
 from __future__ import annotations
@@ -79,12 +80,11 @@ def _component(shown: Component, new: Component, found: Changes) -> None:
         raise _ApartError
     old_props: dict[str, Any] = a["props"]
     new_props: dict[str, Any] = b["props"]
-    if set(old_props) - set(new_props):  # a property dropped: cannot be unset in place
+    setting: dict[str, Any] = {}
+    for name in old_props.keys() - new_props.keys():  # dropped: unset in place
         if ident is None:
             raise _ApartError
-        found[_key(ident)] = (ident, {"children": new_props.get("children")})
-        return
-    setting: dict[str, Any] = {}
+        setting[name] = None
     for name, value in new_props.items():
         if name in ("id", "children"):
             continue
@@ -103,6 +103,8 @@ def _component(shown: Component, new: Component, found: Changes) -> None:
         else:
             found.update(inner)
     if setting:
+        if isinstance(ident, str) and "." in ident:
+            raise _ApartError  # the browser would read "a.b" as property b of a
         found[_key(ident)] = (ident, setting)
 
 

@@ -475,14 +475,31 @@ class Workspace:
         profile: str | None,
         draw: Callable[[], Any],
     ) -> tuple[str, Any]:
-        """What a page drew for this choice, and a token that names it (see
-        :meth:`shown`). Kept while the store does not change: a page is a function
-        of the choice and the store's state, so going back to it (or to a source
-        chosen before) sends it again without building its figures."""
-        table = self.events(sources)
-        described = (page, lang, table.sources, table.high, table.purges, profile)
-        token = hashlib.sha256(repr(described).encode()).hexdigest()[:24]
+        """What a page drew for this choice, and the token that names it (see
+        :meth:`page_token`). Kept while the store does not change: a page is a
+        function of the choice and the store's state, so going back to it (or to a
+        source chosen before) sends it again without building its figures."""
+        token = self.page_token(page, lang, sources, profile)
         return token, self._cached(("drawn", token), draw, disk=False)
+
+    def page_token(
+        self, page: str, lang: str, sources: Sequence[int] | None, profile: str | None
+    ) -> str:
+        """What names a page drawn for this choice and this state of the store (the
+        whole store's: a page on one source shows the store-wide teams too)."""
+        table = self.events(sources)
+        everything = self.events(None)
+        described = (
+            page,
+            lang,
+            self._identity,
+            table.sources,
+            table.high,
+            everything.high,
+            everything.purges,
+            profile,
+        )
+        return hashlib.sha256(repr(described).encode()).hexdigest()[:24]
 
     def shown(self, token: str | None) -> Any | None:
         """The page :meth:`drawn` named ``token``, while it is still kept (else None)."""

@@ -12,3 +12,15 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     },
   }),
 });
+
+/* A page drawn again for another choice: the properties that changed, set in place
+   (dashboards/redraw.py), so that its figures are updated rather than rebuilt. */
+window.dash_clientside.knelpunt.applyChanges = function (found) {
+  if (!found || !found.set) {
+    return window.dash_clientside.no_update;
+  }
+  for (const [ident, props] of found.set) {
+    window.dash_clientside.set_props(ident, props);
+  }
+  return found.token;
+};

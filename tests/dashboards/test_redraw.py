@@ -60,15 +60,24 @@ def test_another_kind_of_child_under_an_id_replaces_that_id_s_children() -> None
     assert found["panel"][1]["children"][1].children == "no measures"
 
 
-def test_a_dropped_property_cannot_be_unset_in_place() -> None:
-    before = html.Div([html.Div("x", id="a", style={"display": "none"})], id="root")
-    after = html.Div([html.Div("x", id="a")], id="root")
-    found = changes(before, after)
-    assert found is not None
-    assert list(found) == ["a"]
-    assert found["a"][1] == {"children": "x"}
+def test_a_dropped_property_is_unset_and_the_rest_still_set() -> None:
+    fig = go.Figure()
+    before = html.Div([dcc.Graph(id="g", figure=go.Figure(), style={"display": "none"})])
+    after = html.Div([dcc.Graph(id="g", figure=fig)])
+    assert changes(before, after) == {"g": ("g", {"style": None, "figure": fig})}
     # Without an id anywhere above it, the tree goes whole.
     assert changes(html.Div(style={"color": "red"}), html.Div()) is None
+
+
+def test_an_id_with_a_dot_is_not_set_in_place() -> None:
+    """The browser would read ``criterion-art.2`` as property ``2`` of ``criterion-art``:
+    the enclosing component's children are set instead."""
+    before = html.Tr([html.Td("1", id="criterion-art.2")], id="row")
+    after = html.Tr([html.Td("2", id="criterion-art.2")], id="row")
+    found = changes(before, after)
+    assert found is not None
+    assert list(found) == ["row"]
+    assert changes(html.Td("1", id="a.b"), html.Td("2", id="a.b")) is None
 
 
 def test_values_are_compared_by_value_where_certain_and_by_identity_otherwise() -> None:
