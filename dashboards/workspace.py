@@ -7,14 +7,15 @@ events of those sources, caught up to the store's newest position, and calls
 the library function once. Nothing is analysed here: the functions are the
 library's.
 
-Results are kept under the store's state (its identity, newest position and
-purges, and for results that use the store-wide teams and case attributes, those
-as they are for the chosen cases): in memory, and on disk beside the store
+Results are kept under the chosen sources' history (each source's id, time of
+recording and event count, and the purges), the profile's words and the
+options, and for results that use the store-wide teams and case attributes,
+those as they are for the chosen cases: in memory, and on disk beside the store
 (:data:`CACHE_SUFFIX`, a ``diskcache`` folder that every worker process serving the
-store shares), so that a restarted server, or another worker, serves what was
-computed before instead of computing it again. The events' projection is kept
-there as Parquet (:func:`knelpunt.load_events`' ``cache``) and caught up with the
-store when it is read.
+store shares, its entries also keyed by the library's code), so that a restarted
+server, or another worker, serves what was computed before instead of computing
+it again. A purge clears what is kept on disk (it may hold the purged cases and
+people); the folder is its owner's alone, or it is not used.
 """
 
 from __future__ import annotations
@@ -44,15 +45,15 @@ import knelpunt as kp
 from knelpunt.errors import AnalysisError, KnelpuntError, MappingError, UnsupportedFormatError
 
 _log = logging.getLogger("knelpunt.dashboard")
-# Results kept at once (each a few MB at most for a million events; the warm-up
-# keeps at most 73, see Workspace.warm), drawn pages among them.
-_KEPT: Final = 160
+# Results kept in memory at once, drawn pages among them (the warm-up fills about
+# 100 with 5 sources and 145 with 10: 6 results and 6 pages for all sources and for
+# each of the newest 8 alone, and the map's 19 steps).
+_KEPT: Final = 200
 # The steps of the process map's activities slider, in percent.
 ACTIVITY_STEPS: Final = tuple(range(10, 101, 5))
 # The pages' results the warm-up computes, for all sources and for each one alone.
 _WARMED: Final = ("summary", "scorecard", "map", "blockers", "criteria", "teamwork")
-# Sources warmed alone (the newest): with the results for all sources and the
-# map's steps (6 + 19) they fill about half the cache (_KEPT).
+# Sources warmed alone (the newest).
 _WARMED_ALONE: Final = 8
 # Beside a SQLite store ``x.db``, its results are kept in ``x.db`` + this folder suffix;
 # a PostgreSQL store's in the user's cache folder (platformdirs), by the store's id.
@@ -65,10 +66,40 @@ _DISK_BYTES: Final = 4 * 2**30
 _USES_FACTS: Final = frozenset({"blockers", "criteria", "scorecard", "teamwork", "report"})
 # Results kept in memory only: large (an instance per row) and quick to compute again.
 _MEMORY_ONLY: Final = frozenset({"instances"})
+
+
+def _code_digest() -> str:
+    """The library's code, as a digest: results kept on disk by another version of
+    knelpunt are not read back (they might be computed otherwise now)."""
+    digest = hashlib.sha256(kp.__version__.encode())
+    for path in sorted(Path(kp.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+_CODE: Final = _code_digest()
+
+
+@lru_cache(maxsize=64)
+def _profile_digest(name: str, _stamp: float) -> str:
+    """A profile's file, as a digest (a result depends on what the profile says, not
+    on its name); ``_stamp`` is the file's modification time, so an edit is seen."""
+    found = _profile_file(name)
+    return hashlib.sha256(found.read_bytes()).hexdigest()[:16] if found else name
+
+
+def _profile_file(name: str) -> Path | None:
+    for candidate in (Path(name), Path(kp.__file__).parent / "profiles" / f"{name}.yaml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 # How each page draws itself for a choice (registered by dashboards.components.draws):
 # the warm-up draws the pages too, so that the first visitor finds them drawn.
 DRAWINGS: Final[dict[str, Callable[[str, list[int] | None, str, Workspace], Any]]] = {}
-# The language the warm-up draws the pages in (the dashboard's first).
+# The language the warm-up draws the pages in (the dashboard's default; pages in
+# English are drawn at their first visit).
 _WARMED_LANG: Final = "nl"
 # The file types an upload may have; its name is kept only as the source's name.
 UPLOAD_SUFFIXES: Final = (".xes.gz", ".csv", ".xlsx", ".xes", ".parquet")
@@ -220,18 +251,17 @@ class Workspace:
         # The results being computed now, each with the event that says it is done.
         self._running: dict[tuple[Any, ...], threading.Event] = {}
         self._identity = ""
+        self._purges_seen: int | None = None
+        self._histories: dict[int, tuple[Any, ...]] = {}
         self._warming: threading.Thread | None = None
         self._warm_again = False
         self._facts_keys: dict[tuple[Any, ...], str] = {}
         self.folder = _cache_folder(store, self.id) if cache is None else cache or None
         self._disk: diskcache.Cache | None = None
         if self.folder is not None:
-            Path(self.folder).mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._disk = diskcache.Cache(
-                str(Path(self.folder) / "results"),
-                size_limit=_DISK_BYTES,
-                eviction_policy="least-recently-used",
-            )
+            self._disk = _open_kept(Path(self.folder))
+            if self._disk is None:
+                self.folder = None
         # Uploads wait in a folder per store that every worker process serving it shares
         # (the check and the recording may land on different workers); a day later
         # they are gone.
@@ -289,25 +319,40 @@ class Workspace:
                 and known.purges == len(store.purges())
             ):
                 return known
-            identity = self._identify(store)
-            # The first read of a process starts from the projection kept on disk.
-            folder = None
-            if known is None and self.folder is not None and identity:
-                folder = Path(self.folder) / identity / "events"
-            table = kp.load_events(store, sources=key, since=known, cache=folder)
+            self._identify(store)
+            table = kp.load_events(store, sources=key, since=known)
             self._tables[key] = table
             return table
 
     def _identify(self, store: kp.EventStore) -> str:
-        """What tells this store from another one at the same place (a store made anew):
-        its first source's id, name and time of recording; empty while it has none."""
-        if not self._identity:
-            first = store.sources()[:1]
-            if first:
-                s = first[0]
-                described = f"{s.source_id}|{s.name}|{s.created_at.isoformat()}"
-                self._identity = hashlib.sha256(described.encode()).hexdigest()[:16]
-        return self._identity
+        """What tells this store's history from another one's (a store made anew, a
+        backup put back and recorded on otherwise): every source's id, time of
+        recording and event count, and the purges. Read again whenever the store
+        has moved on; a purge also clears the results kept on disk, which may hold
+        the purged events' cases and people."""
+        described = [
+            (s.source_id, s.created_at.isoformat(), s.event_count) for s in store.sources()
+        ]
+        purges = len(store.purges())
+        self._histories = {d[0]: (*d, purges) for d in described}
+        if self._purges_seen is not None and purges != self._purges_seen and self._disk:
+            with contextlib.suppress(Exception):
+                self._disk.clear(retry=True)
+        self._purges_seen = purges
+        found = hashlib.sha256(repr((described, purges)).encode()).hexdigest()[:16]
+        with self._lock:
+            self._identity = found
+            # Facts keys of earlier store states are not asked for again.
+            self._facts_keys.clear()
+        return found
+
+    def _history(self, sources: Sequence[int] | None) -> str:
+        """The chosen sources' history (see :meth:`_identify`): a result on them is
+        theirs alone, so another source recording on does not change it."""
+        with self._lock:
+            chosen = sorted(self._histories) if sources is None else sorted(sources)
+            described = [self._histories.get(s) for s in chosen]
+        return hashlib.sha256(repr(described).encode()).hexdigest()[:16]
 
     def groups(self) -> dict[str, str]:
         """Per resource its team (``org:group``; none when no event carries it)."""
@@ -451,9 +496,11 @@ class Workspace:
         bound.apply_defaults()
         options = {k: v for k, v in bound.arguments.items() if k not in ("ws", "table", "profile")}
         facts = self._facts_key(table) if name in _USES_FACTS else ""
+        written = _profile_file(profile)
         key = (
             name,
-            self._identity,
+            self._history(table.sources),
+            _profile_digest(profile, written.stat().st_mtime if written else 0.0),
             table.sources,
             table.high,
             table.purges,
@@ -521,12 +568,19 @@ class Workspace:
         one that does."""
 
         def run() -> None:
-            while True:
-                warm_once()
+            try:
+                while True:
+                    try:
+                        warm_once()
+                    except Exception:  # the store unreachable for a moment, say
+                        _log.warning("dashboard: the warm-up failed", exc_info=True)
+                    with self._lock:
+                        if not self._warm_again:
+                            return
+                        self._warm_again = False
+            finally:
                 with self._lock:
-                    if not self._warm_again:
-                        self._warming = None
-                        return
+                    self._warming = None
                     self._warm_again = False
 
         def warm_once() -> None:
@@ -595,11 +649,11 @@ class Workspace:
             running.wait()  # then found above, or computed here if that attempt failed
         try:
             kept = self._disk if disk else None
-            found = _MISSING if kept is None else _read_kept(kept, key)
+            found = _MISSING if kept is None else _read_kept(kept, (_CODE, *key))
             if found is _MISSING:
                 found = compute()
                 if kept is not None:
-                    _keep(kept, key, found)
+                    _keep(kept, (_CODE, *key), found)
             with self._lock:
                 self._results[key] = found
                 while len(self._results) > _KEPT:
@@ -640,6 +694,30 @@ def _keep(kept: diskcache.Cache, key: tuple[Any, ...], found: Any) -> None:
         kept.set(key, found, retry=True)
     except Exception:
         _log.warning("dashboard: a result could not be kept on disk", exc_info=True)
+
+
+def _open_kept(folder: Path) -> diskcache.Cache | None:
+    """The results kept in ``folder``, made if missing; None (memory only, with a
+    warning) when it cannot be used or belongs to someone else or others may write
+    to it: its files are read back as Python objects, so only its owner may write."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        found = folder.stat()
+        if found.st_uid != os.getuid() or found.st_mode & 0o022:
+            _log.warning(
+                "dashboard: %s is not this user's alone; results are kept in memory only. "
+                "Remove it, or set KNELPUNT_CACHE to a folder of your own.",
+                folder,
+            )
+            return None
+        return diskcache.Cache(
+            str(folder / "results"),
+            size_limit=_DISK_BYTES,
+            eviction_policy="least-recently-used",
+        )
+    except (OSError, diskcache.Timeout) as error:
+        _log.warning("dashboard: results cannot be kept in %s (%s); memory only", folder, error)
+        return None
 
 
 def _cache_folder(store: str, store_id: str) -> Path | None:

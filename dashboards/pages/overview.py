@@ -108,7 +108,12 @@ def _trend(summary: Any, lang: str) -> html.Div:
 
 def _dotted(ws: Workspace, sources: list[int] | None, cases: int, lang: str) -> html.Div:
     table = ws.events(sources)
-    fig = figures.dotted(table, cases=_DOTTED_CASES, y_title=t(lang, "overview.dotted.y"))
+    fig = figures.dotted(
+        table,
+        cases=_DOTTED_CASES,
+        y_title=t(lang, "overview.dotted.y"),
+        other=t(lang, "overview.dotted.other"),
+    )
     return html.Div(
         [
             graph(fig, "overview-dotted", height=380),

@@ -151,7 +151,7 @@ def months(summary: LogSummary, *, started: str, ended: str, median: str, cases:
 DOTTED_STEPS: Final = 400
 
 
-def dotted(table: EventTable, *, cases: int, y_title: str) -> go.Figure:
+def dotted(table: EventTable, *, cases: int, y_title: str, other: str = "other") -> go.Figure:
     """A dotted chart: each event a dot at its time, one row per case, coloured by
     activity; ``cases`` of the log's cases, evenly spread over it (a million events'
     dots would not draw).
@@ -160,43 +160,59 @@ def dotted(table: EventTable, *, cases: int, y_title: str) -> go.Figure:
     :data:`DOTTED_STEPS` equal steps of the period, each cell the activity of the
     case's last event in that step), which the browser paints at once however
     many events it shows, where a dot per event costs it a drawn element each
-    (6,000 dots took half a second to redraw). The colour bar names the activities."""
+    (6,000 dots took half a second to redraw). The colour bar names the activities:
+    the most frequent ones each in a colour of their own, the rest together as
+    ``other``."""
     chosen = np.unique(np.linspace(0, table.n_cases - 1, min(cases, table.n_cases)).astype(int))
     keep = np.isin(table.case, chosen)
     rows = np.searchsorted(chosen, table.case[keep])
     times = table.time_us[keep]
-    codes, activity = np.unique(table.activity[keep], return_inverse=True)
+    codes, activity, counts = np.unique(
+        table.activity[keep], return_inverse=True, return_counts=True
+    )
+    palette = [*qualitative.Safe, *qualitative.Set3]
+    # The most frequent activities get a band each (1..n), the others one band (n+1).
+    ranked = np.argsort(-counts, kind="stable")
+    named = ranked[: len(palette) - 1] if len(codes) > len(palette) else ranked
+    band = np.full(len(codes), len(named) + 1, dtype=np.int16)
+    band[named] = np.arange(1, len(named) + 1, dtype=np.int16)
+    bands = len(named) + (1 if len(named) < len(codes) else 0)
     first = int(times.min()) if len(times) else 0
     span = int(times.max()) - first + 1 if len(times) else 1
     steps = max(1, min(DOTTED_STEPS, len(np.unique(times // 86_400_000_000))))
     column = (times - first) * steps // span
-    cells = np.zeros((len(chosen), steps), dtype=np.int8)
-    # Events in time order, so that the last one in a step is the one shown.
-    order = np.argsort(times, kind="stable")
-    cells[rows[order], column[order]] = activity[order] + 1
+    cells = np.zeros((len(chosen), steps), dtype=np.int16)
+    # Each cell shows the last event in it (by time; ties by position in the log).
+    order = np.lexsort((np.arange(len(times)), times))[::-1]
+    flat = rows[order] * steps + column[order]
+    _, last = np.unique(flat, return_index=True)
+    shown = order[last]
+    cells[rows[shown], column[shown]] = band[activity[shown]]
     centres = (first + (np.arange(steps) + 0.5) * span / steps) // 1000  # ms
-    palette = [*qualitative.Safe, *qualitative.Set3]
-    kinds = len(codes)
-    # One band of the colour scale per activity; 0 (no event) is transparent.
+    names = [_plain(table.activities[codes[i]]) for i in named]
+    if bands > len(named):
+        names.append(other)
+    # One band of the colour scale per value; 0 (no event) is transparent.
     scale: list[tuple[float, str]] = []
-    for value in range(kinds + 1):
+    for value in range(bands + 1):
         colour = "rgba(0,0,0,0)" if value == 0 else palette[(value - 1) % len(palette)]
-        scale += [(value / (kinds + 1), colour), ((value + 1) / (kinds + 1), colour)]
+        if value == bands and bands > len(named):
+            colour = "#BBBBBB"
+        scale += [(value / (bands + 1), colour), ((value + 1) / (bands + 1), colour)]
     fig = go.Figure(
         go.Heatmap(
             z=cells,
             x=pd.to_datetime(centres, unit="ms"),
             zmin=-0.5,
-            zmax=kinds + 0.5,
+            zmax=bands + 0.5,
             colorscale=scale,
             colorbar={
-                "tickvals": list(range(1, kinds + 1)),
-                "ticktext": [_plain(table.activities[c]) for c in codes],
+                "tickvals": list(range(1, bands + 1)),
+                "ticktext": names,
                 "len": 1.0,
                 "thickness": 14,
                 "outlinewidth": 0,
             },
-            hoverongaps=False,
             hovertemplate="%{x|%d-%m-%Y}<extra></extra>",
         )
     )

@@ -212,5 +212,68 @@ def test_warming_asked_again_while_it_runs_runs_once_more(tmp_path: Path) -> Non
     first.join(timeout=300)
     assert ws._warming is None
     # The second source alone was warmed, before any page asked for it.
-    assert any(key[0] == "summary" and key[2] == (2,) for key in ws._results)
+    assert any(key[0] == "summary" and (2,) in key for key in ws._results)
     assert ws.result("summary", [2], "generiek").cases == 6
+
+
+def test_kept_results_follow_the_profile_s_words_and_a_purge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edited profile is not answered with what the old one gave, and a purge
+    leaves none of the purged events' results on disk."""
+    import shutil
+
+    path = str(tmp_path / "k.db")
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=8, seed=2), name="one")
+        kp.ingest_log(store, make_log(cases=4, seed=5), name="two")
+    profile = tmp_path / "mine.yaml"
+    shutil.copy(Path(kp.__file__).parent / "profiles" / "generiek.yaml", profile)
+    first = Workspace(path)
+    first.result("summary", None, str(profile))
+    first.close()
+    calls: list[str] = []
+    real = kp.summarise_log
+    monkeypatch.setattr(kp, "summarise_log", lambda *a, **k: calls.append("x") or real(*a, **k))
+    profile.write_text(profile.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    os.utime(profile, (time.time() + 5, time.time() + 5))
+    again = Workspace(path)
+    again.result("summary", None, str(profile))
+    assert calls == ["x"]  # computed again for the edited profile
+
+    kept = again._disk
+    assert kept is not None
+    assert len(kept) > 0
+    with kp.open_store(path) as store:
+        kp.purge_source(store, 2, reason="test", purged_by="test")
+    assert again.result("summary", None, str(profile)).cases == 8
+    # Only what was computed after the purge is kept.
+    assert len(kept) == 1
+
+
+def test_a_cache_folder_others_may_write_to_is_not_used(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    ws = Workspace(str(tmp_path / "k.db"), cache=shared)
+    assert ws.folder is None  # memory only: its files would be read back as objects
+
+
+def test_a_failed_warm_up_does_not_stop_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "k.db")
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=5, seed=2), name="one")
+    ws = Workspace(path, cache=False)
+    real = ws.sources
+
+    def unreachable() -> list[kp.Source]:
+        raise KnelpuntError("the store cannot be reached")
+
+    monkeypatch.setattr(ws, "sources", unreachable)
+    ws.warm(profile="generiek").join(timeout=60)
+    assert ws._warming is None
+    monkeypatch.setattr(ws, "sources", real)
+    ws.warm(profile="generiek").join(timeout=300)
+    assert any(key[0] == "summary" for key in ws._results)
