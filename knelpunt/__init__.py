@@ -59,6 +59,7 @@ from knelpunt.events.model import Event, NewSource, RecordResult, Source
 from knelpunt.events.store import EventStore, open_store
 from knelpunt.ingest.check import LogCheck, check_log, detect_personal_data
 from knelpunt.ingest.export import export_log
+from knelpunt.ingest.limits import InputLimits
 from knelpunt.ingest.mapping import ColumnMapping
 from knelpunt.ingest.minimise import PersonalData
 from knelpunt.ingest.pipeline import ingest_log
@@ -107,6 +108,7 @@ __all__ = [
     "Event",
     "EventStore",
     "EventTable",
+    "InputLimits",
     "KnelpuntError",
     "LogCheck",
     "LogSummary",

@@ -11,6 +11,7 @@ ValueError`` keeps working::
     │   ├── LogValidationError              rows with bad values (strict mode)
     │   └── MalformedFileError              the file is broken (XML, gzip, CSV quoting, bytes)
     ├── UnsafeInputError (ValueError)       XML with a DTD, entities or external references
+    │   └── InputLimitError                 an input that unpacks beyond the size or ratio limit
     ├── UnsupportedFormatError (ValueError) a file type knelpunt cannot read or write
     ├── CalendarError (ValueError)          unusable working hours, holidays or time zone
     ├── ProfileError (ValueError)           a profile file that cannot be read or is inconsistent
@@ -55,6 +56,7 @@ __all__ = [
     "EmptyLogError",
     "EventStoreError",
     "FilterError",
+    "InputLimitError",
     "Issue",
     "KnelpuntError",
     "LogSchemaError",
@@ -102,6 +104,12 @@ class MalformedFileError(LogSchemaError):
 
 class UnsafeInputError(KnelpuntError, ValueError):
     """The input tries something a log never needs (DTDs, entities, external references)."""
+
+
+class InputLimitError(UnsafeInputError):
+    """A compressed input (gzip, an Excel workbook's zip, Parquet pages) unpacks to more
+    bytes, or more bytes per compressed byte, than the limits allow: a decompression
+    bomb, or a genuine file larger than the limits (then lift them)."""
 
 
 class UnsupportedFormatError(KnelpuntError, ValueError):

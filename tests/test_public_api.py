@@ -59,7 +59,7 @@ def test_every_public_function_has_a_runnable_example() -> None:
 
 # Records and inputs: a row of something, not a result to look at as a table.
 _RECORDS = {
-    "Blocker", "ColumnMapping", "Criterion", "Event", "EventStore", "KnelpuntError",
+    "Blocker", "ColumnMapping", "Criterion", "Event", "EventStore", "InputLimits", "KnelpuntError",
     "NewSource", "PrivacyChoices", "Profile", "Report", "Scenario", "Source", "WorkCalendar",
 }  # fmt: skip
 

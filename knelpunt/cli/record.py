@@ -28,6 +28,7 @@ from knelpunt.errors import KnelpuntError, PrivacyError
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.ingest.check import detect_personal_data
 from knelpunt.ingest.export import export_log
+from knelpunt.ingest.limits import DEFAULT_LIMITS, InputLimits, parse_size
 from knelpunt.ingest.pipeline import ingest_log
 from knelpunt.privacy import PrivacyChoices, load_key, parse_choices, pseudonym
 
@@ -82,7 +83,8 @@ def _privacy(
 @app.command()
 def ingest(
     file: Annotated[
-        Path, typer.Argument(help="CSV, Excel (.xlsx), XES (.xes/.xes.gz) or Parquet.")
+        Path,
+        typer.Argument(help="CSV (.csv/.csv.gz), Excel (.xlsx), XES (.xes/.xes.gz) or Parquet."),
     ],
     store: StoreOption = DEFAULT_STORE,
     mapping: Annotated[
@@ -133,6 +135,24 @@ def ingest(
     ] = False,
     key_file: Annotated[Path | None, typer.Option("--key-file", help=_KEY_HELP)] = None,
     profile: Annotated[str | None, typer.Option("--profile", help=_PROFILE_HELP)] = None,
+    max_unpacked: Annotated[
+        str | None,
+        typer.Option(
+            "--max-unpacked",
+            envvar="KNELPUNT_MAX_UNPACKED",
+            help="Most a compressed file (.gz, Excel, Parquet) may unpack to, e.g. 40GB "
+            "(default 16GiB).",
+        ),
+    ] = None,
+    max_ratio: Annotated[
+        float | None,
+        typer.Option(
+            "--max-ratio",
+            envvar="KNELPUNT_MAX_RATIO",
+            help="Most bytes a compressed file may unpack to per compressed byte, past "
+            "16 MiB (default 200; decompression bombs reach about 1,000).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record a log file in the store as one new source (all or nothing).
@@ -141,6 +161,13 @@ def ingest(
     (BSN, names, e-mail, phone, postcode, date of birth) are pseudonymised or
     dropped, unless chosen otherwise; 'knelpunt privacy FILE' shows what is found.
     """
+    try:
+        limits = InputLimits(
+            max_unpacked=parse_size(max_unpacked) if max_unpacked else DEFAULT_LIMITS.max_unpacked,
+            max_ratio=max_ratio if max_ratio is not None else DEFAULT_LIMITS.max_ratio,
+        )
+    except KnelpuntError as error:
+        raise _fail(error) from error
     pairs = mapping or ""
     if timestamp_format:
         pairs = (
@@ -190,6 +217,7 @@ def ingest(
                     sheet=int(sheet) if sheet is not None and sheet.isdigit() else sheet,
                     privacy=choices,
                     progress=progress,
+                    limits=limits,
                 )
             except (KnelpuntError, FileNotFoundError) as error:
                 raise _fail(error) from error

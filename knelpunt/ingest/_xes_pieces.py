@@ -12,17 +12,23 @@ A literal ``</trace>`` can only be an end tag in XML, except inside a comment
 or a CDATA section; when the traces hold either, the rest of the file is kept
 as one piece rather than risk a wrong cut.
 
+A gzip file is read through :class:`Unpacked`, which stops once the XML grows
+beyond a limit (a decompression bomb); the readers of compressed CSV use it too,
+since it lives in this module that imports nothing of knelpunt.
+
 This module imports neither knelpunt nor pandas: the helper process runs it
-as a script (``python -P _xes_pieces.py FILE FOLDER PIECE_BYTES FIRST_BYTES SKIP``) and starts
-in a fraction of a second. It talks over its standard streams: one JSON line
-per piece on stdout (``{"piece": k, "path": ..., "read": bytes_read}``, or
-``{"error": k}``, then ``{"end": n}``), and it waits for a line on stdin
-before running more than two pieces ahead of the reader.
+as a script (``python -P _xes_pieces.py FILE FOLDER PIECE_BYTES FIRST_BYTES SKIP
+MAX_UNPACKED MAX_RATIO``) and starts in a fraction of a second. It talks over its
+standard streams: one JSON line per piece on stdout (``{"piece": k, "path": ...,
+"read": bytes_read}``, or ``{"error": k}``, or ``{"limit": [unpacked, packed]}``,
+then ``{"end": n}``), and it waits for a line on stdin before running more than two
+pieces ahead of the reader.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
@@ -46,27 +52,108 @@ _ATTRIBUTE_TAGS: Final = frozenset(
 )
 
 
-def _open(path: Path) -> tuple[IO[bytes], IO[bytes]]:
-    """(the file on disk, its content stream): gzip is read through."""
+# Unpacked bytes read before the ratio of unpacked to compressed bytes is checked: a
+# small file may compress very well without harm; a bomb is stopped after this much.
+RATIO_FROM: Final = 16 << 20
+
+
+class UnpackLimitError(ValueError):
+    """A gzip stream unpacked to more than its limits allow (see :class:`Unpacked`).
+
+    Attributes:
+        unpacked: bytes unpacked when reading stopped.
+        packed: compressed bytes read by then.
+    """
+
+    def __init__(self, unpacked: int, packed: int) -> None:
+        self.unpacked, self.packed = unpacked, packed
+        super().__init__(f"{unpacked} bytes unpacked from {packed} compressed bytes")
+
+
+class Unpacked(io.RawIOBase):
+    """The content of a gzip file, read through, that stops with :class:`UnpackLimitError`
+    once it has given more than ``max_unpacked`` bytes, or, past :data:`RATIO_FROM`
+    bytes, more than ``max_ratio`` bytes per compressed byte read.
+
+    Only as much is unpacked as the caller reads, so a bomb costs at most one read's
+    bytes beyond the limit.
+
+    Example:
+        >>> bomb = io.BytesIO(gzip.compress(bytes(1 << 20)))
+        >>> stream = Unpacked(bomb, max_unpacked=1000, max_ratio=100.0)
+        >>> try:
+        ...     _ = stream.read(4096)
+        ... except UnpackLimitError as error:
+        ...     print(error.unpacked > 1000)
+        True
+    """
+
+    def __init__(
+        self, raw: IO[bytes], *, max_unpacked: int, max_ratio: float, owns: bool = False
+    ) -> None:
+        super().__init__()
+        self._raw, self._owns = raw, owns
+        self._gzip = gzip.GzipFile(fileobj=raw, mode="rb")
+        self.max_unpacked, self.max_ratio = max_unpacked, max_ratio
+        self.unpacked = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._gzip.read(len(buffer))
+        size = len(data)
+        buffer[:size] = data
+        self.unpacked += size
+        packed = self._raw.tell()
+        if self.unpacked > self.max_unpacked or (
+            self.unpacked > RATIO_FROM and self.unpacked > self.max_ratio * packed
+        ):
+            raise UnpackLimitError(self.unpacked, packed)
+        return size
+
+    def close(self) -> None:
+        self._gzip.close()
+        if self._owns:
+            self._raw.close()
+        super().close()
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether the file starts with gzip's magic bytes."""
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _open(
+    path: Path, *, max_unpacked: int | None = None, max_ratio: float | None = None
+) -> tuple[IO[bytes], IO[bytes]]:
+    """(the file on disk, its content stream): gzip is read through, within the limits
+    (none when they are not given)."""
     raw = path.open("rb")
     magic = raw.read(2)
     raw.seek(0)
-    if magic == b"\x1f\x8b":
+    if magic != b"\x1f\x8b":
+        return raw, raw
+    if max_unpacked is None and max_ratio is None:
         return raw, cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
-    return raw, raw
+    unpacked = Unpacked(
+        raw,
+        max_unpacked=max_unpacked if max_unpacked is not None else 1 << 62,
+        max_ratio=max_ratio if max_ratio is not None else float("inf"),
+    )
+    return raw, cast(IO[bytes], io.BufferedReader(unpacked, buffer_size=1 << 16))
 
 
-def xml_bytes(path: Path) -> int:
-    """The size of the XML in ``path``: read from the gzip trailer when compressed.
-
-    The trailer holds the size modulo 4 GiB, so the file size is the floor.
-    """
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        if handle.read(2) != b"\x1f\x8b" or size < 20:
-            return size
-        handle.seek(-4, os.SEEK_END)
-        return max(size, int.from_bytes(handle.read(4), "little"))
+def open_xml(path: Path, *, max_unpacked: int, max_ratio: float) -> IO[bytes]:
+    """The XML of ``path`` (gzip read through, within the limits), to read and close."""
+    raw = path.open("rb")
+    if raw.read(2) != b"\x1f\x8b":
+        raw.seek(0)
+        return raw
+    raw.seek(0)
+    unpacked = Unpacked(raw, max_unpacked=max_unpacked, max_ratio=max_ratio, owns=True)
+    return cast(IO[bytes], io.BufferedReader(unpacked, buffer_size=1 << 16))
 
 
 def _header_end(buffer: bytes | bytearray) -> int:
@@ -214,25 +301,36 @@ def iter_pieces(
         yield (header or b"") + bytes(buffer)
 
 
-def first_piece(path: Path, *, piece_bytes: int, first_bytes: int) -> tuple[bytes, int]:
+def first_piece(
+    path: Path, *, piece_bytes: int, first_bytes: int, max_unpacked: int, max_ratio: float
+) -> tuple[bytes, int]:
     """The first piece :func:`iter_pieces` cuts from the file at ``path``, and how many
     bytes of the file were read to cut it.
 
     The reader parses it itself while the helper starts; the helper skips it.
+
+    Raises:
+        UnpackLimitError: a gzip file unpacks beyond the limits.
     """
-    raw, stream = _open(path)
+    raw, stream = _open(path, max_unpacked=max_unpacked, max_ratio=max_ratio)
     with raw, stream:
         piece = next(iter_pieces(stream, piece_bytes=piece_bytes, first_bytes=first_bytes))
         return piece, raw.tell()
 
 
 def _serve(
-    path: Path, folder: Path, piece_bytes: int, first_bytes: int, skip: int
+    path: Path,
+    folder: Path,
+    piece_bytes: int,
+    first_bytes: int,
+    skip: int,
+    max_unpacked: int,
+    max_ratio: float,
 ) -> None:  # pragma: no cover - subprocess
     import polars  # noqa: F401  (rustxes returns polars frames)
     import rustxes
 
-    raw, stream = _open(path)
+    raw, stream = _open(path, max_unpacked=max_unpacked, max_ratio=max_ratio)
     pieces = iter_pieces(stream, piece_bytes=piece_bytes, first_bytes=first_bytes)
     # The reader parses the first ``skip`` pieces itself; they are cut here only
     # to find where the next one starts.
@@ -242,6 +340,9 @@ def _serve(
         while True:
             try:
                 piece = next(pieces, None)
+            except UnpackLimitError as error:  # a bomb: stopped, reported there
+                print(json.dumps({"limit": [error.unpacked, error.packed]}), flush=True)
+                return
             except (OSError, EOFError, zlib.error):  # a damaged or cut-off gzip: diagnosed there
                 print(json.dumps({"error": number}), flush=True)
                 return
@@ -275,5 +376,5 @@ def _serve(
 
 if __name__ == "__main__":  # pragma: no cover - runs in the helper process
     os.environ.setdefault("RUST_BACKTRACE", "0")
-    path, folder, *sizes = sys.argv[1:]
-    _serve(Path(path), Path(folder), *map(int, sizes))
+    path, folder, piece, first, skip, most, ratio = sys.argv[1:]
+    _serve(Path(path), Path(folder), int(piece), int(first), int(skip), int(most), float(ratio))

@@ -20,6 +20,7 @@ import pandas as pd
 
 from knelpunt.errors import MappingError
 from knelpunt.events.store import open_store
+from knelpunt.ingest.limits import DEFAULT_LIMITS, InputLimits
 from knelpunt.ingest.mapping import ColumnMapping, MappingSuggestion
 from knelpunt.ingest.mapping import suggest_mapping as _suggest
 from knelpunt.ingest.minimise import PersonalData, plan_privacy
@@ -96,6 +97,7 @@ def check_log(
     delimiter: str | None = None,
     sheet: str | int | None = None,
     privacy: Privacy = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> LogCheck:
     """Check a log file before recording it (see the module documentation).
 
@@ -122,6 +124,7 @@ def check_log(
         encoding=encoding,
         delimiter=delimiter,
         sheet=sheet,
+        limits=limits,
     ) as (raw, facts, _hash):
         suggestion = (
             MappingSuggestion(raw.fixed_mapping)
@@ -158,6 +161,7 @@ def check_log(
             sheet=sheet,
             # The key the plan already holds: the check reads the key file once.
             privacy=replace(choices, key=plan.key) if plan.key else choices,
+            limits=limits,
         )
         source = result.source
         rejects = store.rejects(source.source_id)

@@ -1,4 +1,8 @@
-"""Look at a file before reading it: its format, content hash, encoding and delimiter."""
+"""Look at a file before reading it: its format, content hash, encoding and delimiter.
+
+A CSV may come gzip-compressed (``.csv.gz``); it is read through within the input
+limits (:mod:`knelpunt.ingest.limits`), like every compressed input.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,19 @@ import codecs
 import csv
 import hashlib
 import io
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import IO, Final, Literal
 
 from knelpunt.errors import EmptyLogError, MalformedFileError, UnsupportedFormatError
+from knelpunt.ingest import _xes_pieces
+from knelpunt.ingest._xes_pieces import UnpackLimitError
+from knelpunt.ingest.limits import DEFAULT_LIMITS, InputLimits
 
-__all__ = ["FileFacts", "Format", "detect_delimiter", "scan_file"]
+__all__ = ["FileFacts", "Format", "detect_delimiter", "scan_file", "unpacked"]
 
 Format = Literal["csv", "xlsx", "xes", "parquet"]
 
@@ -21,6 +31,9 @@ _SUFFIXES: Final[dict[str, Format]] = {
     ".csv": "csv",
     ".txt": "csv",
     ".tsv": "csv",
+    ".csv.gz": "csv",
+    ".txt.gz": "csv",
+    ".tsv.gz": "csv",
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
     ".xes": "xes",
@@ -42,6 +55,7 @@ class FileFacts:
         format: the file type.
         lines: newline count (an upper bound on CSV rows, for progress).
         encoding: for CSV: utf-8, utf-8-sig, utf-16 or cp1252.
+        compression: ``gzip`` for a compressed CSV, else None.
     """
 
     sha256: str
@@ -49,69 +63,95 @@ class FileFacts:
     format: Format
     lines: int
     encoding: str | None
+    compression: Literal["gzip"] | None = None
 
 
-def _format_of(path: Path, head: bytes, given: str | None) -> Format:
+def _format_of(name: str, head: bytes, given: str | None, *, gzip: bool) -> Format:
+    """The format from the name given, else the name's suffix, else the first bytes
+    (``head``: of the unpacked content when the file is gzip)."""
     if given is not None:
-        name = given.lower().lstrip(".")
+        wanted = given.lower().lstrip(".")
         aliases: dict[str, Format] = {
             "csv": "csv",
             "txt": "csv",
             "tsv": "csv",
+            "csv.gz": "csv",
             "xlsx": "xlsx",
             "excel": "xlsx",
             "xes": "xes",
             "xes.gz": "xes",
             "parquet": "parquet",
         }
-        if name not in aliases:
+        if wanted not in aliases:
             raise UnsupportedFormatError(
                 f"Unknown format {given!r}; use one of csv, xlsx, xes, parquet."
             )
-        return aliases[name]
-    lower = path.name.lower()
+        return aliases[wanted]
+    lower = name.lower()
     for suffix in sorted(_SUFFIXES, key=len, reverse=True):
         if lower.endswith(suffix):
             return _SUFFIXES[suffix]
     if lower.endswith(".xls"):
         raise UnsupportedFormatError(
-            f"{path.name}: the old Excel 97-2003 format (.xls) is not read; open it in Excel "
+            f"{name}: the old Excel 97-2003 format (.xls) is not read; open it in Excel "
             "and save it as .xlsx (Excel-werkmap), or export it as CSV."
         )
     # No telling suffix: look at the first bytes.
-    if head.startswith(b"PAR1"):
+    if head.startswith(b"PAR1") and not gzip:
         return "parquet"
-    if head.startswith(b"PK\x03\x04"):
+    if head.startswith(b"PK\x03\x04") and not gzip:
         return "xlsx"
-    if head.startswith(b"\x1f\x8b") or head.lstrip().startswith((b"<?xml", b"<log")):
+    if head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith((b"<?xml", b"<log")):
         return "xes"
     if head and b"\x00" not in head[:4096]:
         return "csv"
     raise UnsupportedFormatError(
-        f"{path.name}: not a format knelpunt reads. Upload CSV, Excel (.xlsx), XES (.xes or "
+        f"{name}: not a format knelpunt reads. Upload CSV, Excel (.xlsx), XES (.xes or "
         ".xes.gz) or Parquet, or name the format with --format."
     )
 
 
-def scan_file(path: Path, *, format: str | None = None, encoding: str | None = None) -> FileFacts:
+def scan_file(
+    path: Path,
+    *,
+    format: str | None = None,
+    encoding: str | None = None,
+    name: str | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
+) -> FileFacts:
     """Hash the file, find its format and, for CSV, check and detect its encoding.
 
-    One streaming pass: memory stays constant whatever the size.
+    Streaming passes: memory stays constant whatever the size. A gzip-compressed
+    CSV is checked as the text it unpacks to, within ``limits``.
+
+    Args:
+        path: the file.
+        format: csv, xlsx, xes or parquet; from the name or the first bytes when None.
+        encoding: the CSV's encoding; detected when None.
+        name: the file's name in messages and for its suffix (default: the path's).
+        limits: how far a compressed CSV may unpack.
 
     Raises:
         EmptyLogError: the file has no bytes.
         UnsupportedFormatError: the format is unknown.
         MalformedFileError: a CSV that is not valid text in any supported encoding.
+        InputLimitError: a compressed CSV unpacks beyond ``limits``.
     """
+    label = name or path.name
     size = path.stat().st_size
     with path.open("rb") as handle:
         head = handle.read(8192)
     if size == 0:
         raise EmptyLogError(
-            f"{path.name} is empty (0 bytes). Export the log again; check that the export "
+            f"{label} is empty (0 bytes). Export the log again; check that the export "
             "finished before the file was copied."
         )
-    kind = _format_of(path, head, format)
+    gzip = head.startswith(b"\x1f\x8b")
+    if gzip:
+        with unpacked(path, label, limits) as stream:
+            head = stream.read(8192)
+    kind = _format_of(label, head, format, gzip=gzip)
+    compression: Literal["gzip"] | None = "gzip" if gzip and kind == "csv" else None
     digest = hashlib.sha256()
     lines = 0
     detected: str | None = None
@@ -127,17 +167,27 @@ def scan_file(path: Path, *, format: str | None = None, encoding: str | None = N
             checks = [_TextCheck("utf-8"), _TextCheck("cp1252")]
         if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\x00" in head:
             raise MalformedFileError(
-                f"{path.name}: contains NUL bytes, so it is not a text (CSV) file. If it is an "
+                f"{label}: contains NUL bytes, so it is not a text (CSV) file. If it is an "
                 "Excel workbook, save it as .xlsx and upload that."
             )
     last = b""
     with path.open("rb") as handle:
         while block := handle.read(_BLOCK):
             digest.update(block)
-            lines += block.count(b"\n")
-            last = block[-1:]
-            for check in checks:
-                check.feed(block)
+            if compression is None:
+                lines += block.count(b"\n")
+                last = block[-1:]
+                for check in checks:
+                    check.feed(block)
+    if compression is not None:
+        with unpacked(path, label, limits) as stream:
+            while block := stream.read(_BLOCK):
+                lines += block.count(b"\n")
+                last = block[-1:]
+                for check in checks:
+                    check.feed(block)
+        if not last:
+            raise EmptyLogError(f"{label}: the compressed file holds no text.")
     if last != b"\n":
         lines += 1  # a last line without a newline
     if checks:
@@ -145,9 +195,31 @@ def scan_file(path: Path, *, format: str | None = None, encoding: str | None = N
             check.close()
         good = [c for c in checks if c.error is None]
         if not good:
-            raise _encoding_error(path, checks[0], given=encoding)
+            raise _encoding_error(label, checks[0], given=encoding)
         detected = good[0].encoding
-    return FileFacts(digest.hexdigest(), size, kind, lines, detected)
+    return FileFacts(digest.hexdigest(), size, kind, lines, detected, compression)
+
+
+@contextmanager
+def unpacked(path: Path, name: str, limits: InputLimits) -> Iterator[IO[bytes]]:
+    """The content of ``path``, a gzip file read through within ``limits`` (any other
+    file as it is); a damaged gzip or a bomb becomes the error that says so."""
+    try:
+        with _xes_pieces.open_xml(
+            path, max_unpacked=limits.max_unpacked, max_ratio=limits.max_ratio
+        ) as stream:
+            yield stream
+    except UnpackLimitError as error:
+        raise limits.error(name, unpacked=error.unpacked, packed=error.packed) from None
+    except EOFError as error:
+        raise MalformedFileError(
+            f"{name}: the gzip file is truncated (it ends before its data does). The copy or "
+            "download was cut off; fetch or export the file again."
+        ) from error
+    except (OSError, zlib.error) as error:
+        raise MalformedFileError(
+            f"{name}: the gzip data is damaged ({error}); download or export the file again."
+        ) from error
 
 
 class _TextCheck:
@@ -183,14 +255,14 @@ class _TextCheck:
         self.feed(b"", final=True)
 
 
-def _encoding_error(path: Path, check: _TextCheck, *, given: str | None) -> MalformedFileError:
+def _encoding_error(name: str, check: _TextCheck, *, given: str | None) -> MalformedFileError:
     if given is not None:
         return MalformedFileError(
-            f"{path.name}: not valid {given} text: {check.error}. Leave the encoding out to "
+            f"{name}: not valid {given} text: {check.error}. Leave the encoding out to "
             "let knelpunt detect it, or give the right one (Dutch Excel saves CSV as cp1252)."
         )
     return MalformedFileError(
-        f"{path.name}: not valid text in UTF-8 or Windows-1252: {check.error}. Open the file "
+        f"{name}: not valid text in UTF-8 or Windows-1252: {check.error}. Open the file "
         "in a text editor or Excel and save it again as 'CSV UTF-8'."
     )
 

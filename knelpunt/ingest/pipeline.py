@@ -21,6 +21,7 @@ from knelpunt.events.model import NewSource, RecordResult
 from knelpunt.events.store import EventStore, Recording
 from knelpunt.ingest.convert import convert_chunk
 from knelpunt.ingest.files import FileFacts, scan_file
+from knelpunt.ingest.limits import DEFAULT_LIMITS, InputLimits
 from knelpunt.ingest.mapping import (
     ColumnMapping,
     MappingSuggestion,
@@ -88,10 +89,12 @@ def _as_path(data: str | Path | IO[bytes], name: str | None) -> Iterator[tuple[P
             raise FileNotFoundError(f"{path}: no such file. Check the path and try again.")
         yield path, name or path.name
         return
-    # An upload from the dashboard: parsers want a path (rustxes reads files).
+    # An upload from the dashboard: parsers want a path (rustxes reads files). Its name
+    # is the sender's word: it names the source and shows in messages (its suffix
+    # tells the format), but never becomes part of a path.
     label = name or "upload"
     with tempfile.TemporaryDirectory(prefix="knelpunt-") as folder:
-        path = Path(folder) / Path(label).name
+        path = Path(folder) / "upload"
         with path.open("wb") as handle:
             shutil.copyfileobj(data, handle)
         yield path, label
@@ -112,6 +115,7 @@ def open_raw(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | int | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Iterator[tuple[RawLog, FileFacts | None, str]]:
     """Open any supported input as a :class:`RawLog`; yields (raw, facts, content hash)."""
     if isinstance(data, pd.DataFrame):
@@ -119,8 +123,8 @@ def open_raw(
         yield frame_log(data, name=label), None, _frame_hash(data)
         return
     with _as_path(data, name) as (path, label):
-        facts = scan_file(path, format=format, encoding=encoding)
-        raw = read_raw(path, facts, name=label, delimiter=delimiter, sheet=sheet)
+        facts = scan_file(path, format=format, encoding=encoding, name=label, limits=limits)
+        raw = read_raw(path, facts, name=label, delimiter=delimiter, sheet=sheet, limits=limits)
         try:
             yield raw, facts, facts.sha256
         finally:
@@ -219,6 +223,7 @@ def ingest_log(
     sheet: str | int | None = None,
     created_by: str | None = None,
     progress: Progress | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> RecordResult:
     """Record a log file or DataFrame in the store as one new source.
 
@@ -249,6 +254,8 @@ def ingest_log(
         sheet: the Excel worksheet (name or index); the first when None.
         created_by: who records it, kept with the source.
         progress: called as ``progress(rows_done, rows_total_or_None)``.
+        limits: how far a compressed input (``.xes.gz``, ``.csv.gz``, Excel, Parquet)
+            may unpack before reading stops (:class:`InputLimits`).
 
     Returns:
         What was recorded; ``already_recorded`` when the same bytes were
@@ -258,6 +265,7 @@ def ingest_log(
         LogSchemaError: the input cannot be read as a log (the subclasses
             say why: empty, unmapped, malformed, invalid rows in strict mode).
         UnsafeInputError: XML with a DTD or entities.
+        InputLimitError: a compressed input unpacks beyond ``limits``.
         UnsupportedFormatError: not a format knelpunt reads.
         PrivacyError: a privacy choice that cannot be applied, or no usable key;
             :class:`~knelpunt.errors.PersonalDataError` when a column left as
@@ -278,7 +286,13 @@ def ingest_log(
     """
     started = time.perf_counter()
     with open_raw(
-        data, name=name, format=format, encoding=encoding, delimiter=delimiter, sheet=sheet
+        data,
+        name=name,
+        format=format,
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet=sheet,
+        limits=limits,
     ) as (raw, facts, file_hash):
         used = resolve_mapping(raw, mapping)
         plan = plan_for(raw, used, privacy)

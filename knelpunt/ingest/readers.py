@@ -9,7 +9,6 @@ chunks where its format allows, so a large file is never held twice.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import itertools
 import json
 import os
@@ -24,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -32,12 +31,15 @@ import polars as pl
 
 from knelpunt.errors import (
     EmptyLogError,
+    KnelpuntError,
     LogSchemaError,
     MalformedFileError,
     UnsafeInputError,
 )
 from knelpunt.ingest import _xes_pieces
-from knelpunt.ingest.files import FileFacts, detect_delimiter
+from knelpunt.ingest._xes_pieces import UnpackLimitError
+from knelpunt.ingest.files import FileFacts, detect_delimiter, unpacked
+from knelpunt.ingest.limits import DEFAULT_LIMITS, InputLimits
 from knelpunt.ingest.mapping import ColumnMapping
 from knelpunt.schema import (
     ACTIVITY_KEY,
@@ -102,15 +104,20 @@ def read_raw(
     name: str,
     delimiter: str | None = None,
     sheet: str | int | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> RawLog:
-    """Open a file whose facts :func:`~knelpunt.ingest.files.scan_file` found."""
+    """Open a file whose facts :func:`~knelpunt.ingest.files.scan_file` found.
+
+    Raises:
+        InputLimitError: a compressed file unpacks beyond ``limits``.
+    """
     if facts.format == "csv":
-        return _read_csv(path, facts, name=name, delimiter=delimiter)
+        return _read_csv(path, facts, name=name, delimiter=delimiter, limits=limits)
     if facts.format == "xlsx":
-        return _read_excel(path, name=name, sheet=sheet)
+        return _read_excel(path, name=name, sheet=sheet, limits=limits)
     if facts.format == "parquet":
-        return _read_parquet(path, name=name)
-    return _read_xes(path, name=name)
+        return _read_parquet(path, name=name, limits=limits)
+    return _read_xes(path, name=name, limits=limits)
 
 
 def _slices(frame: pd.DataFrame) -> Chunks:
@@ -146,15 +153,33 @@ def frame_log(frame: pd.DataFrame, *, name: str) -> RawLog:
 # -- CSV -------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, facts: FileFacts, *, name: str, delimiter: str | None) -> RawLog:
+def _read_csv(
+    path: Path, facts: FileFacts, *, name: str, delimiter: str | None, limits: InputLimits
+) -> RawLog:
     encoding = facts.encoding or "utf-8"
-    with path.open("r", encoding=encoding, newline="") as handle:
-        head = handle.read(65536)
+
+    @contextlib.contextmanager
+    def source() -> Iterator[Path | IO[bytes]]:
+        """The file, or for a compressed CSV its text unpacked within the limits."""
+        if facts.compression is None:
+            yield path
+            return
+        with unpacked(path, name, limits) as stream:
+            yield stream
+
+    with source() as opened:
+        if isinstance(opened, Path):
+            with opened.open("r", encoding=encoding, newline="") as handle:
+                head = handle.read(65536)
+        else:
+            head = opened.read(65536 * 4).decode(encoding, errors="ignore")[:65536]
     sep = delimiter or detect_delimiter(head)
 
-    def reader(nrows: int | None = None, chunksize: int | None = None) -> Any:
+    def reader(
+        opened: Path | IO[bytes], nrows: int | None = None, chunksize: int | None = None
+    ) -> Any:
         return pd.read_csv(
-            path,
+            opened,
             sep=sep,
             encoding=encoding,
             dtype=str,
@@ -163,10 +188,12 @@ def _read_csv(path: Path, facts: FileFacts, *, name: str, delimiter: str | None)
             engine="c",
             nrows=nrows,
             chunksize=chunksize,
+            compression=None,
         )
 
     try:
-        sample = reader(nrows=5000)
+        with source() as opened:
+            sample = reader(opened, nrows=5000)
     except pd.errors.EmptyDataError as error:
         raise EmptyLogError(f"{name}: no header line and no rows.") from error
     except pd.errors.ParserError as error:
@@ -181,7 +208,8 @@ def _read_csv(path: Path, facts: FileFacts, *, name: str, delimiter: str | None)
         # Line numbers assume one line per record (the header is line 1).
         done = 0
         try:
-            with reader(chunksize=CHUNK_ROWS) as pieces:  # closed even when abandoned
+            # Closed even when abandoned.
+            with source() as opened, reader(opened, chunksize=CHUNK_ROWS) as pieces:
                 for chunk in pieces:
                     yield chunk, np.arange(done + 2, done + 2 + len(chunk))
                     done += len(chunk)
@@ -193,7 +221,11 @@ def _read_csv(path: Path, facts: FileFacts, *, name: str, delimiter: str | None)
         format="csv",
         unit="line",
         columns=[str(c) for c in sample.columns],
-        details={"encoding": encoding, "delimiter": sep},
+        details={
+            "encoding": encoding,
+            "delimiter": sep,
+            **({"compression": facts.compression} if facts.compression else {}),
+        },
         fixed_mapping=None,
         naive_timezone=None,
         total=max(facts.lines - 1, 1),
@@ -222,7 +254,28 @@ def _csv_error(name: str, error: Exception, sep: str) -> MalformedFileError:
 # -- Excel -----------------------------------------------------------------------------
 
 
-def _read_excel(path: Path, *, name: str, sheet: str | int | None) -> RawLog:
+def _check_zip(path: Path, name: str, limits: InputLimits) -> None:
+    """Refuse a workbook whose parts unpack beyond the limits, before unpacking any.
+
+    A zip's directory states each part's unpacked size, and Python's zipfile never
+    gives more than that (a part that unpacks to more fails its check), so the
+    stated sizes bound what reading can cost, also when parts overlap in the file.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            stated = sum(part.file_size for part in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise MalformedFileError(
+            f"{name}: not a readable Excel workbook ({error}). Open it in Excel and save it "
+            "again as .xlsx."
+        ) from error
+    limits.check(name, unpacked=stated, packed=path.stat().st_size, what="says it unpacks")
+
+
+def _read_excel(path: Path, *, name: str, sheet: str | int | None, limits: InputLimits) -> RawLog:
+    from defusedxml import DefusedXmlException
+
+    _check_zip(path, name, limits)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and data validation it does not need.
@@ -234,6 +287,13 @@ def _read_excel(path: Path, *, name: str, sheet: str | int | None) -> RawLog:
         raise MalformedFileError(
             f"{name}: not a readable Excel workbook ({error}). Open it in Excel and save it "
             "again as .xlsx."
+        ) from error
+    except DefusedXmlException as error:
+        # openpyxl parses through defusedxml when it is installed, as it is here.
+        raise UnsafeInputError(
+            f"{name}: the workbook's XML declares entities or refers to other files, which "
+            "Excel never writes and which can hide entity bombs; knelpunt refuses it. Open it "
+            "in Excel and save it again as .xlsx."
         ) from error
     except ValueError as error:
         raise LogSchemaError(
@@ -265,14 +325,96 @@ def _read_excel(path: Path, *, name: str, sheet: str | int | None) -> RawLog:
 # -- Parquet ---------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path, *, name: str) -> RawLog:
+def _parquet_size(parquet: Any) -> int:
+    """The bytes a Parquet file's pages unpack to, as its footer states them."""
+    meta = parquet.metadata
+    return sum(
+        max(meta.row_group(group).column(column).total_uncompressed_size, 0)
+        for group in range(meta.num_row_groups)
+        for column in range(meta.num_columns)
+    )
+
+
+class _ParquetBatches:
+    """A Parquet file's rows in batches, each decoded only after its size is known.
+
+    A page of text values can be dictionary-encoded: one long value stored once and
+    referred to by a million rows costs a few bytes in the file and a million copies
+    once decoded. Text columns are therefore read as dictionaries, and a batch's
+    decoded size is counted (cheaply, from the lengths of the dictionary's values)
+    against the limits before it is decoded.
+    """
+
+    def __init__(self, path: Path, name: str, limits: InputLimits) -> None:
+        import pyarrow.parquet as pq
+
+        self.path, self.name, self.limits = path, name, limits
+        self.packed = path.stat().st_size
+        plain = pq.ParquetFile(path)
+        self.text = [
+            column.path
+            for column in (plain.schema.column(i) for i in range(len(plain.schema)))
+            if column.physical_type in ("BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY")
+            and "." not in column.path
+        ]
+        self.metadata = plain.metadata
+        self.schema = plain.schema_arrow
+        self.decoded = 0
+
+    def batches(self, size: int) -> Iterator[Any]:
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(self.path, read_dictionary=self.text)
+        for batch in parquet.iter_batches(batch_size=size):
+            self.decoded += _decoded_bytes(batch)
+            self.limits.check(self.name, unpacked=self.decoded, packed=self.packed, what="decodes")
+            yield _decode(batch, self.schema)
+
+
+def _decoded_bytes(batch: Any) -> int:
+    """The bytes a batch takes once its dictionary columns are decoded."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.compute as pc
+
+    size = 0
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            lengths = pc.binary_length(column.dictionary)
+            total = pc.sum(pc.take(lengths, column.indices)).as_py()
+            size += int(total or 0) + 8 * len(column)
+        else:
+            size += column.nbytes
+    return size
+
+
+def _decode(batch: Any, schema: Any) -> Any:
+    """The batch with its dictionary columns decoded to the file's own types."""
+    import pyarrow as pa
+
+    columns = [
+        column.dictionary_decode() if pa.types.is_dictionary(column.type) else column
+        for column in batch.columns
+    ]
+    wanted = pa.schema([schema.field(name) for name in batch.schema.names])
+    return pa.RecordBatch.from_arrays(
+        [c.cast(f.type) for c, f in zip(columns, wanted, strict=True)], schema=wanted
+    )
+
+
+def _read_parquet(path: Path, *, name: str, limits: InputLimits) -> RawLog:
+    import pyarrow as pa
 
     try:
-        parquet = pq.ParquetFile(path)
-        total = parquet.metadata.num_rows
-        sample = next(parquet.iter_batches(batch_size=5000), None)
+        reading = _ParquetBatches(path, name, limits)
+        total = reading.metadata.num_rows
+        # Checked before any page is unpacked.
+        limits.check(
+            name,
+            unpacked=_parquet_size(reading),
+            packed=reading.packed,
+            what="says its pages unpack",
+        )
+        sample = next(reading.batches(5000), None)
     except (pa.ArrowException, OSError) as error:
         raise MalformedFileError(
             f"{name}: not a readable Parquet file ({error}). Write it again, e.g. with "
@@ -284,7 +426,7 @@ def _read_parquet(path: Path, *, name: str) -> RawLog:
     def chunks() -> Chunks:
         done = 0
         try:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
+            for batch in _ParquetBatches(path, name, limits).batches(CHUNK_ROWS):
                 frame = batch.to_pandas()
                 yield frame, np.arange(done + 1, done + 1 + len(frame))
                 done += len(frame)
@@ -297,8 +439,8 @@ def _read_parquet(path: Path, *, name: str) -> RawLog:
         name=name,
         format="parquet",
         unit="row",
-        columns=[str(c) for c in parquet.schema_arrow.names],
-        details={"row_groups": parquet.metadata.num_row_groups},
+        columns=[str(c) for c in reading.schema.names],
+        details={"row_groups": reading.metadata.num_row_groups},
         fixed_mapping=None,
         naive_timezone=None,
         total=total,
@@ -310,43 +452,30 @@ def _read_parquet(path: Path, *, name: str) -> RawLog:
 # -- XES -------------------------------------------------------------------------------
 
 
-def _open_xml(path: Path) -> Any:
-    with path.open("rb") as handle:
-        magic = handle.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
+def _check_prolog(path: Path, name: str, limits: InputLimits) -> None:
+    """Refuse a DTD before any parser sees the file: XES never needs one.
 
-
-def _check_prolog(path: Path, name: str) -> None:
-    """Refuse DTDs before any parser sees the file: XES never needs one.
-
-    A DTD is where entity-expansion bombs and external entities live, and
-    it must come before the root element, so reading up to ``<log`` suffices.
+    A DTD is where entity-expansion bombs and external entities live, and it must
+    come before the root element, so the prolog is read with an XML parser
+    (defusedxml's, which refuses any DTD) up to the first element: a DTD is found
+    whatever the encoding and whatever comments come before it, and nothing it
+    names is fetched or expanded.
     """
-    head = b""
-    try:
-        with _open_xml(path) as stream:
-            while b"<log" not in head and len(head) < (1 << 22):
-                block = stream.read(65536)
-                if not block:
-                    break
-                head += block
-    except EOFError as error:
-        raise MalformedFileError(
-            f"{name}: the gzip file is truncated (it ends before its data does). The copy or "
-            "download was cut off; fetch or export the file again."
-        ) from error
-    except (OSError, zlib.error) as error:
-        raise MalformedFileError(
-            f"{name}: the gzip data is damaged at the start ({error}); download or export "
-            "the file again."
-        ) from error
-    prolog = head.split(b"<log", 1)[0]
-    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
-        raise UnsafeInputError(
-            f"{name}: the XML declares a DTD or entities (<!DOCTYPE/<!ENTITY>). XES files never "
-            "need them and they can hide entity-expansion bombs or references to other files, "
-            "so knelpunt refuses them. Remove the <!DOCTYPE ...> block and upload again."
-        )
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, iterparse
+
+    with unpacked(path, name, limits) as stream:
+        try:
+            next(iter(iterparse(stream, events=("start",), forbid_dtd=True)), None)
+        except DefusedXmlException:
+            raise UnsafeInputError(
+                f"{name}: the XML declares a DTD or entities (<!DOCTYPE/<!ENTITY>). XES files "
+                "never need them and they can hide entity-expansion bombs or references to "
+                "other files, so knelpunt refuses them. Remove the <!DOCTYPE ...> block and "
+                "upload again."
+            ) from None
+        except ParseError:
+            pass  # not well-formed before its first element: diagnosed with line and column
 
 
 @contextlib.contextmanager
@@ -366,7 +495,7 @@ def _quiet_stderr() -> Iterator[None]:
             os.close(saved)
 
 
-def _diagnose_xml(path: Path, name: str) -> MalformedFileError:
+def _diagnose_xml(path: Path, name: str, limits: InputLimits) -> KnelpuntError:
     """Find where a file rustxes refused is broken, with line and column."""
     parser = xml.parsers.expat.ParserCreate()
     saw_log = False
@@ -378,19 +507,12 @@ def _diagnose_xml(path: Path, name: str) -> MalformedFileError:
     parser.StartElementHandler = start
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
     try:
-        with _open_xml(path) as stream:
+        with unpacked(path, name, limits) as stream:
             while block := stream.read(1 << 20):
                 parser.Parse(block, False)
             parser.Parse(b"", True)
-    except EOFError:
-        return MalformedFileError(
-            f"{name}: the gzip file is truncated (it ends before its data does). The copy or "
-            "download was cut off; fetch or export the file again."
-        )
-    except (OSError, zlib.error) as error:
-        return MalformedFileError(
-            f"{name}: the gzip data is damaged ({error}); fetch or export the file again."
-        )
+    except KnelpuntError as error:  # a damaged gzip or a bomb
+        return error
     except xml.parsers.expat.ExpatError as error:
         message = xml.parsers.expat.errors.messages[error.code]
         return MalformedFileError(
@@ -408,8 +530,11 @@ def _diagnose_xml(path: Path, name: str) -> MalformedFileError:
     )
 
 
-def _parse_whole(path: Path, name: str, *, diagnose: Path | None = None) -> Any:
-    """``path`` parsed by rustxes; an error is diagnosed on ``diagnose`` (default: path)."""
+def _parse_whole(
+    path: Path, name: str, limits: InputLimits, *, diagnose: Path | None = None
+) -> Any:
+    """``path`` (plain XML) parsed by rustxes; an error is diagnosed on ``diagnose``
+    (default: path)."""
     import rustxes
 
     try:
@@ -418,8 +543,24 @@ def _parse_whole(path: Path, name: str, *, diagnose: Path | None = None) -> Any:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # rustxes panics with pyo3's PanicException
-        raise _diagnose_xml(diagnose or path, name) from error
+        raise _diagnose_xml(diagnose or path, name, limits) from error
     return frame
+
+
+def _unpack_small(path: Path, name: str, limits: InputLimits, target: Path) -> bool:
+    """Write the XML of the gzip file ``path`` to ``target`` when it is at most
+    :data:`SPLIT_ABOVE` bytes; False (and nothing written) when it is larger.
+
+    rustxes would unpack a gzip file whole in memory, and the size in a gzip trailer
+    is the sender's word (and wraps at 4 GiB), so a small-looking file is unpacked
+    here, within the limits, and parsed as plain XML.
+    """
+    with unpacked(path, name, limits) as stream:
+        data = stream.read(SPLIT_ABOVE + 1)
+    if len(data) > SPLIT_ABOVE:
+        return False
+    target.write_bytes(data)
+    return True
 
 
 class _Pieces:
@@ -429,8 +570,8 @@ class _Pieces:
     longer than parsing it); the helper parses the rest.
     """
 
-    def __init__(self, path: Path, name: str, *, piece_bytes: int) -> None:
-        self.path, self.name, self.piece_bytes = path, name, piece_bytes
+    def __init__(self, path: Path, name: str, *, piece_bytes: int, limits: InputLimits) -> None:
+        self.path, self.name, self.piece_bytes, self.limits = path, name, piece_bytes, limits
         self.first_bytes = min(_xes_pieces.FIRST_BYTES, piece_bytes)
         self.size = max(path.stat().st_size, 1)
         self.read = 0
@@ -445,6 +586,8 @@ class _Pieces:
                 str(piece_bytes),
                 str(self.first_bytes),
                 "1",  # pieces to skip: the first is parsed here
+                str(limits.max_unpacked),
+                repr(limits.max_ratio),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -465,7 +608,11 @@ class _Pieces:
                 return
             if "error" in message:
                 self.close()
-                raise _diagnose_xml(self.path, self.name)
+                raise _diagnose_xml(self.path, self.name, self.limits)
+            if "limit" in message:
+                self.close()
+                unpacked, packed = message["limit"]
+                raise self.limits.error(self.name, unpacked=unpacked, packed=packed)
             piece = Path(message["path"])
             frame = pl.read_ipc(piece.read_bytes())
             piece.unlink()
@@ -487,14 +634,23 @@ class _Pieces:
         target = Path(self._folder.name) / "first.xes"
         try:
             piece, self.read = _xes_pieces.first_piece(
-                self.path, piece_bytes=self.piece_bytes, first_bytes=self.first_bytes
+                self.path,
+                piece_bytes=self.piece_bytes,
+                first_bytes=self.first_bytes,
+                max_unpacked=self.limits.max_unpacked,
+                max_ratio=self.limits.max_ratio,
             )
             target.write_bytes(piece)
             del piece
-            return _parse_whole(target, self.name, diagnose=self.path)
+            return _parse_whole(target, self.name, self.limits, diagnose=self.path)
+        except UnpackLimitError as error:
+            self.close()
+            raise self.limits.error(
+                self.name, unpacked=error.unpacked, packed=error.packed
+            ) from None
         except (OSError, EOFError, zlib.error) as error:  # a damaged or cut-off gzip
             self.close()
-            raise _diagnose_xml(self.path, self.name) from error
+            raise _diagnose_xml(self.path, self.name, self.limits) from error
         except BaseException:
             self.close()
             raise
@@ -513,14 +669,22 @@ class _Pieces:
         self._folder.cleanup()
 
 
-def _read_xes(path: Path, *, name: str) -> RawLog:
-    _check_prolog(path, name)
+def _read_xes(path: Path, *, name: str, limits: InputLimits) -> RawLog:
+    _check_prolog(path, name, limits)
     pieces = None
-    if _xes_pieces.xml_bytes(path) > SPLIT_ABOVE:
-        pieces = _Pieces(path, name, piece_bytes=PIECE_BYTES)
-        frames: Iterator[Any] = pieces.frames()
-    else:
-        frames = iter([_parse_whole(path, name)])
+    whole = path.stat().st_size <= SPLIT_ABOVE
+    if whole and _xes_pieces.is_gzip(path):
+        with tempfile.TemporaryDirectory(prefix="knelpunt-xes-") as folder:
+            plain = Path(folder) / "log.xes"
+            whole = _unpack_small(path, name, limits, plain)
+            frames: Iterator[Any] = iter(
+                [_parse_whole(plain, name, limits, diagnose=path)] if whole else []
+            )
+    elif whole:
+        frames = iter([_parse_whole(path, name, limits)])
+    if not whole:
+        pieces = _Pieces(path, name, piece_bytes=PIECE_BYTES, limits=limits)
+        frames = pieces.frames()
     try:
         first = next((frame for frame in frames if frame.height), None)
         if first is None:
