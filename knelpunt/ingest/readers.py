@@ -254,6 +254,18 @@ def _csv_error(name: str, error: Exception, sep: str) -> MalformedFileError:
 # -- Excel -----------------------------------------------------------------------------
 
 
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error`` or an error it was raised from or during is a ``kind``."""
+    seen: set[int] = set()
+    found: BaseException | None = error
+    while found is not None and id(found) not in seen:
+        if isinstance(found, kind):
+            return True
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    return False
+
+
 def _check_zip(path: Path, name: str, limits: InputLimits) -> None:
     """Refuse a workbook whose parts unpack beyond the limits, before unpacking any.
 
@@ -288,14 +300,20 @@ def _read_excel(path: Path, *, name: str, sheet: str | int | None, limits: Input
             f"{name}: not a readable Excel workbook ({error}). Open it in Excel and save it "
             "again as .xlsx."
         ) from error
-    except DefusedXmlException as error:
-        # openpyxl parses through defusedxml when it is installed, as it is here.
-        raise UnsafeInputError(
-            f"{name}: the workbook's XML declares entities or refers to other files, which "
-            "Excel never writes and which can hide entity bombs; knelpunt refuses it. Open it "
-            "in Excel and save it again as .xlsx."
-        ) from error
     except ValueError as error:
+        # openpyxl parses through defusedxml when it is installed, as it is here, and
+        # wraps what the parser raised in its own ValueError.
+        if _caused_by(error, DefusedXmlException):
+            raise UnsafeInputError(
+                f"{name}: the workbook's XML declares a DTD or entities, which Excel never "
+                "writes and which can hide entity bombs or references to other files; "
+                "knelpunt refuses it. Open it in Excel and save it again as .xlsx."
+            ) from error
+        if str(error).startswith("Unable to read workbook"):
+            raise MalformedFileError(
+                f"{name}: the workbook's XML is damaged, so its worksheets cannot be read. "
+                "Open it in Excel and save it again as .xlsx."
+            ) from error
         raise LogSchemaError(
             f"{name}: {error}. Name the worksheet that holds the log with --sheet."
         ) from error
@@ -523,6 +541,13 @@ def _diagnose_xml(path: Path, name: str, limits: InputLimits) -> KnelpuntError:
         return MalformedFileError(
             f"{name}: well-formed XML but not an XES log (no <log> element). Upload an XES "
             "export, or a CSV, Excel or Parquet file."
+        )
+    with unpacked(path, name, limits) as stream:
+        first = stream.read(4)
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first:
+        return MalformedFileError(
+            f"{name}: the XES is written in UTF-16, which the XES reader does not read. Save "
+            "or export it again as UTF-8."
         )
     return MalformedFileError(
         f"{name}: the XES reader could not read this file although it is well-formed XML; "

@@ -445,7 +445,20 @@ def _read_xml(path: Path) -> bytes:
         raise ModelError(f"{path}: no such file; check the path.") from None
     except IsADirectoryError:
         raise ModelError(f"{path}: this is a folder; give the model file itself.") from None
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
+
+    # Parsed with defusedxml, which refuses any DTD whatever the encoding (a byte search
+    # for "<!DOCTYPE" misses one in UTF-16); a file that is not well-formed is
+    # diagnosed below with its line and column.
+    try:
+        fromstring(data, forbid_dtd=True)
+        unsafe = False
+    except DefusedXmlException:
+        unsafe = True
+    except ParseError:
+        unsafe = b"<!DOCTYPE" in data or b"<!ENTITY" in data
+    if unsafe:
         raise UnsafeInputError(
             f"{path.name}: the XML declares a DTD or entities (<!DOCTYPE/<!ENTITY>). Process "
             "models never need them and they can hide entity bombs or references to other "
