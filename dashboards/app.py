@@ -18,12 +18,14 @@ from typing import Any, Final, Literal
 import dash
 import diskcache
 from dash import ClientsideFunction, Dash, Input, Output, dcc, html
+from flask import abort, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import knelpunt as kp
 from dashboards.components import aria
 from dashboards.i18n import LANGUAGES, language, t
 from dashboards.jobs import ThreadJobManager
+from dashboards.limits import MAX_REQUEST
 from dashboards.report import PLOTLY_ROUTE, report_blueprint, report_href
 from dashboards.security import Security, capture_authorizer, install
 from dashboards.workspace import Workspace
@@ -98,6 +100,11 @@ def create_app(
         external_scripts=[PLOTLY_ROUTE],
     )
     app.server.config["KNELPUNT_WORKSPACE"] = workspace
+    # A request larger than the largest upload (in base64) is refused unread: by its
+    # stated length here (Dash would turn Flask's refusal while reading into a 500),
+    # and by Flask while reading one that states none.
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST
+    app.server.before_request(_refuse_too_large)
     app.server.config["KNELPUNT_DASH"] = app
     # Users and the audit log on a connection of their own: a log-in never waits
     # behind a capture append holding the store's connection.
@@ -123,6 +130,12 @@ def create_app(
     app.layout = _shell(language(lang), profile, workspace.id)
     logging.getLogger("knelpunt.dashboard").setLevel(logging.INFO)
     return app
+
+
+def _refuse_too_large() -> None:
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        abort(413)
 
 
 def _shell(lang: str, profile: str, workspace_id: str) -> html.Div:

@@ -21,9 +21,10 @@ from flask import current_app
 from dashboards.i18n import t
 from dashboards.redraw import changes
 from dashboards.rows import BLOCK, query_rows, rows_block
-from dashboards.workspace import DRAWINGS, Workspace
+from dashboards.workspace import _OPEN, DRAWINGS, Workspace
 from knelpunt.errors import KnelpuntError
 from knelpunt.ingest.export import export_table
+from knelpunt.profile import SHIPPED_PROFILES
 
 # The pages take colours and number formats from here, as the report writes them.
 from knelpunt.reports.figures import CATEGORIES as CATEGORIES
@@ -72,7 +73,12 @@ def context(data: Any) -> tuple[str, list[int] | None, str]:
     """Language, sources (None: all) and profile from the shared ``ctx`` store."""
     data = data if isinstance(data, dict) else {}
     sources = [int(s) for s in data.get("sources") or []] or None
-    return str(data.get("lang") or "nl"), sources, str(data.get("profile") or "")
+    # The profile comes back from the browser and a profile may be a path: only the
+    # shipped ones and the workspace's own are read ("" is the workspace's).
+    profile = str(data.get("profile") or "")
+    if profile not in SHIPPED_PROFILES and profile not in {w.profile for w in _OPEN.values()}:
+        profile = ""
+    return str(data.get("lang") or "nl"), sources, profile
 
 
 def failure(lang: str, error: Exception) -> html.Div:

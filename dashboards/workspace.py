@@ -25,6 +25,7 @@ import hashlib
 import inspect
 import logging
 import os
+import re
 import tempfile
 import threading
 import time as time_module
@@ -102,7 +103,8 @@ DRAWINGS: Final[dict[str, Callable[[str, list[int] | None, str, Workspace], Any]
 # English are drawn at their first visit).
 _WARMED_LANG: Final = "nl"
 # The file types an upload may have; its name is kept only as the source's name.
-UPLOAD_SUFFIXES: Final = (".xes.gz", ".csv", ".xlsx", ".xes", ".parquet")
+UPLOAD_SUFFIXES: Final = (".xes.gz", ".csv.gz", ".csv", ".xlsx", ".xes", ".parquet")
+_UPLOAD_ID: Final = re.compile(r"[0-9a-f]{32}")
 
 
 def _blockers(ws: Workspace, table: kp.EventTable, profile: str) -> Any:
@@ -292,9 +294,11 @@ class Workspace:
         (self._uploads / f"{upload}{suffix}").write_bytes(content)
         return upload
 
-    def upload_path(self, upload: str) -> Path:
+    def upload_path(self, upload: object) -> Path:
         """Where an upload is kept (by its id only)."""
-        found = list(self._uploads.glob(f"{upload}.*")) if upload.isalnum() else []
+        upload = str(upload)
+        # The id comes back from the browser: only a 32-hex id is looked for.
+        found = list(self._uploads.glob(f"{upload}.*")) if _UPLOAD_ID.fullmatch(upload) else []
         if not found:
             raise KnelpuntError(
                 "The uploaded file is gone (the server restarted?); upload it again."

@@ -150,7 +150,7 @@ def _labels(ctx: Any) -> tuple[str, ...]:
 @guarded
 def _scenario(scenario: str, ctx: Any) -> tuple[Any, ...]:
     lang = context(ctx)[0]
-    found, _ = kp.read_scenario(scenario)
+    found, _ = kp.read_scenario(_shipped(scenario))
     switches = found.blockers.switches()
     options = [
         {"label": _blocker_label(name, lang), "value": name}
@@ -204,7 +204,7 @@ def _run(
     workspace_id: str,
 ) -> tuple[Any, Any]:
     lang = context(ctx)[0]
-    found, _ = kp.read_scenario(scenario)
+    found, _ = kp.read_scenario(_shipped(scenario))
     on = set(chosen or [])
     changes = [
         f"{name}.enabled={'true' if name in on else 'false'}"
@@ -326,3 +326,14 @@ def _figure(frame: Any, lang: str) -> html.Div:
     fig.update_xaxes(title=t(lang, "sim.figure.x"), ticksuffix="%")
     fig.update_yaxes(autorange="reversed")
     return graph(fig, "sim-figure", height=300)
+
+
+def _shipped(scenario: Any) -> str:
+    """The scenario chosen, one of the shipped ones: the name comes back from the
+    browser, and a scenario may also be a path, which the page never reads."""
+    if scenario not in SHIPPED_SCENARIOS:
+        raise kp.KnelpuntError(
+            f"No shipped scenario {str(scenario)[:80]!r}; choose one of "
+            f"{', '.join(SHIPPED_SCENARIOS)}."
+        )
+    return str(scenario)

@@ -7,6 +7,7 @@ the button, and the preview shows the rows as they will be stored."""
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any, Final
 
 import dash
@@ -16,8 +17,10 @@ import knelpunt as kp
 from dashboards.components import announces, context, grid, guarded, number, workspace
 from dashboards.i18n import t
 from dashboards.jobs import stop_if_asked
+from dashboards.limits import MAX_UPLOAD
 from dashboards.security import refusal
 from dashboards.workspace import find_workspace
+from knelpunt.ingest.files import clean_name
 
 dash.register_page(__name__, path="/uploaden", name="Uploaden", order=5)
 
@@ -33,8 +36,6 @@ FIELDS: Final = (
 )
 _REQUIRED: Final = ("case_id", "activity", "timestamp")
 _ACTIONS: Final = ("drop", "pseudonymise", "keep")
-# The largest upload the page accepts (bytes); larger logs: `knelpunt ingest`.
-MAX_UPLOAD: Final = 512 * 1024 * 1024
 
 
 def layout(**_query: Any) -> html.Div:
@@ -49,6 +50,7 @@ def layout(**_query: Any) -> html.Div:
                 id="upload-file",
                 children=html.Div(id="upload-drop"),
                 accept=".csv,.xlsx,.xes,.gz,.parquet",
+                # The browser refuses larger files; the server checks again (_keep).
                 max_size=MAX_UPLOAD,
                 className="dropzone",
             ),
@@ -82,12 +84,35 @@ def _labels(ctx: Any) -> tuple[str, str, str]:
 def _keep(contents: str | None, filename: str | None) -> Any:
     if not contents or not filename:
         return dash.no_update
-    _kind, _, encoded = contents.partition(",")
     try:
-        upload = workspace().save_upload(filename, base64.b64decode(encoded))
+        return {"upload": _save(contents, filename), "name": _shown_name(filename)}
     except kp.KnelpuntError as error:
         return {"error": str(error)}
-    return {"upload": upload, "name": filename.replace("\\", "/").rsplit("/", 1)[-1]}
+
+
+def _shown_name(filename: str) -> str:
+    """The upload's name as the source's name: its last part, cleaned. It only names."""
+    return clean_name(filename.replace("\\", "/").rsplit("/", 1)[-1])
+
+
+def _save(contents: str, filename: str) -> str:
+    """Keep the upload (Dash's ``data:...;base64,...``) under a new id; its name only
+    chooses the suffix (:meth:`Workspace.save_upload`)."""
+    _kind, _, encoded = contents.partition(",")
+    # The browser holds to MAX_UPLOAD, but a request can be made without it.
+    if len(encoded) > -(-MAX_UPLOAD // 3) * 4:
+        raise kp.KnelpuntError(
+            f"{_shown_name(filename)}: larger than {MAX_UPLOAD >> 20} MB, the most the "
+            "dashboard takes. Compress it (.xes.gz or .csv.gz), or record it with "
+            "'knelpunt ingest FILE'."
+        )
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except binascii.Error as error:
+        raise kp.KnelpuntError(
+            f"{_shown_name(filename)}: the upload arrived damaged ({error}); upload it again."
+        ) from None
+    return workspace().save_upload(_shown_name(filename), data)
 
 
 @dash.callback(
@@ -108,10 +133,12 @@ def _check(state: Any, values: list[Any], ids: list[Any], ctx: Any) -> Any:
     # A new file: its own suggestion; a changed mapping: the user's choice.
     new_file = dash.ctx.triggered_id == "upload-state"
     ws = workspace()
-    path = ws.upload_path(state["upload"])
+    # The state comes back from the browser: the id is looked up, the name only names.
+    path = ws.upload_path(str(state.get("upload")))
+    name = clean_name(str(state.get("name") or ""))
     found = kp.check_log(
         path,
-        name=state["name"],
+        name=name,
         mapping=None if new_file else chosen or None,
         privacy=ws.read_profile(context(ctx)[2]).privacy,
     )
@@ -340,8 +367,8 @@ def _record(
     with ws.store() as store:
         result = kp.ingest_log(
             store,
-            ws.upload_path(state["upload"]),
-            name=state["name"],
+            ws.upload_path(str(state.get("upload"))),
+            name=clean_name(str(state.get("name") or "")),
             mapping=chosen or None,
             mode="lenient" if mode == "lenient" else "strict",
             privacy=ws.read_profile(profile).privacy.choose(privacy),

@@ -127,6 +127,19 @@ def _drop_nulls(text: str) -> str:
     )
 
 
+def _holds_nul(values: pd.Series) -> np.ndarray | None:
+    """Which text values hold a NUL character; None when none does (or no text)."""
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        found = values.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+    elif values.dtype == object:
+        found = np.fromiter(
+            (isinstance(v, str) and "\x00" in v for v in values), dtype=bool, count=len(values)
+        )
+    else:
+        return None
+    return found if found.any() else None
+
+
 def convert_chunk(
     chunk: pd.DataFrame,
     lines: np.ndarray,
@@ -199,6 +212,16 @@ def convert_chunk(
             "Correct the start or end time (are they swapped?).",
         )
 
+    for name in chunk.columns:
+        nul = _holds_nul(chunk[name])
+        if nul is not None:
+            refuse(
+                nul,
+                name,  # as the reader named it (Excel may name a column 2024)
+                "the value holds a NUL character (byte 0), which no text value can keep",
+                "Remove the character from the source file; it is usually left by a broken export.",
+            )
+
     ok = reason == None  # noqa: E711
     mapped = set(mapping.columns().values())
     attribute_columns = [c for c in chunk.columns if c not in mapped]
@@ -257,6 +280,8 @@ def convert_chunk(
         for row_index, col in zip(np.flatnonzero(bad), column[bad], strict=True):
             value = chunk[col].iloc[row_index]
             shown = None if value is None or value != value else str(value)[:_SHOWN]
+            # A NUL cannot be stored as text (PostgreSQL refuses it): shown as \x00.
+            shown = shown.replace("\x00", "\\x00") if shown else shown
             values.append(shown if shown else None)
         rejects = pd.DataFrame(
             {

@@ -22,7 +22,10 @@ from knelpunt.ingest import _xes_pieces
 from knelpunt.ingest._xes_pieces import UnpackLimitError
 from knelpunt.ingest.limits import DEFAULT_LIMITS, InputLimits
 
-__all__ = ["FileFacts", "Format", "detect_delimiter", "scan_file", "unpacked"]
+__all__ = ["FileFacts", "Format", "clean_name", "detect_delimiter", "scan_file", "unpacked"]
+
+# The longest name kept for a source (file systems allow 255 bytes).
+NAME_CHARACTERS: Final = 200
 
 Format = Literal["csv", "xlsx", "xes", "parquet"]
 
@@ -43,6 +46,35 @@ _SUFFIXES: Final[dict[str, Format]] = {
 }
 # Bytes that Windows-1252 leaves undefined: a file with them is not cp1252.
 _CP1252_HOLES: Final = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+def clean_name(name: str) -> str:
+    r"""A name as sent (an upload's file name, a source name) made fit to show and to
+    keep: without control characters (a NUL cannot be stored as text), at most 200
+    characters with its suffix kept, ``upload`` when nothing is left. Slashes stay:
+    a name is never used as a path, so ``../x`` is only a name.
+
+    Example:
+        >>> clean_name("../../etc/passwd"), clean_name(" log\x00.csv\n")
+        ('../../etc/passwd', 'log.csv')
+        >>> len(clean_name("x" * 5000 + ".xes.gz")), clean_name("\x00"), clean_name("")
+        (200, 'upload', 'upload')
+    """
+    shown = "".join(c for c in name if c.isprintable() or c == " ").strip()
+    if not shown:
+        return "upload"
+    if len(shown) > NAME_CHARACTERS:
+        lower = shown.lower()
+        suffix = next(
+            (
+                shown[-len(s) :]
+                for s in sorted(_SUFFIXES, key=len, reverse=True)
+                if lower.endswith(s)
+            ),
+            "",
+        )
+        shown = shown[: NAME_CHARACTERS - len(suffix)] + suffix
+    return shown
 
 
 @dataclass(frozen=True, slots=True)

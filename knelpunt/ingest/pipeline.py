@@ -20,7 +20,7 @@ from knelpunt.errors import Issue, LogValidationError, MappingError, SourceExist
 from knelpunt.events.model import NewSource, RecordResult
 from knelpunt.events.store import EventStore, Recording
 from knelpunt.ingest.convert import convert_chunk
-from knelpunt.ingest.files import FileFacts, scan_file
+from knelpunt.ingest.files import FileFacts, clean_name, scan_file
 from knelpunt.ingest.limits import DEFAULT_LIMITS, InputLimits
 from knelpunt.ingest.mapping import (
     ColumnMapping,
@@ -87,12 +87,12 @@ def _as_path(data: str | Path | IO[bytes], name: str | None) -> Iterator[tuple[P
         path = Path(data)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file. Check the path and try again.")
-        yield path, name or path.name
+        yield path, clean_name(name or path.name)
         return
     # An upload from the dashboard: parsers want a path (rustxes reads files). Its name
     # is the sender's word: it names the source and shows in messages (its suffix
     # tells the format), but never becomes part of a path.
-    label = name or "upload"
+    label = clean_name(name or "upload")
     with tempfile.TemporaryDirectory(prefix="knelpunt-") as folder:
         path = Path(folder) / "upload"
         with path.open("wb") as handle:
@@ -317,7 +317,7 @@ def ingest_log(
         if facts is not None:
             details["bytes"] = facts.size
         source = NewSource(
-            name=name or raw.name,
+            name=clean_name(name) if name else raw.name,
             kind="dataframe" if raw.format == "dataframe" else "upload",
             created_by=created_by,
             content_hash=content_hash,
