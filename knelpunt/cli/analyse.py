@@ -34,6 +34,7 @@ from knelpunt.cli._app import (
 )
 from knelpunt.errors import FilterError, KnelpuntError
 from knelpunt.events.store import DEFAULT_STORE
+from knelpunt.ingest.export import export_table
 from knelpunt.mining.conformance import Conformance, check_conformance
 from knelpunt.mining.filters import simplify_map
 from knelpunt.mining.instances import pair_instances, summarise_activities
@@ -213,7 +214,8 @@ def activities(
     found = pair_instances(events, calendar=hours, resource_calendars=own)
     summary = summarise_activities(found)
     if instances_csv is not None:
-        found.instances.to_csv(instances_csv, index=False)
+        # Opened in a spreadsheet more often than not: formulas are neutralised.
+        instances_csv.write_bytes(export_table(found.instances, format="csv"))
     shown = summary if top == 0 else summary.head(top)
     if as_json:
         out.print_json(

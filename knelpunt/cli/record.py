@@ -281,11 +281,25 @@ def export(
     file_format: Annotated[
         str | None, typer.Option("--format", help="xes, csv or parquet.")
     ] = None,
+    keep_formulas: Annotated[
+        bool,
+        typer.Option(
+            "--keep-formulas",
+            help="In a CSV, write text that starts with = + - @ as it is (for programs); "
+            "by default it gets an apostrophe, so a spreadsheet does not run it.",
+        ),
+    ] = False,
 ) -> None:
     """Write events from the store to an XES, CSV or Parquet file."""
     with _open(store) as target:
         try:
-            written = export_log(target, file, format=file_format, sources=source)
+            written = export_log(
+                target,
+                file,
+                format=file_format,
+                sources=source,
+                formulas="keep" if keep_formulas else "quote",
+            )
         except KnelpuntError as error:
             raise _fail(error) from error
     out.print(f"Wrote {written}", highlight=False)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Literal
 from xml.sax.saxutils import quoteattr
 
 import pandas as pd
@@ -31,11 +31,13 @@ _STORED_DATE: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` in which every text that a spreadsheet would run as a formula
-    starts with an apostrophe (numbers are left alone, also negative ones).
+    starts with an apostrophe, column names included (numbers are left alone, also
+    negative ones; a text such as ``"-1"`` is quoted, as OWASP advises).
 
     Example:
-        >>> neutralise_formulas(pd.DataFrame({"a": ["=1+1", "Intake", -3]}))["a"].tolist()
-        ["'=1+1", 'Intake', -3]
+        >>> safe = neutralise_formulas(pd.DataFrame({"=a": ["=1+1", "Intake", -3]}))
+        >>> safe.columns.tolist(), safe["'=a"].tolist()
+        (["'=a"], ["'=1+1", 'Intake', -3])
     """
 
     def safe(value: Any) -> Any:
@@ -45,9 +47,16 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(safe)
-    return out
+        values = out[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            out[column] = values.cat.rename_categories([safe(c) for c in values.cat.categories])
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            out[column] = values.map(safe)
+    if isinstance(out.columns, pd.MultiIndex):
+        return out.set_axis(
+            pd.MultiIndex.from_tuples([tuple(map(safe, c)) for c in out.columns]), axis=1
+        )
+    return out.set_axis([safe(c) for c in out.columns], axis=1)
 
 
 def export_table(frame: pd.DataFrame, *, format: str, sheet: str = "knelpunt") -> bytes:
@@ -66,7 +75,9 @@ def export_table(frame: pd.DataFrame, *, format: str, sheet: str = "knelpunt") -
     safe = neutralise_formulas(frame)
     buffer = io.BytesIO()
     if format == "csv":
-        buffer.write(safe.to_csv(index=False).encode("utf-8-sig"))
+        # CRLF, as RFC 4180 and Excel have it: pandas then also quotes a value holding a
+        # lone carriage return, which would otherwise end the row there.
+        buffer.write(safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
     elif format == "xlsx":
         safe.to_excel(buffer, index=False, sheet_name=sheet[:31], engine="openpyxl")
     else:
@@ -82,6 +93,7 @@ def export_log(
     *,
     format: str | None = None,
     sources: Sequence[int] | None = None,
+    formulas: Literal["quote", "keep"] = "quote",
 ) -> Path:
     """Write events of the store to a file.
 
@@ -90,6 +102,11 @@ def export_log(
         path: the file to write; ``.xes``, ``.xes.gz``, ``.csv`` or ``.parquet``.
         format: xes, csv or parquet; taken from the suffix when None.
         sources: only these sources (default: all).
+        formulas: in a CSV, ``quote`` puts an apostrophe before text a spreadsheet
+            would run as a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return;
+            see :func:`neutralise_formulas`), since a CSV is often opened in Excel;
+            ``keep`` writes every value as it is, for programs (then a round trip is
+            exact).
 
     Returns:
         The path written.
@@ -115,7 +132,9 @@ def export_log(
     if kind == "csv":
         out = frame.copy()
         out[TIMESTAMP_KEY] = out[TIMESTAMP_KEY].map(lambda t: t.isoformat())
-        out.to_csv(target, index=False, encoding="utf-8")
+        if formulas == "quote":
+            out = neutralise_formulas(out)
+        out.to_csv(target, index=False, encoding="utf-8", lineterminator="\r\n")
     elif kind == "parquet":
         frame.to_parquet(target, index=False)
     elif kind == "xes":

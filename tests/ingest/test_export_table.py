@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
 
+import knelpunt as kp
 from knelpunt.errors import UnsupportedFormatError
 from knelpunt.ingest.export import export_table
 
@@ -53,3 +55,110 @@ def test_the_input_is_left_alone() -> None:
 def test_other_formats_are_refused() -> None:
     with pytest.raises(UnsupportedFormatError, match="csv or xlsx"):
         export_table(TABLE, format="pdf")
+
+
+# Every character OWASP names, and near misses that must stay as they are.
+HOSTILE = ["=1+1", "+31 6 1234", "-2+3", "@SUM(A1)", "\tTab", "\rCR", '=HYPERLINK("http://x")']
+HARMLESS = ["Intake", "a=b", " =x", "'=already", "3-2"]
+
+
+class TestEveryExport:
+    """Formulas are neutralised in every CSV and Excel file knelpunt writes, read back
+    with pandas and openpyxl; numbers stay numbers."""
+
+    FRAME = pd.DataFrame(
+        {
+            "tekst": HOSTILE + HARMLESS,
+            "getal": [-1.5, -2, 0, 3, -4, 5, 6, 7, 8, 9, -10, 11],
+            "soort": pd.Categorical(["=cat", "ok"] * 6),
+            "=kop": ["x"] * 12,
+        }
+    )
+
+    def _check_text(self, values: list[object]) -> None:
+        assert values[: len(HOSTILE)] == ["'" + v for v in HOSTILE]
+        assert values[len(HOSTILE) :] == HARMLESS
+
+    def test_xlsx(self) -> None:
+        book = openpyxl.load_workbook(io.BytesIO(export_table(self.FRAME, format="xlsx")))
+        rows = list(book.active.iter_rows(values_only=True))
+        assert rows[0] == ("tekst", "getal", "soort", "'=kop")
+        self._check_text([r[0] for r in rows[1:]])
+        assert [r[1] for r in rows[1:]] == self.FRAME["getal"].tolist()
+        assert all(isinstance(r[1], int | float) for r in rows[1:])
+        assert {r[2] for r in rows[1:]} == {"'=cat", "ok"}
+
+    def test_csv(self) -> None:
+        back = pd.read_csv(
+            io.BytesIO(export_table(self.FRAME, format="csv")),
+            encoding="utf-8-sig",
+            keep_default_na=False,
+        )
+        assert back.columns.tolist() == ["tekst", "getal", "soort", "'=kop"]
+        self._check_text(back["tekst"].tolist())
+        assert back["getal"].tolist() == self.FRAME["getal"].tolist()  # read back as numbers
+        assert set(back["soort"]) == {"'=cat", "ok"}
+
+    def _store_with(self, values: list[str]) -> kp.EventStore:
+        store = kp.open_store(":memory:")
+        frame = pd.DataFrame(
+            {
+                "case:concept:name": ["c1"] * len(values),
+                "concept:name": values,
+                "time:timestamp": pd.date_range("2024-01-01", periods=len(values), tz="UTC"),
+                "org:resource": ["@jan"] * len(values),
+                "saldo": [-5.0] * len(values),
+            }
+        )
+        kp.ingest_log(store, frame, duplicates="keep")
+        return store
+
+    def test_export_log_csv(self, tmp_path: Path) -> None:
+        """knelpunt export quotes formulas in CSV by default; 'keep' writes them as they
+        are, for programs; XES and Parquet are not spreadsheets and keep every value.
+        (Names are stored without surrounding blanks, so tab and CR lead no stored name.)"""
+        hostile = [v for v in HOSTILE if not v[0].isspace()]
+        harmless = [v for v in HARMLESS if not v[0].isspace()]
+        with self._store_with(hostile + harmless) as store:
+            quoted = pd.read_csv(kp.export_log(store, tmp_path / "a.csv"), keep_default_na=False)
+            kept = pd.read_csv(
+                kp.export_log(store, tmp_path / "b.csv", formulas="keep"), keep_default_na=False
+            )
+            parquet = pd.read_parquet(kp.export_log(store, tmp_path / "c.parquet"))
+        assert quoted["concept:name"].tolist() == ["'" + v for v in hostile] + harmless
+        assert set(quoted["org:resource"]) == {"'@jan"}
+        assert quoted["saldo"].tolist() == [-5.0] * len(quoted)
+        assert kept["concept:name"].tolist() == hostile + harmless
+        assert parquet["concept:name"].tolist() == hostile + harmless
+
+    def test_cli_export_and_activities(self, tmp_path: Path) -> None:
+        """The command line's CSV files: 'knelpunt export' (--keep-formulas to keep them)
+        and 'knelpunt activities --instances-csv'."""
+        from typer.testing import CliRunner
+
+        from knelpunt.cli import app
+
+        db = tmp_path / "k.db"
+        with kp.open_store(str(db)) as store:
+            frame = pd.DataFrame(
+                {
+                    "case:concept:name": ["c1", "c1"],
+                    "concept:name": ["=start", "@end"],
+                    "time:timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True),
+                }
+            )
+            kp.ingest_log(store, frame)
+        runner = CliRunner()
+        out = tmp_path / "out.csv"
+        assert runner.invoke(app, ["export", str(out), "--store", str(db)]).exit_code == 0
+        assert pd.read_csv(out)["concept:name"].tolist() == ["'=start", "'@end"]
+        kept = runner.invoke(app, ["export", str(out), "--store", str(db), "--keep-formulas"])
+        assert kept.exit_code == 0
+        assert pd.read_csv(out)["concept:name"].tolist() == ["=start", "@end"]
+        steps = tmp_path / "steps.csv"
+        done = runner.invoke(
+            app, ["activities", "--store", str(db), "--json", "--instances-csv", str(steps)]
+        )
+        assert done.exit_code == 0, done.output
+        activities = set(pd.read_csv(steps, encoding="utf-8-sig")["activity"])
+        assert activities == {"'=start", "'@end"}

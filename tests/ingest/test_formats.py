@@ -205,6 +205,6 @@ def test_csv_round_trip_is_identity(
     frame["time:timestamp"] = pd.to_datetime(frame["time:timestamp"]).dt.tz_localize("UTC")
     with kp.open_store(":memory:") as store:
         first = kp.ingest_log(store, frame, duplicates="keep", privacy="off")
-        path = kp.export_log(store, tmp_path / "rt.csv")
+        path = kp.export_log(store, tmp_path / "rt.csv", formulas="keep")
         second = kp.ingest_log(store, path, duplicates="keep", name="again", privacy="off")
         assert canonical(store, first.source.source_id) == canonical(store, second.source.source_id)
