@@ -29,8 +29,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -265,6 +266,37 @@ def read_calendar(path: str | Path) -> WorkCalendar:
         raise CalendarError(f"{path}: {error}") from None
 
 
+# The largest profile or scenario file read (the shipped ones are a few kB).
+_MOST_YAML: Final = 4 << 20
+
+
+@lru_cache(maxsize=4)
+def yaml_loader(base: type[Any]) -> type[Any]:
+    """``base`` (a PyYAML loader class) refusing aliases (``*name``).
+
+    An alias repeats another part of the file without copying it, so a few lines
+    of nested aliases stand for billions of values (YAML's "billion laughs"), which
+    anything that walks the result would visit; the files knelpunt reads never need
+    them, so they are refused where they stand.
+    """
+    import yaml
+
+    class NoAliases(base):  # type: ignore[misc]
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    "an alias (*name) repeats another part of the file, which knelpunt does "
+                    "not take; write the part out where it is used",
+                    mark,
+                )
+            return super().compose_node(parent, index)
+
+    return NoAliases
+
+
 def load_yaml(path: Path, *, error: type[Exception]) -> tuple[object, object]:
     """A YAML file as text values (no YAML 1.1 surprises: ``no`` stays "no", ``0123``
     stays "0123"), and its node tree for line numbers. Repeated keys are refused.
@@ -275,12 +307,20 @@ def load_yaml(path: Path, *, error: type[Exception]) -> tuple[object, object]:
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(_MOST_YAML + 1)
+        if len(raw) > _MOST_YAML:
+            raise error(
+                f"{path}: larger than {_MOST_YAML >> 20} MB, far larger than any profile or "
+                "scenario; check that this is the right file."
+            )
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as problem:
         raise error(f"{path}: cannot read the file ({problem}).") from None
     try:
-        root = yaml.compose(text, Loader=yaml.BaseLoader)
-        data = yaml.load(text, Loader=yaml.BaseLoader)  # only str, list, dict
+        loader = yaml_loader(yaml.BaseLoader)
+        root = yaml.compose(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)  # only str, list, dict
     except yaml.YAMLError as problem:
         mark = getattr(problem, "problem_mark", None)
         line = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -75,8 +75,16 @@ def encode_rows(
     data.columns = [str(c) for c in data.columns]
     for column in data.columns:
         if data[column].dtype == object:
-            kinds = {type(v) for v in data[column].dropna().head(1000)}
-            if len(kinds) > 1 or (kinds and not kinds <= {str, bool, int, float}):
+            # Every value is looked at (object columns come from Excel or a DataFrame, not
+            # from the large CSV and XES files): a column whose types change after its
+            # first rows, or with an integer beyond 64 bits (Excel keeps any), would stop
+            # the conversion below.
+            values = data[column].dropna()
+            kinds = set(values.map(type).unique())
+            huge = int in kinds and any(
+                isinstance(v, int) and not -(2**63) <= v < 2**63 for v in values
+            )
+            if huge or len(kinds) > 1 or (kinds and not kinds <= {str, bool, int, float}):
                 data[column] = data[column].map(
                     lambda v: (
                         None

@@ -79,12 +79,38 @@ def export_table(frame: pd.DataFrame, *, format: str, sheet: str = "knelpunt") -
         # lone carriage return, which would otherwise end the row there.
         buffer.write(safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
     elif format == "xlsx":
-        safe.to_excel(buffer, index=False, sheet_name=sheet[:31], engine="openpyxl")
+        _without_control_characters(safe).to_excel(
+            buffer, index=False, sheet_name=_sheet_name(sheet), engine="openpyxl"
+        )
     else:
         raise UnsupportedFormatError(
             f"A table is exported as csv or xlsx, not {format!r}; choose one of those."
         )
     return buffer.getvalue()
+
+
+def _without_control_characters(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text without the control characters a worksheet cannot hold (openpyxl refuses
+    them, and a log's values can carry them): each becomes U+FFFD, so that it shows."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def clean(value: Any) -> Any:
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
+
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            out[column] = values.astype(object).map(clean)
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            out[column] = values.map(clean)
+    return out.set_axis([clean(str(c)) for c in out.columns], axis=1)
+
+
+def _sheet_name(name: str) -> str:
+    """A worksheet name Excel takes: at most 31 characters, none of []:*?/\\."""
+    cleaned = "".join("_" if c in "[]:*?/\\" or not c.isprintable() else c for c in name)
+    return cleaned[:31].strip("'") or "knelpunt"
 
 
 def export_log(

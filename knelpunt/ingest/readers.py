@@ -254,6 +254,18 @@ def _csv_error(name: str, error: Exception, sep: str) -> MalformedFileError:
 # -- Excel -----------------------------------------------------------------------------
 
 
+def _xml_errors() -> tuple[type[Exception], ...]:
+    """The errors of the XML parsers openpyxl uses (lxml when it is installed)."""
+    import xml.etree.ElementTree as ElementTree
+
+    kinds: list[type[Exception]] = [ElementTree.ParseError, xml.parsers.expat.ExpatError]
+    with contextlib.suppress(ImportError):
+        from lxml import etree
+
+        kinds.append(etree.LxmlError)
+    return tuple(kinds)
+
+
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
     """Whether ``error`` or an error it was raised from or during is a ``kind``."""
     seen: set[int] = set()
@@ -295,10 +307,16 @@ def _read_excel(path: Path, *, name: str, sheet: str | int | None, limits: Input
             frame = pd.read_excel(
                 path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl"
             )
-    except (zipfile.BadZipFile, OSError, KeyError) as error:
+    except (zipfile.BadZipFile, OSError, KeyError, EOFError, zlib.error) as error:
         raise MalformedFileError(
             f"{name}: not a readable Excel workbook ({error}). Open it in Excel and save it "
             "again as .xlsx."
+        ) from error
+    except _xml_errors() as error:
+        # openpyxl parses parts with lxml or ElementTree and lets their errors through.
+        raise MalformedFileError(
+            f"{name}: the workbook's XML is damaged ({error}), so it cannot be read. Open it "
+            "in Excel and save it again as .xlsx."
         ) from error
     except ValueError as error:
         # openpyxl parses through defusedxml when it is installed, as it is here, and
@@ -316,6 +334,13 @@ def _read_excel(path: Path, *, name: str, sheet: str | int | None, limits: Input
             ) from error
         raise LogSchemaError(
             f"{name}: {error}. Name the worksheet that holds the log with --sheet."
+        ) from error
+    except (ArithmeticError, LookupError, TypeError, AttributeError) as error:
+        # openpyxl reads a cell's value as its type says and lets Python's own error
+        # through when the two disagree (an infinite date, a number that is text).
+        raise MalformedFileError(
+            f"{name}: the workbook holds a value Excel would not write ({error}); open it in "
+            "Excel and save it again as .xlsx, or export the sheet as CSV."
         ) from error
     frame = frame.dropna(how="all")
     if frame.empty:
@@ -694,6 +719,17 @@ class _Pieces:
         self._folder.cleanup()
 
 
+def _check_keys(frame: Any, name: str) -> None:
+    """Refuse an attribute key holding a NUL character: XML forbids it, rustxes reads it,
+    and turning the frame into pandas would then stop with a panic (found by fuzzing)."""
+    bad = next((key for key in frame.columns if "\x00" in key), None)
+    if bad is not None:
+        raise MalformedFileError(
+            f"{name}: the attribute key {bad!r} holds a NUL character, which XML does not "
+            "allow; the file is damaged. Export it again."
+        )
+
+
 def _read_xes(path: Path, *, name: str, limits: InputLimits) -> RawLog:
     _check_prolog(path, name, limits)
     pieces = None
@@ -714,6 +750,7 @@ def _read_xes(path: Path, *, name: str, limits: InputLimits) -> RawLog:
         first = next((frame for frame in frames if frame.height), None)
         if first is None:
             raise EmptyLogError(f"{name}: the XES log has no events.")
+        _check_keys(first, name)
         missing = [k for k in _XES_REQUIRED if k not in first.columns]
         if missing:
             raise LogSchemaError(
@@ -742,6 +779,7 @@ def _read_xes(path: Path, *, name: str, limits: InputLimits) -> RawLog:
 
     def chunks() -> Chunks:
         for frame in itertools.chain([first], frames):
+            _check_keys(frame, name)
             absent = [k for k in expected if k not in frame.columns]
             part = frame.with_columns(
                 pl.lit(None, first.schema[k] if k in first.columns else pl.String).alias(k)

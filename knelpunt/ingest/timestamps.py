@@ -45,7 +45,9 @@ CANDIDATE_FORMATS: Final = (
     "%m/%d/%Y",
 )
 
-_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+# A UTC offset at the end: Z, +01:00, +0100, or +01 after a time of day (ISO 8601
+# allows hours alone; pandas reads them, so they must count as an offset here too).
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2}|:\d\d(?:[.,]\d+)?[+-]\d{2})$"
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "us")
 
 
@@ -104,8 +106,10 @@ def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
                 text[has_offset], format=ISO, errors="coerce", utc=True
             ).astype("datetime64[us, UTC]")
         if (~has_offset).any():
-            naive = pd.to_datetime(text[~has_offset], format=ISO, errors="coerce")
-            out[~has_offset] = naive.dt.tz_localize("UTC").astype("datetime64[us, UTC]")
+            # utc=True: read as UTC like the naive ones, should pandas still find an
+            # offset the pattern above does not (a mix of both would stop it).
+            naive = pd.to_datetime(text[~has_offset], format=ISO, errors="coerce", utc=True)
+            out[~has_offset] = naive.astype("datetime64[us, UTC]")
         return out
     return pd.to_datetime(text, format=fmt, errors="coerce")
 

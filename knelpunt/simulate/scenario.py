@@ -41,7 +41,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, Validation
 from pydantic.dataclasses import dataclass
 
 from knelpunt.errors import CalendarError, ScenarioError
-from knelpunt.worktime import WorkCalendar, load_yaml
+from knelpunt.worktime import WorkCalendar, load_yaml, yaml_loader
 
 __all__ = [
     "DOMAINS",
@@ -600,7 +600,14 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
         parts = key.split(".")
         if parts[0] in _BLOCKER_KINDS:
             parts = ["blockers", *parts]
-        value: Any = yaml.safe_load(raw) if raw.strip() else ""
+        try:
+            value: Any = yaml.load(raw, Loader=yaml_loader(yaml.SafeLoader)) if raw.strip() else ""
+        except yaml.YAMLError as problem:
+            raise ScenarioError(
+                f"The override {text!r}: the value is not valid YAML "
+                f"({getattr(problem, 'problem', None) or problem}); put text in quotes, "
+                "e.g. name='Team Noord'."
+            ) from None
         if isinstance(value, date):
             value = value.isoformat()
         if len(parts) == 3 and parts[0] == "blockers":

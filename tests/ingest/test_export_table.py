@@ -162,3 +162,17 @@ class TestEveryExport:
         assert done.exit_code == 0, done.output
         activities = set(pd.read_csv(steps, encoding="utf-8-sig")["activity"])
         assert activities == {"'=start", "'@end"}
+
+
+def test_control_characters_do_not_break_an_excel_export() -> None:
+    """A log value with a control character (found by fuzzing: openpyxl refused the whole
+    workbook) shows as U+FFFD; CSV keeps it as it is."""
+    frame = pd.DataFrame({"zaak\x01": ["a\x0bb", "=c\x00"], "n": [1, -2]})
+    rows = list(
+        openpyxl.load_workbook(
+            io.BytesIO(export_table(frame, format="xlsx", sheet="a/b:c"))
+        ).active.iter_rows(values_only=True)
+    )
+    assert rows == [("zaak\ufffd", "n"), ("a\ufffdb", 1), ("'=c\ufffd", -2)]
+    back = pd.read_csv(io.BytesIO(export_table(frame, format="csv")), encoding="utf-8-sig")
+    assert back["zaak\x01"].tolist() == ["a\x0bb", "'=c\x00"]

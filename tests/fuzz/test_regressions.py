@@ -1,0 +1,150 @@
+"""The bugs fuzzing found, each kept as the smallest input that showed it."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import knelpunt as kp
+from knelpunt.errors import MalformedFileError, ProfileError, ScenarioError
+
+
+def _workbook(frame: pd.DataFrame, change: dict[str, tuple[str, str]] | None = None) -> bytes:
+    """``frame`` as .xlsx, with text replaced in its parts: {part: (old, new)}."""
+    buffer = io.BytesIO()
+    frame.to_excel(buffer, index=False)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    for part, (old, new) in (change or {}).items():
+        text = parts[part].decode()
+        assert re.search(old, text), (part, old)
+        parts[part] = re.sub(old, new, text, count=1).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+LOG = pd.DataFrame(
+    {
+        "case": ["1", "1"],
+        "activity": ["A", "B"],
+        "timestamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 10:00"]),
+        "bedrag": [1, 2],
+    }
+)
+
+
+def test_excel_with_damaged_workbook_xml() -> None:
+    """lxml's XMLSyntaxError came through openpyxl unchanged."""
+    data = _workbook(LOG, {"xl/workbook.xml": ("<workbook", "garbage<workbook")})
+    with pytest.raises(MalformedFileError, match=r"f\.xlsx: the workbook's XML is damaged"):
+        kp.check_log(io.BytesIO(data), name="f.xlsx")
+
+
+def test_excel_with_an_integer_beyond_64_bits() -> None:
+    """Excel keeps any integer; polars refused the column (OverflowError). It is kept."""
+    data = _workbook(
+        LOG, {"xl/worksheets/sheet1.xml": ("<v>1</v>", "<v>99999999999999999999999</v>")}
+    )
+    with kp.open_store(":memory:") as store:
+        result = kp.ingest_log(store, io.BytesIO(data), name="f.xlsx")
+        assert result.added == 2
+        assert "99999999999999999999999" in store.read_events()["attributes"].iloc[0]
+
+
+def test_excel_with_a_value_of_the_wrong_type() -> None:
+    """openpyxl lets Python's own errors through when a value has the wrong type: fuzzing
+    found an OverflowError (an infinite number where it wanted an integer); this input,
+    a style number that is no integer, gives the TypeError of the same kind."""
+    data = _workbook(LOG, {"xl/styles.xml": (r'numFmtId="\d+"', 'numFmtId="1e999"')})
+    with pytest.raises(MalformedFileError, match="a value Excel would not write"):
+        kp.check_log(io.BytesIO(data), name="f.xlsx")
+
+
+@pytest.mark.parametrize("override", ['days="', "days=!0", "days=!\xa0", "days=\x1b"])
+def test_override_that_is_not_yaml(override: str) -> None:
+    """yaml's ScannerError, ConstructorError and ReaderError came through."""
+    with pytest.raises(ScenarioError, match=r"(?s)not valid YAML.*quotes"):
+        kp.read_scenario("baseline", overrides=[override])
+
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(9)
+)
+
+
+def test_yaml_alias_bomb_in_a_profile(tmp_path: Path) -> None:
+    """Nested aliases (a billion values in 10 lines) were walked one by one."""
+    path = tmp_path / "lol.yaml"
+    path.write_text("name: lol\n" + LAUGHS)
+    started = time.perf_counter()
+    with pytest.raises(ProfileError, match="an alias"):
+        kp.read_profile(path)
+    assert time.perf_counter() - started < 2
+
+
+def test_yaml_alias_bomb_in_an_override() -> None:
+    started = time.perf_counter()
+    with pytest.raises(ScenarioError, match="an alias"):
+        kp.read_scenario("baseline", overrides=["name=" + "{" + LAUGHS.replace("\n", ", ") + "}"])
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "big"])
+def test_endless_or_huge_profile(tmp_path: Path, path: str) -> None:
+    """A profile path that never ends (/dev/zero) or holds megabytes is refused unread."""
+    target = Path(path) if path.startswith("/") else tmp_path / "big.yaml"
+    if not path.startswith("/"):
+        target.write_text("name: x\n" + "# ruimte\n" * 600_000)
+    with pytest.raises(ProfileError, match="larger than 4 MB"):
+        kp.read_profile(target)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"case,activity,timestamp,resource\n,,,\n,,2024-01-01 10:00,\n,,2024-01-01T10:00:00+01,\n",
+        b"case,activity,timestamp,resource\n,,,\n,,,\n,,,2024-01-01T10:00:00+01\n",
+    ],
+)
+def test_iso_offset_of_hours_alone(data: bytes) -> None:
+    """'+01' (ISO 8601's offset in hours) was not seen as an offset: pandas's mix of
+    aware and naive values stopped the mapping suggestion (ValueError, TypeError)."""
+    with pytest.raises(kp.KnelpuntError, match="the case id is empty"):
+        kp.ingest_log(kp.open_store(":memory:"), io.BytesIO(data), name="f.csv")
+
+
+def test_iso_offset_of_hours_alone_is_read_as_an_offset() -> None:
+    from knelpunt.ingest.timestamps import parse_times
+
+    found = parse_times(
+        pd.Series(["2024-01-01T10:00:00+01", "2024-01-01T10:00:00.5+0100", "2024-01-01 10:00"]),
+        timezone="Europe/Amsterdam",
+        fmt="ISO8601",
+    )
+    assert pd.to_datetime(found.micros, unit="us").strftime("%H:%M:%S").tolist() == [
+        "09:00:00",
+        "09:00:00",
+        "09:00:00",
+    ]
+
+
+def test_xes_key_with_a_nul() -> None:
+    """A NUL in an attribute key (XML forbids it; rustxes reads it): polars panicked when
+    the events became a pandas frame."""
+    data = (
+        b'<log><trace><string key="concept:name" value="c"/><event>'
+        b'<string key="concept:name" value="A"/>'
+        b'<date key="time:timestamp" value="2024-01-01T10:00:00+01:00"/>'
+        b'<string key="x\x00y" value="1"/></event></trace></log>'
+    )
+    with pytest.raises(MalformedFileError, match="holds a NUL character"):
+        kp.check_log(io.BytesIO(data), name="f.xes")
