@@ -93,7 +93,7 @@ class WorkCalendar:
                 end = stop
         try:
             ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder of zones
             raise CalendarError(
                 f"Unknown time zone {self.timezone!r} in the working calendar. "
                 "Use an IANA name such as 'Europe/Amsterdam'."

@@ -94,8 +94,9 @@ def encode_rows(
                 )
     table = pl.from_pandas(data, nan_to_null=True)
     expressions = []
-    for name, dtype in table.schema.items():
-        expr = pl.col(name)
+    for position, (name, dtype) in enumerate(table.schema.items()):
+        # By position: pl.col reads "*" and "^...$" as patterns, and XES keys can be those.
+        expr = pl.nth(position)
         if isinstance(dtype, pl.Datetime):
             if dtype.time_zone is not None:
                 expr = expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
@@ -109,7 +110,7 @@ def encode_rows(
         elif dtype == pl.Object or dtype == pl.Null:
             expressions.append(expr.cast(pl.String).alias(name))
         else:
-            expressions.append(expr)
+            expressions.append(expr.alias(name))
     prepared = table.select(expressions)
     # Drop nulls from each object: a missing attribute is absent, not null.
     encoded = prepared.select(

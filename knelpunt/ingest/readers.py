@@ -288,7 +288,7 @@ def _check_zip(path: Path, name: str, limits: InputLimits) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             stated = sum(part.file_size for part in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as error:
         raise MalformedFileError(
             f"{name}: not a readable Excel workbook ({error}). Open it in Excel and save it "
             "again as .xlsx."
@@ -307,7 +307,15 @@ def _read_excel(path: Path, *, name: str, sheet: str | int | None, limits: Input
             frame = pd.read_excel(
                 path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl"
             )
-    except (zipfile.BadZipFile, OSError, KeyError, EOFError, zlib.error) as error:
+    # NotImplementedError: zipfile meets a compression or feature Excel never writes.
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        KeyError,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+    ) as error:
         raise MalformedFileError(
             f"{name}: not a readable Excel workbook ({error}). Open it in Excel and save it "
             "again as .xlsx."
@@ -458,7 +466,7 @@ def _read_parquet(path: Path, *, name: str, limits: InputLimits) -> RawLog:
             what="says its pages unpack",
         )
         sample = next(reading.batches(5000), None)
-    except (pa.ArrowException, OSError) as error:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as error:  # a damaged footer
         raise MalformedFileError(
             f"{name}: not a readable Parquet file ({error}). Write it again, e.g. with "
             "DataFrame.to_parquet()."

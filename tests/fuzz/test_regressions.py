@@ -148,3 +148,64 @@ def test_xes_key_with_a_nul() -> None:
     )
     with pytest.raises(MalformedFileError, match="holds a NUL character"):
         kp.check_log(io.BytesIO(data), name="f.xes")
+
+
+def test_parquet_column_name_that_is_not_utf8() -> None:
+    """A footer naming a column in bytes that are not UTF-8: UnicodeDecodeError."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"qqqzz": ["a"]}), buffer, store_schema=False)
+    data = buffer.getvalue().replace(b"qqqzz", b"\x9a" * 5)
+    with pytest.raises(MalformedFileError, match="not a readable Parquet file"):
+        kp.check_log(io.BytesIO(data), name="f.parquet")
+
+
+def _patched_zip(offset: int, value: bytes) -> bytes:
+    """LOG as a workbook with a field of every central-directory entry set to ``value``."""
+    data = bytearray(_workbook(LOG))
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        data[at + offset : at + offset + len(value)] = value
+        at = data.find(b"PK\x01\x02", at + 4)
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("offset", "value"),
+    [(6, b"\xeb\x00"), (10, b"\x63\x00")],
+    ids=["zip version 23.5", "unknown compression method"],
+)
+def test_excel_with_zip_features_python_lacks(offset: int, value: bytes) -> None:
+    """zipfile's NotImplementedError (a zip version or compression it lacks) came through."""
+    with pytest.raises(MalformedFileError, match="not a readable Excel workbook"):
+        kp.check_log(io.BytesIO(_patched_zip(offset, value)), name="f.xlsx")
+
+
+def test_xes_keys_that_polars_reads_as_patterns() -> None:
+    """An attribute key '*' (or a '^...$' pattern): polars took it for all columns
+    (DuplicateError). Both are kept as attributes."""
+    data = (
+        b'<log><trace><string key="concept:name" value="c"/><event>'
+        b'<string key="concept:name" value="A"/>'
+        b'<date key="time:timestamp" value="2024-01-01T10:00:00+01:00"/>'
+        b'<string key="*" value="ster"/><string key="^a.*$" value="patroon"/>'
+        b"</event></trace></log>"
+    )
+    with kp.open_store(":memory:") as store:
+        assert kp.ingest_log(store, io.BytesIO(data), name="f.xes").added == 1
+        attributes = store.read_events()["attributes"].iloc[0]
+    assert '"*":"ster"' in attributes
+    assert '"^a.*$":"patroon"' in attributes
+
+
+def test_time_zone_that_is_a_folder(tmp_path: Path) -> None:
+    """A calendar's zone 'Europe' (a folder of zones): ZoneInfo's IsADirectoryError."""
+    from importlib import resources
+
+    text = (resources.files("knelpunt") / "profiles" / "generiek.yaml").read_text("utf-8")
+    path = tmp_path / "p.yaml"
+    path.write_text(text.replace("timezone: Europe/Amsterdam", "timezone: Europe"))
+    with pytest.raises(ProfileError, match="Unknown time zone 'Europe'"):
+        kp.read_profile(path)
