@@ -484,13 +484,17 @@ def _is_pattern(name: str) -> bool:
 
 def _locate(path: str | Path) -> Path:
     given = Path(path)
-    if given.suffix == "" and not given.exists() and str(path) in SHIPPED_PROFILES:
+    try:
+        exists = given.exists()
+    except (OSError, ValueError):  # a name too long for a path, or holding a NUL
+        exists = False
+    if given.suffix == "" and not exists and str(path) in SHIPPED_PROFILES:
         shipped = package_files.files("knelpunt") / "profiles" / f"{path}.yaml"
         return Path(str(shipped))
-    if not given.exists():
+    if not exists:
         raise ProfileError(
-            f"{given}: no such profile. Give a YAML file, or one of the shipped profiles: "
-            f"{', '.join(SHIPPED_PROFILES)}."
+            f"{str(given)[:200]}: no such profile. Give a YAML file, or one of the shipped "
+            f"profiles: {', '.join(SHIPPED_PROFILES)}."
         )
     return given
 

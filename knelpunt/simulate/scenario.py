@@ -670,6 +670,11 @@ def _load(scenario: str | Path, *, seen: tuple[str, ...]) -> tuple[Path, object,
     parent = data.pop("extends", None)
     if parent is None:
         return path, nodes, data
+    if not isinstance(parent, str):
+        raise ScenarioError(
+            f"{path}: 'extends' names one scenario, a shipped one or a file beside this one "
+            f"(e.g. extends: baseline), not {type(parent).__name__} {str(parent)[:60]!r}."
+        )
     base_name = parent if str(parent) in SHIPPED_SCENARIOS else path.parent / str(parent)
     _, _, base = _load(base_name, seen=(*seen, str(path)))
     return path, nodes, _merge(base, data)
@@ -680,10 +685,15 @@ def _locate(scenario: str | Path) -> Path:
         folder = package_files.files("knelpunt.simulate") / "scenarios"
         return Path(str(folder / f"{scenario}.yaml"))
     path = Path(scenario)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name too long for a path, or holding a NUL
+        found = False
+    if not found:
         shipped = ", ".join(SHIPPED_SCENARIOS)
         raise ScenarioError(
-            f"No scenario {str(scenario)!r}: not a file and not a shipped scenario ({shipped})."
+            f"No scenario {str(scenario)[:200]!r}: not a file and not a shipped scenario "
+            f"({shipped})."
         )
     return path
 

@@ -209,3 +209,20 @@ def test_time_zone_that_is_a_folder(tmp_path: Path) -> None:
     path.write_text(text.replace("timezone: Europe/Amsterdam", "timezone: Europe"))
     with pytest.raises(ProfileError, match="Unknown time zone 'Europe'"):
         kp.read_profile(path)
+
+
+def test_scenario_extends_a_mapping(tmp_path: Path) -> None:
+    """'extends' holding a mapping became a path too long to look up (OSError)."""
+    path = tmp_path / "s.yaml"
+    path.write_text("extends:\n  a: " + "x" * 300 + "\n")
+    with pytest.raises(ScenarioError, match="'extends' names one scenario"):
+        kp.read_scenario(path)
+
+
+@pytest.mark.parametrize("name", ["x" * 5000, "a\x00b"])
+def test_names_that_cannot_be_paths(name: str) -> None:
+    """A profile or scenario name too long for a path, or holding a NUL."""
+    with pytest.raises(ProfileError, match="no such profile"):
+        kp.read_profile(name)
+    with pytest.raises(ScenarioError, match="No scenario"):
+        kp.read_scenario(name)
