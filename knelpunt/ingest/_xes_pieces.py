@@ -219,7 +219,7 @@ def lean_header(header: bytes) -> bytes:
     parser.EndElementHandler = end
     try:
         parser.Parse(header + b"</log>", True)
-    except xml.parsers.expat.ExpatError:
+    except (xml.parsers.expat.ExpatError, LookupError):  # LookupError: an unknown encoding
         return header
     if not any(tag in _ATTRIBUTE_TAGS for tag, _ in children):
         return header

@@ -320,6 +320,11 @@ def _read_excel(path: Path, *, name: str, sheet: str | int | None, limits: Input
             f"{name}: not a readable Excel workbook ({error}). Open it in Excel and save it "
             "again as .xlsx."
         ) from error
+    except RuntimeError as error:  # zipfile: a part is encrypted (found by atheris)
+        raise MalformedFileError(
+            f"{name}: the workbook is protected with a password ({error}); save it in Excel "
+            "without one (File > Info > Protect Workbook) and upload that."
+        ) from error
     except _xml_errors() as error:
         # openpyxl parses parts with lxml or ElementTree and lets their errors through.
         raise MalformedFileError(
@@ -419,7 +424,11 @@ class _ParquetBatches:
         for batch in parquet.iter_batches(batch_size=size):
             self.decoded += _decoded_bytes(batch)
             self.limits.check(self.name, unpacked=self.decoded, packed=self.packed, what="decodes")
-            yield _decode(batch, self.schema)
+            decoded = _decode(batch, self.schema)
+            # Parquet readers do not check that text is UTF-8; pandas would fail on it
+            # later, far from here (found by atheris). ArrowInvalid names the column.
+            decoded.validate(full=True)
+            yield decoded
 
 
 def _decoded_bytes(batch: Any) -> int:
@@ -527,6 +536,12 @@ def _check_prolog(path: Path, name: str, limits: InputLimits) -> None:
             ) from None
         except ParseError:
             pass  # not well-formed before its first element: diagnosed with line and column
+        except LookupError as error:  # expat: an encoding it does not know (found by atheris)
+            raise MalformedFileError(
+                f"{name}: the XML declares an encoding no reader knows ({error}); XES is "
+                'written in UTF-8: correct the declaration (<?xml version="1.0" '
+                'encoding="UTF-8"?>) or export the file again.'
+            ) from None
 
 
 @contextlib.contextmanager
@@ -564,6 +579,10 @@ def _diagnose_xml(path: Path, name: str, limits: InputLimits) -> KnelpuntError:
             parser.Parse(b"", True)
     except KnelpuntError as error:  # a damaged gzip or a bomb
         return error
+    except LookupError as error:  # an encoding expat does not know
+        return MalformedFileError(
+            f"{name}: the XML declares an encoding no reader knows ({error})."
+        )
     except xml.parsers.expat.ExpatError as error:
         message = xml.parsers.expat.errors.messages[error.code]
         return MalformedFileError(

@@ -226,3 +226,44 @@ def test_names_that_cannot_be_paths(name: str) -> None:
         kp.read_profile(name)
     with pytest.raises(ScenarioError, match="No scenario"):
         kp.read_scenario(name)
+
+
+# Found by atheris (scripts/fuzz_atheris.py), 120 s per target.
+
+
+def test_xes_declaring_an_unknown_encoding() -> None:
+    """expat's LookupError for encoding="UTF-6" came through the prolog check."""
+    data = b'<?xml version="1.0" encoding="UTF-6"?><log><trace></trace></log>'
+    with pytest.raises(MalformedFileError, match="declares an encoding no reader knows"):
+        kp.check_log(io.BytesIO(data), name="f.xes")
+
+
+def test_excel_with_an_encrypted_part() -> None:
+    """zipfile's RuntimeError for an encrypted part came through openpyxl."""
+    data = bytearray(_workbook(LOG))
+    for header, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(header)
+        while at != -1:
+            data[at + flags] |= 1
+            at = data.find(header, at + 4)
+    with pytest.raises(MalformedFileError, match="protected with a password"):
+        kp.check_log(io.BytesIO(bytes(data)), name="f.xlsx")
+
+
+def test_parquet_text_that_is_not_utf8() -> None:
+    """Parquet readers do not check text: pandas failed on it later (ArrowException)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pa.table(
+        {
+            "case:concept:name": ["c1"],
+            "concept:name": ["Beschikking"],
+            "time:timestamp": pa.array([1_700_000_000_000_000], pa.timestamp("us")),
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(frame, buffer, compression="none", use_dictionary=False)
+    data = buffer.getvalue().replace(b"Beschikking", b"Besch\xff\xfeking")
+    with pytest.raises(MalformedFileError, match="Invalid UTF8"):
+        kp.check_log(io.BytesIO(data), name="f.parquet")
