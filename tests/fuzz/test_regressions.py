@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -267,3 +269,27 @@ def test_parquet_text_that_is_not_utf8() -> None:
     data = buffer.getvalue().replace(b"Beschikking", b"Besch\xff\xfeking")
     with pytest.raises(MalformedFileError, match="Invalid UTF8"):
         kp.check_log(io.BytesIO(data), name="f.parquet")
+
+
+def test_parquet_with_damaged_size_statistics() -> None:
+    """A footer whose size statistics do not fit its columns (atheris's input, kept in
+    tests/data/fuzz/): reading a column chunk's metadata aborted the whole process (a
+    C++ exception pyarrow does not catch), so the size limit reads the row groups'
+    totals. Run in a child process, since a regression would abort this one."""
+    path = Path(__file__).parents[1] / "data" / "fuzz" / "damaged-size-statistics.parquet"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, knelpunt as kp\n"
+            "try:\n    kp.check_log(sys.argv[1])\n"
+            "except kp.KnelpuntError as error:\n    print(error)\n",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "not a readable Parquet file" in done.stdout
