@@ -110,7 +110,7 @@ class TestEveryExport:
                 "saldo": [-5.0] * len(values),
             }
         )
-        kp.ingest_log(store, frame, duplicates="keep")
+        kp.ingest_log(store, frame, duplicates="keep", privacy="off")
         return store
 
     def test_export_log_csv(self, tmp_path: Path) -> None:
@@ -147,7 +147,7 @@ class TestEveryExport:
                     "time:timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True),
                 }
             )
-            kp.ingest_log(store, frame)
+            kp.ingest_log(store, frame, privacy="off")
         runner = CliRunner()
         out = tmp_path / "out.csv"
         assert runner.invoke(app, ["export", str(out), "--store", str(db)]).exit_code == 0
