@@ -110,3 +110,22 @@ def test_audit_filters(store: str) -> None:
     shown = runner.invoke(app, ["audit", "--store", store, "--actor", "root"])
     assert "user_add" in shown.output
     assert "login_failed" not in shown.output
+
+
+def test_recordings_and_exports_on_the_command_line_are_audited(store: str, tmp_path: Path) -> None:
+    """Who recorded or exported what from the command line is in the audit log too (a
+    second recording of the same file adds nothing, and no entry)."""
+    from knelpunt.testing import make_log
+
+    log = tmp_path / "zaken.csv"
+    make_log(cases=4, seed=1).to_csv(log, index=False)
+    for _ in range(2):
+        done = runner.invoke(app, ["ingest", str(log), "--store", store, "--no-pseudonymise"])
+        assert done.exit_code == 0, done.output
+    written = runner.invoke(app, ["export", str(tmp_path / "uit.csv"), "--store", store])
+    assert written.exit_code == 0, written.output
+    with kp.open_store(store) as opened:
+        entries = [(e.action, e.target) for e in opened.audit_log(actions=["record", "export"])]
+        actors = {e.actor for e in opened.audit_log(actions=["record", "export"])}
+    assert entries == [("record", "1"), ("export", "uit.csv")]
+    assert None not in actors

@@ -4,6 +4,7 @@ error-to-exit-code rule."""
 from __future__ import annotations
 
 import functools
+import getpass
 import inspect
 import json
 from collections.abc import Callable
@@ -366,3 +367,21 @@ def _duration(seconds: float) -> str:
     if hours < 24:
         return f"{int(hours)}h {int(minutes % 60)}m"
     return f"{int(days)}d {int(hours % 24)}h"
+
+
+def who(by: str | None = None) -> str:
+    """Who runs a command, for the audit log: ``by`` if given, else the login name."""
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return "cli"
+
+
+def audit(store: EventStore, action: str, *, target: str, details: dict[str, Any]) -> None:
+    """Write a command's action in the store's audit log, as the dashboard does for its
+    own (the command line works on the store directly, so this is a record, not a check)."""
+    from knelpunt.access import record_audit
+
+    record_audit(store, action, actor=who(), target=target, details=details)

@@ -21,6 +21,7 @@ from knelpunt.cli._app import (
     _print_result,
     _source_dict,
     app,
+    audit,
     err,
     out,
 )
@@ -221,6 +222,13 @@ def ingest(
                 )
             except (KnelpuntError, FileNotFoundError) as error:
                 raise _fail(error) from error
+        if not result.already_recorded:
+            audit(
+                target,
+                "record",
+                target=str(result.source.source_id),
+                details={"name": result.source.name, "file": file.name, "via": "cli"},
+            )
         _print_result(result, as_json=as_json)
 
 
@@ -302,6 +310,12 @@ def export(
             )
         except KnelpuntError as error:
             raise _fail(error) from error
+        audit(
+            target,
+            "export",
+            target=Path(written).name,
+            details={"sources": list(source or []), "via": "cli"},
+        )
     out.print(f"Wrote {written}", highlight=False)
 
 

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from knelpunt import access
-from knelpunt.cli._app import JsonOption, StoreOption, _fail, _open, app, out
+from knelpunt.cli._app import JsonOption, StoreOption, _fail, _open, app, out, who
 from knelpunt.errors import KnelpuntError
 from knelpunt.events.store import DEFAULT_STORE
 
@@ -40,15 +40,6 @@ ByOption = Annotated[
     str | None,
     typer.Option(help="Who makes the change, for the audit log (default: your login name)."),
 ]
-
-
-def _who(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container)
-        return "cli"
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -76,7 +67,7 @@ def add(
     password = _read_password(password_stdin)
     with _open(store) as target:
         try:
-            user = access.add_user(target, name, password, role=role, by=_who(by))
+            user = access.add_user(target, name, password, role=role, by=who(by))
         except KnelpuntError as error:
             raise _fail(error) from error
     out.print(f"Added {user.name} ({user.role}).", highlight=False)
@@ -118,7 +109,7 @@ def set_role(
     """Give a user another role; it applies to their next request."""
     with _open(store) as target:
         try:
-            user = access.set_role(target, name, role, by=_who(by))
+            user = access.set_role(target, name, role, by=who(by))
         except KnelpuntError as error:
             raise _fail(error) from error
     out.print(f"{user.name} is now {user.role}.", highlight=False)
@@ -135,7 +126,7 @@ def passwd(
     password = _read_password(password_stdin)
     with _open(store) as target:
         try:
-            user = access.set_password(target, name, password, by=_who(by))
+            user = access.set_password(target, name, password, by=who(by))
         except KnelpuntError as error:
             raise _fail(error) from error
     out.print(f"New password set for {user.name}; their open sessions have ended.")
@@ -153,7 +144,7 @@ def remove(
         raise typer.Exit(1)
     with _open(store) as target:
         try:
-            access.remove_user(target, name, by=_who(by))
+            access.remove_user(target, name, by=who(by))
         except KnelpuntError as error:
             raise _fail(error) from error
     out.print(f"Removed {name}.", highlight=False)
