@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import psycopg
@@ -129,6 +130,10 @@ CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
 )
 
 
+# The schema as this code writes it (see PostgresEventStore.__init__).
+_SCHEMA_DIGEST: Final = hashlib.sha256(_SCHEMA.encode("utf-8")).hexdigest()
+
+
 class PostgresEventStore(SQLEventStore):
     """Event store in a PostgreSQL database, for shared deployments.
 
@@ -156,6 +161,11 @@ class PostgresEventStore(SQLEventStore):
         self._connection = self._connect()
         self._lock = threading.RLock()
         with self._lock, self._connection.transaction():
+            # The schema is made (or brought up to date) only when it is not already as
+            # this code writes it: opening a store writes nothing otherwise, so a store
+            # on a full disk can still be opened and read.
+            if self._schema_digest() == _SCHEMA_DIGEST:
+                return
             self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             self._connection.execute(_SCHEMA)
             self._connection.execute(
@@ -163,6 +173,23 @@ class PostgresEventStore(SQLEventStore):
                 "ON CONFLICT (key) DO NOTHING",
                 (SCHEMA_VERSION,),
             )
+            self._connection.execute(
+                "INSERT INTO knelpunt_meta (key, value) VALUES ('schema_digest', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                (_SCHEMA_DIGEST,),
+            )
+
+    def _schema_digest(self) -> str | None:
+        """The digest of the schema the store was last made with, if any."""
+        found = self._connection.execute(
+            "SELECT to_regclass('knelpunt_meta') IS NOT NULL"
+        ).fetchone()
+        if not found or not found[0]:
+            return None
+        row = self._connection.execute(
+            "SELECT value FROM knelpunt_meta WHERE key = 'schema_digest'"
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
