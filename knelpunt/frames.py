@@ -27,7 +27,9 @@ def _attributes(texts: pd.Series) -> pd.DataFrame:
         return pd.DataFrame(index=texts.index)
     try:
         decoded = (
-            pl.Series(texts.where(present, None).tolist(), dtype=pl.String)
+            # As objects first: pandas' string dtype keeps NaN where None was asked for,
+            # which polars refuses in a String series.
+            pl.Series(texts.astype(object).where(present, None).tolist(), dtype=pl.String)
             .str.json_decode(infer_schema_length=None)
             .struct.unnest()
             .to_pandas()
