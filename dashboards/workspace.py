@@ -16,6 +16,11 @@ store shares, its entries also keyed by the library's code), so that a restarted
 server, or another worker, serves what was computed before instead of computing
 it again. A purge clears what is kept on disk (it may hold the purged cases and
 people); the folder is its owner's alone, or it is not used.
+
+The events' projection (all sources, and each source alone) and the store-wide
+facts are kept there too, as they were when last read, with the sources' history
+at that moment: a restarted server reads them back and catches them up with the
+store (reading only newer events) instead of reading every event again.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ import diskcache
 import pandas as pd
 
 import knelpunt as kp
-from knelpunt.errors import AnalysisError, KnelpuntError, MappingError, UnsupportedFormatError
+from knelpunt.errors import AnalysisError, KnelpuntError, UnsupportedFormatError
 
 _log = logging.getLogger("knelpunt.dashboard")
 # Results kept in memory at once, drawn pages among them (the warm-up fills about
@@ -67,6 +72,9 @@ _DISK_BYTES: Final = 4 * 2**30
 _USES_FACTS: Final = frozenset({"blockers", "criteria", "scorecard", "teamwork", "report"})
 # Results kept in memory only: large (an instance per row) and quick to compute again.
 _MEMORY_ONLY: Final = frozenset({"instances"})
+# A projection kept on disk is written again when it has grown by this share of its
+# events (a live capture adds one event at a time; a restart catches up the rest).
+_REKEEP_SHARE: Final = 0.01
 
 
 def _code_digest() -> str:
@@ -258,6 +266,9 @@ class Workspace:
         self._warming: threading.Thread | None = None
         self._warm_again = False
         self._facts_keys: dict[tuple[Any, ...], str] = {}
+        self._latest_facts: kp.StoreFacts | None = None
+        # Per projection kept on disk (by its sources), its events when kept.
+        self._kept_sizes: dict[tuple[int, ...] | None, int] = {}
         self.folder = _cache_folder(store, self.id) if cache is None else cache or None
         self._disk: diskcache.Cache | None = None
         if self.folder is not None:
@@ -324,9 +335,50 @@ class Workspace:
             ):
                 return known
             self._identify(store)
+            if known is None and (key is None or len(key) == 1):
+                known = self._read_latest(("table", key))
+                if known is not None:
+                    self._kept_sizes[key] = len(known)
             table = kp.load_events(store, sources=key, since=known)
             self._tables[key] = table
+            kept = self._kept_sizes.get(key)
+            if (key is None or len(key) == 1) and (
+                kept is None or abs(len(table) - kept) > _REKEEP_SHARE * max(kept, 1)
+            ):
+                self._keep_latest(("table", key), table)
+                self._kept_sizes[key] = len(table)
             return table
+
+    def _read_latest(self, name: tuple[Any, ...]) -> Any | None:
+        """What :meth:`_keep_latest` kept under ``name``, if this store's history still
+        begins with it: every source it knew is still here, recorded at the same
+        time, with at least as many events, and nothing was purged since (else
+        None: it is read anew). Call after :meth:`_identify`."""
+        if self._disk is None:
+            return None
+        found = _read_kept(self._disk, (_CODE, "latest", *name))
+        if found is _MISSING:
+            return None
+        described, purges, value = found
+        with self._lock:
+            now = self._histories
+            for source, created, count in described:
+                known = now.get(source)
+                if known is None or known[1] != created or known[2] < count:
+                    return None
+            if purges != self._purges_seen:
+                return None
+        return value
+
+    def _keep_latest(self, name: tuple[Any, ...], value: Any) -> None:
+        """Keep ``value`` (a projection, the facts) on disk under ``name`` with the
+        sources' history now, for :meth:`_read_latest` after a restart."""
+        if self._disk is None:
+            return
+        with self._lock:
+            described = [h[:3] for h in self._histories.values()]
+            purges = self._purges_seen
+        _keep(self._disk, (_CODE, "latest", *name), (described, purges, value))
 
     def _identify(self, store: kp.EventStore) -> str:
         """What tells this store's history from another one's (a store made anew, a
@@ -367,24 +419,29 @@ class Workspace:
         return self._facts()[1]
 
     def _facts(self) -> tuple[dict[str, str], Any]:
-        """Teams and case attributes, from one read of the store per store state (each
-        is a pass over every event and its attributes: seconds for a million)."""
+        """Teams and case attributes, caught up once per store state: the events
+        recorded since they were last read are read and merged in (a first read is
+        a pass over every event and its attributes: seconds for a million)."""
         table = self.events(None)
 
-        def read() -> tuple[dict[str, str], Any]:
+        def read() -> kp.StoreFacts:
+            with self._lock:
+                known = self._latest_facts
+            if known is None:
+                known = self._read_latest(("facts",))
             with self.store() as store:
-                events = kp.read_events(store)
-                attributes = kp.read_case_attributes(store, events=events)
-                try:
-                    groups = kp.read_resource_groups(store, attribute="org:group", events=events)
-                except MappingError:  # no team recorded with the events
-                    groups = {}
-            return groups, attributes
+                found = kp.load_store_facts(store, since=known)
+            with self._lock:
+                if self._latest_facts is None or found.high >= self._latest_facts.high:
+                    self._latest_facts = found
+            if found is not known:
+                self._keep_latest(("facts",), found)
+            return found
 
-        found: tuple[dict[str, str], Any] = self._cached(
-            ("facts", self._identity, table.high, table.purges), read
+        facts: kp.StoreFacts = self._cached(
+            ("facts", self._identity, table.high, table.purges), read, disk=False
         )
-        return found
+        return facts.groups, facts.attributes
 
     def _facts_key(self, table: kp.EventTable) -> str:
         """The store-wide teams and case attributes as they are for ``table``'s events: a

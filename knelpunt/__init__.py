@@ -44,9 +44,11 @@ from knelpunt.analysis.overview import LogSummary, summarise_log
 from knelpunt.analysis.teams import TeamWork, summarise_teamwork
 from knelpunt.analysis.waiting import WaitingSplit, split_waiting
 from knelpunt.api import (
+    StoreFacts,
     append_events,
     find_cases,
     list_sources,
+    load_store_facts,
     purge_source,
     read_case_attributes,
     read_events,
@@ -125,6 +127,7 @@ __all__ = [
     "Scenario",
     "SimulationRun",
     "Source",
+    "StoreFacts",
     "TeamWork",
     "WaitingSplit",
     "WhatIf",
@@ -153,6 +156,7 @@ __all__ = [
     "list_sources",
     "list_variants",
     "load_events",
+    "load_store_facts",
     "open_store",
     "pair_instances",
     "purge_source",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -16,9 +17,11 @@ from knelpunt.ingest import mapping as _mapping
 from knelpunt.ingest.pipeline import open_raw
 
 __all__ = [
+    "StoreFacts",
     "append_events",
     "find_cases",
     "list_sources",
+    "load_store_facts",
     "purge_source",
     "read_case_attributes",
     "read_events",
@@ -205,13 +208,135 @@ def read_resource_groups(
             f"it. Attributes in the store: {', '.join(present) or 'none'}. Pass one of them, "
             "or give groups as a mapping of resource to team."
         )
-    pairs = events[["org:resource", attribute]].dropna()
-    if pairs.empty:
+    return _most_frequent(_group_counts(events, attribute))
+
+
+def _group_counts(events: pd.DataFrame, attribute: str) -> pd.DataFrame:
+    """Per resource and value of ``attribute``: how many events carry both
+    (columns ``org:resource``, ``group``, ``n``)."""
+    if attribute not in events.columns or "org:resource" not in events.columns:
+        return pd.DataFrame({"org:resource": [], "group": [], "n": []})
+    pairs = events[["org:resource", attribute]].dropna().astype(str)
+    counts = pairs.value_counts(sort=False).reset_index(name="n")
+    return counts.rename(columns={attribute: "group"})
+
+
+def _most_frequent(counts: pd.DataFrame) -> dict[str, str]:
+    """Per resource its most frequent group; a tie goes to the first name."""
+    if counts.empty:
         return {}
-    counts = pairs.astype(str).value_counts(sort=False).reset_index(name="n")
-    counts = counts.sort_values(["org:resource", "n", attribute], ascending=[True, False, True])
-    first = counts.drop_duplicates("org:resource")
-    return dict(zip(first["org:resource"], first[attribute], strict=True))
+    ordered = counts.sort_values(["org:resource", "n", "group"], ascending=[True, False, True])
+    first = ordered.drop_duplicates("org:resource")
+    return dict(zip(first["org:resource"], first["group"], strict=True))
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    """The store-wide facts about cases and people that analyses join to the events:
+    each case's attributes and each resource's team, as of store position ``high``.
+
+    Made by :func:`load_store_facts`, which catches an earlier one up with the store
+    (reading only the newer events), as :func:`knelpunt.load_events` does a table.
+
+    Attributes:
+        attributes: one row per case, as :func:`read_case_attributes` gives.
+        groups: per resource its team, as :func:`read_resource_groups` gives (empty
+            when no event carries the attribute).
+        counts: per resource and team, the events that carry both (what ``groups`` is
+            made from, kept for catching up).
+        attribute: the event attribute that names the team.
+        high: the store position these facts reflect.
+        purges: the purges the store had logged when they were read.
+    """
+
+    attributes: pd.DataFrame = field(repr=False)
+    groups: dict[str, str] = field(repr=False)
+    counts: pd.DataFrame = field(repr=False)
+    attribute: str = "org:group"
+    high: int = 0
+    purges: int = 0
+
+    def to_frame(self) -> pd.DataFrame:
+        """The cases with their attributes (see :attr:`attributes`)."""
+        return self.attributes
+
+    def _repr_html_(self) -> str:
+        teams = len(set(self.groups.values()))
+        head = (
+            f"<p>{len(self.attributes):,} cases with their attributes; {len(self.groups):,} "
+            f"resources in {teams:,} teams ({self.attribute}); up to store position "
+            f"{self.high:,}</p>"
+        )
+        return head + self.attributes.head(10).to_html(index=False)
+
+
+def load_store_facts(
+    store: EventStore, *, attribute: str = "org:group", since: StoreFacts | None = None
+) -> StoreFacts:
+    """Every case's attributes and every resource's team in the store, caught up.
+
+    Args:
+        store: the event store.
+        attribute: the event attribute that names a resource's team.
+        since: earlier facts of the same store: only newer events are read and
+            merged in (read anew when a source was purged meanwhile, or the
+            attribute differs).
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=2, seed=3), privacy="off")
+        ...     facts = kp.load_store_facts(store)
+        ...     _ = kp.ingest_log(store, make_log(cases=3, seed=4), privacy="off")
+        ...     later = kp.load_store_facts(store, since=facts)
+        >>> len(facts.attributes), len(later.attributes), later.high > facts.high
+        (2, 5, True)
+    """
+    purges = len(store.purges())
+    base = since
+    if base is None or base.purges != purges or base.attribute != attribute:
+        base = None
+    high = store.last_position()
+    if base is not None and high <= base.high:
+        return base
+    events = read_events(store, after=0 if base is None else base.high)
+    attributes = read_case_attributes(store, events=events)
+    counts = _group_counts(events, attribute)
+    if base is not None:
+        attributes = _merge_attributes(base.attributes, attributes)
+        if len(base.counts) and len(counts):
+            keys = ["org:resource", "group"]
+            summed = pd.concat([base.counts, counts]).groupby(keys, sort=False)["n"].sum()
+            counts = summed.reset_index()
+        elif len(base.counts):
+            counts = base.counts
+    return StoreFacts(
+        attributes=attributes,
+        groups=_most_frequent(counts),
+        counts=counts,
+        attribute=attribute,
+        high=high,
+        purges=purges,
+    )
+
+
+def _merge_attributes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Case attributes read before and after a store position, as one read of both
+    would give them: a case's first value of each attribute, the cases in order of
+    their first event. The earlier events come first, so their values stand and the
+    newer ones only fill gaps."""
+    if new.empty:
+        return old
+    if old.empty:
+        return new
+    keys = ["source_id", "case_id"]
+    before = old.set_index(keys)
+    after = new.set_index(keys)
+    merged = before.combine_first(after)
+    order = before.index.append(after.index[~after.index.isin(before.index)])
+    columns = [*before.columns, *(c for c in after.columns if c not in before.columns)]
+    return merged.reindex(index=order, columns=columns).reset_index()
 
 
 def list_sources(store: EventStore) -> list[Source]:

@@ -80,6 +80,7 @@ def test_every_result_converts_to_a_frame_and_shows_itself_in_a_notebook() -> No
     with kp.open_store(":memory:") as store:
         recorded = kp.ingest_log(store, make_log(cases=30, seed=4), name="demo")
         events = kp.load_events(store)
+        facts = kp.load_store_facts(store)
         run = kp.simulate_scenario(store, "baseline", seed=1, overrides=["days=20"])
     steps = kp.pair_instances(events)
     model = kp.discover_model(events)
@@ -87,7 +88,7 @@ def test_every_result_converts_to_a_frame_and_shows_itself_in_a_notebook() -> No
         recorded, events, steps, kp.discover_map(steps), model, run,
         kp.check_conformance(events, model), kp.summarise_log(events),
         kp.check_profile(kp.read_profile("generiek"), activities=["a"], resources=["r"]),
-        kp.draft_profile(events), kp.detect_personal_data(make_log(cases=3, seed=4)),
+        kp.draft_profile(events), kp.detect_personal_data(make_log(cases=3, seed=4)), facts,
     ]  # fmt: skip
     assert {type(r).__name__ for r in shown} | {
         "Blockers", "Comparison", "CriteriaResult", "LogCheck", "TeamWork", "WaitingSplit",

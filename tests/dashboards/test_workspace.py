@@ -247,8 +247,9 @@ def test_kept_results_follow_the_profile_s_words_and_a_purge(
     with kp.open_store(path) as store:
         kp.purge_source(store, 2, reason="test", purged_by="test")
     assert again.result("summary", None, str(profile)).cases == 8
-    # Only what was computed after the purge is kept.
-    assert len(kept) == 1
+    # Only what was computed or read after the purge is kept: the summary, and the
+    # projection it was computed on.
+    assert sorted(key[1] for key in kept.iterkeys()) == ["latest", "summary"]
 
 
 def test_a_cache_folder_others_may_write_to_is_not_used(tmp_path: Path) -> None:
@@ -277,3 +278,69 @@ def test_a_failed_warm_up_does_not_stop_the_next_one(
     monkeypatch.setattr(ws, "sources", real)
     ws.warm(profile="generiek").join(timeout=300)
     assert any(key[0] == "summary" for key in ws._results)
+
+
+def test_a_restart_reads_the_projection_and_facts_back_and_catches_them_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarted server does not read every event again: it takes the projection
+    and the store-wide facts it kept, and reads only the events recorded since. A
+    store made anew at the same place is read whole."""
+    path = str(tmp_path / "k.db")
+    log = make_log(cases=12, seed=2).assign(**{"org:group": "Wijkteam Noord"})
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, log, name="export", privacy="off")
+    first = Workspace(path)
+    first.events(None)
+    first.events([1])
+    assert first.groups()
+    first.close()
+
+    # Recorded while the server was down: a second source, with a team of its own.
+    later = make_log(cases=3, seed=5).assign(**{"org:group": "Wijkteam Zuid"})
+    later["case:concept:name"] = "later-" + later["case:concept:name"].astype(str)
+    later["org:resource"] = "Nieuwe collega"
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, later, name="later", privacy="off")
+
+    read_from: list[int] = []
+    real_events, real_facts = kp.load_events, kp.load_store_facts
+
+    def load_events(store: kp.EventStore, **options: object) -> kp.EventTable:
+        since = options.get("since")
+        read_from.append(-1 if since is None else since.high)  # type: ignore[attr-defined]
+        return real_events(store, **options)  # type: ignore[arg-type]
+
+    def load_facts(store: kp.EventStore, **options: object) -> kp.StoreFacts:
+        since = options.get("since")
+        read_from.append(-1 if since is None else since.high)  # type: ignore[attr-defined]
+        return real_facts(store, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kp, "load_events", load_events)
+    monkeypatch.setattr(kp, "load_store_facts", load_facts)
+    again = Workspace(path)
+    with kp.open_store(path) as store:
+        whole = real_events(store)
+        facts = real_facts(store)
+        assert again.events(None).case_ids.tolist() == whole.case_ids.tolist()
+        assert (again.events(None).time_us == whole.time_us).all()
+        alone = real_events(store, sources=[1])
+        assert again.events([1]).time_us.tolist() == alone.time_us.tolist()
+    assert again.groups() == facts.groups
+    assert again.groups()["Nieuwe collega"] == "Wijkteam Zuid"
+    assert len(again.attributes()) == 15
+    kept_high = len(log)
+    assert read_from == [kept_high, kept_high, kept_high]  # all, source 1, the facts
+    again.close()
+
+    # The store made anew at the same place, with as many events: read whole.
+    for leftover in tmp_path.glob("k.db"):
+        leftover.unlink()
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=15, seed=9), name="another", privacy="off")
+    read_from.clear()
+    fresh = Workspace(path)
+    assert fresh.events(None).n_cases == 15
+    assert fresh.groups() == {}
+    assert read_from == [-1, -1]
+    fresh.close()
