@@ -41,7 +41,8 @@ def serve(
         bool,
         typer.Option(
             "--warm/--no-warm",
-            help="Compute the pages' results for all sources in the background at start.",
+            help="Compute the pages' results in the background at start, and again "
+            "whenever the store moves on (a recording by anyone).",
         ),
     ] = True,
     auth: Annotated[
@@ -104,7 +105,10 @@ def serve(
         proxies=proxies,
     )
     if warm:
-        app.server.config["KNELPUNT_WORKSPACE"].warm(profile=profile)
+        workspace = app.server.config["KNELPUNT_WORKSPACE"]
+        workspace.warm(profile=profile)
+        # And again whenever the store moves on, whoever records in it.
+        workspace.watch(profile=profile)
     typer.echo(
         f"Store: {store} ({len(found)} source(s), {sum(s.event_count for s in found):,} events)"
     )

@@ -75,6 +75,8 @@ _MEMORY_ONLY: Final = frozenset({"instances"})
 # A projection kept on disk is written again when it has grown by this share of its
 # events (a live capture adds one event at a time; a restart catches up the rest).
 _REKEEP_SHARE: Final = 0.01
+# How long the mark of a process that warms up holds, should that process die meanwhile.
+_WARMING_S: Final = 1800
 
 
 def _code_digest() -> str:
@@ -265,6 +267,7 @@ class Workspace:
         self._histories: dict[int, tuple[Any, ...]] = {}
         self._warming: threading.Thread | None = None
         self._warm_again = False
+        self._stop = threading.Event()
         self._facts_keys: dict[tuple[Any, ...], str] = {}
         self._latest_facts: kp.StoreFacts | None = None
         # Per projection kept on disk (by its sources), its events when kept.
@@ -619,10 +622,10 @@ class Workspace:
     def warm(self, *, profile: str | None = None) -> threading.Thread:
         """Compute in a background thread what visitors ask for most, so that the
         first one finds it ready (on a million events the blocker analysis takes
-        about a minute): the pages' results for all sources, the map at every step of
-        the activities slider, then the pages' results for each of the newest
-        sources alone (at most eight); then the pages drawn from them (in Dutch). A
-        failure is left for the page to show.
+        about ten seconds): the pages' results for all sources and the pages drawn
+        from them (in Dutch), then the same for each of the newest sources alone (at
+        most eight, the newest first), then the map at every step of the activities
+        slider. A failure is left for the page to show.
 
         Asked again while it runs (new sources recorded meanwhile), it runs once
         more when done, on the store as it is then; the thread returned is the
@@ -632,7 +635,9 @@ class Workspace:
             try:
                 while True:
                     try:
-                        warm_once()
+                        with self._warming_here() as mine:
+                            if mine:
+                                warm_once()
                     except Exception:  # the store unreachable for a moment, say
                         _log.warning("dashboard: the warm-up failed", exc_info=True)
                     with self._lock:
@@ -646,25 +651,14 @@ class Workspace:
 
         def warm_once() -> None:
             sources = [s.source_id for s in self.sources()]
-            wanted: list[tuple[str, list[int] | None, dict[str, Any]]] = [
-                (name, None, {}) for name in _WARMED
-            ]
-            wanted += [("map", None, {"activities": step / 100}) for step in ACTIVITY_STEPS]
-            if len(sources) > 1:
-                # The newest sources alone: the cache keeps what was warmed for them too.
-                alone = sources[-_WARMED_ALONE:]
-                wanted += [(name, [s], {}) for s in alone for name in _WARMED]
-            for name, chosen, options in wanted:
-                try:
-                    self.result(name, chosen, profile, **options)
-                except Exception:  # the page that needs it will show the failure
-                    _log.warning(
-                        "dashboard: warming %s for sources %s failed", name, chosen, exc_info=True
-                    )
-            # Then the pages drawn from those results, for the same choices.
+            # All sources first (the pages' default), then the newest alone, the newest
+            # first (a source just recorded is the one looked at next); each choice's
+            # pages drawn as soon as their results are in, the map's slider steps last.
+            alone = sources[-_WARMED_ALONE:][::-1] if len(sources) > 1 else []
             drawn = profile or self.profile
-            choices = [None, *([[s] for s in sources[-_WARMED_ALONE:]] if len(sources) > 1 else [])]
-            for chosen in choices:
+            for chosen in [None, *([s] for s in alone)]:
+                for name in _WARMED:
+                    compute(name, chosen, {})
                 for page, draw in list(DRAWINGS.items()):
                     try:
                         self.drawn(
@@ -681,6 +675,16 @@ class Workspace:
                             chosen,
                             exc_info=True,
                         )
+            for step in ACTIVITY_STEPS:
+                compute("map", None, {"activities": step / 100})
+
+        def compute(name: str, chosen: list[int] | None, options: dict[str, Any]) -> None:
+            try:
+                self.result(name, chosen, profile, **options)
+            except Exception:  # the page that needs it will show the failure
+                _log.warning(
+                    "dashboard: warming %s for sources %s failed", name, chosen, exc_info=True
+                )
 
         with self._lock:
             if self._warming is not None:
@@ -725,8 +729,69 @@ class Workspace:
                 del self._running[key]
             running.set()
 
+    @contextmanager
+    def _warming_here(self) -> Iterator[bool]:
+        """Whether this process warms up now: with several worker processes on one store,
+        one warms at a time and the others read its results from the disk they share
+        (an entry there says who warms; it expires, should that process die)."""
+        kept = self._disk
+        if kept is None:
+            yield True
+            return
+        mine = f"{os.getpid()}-{threading.get_ident()}"
+        try:
+            taken = kept.add(("warming",), mine, expire=_WARMING_S, retry=True)
+        except Exception:  # the disk cache unusable for a moment: warm here
+            taken = True
+        try:
+            yield taken
+        finally:
+            if taken:
+                with contextlib.suppress(Exception):
+                    if kept.get(("warming",), retry=True) == mine:
+                        kept.delete(("warming",), retry=True)
+
+    def watch(
+        self,
+        *,
+        profile: str | None = None,
+        every: float = 5.0,
+        gap: float = 60.0,
+    ) -> threading.Thread:
+        """Warm up (:meth:`warm`) whenever the store has moved on, whoever recorded in
+        it (``knelpunt ingest``, another worker, a capture), so that the pages are
+        ready before they are visited. The store is looked at every ``every``
+        seconds; a change is acted on once the store has been still for one look (a
+        recording is finished first), and at most every ``gap`` seconds (a live
+        capture adds an event at a time). Stops at :meth:`close`."""
+
+        def run() -> None:
+            seen: tuple[int, int] | None = None
+            warmed: tuple[int, int] | None = None
+            last = -gap
+            while not self._stop.wait(every):
+                try:
+                    with self.store() as store:
+                        now = (store.last_position(), len(store.purges()))
+                except Exception:  # the store unreachable for a moment
+                    _log.warning("dashboard: the store could not be looked at", exc_info=True)
+                    continue
+                if warmed is None:
+                    warmed = now
+                settled = now == seen
+                seen = now
+                if settled and now != warmed and time_module.monotonic() - last >= gap:
+                    warmed, last = now, time_module.monotonic()
+                    self.warm(profile=profile)
+
+        thread = threading.Thread(target=run, name="knelpunt-watch", daemon=True)
+        thread.start()
+        return thread
+
     def close(self) -> None:
-        """Let go of the disk cache (its files stay for the next start)."""
+        """Stop watching the store, and let go of the disk cache (its files stay for the
+        next start)."""
+        self._stop.set()
         if self._disk is not None:
             self._disk.close()
 

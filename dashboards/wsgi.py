@@ -11,6 +11,10 @@ same one, or a visitor's session would work on one worker only. Make one with
 (the way to serve it), ``KNELPUNT_PROXIES=1`` believes the proxy's X-Forwarded-*
 headers (the client's address in the audit log, HTTPS for HSTS); cookies carry
 Secure unless ``KNELPUNT_COOKIE_SECURE=0`` (a trusted network without TLS only).
+
+The pages' results are computed in the background at start and whenever the store
+moves on (see ``Workspace.watch``), by one worker at a time, and kept on the disk the
+workers share (``KNELPUNT_CACHE``, else the user's cache folder).
 """
 
 from __future__ import annotations
@@ -38,3 +42,8 @@ app = create_app(
     proxies=int(os.environ.get("KNELPUNT_PROXIES", "0")),
 )
 server = app.server
+# Each worker process looks at the store and warms up when it moves on; the results
+# are kept on the disk the workers share, and one worker warms at a time.
+_workspace = server.config["KNELPUNT_WORKSPACE"]
+_workspace.warm()
+_workspace.watch()

@@ -344,3 +344,50 @@ def test_a_restart_reads_the_projection_and_facts_back_and_catches_them_up(
     assert fresh.groups() == {}
     assert read_from == [-1, -1]
     fresh.close()
+
+
+def test_the_pages_are_prepared_when_someone_else_records(tmp_path: Path) -> None:
+    """A recording made outside the dashboard (``knelpunt ingest``, another worker) is
+    warmed up once the store is still, before any page asks for it."""
+    path = str(tmp_path / "k.db")
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=6, seed=2), name="one")
+    ws = Workspace(path)
+    ws.watch(profile="generiek", every=0.05, gap=0)
+    try:
+        with kp.open_store(path) as store:
+            kp.ingest_log(store, make_log(cases=9, seed=3), name="two")
+            high = store.last_position()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            done = [
+                k for k in list(ws._results) if k[0] == "summary" and k[3] is None and k[4] == high
+            ]
+            if done and ws._warming is None:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the recording was not warmed up")
+        assert ws.result("summary", None, "generiek").cases == 15
+    finally:
+        ws.close()
+
+
+def test_one_worker_warms_at_a_time(tmp_path: Path) -> None:
+    """Workers on one store share the disk: while one warms up, another does not run
+    the same work beside it (it reads the results from the disk)."""
+    path = str(tmp_path / "k.db")
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=6, seed=2), name="one")
+    busy = Workspace(path)
+    other = Workspace(path)
+    assert busy._disk is not None
+    busy._disk.add(("warming",), "another process", expire=60)
+    other.warm(profile="generiek").join(timeout=60)
+    assert not other._results  # left to the one that warms
+    busy._disk.delete(("warming",))
+    other.warm(profile="generiek").join(timeout=60)
+    assert any(k[0] == "summary" for k in other._results)
+    assert ("warming",) not in busy._disk  # the mark is taken away when done
+    busy.close()
+    other.close()
