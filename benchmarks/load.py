@@ -627,8 +627,9 @@ def _fault_rows(faults: dict[str, Any]) -> list[str]:
             )
         elif "simulation" in fault:
             notes.append(
-                "**known gap** (strict xfail): the half-written run stays in the store, "
-                "without its closing report, and analyses read it"
+                "half-way through batch 3 of its events; its report written, not "
+                "committed: the run absent each time (one transaction), analyses read only "
+                "the earlier source; run again, recorded whole and once"
             )
         elif "open store" in fault:
             notes.append(

@@ -445,14 +445,14 @@ def _simulation_cases() -> list[Case]:
             "simulate-sqlite",
             log,
             "simulate",
-            f"{call} → new SQLite store (appended in batches as the run goes)",
+            f"{call} → new SQLite store (written in one transaction after the run)",
             "sqlite",
         ),
         Case(
             "simulate-postgres",
             log,
             "simulate",
-            f"{call} → new PostgreSQL database (appended in batches as the run goes)",
+            f"{call} → new PostgreSQL database (written in one transaction after the run)",
             "postgres",
         ),
         Case(

@@ -229,10 +229,11 @@ class SourceExistsError(EventStoreError):
         source_id: the id of the source recorded earlier.
     """
 
-    def __init__(self, source_id: int) -> None:
+    def __init__(self, source_id: int, message: str | None = None) -> None:
         self.source_id = source_id
         super().__init__(
-            f"The same content is already recorded as source {source_id}; purge it first "
+            message
+            or f"The same content is already recorded as source {source_id}; purge it first "
             "to record it again."
         )
 

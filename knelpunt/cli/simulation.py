@@ -73,7 +73,8 @@ def simulate(
     store: StoreOption = DEFAULT_STORE,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a scenario of a social team and record its events in the store as they are made."""
+    """Run a scenario of a social team and record its events in the store (in one
+    transaction once the run has ended: a run stopped half-way leaves nothing)."""
     changes = list(settings or [])
     shared = list(both or [])
     try:

@@ -18,8 +18,8 @@ import json
 import math
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any, Final
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from knelpunt.errors import ScenarioError, SourceExistsError
-from knelpunt.events.model import Event, NewSource, Source
+from knelpunt.events.model import NewSource, Source
 from knelpunt.events.store import EventStore
 from knelpunt.profile import Profile, read_profile
 from knelpunt.simulate.engine import ENGINE_VERSION, Simulation, run_engine
@@ -54,7 +54,8 @@ KPIS: Final[dict[str, str]] = {
     "protocol_hours_per_case": "lower",
     "waiting_days_per_case": "lower",
 }
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# Events per batch written into a run's transaction.
+_RECORD_BATCH: Final = 20_000
 LEGAL_TERM_DAYS: Final = 56  # melding → beschikking: 6 weeks onderzoek + 2 weeks decision
 
 
@@ -123,7 +124,13 @@ def simulate_scenario(
     name: str | None = None,
     created_by: str | None = None,
 ) -> SimulationRun:
-    """Run a scenario and record its events in the store as they are made.
+    """Run a scenario and record its events in the store when the run has ended.
+
+    The run is recorded in one transaction, as a file is (:meth:`EventStore.recording`):
+    its source, all its events and its closing report become visible together, so a
+    run stopped or killed half-way leaves nothing that an analysis could read, and
+    running it again records it whole. The write lock is held only while the events
+    are written, not while the run is computed.
 
     The source records the scenario's full settings, the overrides and the
     seed, so the run can be repeated exactly; the same settings and seed a
@@ -141,8 +148,8 @@ def simulate_scenario(
 
     Raises:
         ScenarioError: the scenario or an override cannot be used.
-        SourceExistsError: the same run was started before and never finished
-            (purge that source and run again).
+        SourceExistsError: the store holds this run unfinished, left by a version of
+            knelpunt that wrote runs as they went (purge that source and run again).
 
     Example:
         >>> import knelpunt as kp
@@ -154,7 +161,7 @@ def simulate_scenario(
     checked, settings = read_scenario(scenario, overrides=overrides)
     seed = checked.seed if seed is None else seed
     if store is None:
-        return _run(checked, seed, None, None)
+        return _run(checked, seed)
     details = {
         "scenario": str(scenario),
         "settings": settings,
@@ -168,23 +175,16 @@ def simulate_scenario(
     digest = _run_hash(settings, seed)
     found = store.find_source(content_hash=digest)
     if found is not None:
-        if not found.report:
-            raise SourceExistsError(found.source_id)
-        return _run(checked, seed, None, found)
-    source = store.create_source(
-        NewSource(
-            name=name or f"{checked.name} (seed {seed})",
-            kind="simulation",
-            created_by=created_by,
-            content_hash=digest,
-            details=details,
-        )
+        _require_finished(found)
+        return _run(checked, seed, source=found)
+    source = NewSource(
+        name=name or f"{checked.name} (seed {seed})",
+        kind="simulation",
+        created_by=created_by,
+        content_hash=digest,
+        details=details,
     )
-
-    def write(rows: list[tuple[Any, ...]]) -> None:
-        store.append(source.source_id, [_event(row) for row in rows])
-
-    return _run(checked, seed, (store, write), source)
+    return _run(checked, seed, into=(store, source))
 
 
 def read_truth(store: EventStore, source_id: int) -> pd.DataFrame:
@@ -425,34 +425,20 @@ def compare_scenarios(
 def _run(
     scenario: Scenario,
     seed: int,
-    target: tuple[EventStore, Callable[[list[tuple[Any, ...]]], None]] | None,
-    source: Source | None,
+    *,
+    source: Source | None = None,
+    into: tuple[EventStore, NewSource] | None = None,
 ) -> SimulationRun:
+    """Run the engine. ``source``: the run as recorded before; ``into``: record the run
+    in that store as that new source (see :func:`_record_run`)."""
     began = time.perf_counter()
-    result: Simulation = run_engine(scenario, seed=seed, emit=target[1] if target else None)
+    result: Simulation = run_engine(scenario, seed=seed)
     seconds = time.perf_counter() - began
-    added = 0
-    if target is not None and source is not None:
-        store = target[0]
-        added = len(result.events)
-        source = store.finish_source(
-            source.source_id,
-            {
-                "complete": True,
-                "cases": result.cases,
-                "closed": result.closed,
-                "events": added,
-                "seed": seed,
-                "blockers": scenario.blockers.enabled(),
-                "end": datetime.fromtimestamp(result.end_us / 1e6, UTC).isoformat(),
-                "seconds": round(seconds, 3),
-            },
-        )
-    return SimulationRun(
+    run = SimulationRun(
         scenario=scenario,
         seed=seed,
         source=source,
-        added=added,
+        added=0,
         events=result.events,
         truth=result.truth,
         cases=result.cases,
@@ -460,6 +446,48 @@ def _run(
         seconds=seconds,
         professionals=result.professionals,
     )
+    return run if into is None else _record_run(*into, run, result)
+
+
+def _record_run(
+    store: EventStore, source: NewSource, run: SimulationRun, result: Simulation
+) -> SimulationRun:
+    """Write a computed run in one transaction: its source, its events and its report
+    become visible together. When another process recorded the same run meanwhile,
+    that source is returned and nothing is added."""
+    report = {
+        "complete": True,
+        "cases": result.cases,
+        "closed": result.closed,
+        "events": len(result.events),
+        "seed": run.seed,
+        "blockers": run.scenario.blockers.enabled(),
+        "end": datetime.fromtimestamp(result.end_us / 1e6, UTC).isoformat(),
+        "seconds": round(run.seconds, 3),
+    }
+    try:
+        with store.recording(source) as recording:
+            for start in range(0, len(result.events), _RECORD_BATCH):
+                recording.add_events(result.events.iloc[start : start + _RECORD_BATCH])
+            recording.finish(report)
+    except SourceExistsError as error:
+        earlier = store.source(error.source_id)
+        _require_finished(earlier)
+        return replace(run, source=earlier)
+    return replace(run, source=store.source(recording.source_id), added=len(result.events))
+
+
+def _require_finished(source: Source) -> None:
+    """Refuse a run's source without its report: the half of a run killed while an
+    earlier knelpunt wrote it event batch by event batch."""
+    if not source.report:
+        raise SourceExistsError(
+            source.source_id,
+            f"Source {source.source_id} ({source.name}) holds this simulation run "
+            f"unfinished ({source.event_count:,} events and no closing report): an earlier "
+            "version of knelpunt was stopped while it wrote the run. Purge it ('knelpunt "
+            f'purge {source.source_id} --reason "unfinished run"\') and run it again.',
+        )
 
 
 def _run_hash(settings: dict[str, Any], seed: int) -> str:
@@ -469,18 +497,6 @@ def _run_hash(settings: dict[str, Any], seed: int) -> str:
         default=str,
     )
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _event(row: tuple[Any, ...]) -> Event:
-    case_id, activity, time_us, lifecycle, resource, attributes = row
-    return Event(
-        case_id=case_id,
-        activity=activity,
-        timestamp=_EPOCH + timedelta(microseconds=int(time_us)),
-        lifecycle=lifecycle,
-        resource=resource,
-        attributes=attributes or {},
-    )
 
 
 def _median(values: pd.Series) -> float:

@@ -311,6 +311,51 @@ class EventStoreContract(ABC):
         assert calls["n"] == 3  # two batches had been written before the failure
         assert store_state(store) == before
 
+    def test_failed_simulation_run_leaves_nothing(
+        self, store: EventStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A simulation run whose write fails half-way leaves no source and no event
+        behind; run again, it is recorded whole, and once."""
+        from knelpunt.simulate import runs
+
+        kp.ingest_log(store, make_log(cases=4), name="earlier")
+        before = store_state(store)
+        monkeypatch.setattr(runs, "_RECORD_BATCH", 500)  # several batches in the run
+        batches = {"n": 0}
+        original = type(store)._load_events  # type: ignore[attr-defined]
+
+        def failing(self: object, *args: object) -> None:
+            batches["n"] += 1
+            if batches["n"] == 3:
+                raise OSError("power cut")
+            original(self, *args)
+
+        monkeypatch.setattr(type(store), "_load_events", failing)
+        short = ["days=20"]
+        with pytest.raises(OSError, match="power cut"):
+            kp.simulate_scenario(store, "baseline", seed=5, overrides=short)
+        assert store_state(store) == before
+        monkeypatch.setattr(type(store), "_load_events", original)
+        run = kp.simulate_scenario(store, "baseline", seed=5, overrides=short)
+        assert run.source is not None
+        assert run.added == len(run.events) == run.source.event_count > 1_000
+        assert run.source.report["events"] == run.added
+        assert kp.simulate_scenario(store, "baseline", seed=5, overrides=short).added == 0
+        assert len(store.sources()) == 2
+
+    def test_simulation_run_recorded_meanwhile_is_not_doubled(
+        self, store: EventStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Two processes running the same simulation at once: the one that commits
+        second adds nothing and returns the first one's source."""
+        first = kp.simulate_scenario(store, "baseline", seed=6, overrides=["days=10"])
+        # The second process looked before the first committed: it found nothing.
+        monkeypatch.setattr(store, "find_source", lambda **_: None)
+        second = kp.simulate_scenario(store, "baseline", seed=6, overrides=["days=10"])
+        assert second.added == 0
+        assert second.source == first.source
+        assert len(store.sources()) == 1
+
     def test_sigkill_midway_leaves_store_unchanged(self, url: str, tmp_path: Path) -> None:
         """Killing the ingesting process leaves the store as it was, and usable."""
         with kp.open_store(url) as store:

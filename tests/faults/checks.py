@@ -52,16 +52,17 @@ def physical_problems(url: str) -> list[str]:
 
 
 def logical_problems(url: str) -> list[str]:
-    """The store's own invariants: every uploaded source carries the report written in
-    its transaction and exactly the events that report counts; no event without its
-    source; positions unique and never above the store's last position."""
+    """The store's own invariants: every uploaded source and simulation run carries the
+    report written in its transaction and exactly the events that report counts; no
+    event without its source; positions unique and never above the store's last
+    position."""
     problems = []
     with kp.open_store(url) as store:
         events = store.read_events()
         sources = store.sources()
         known = {s.source_id for s in sources}
         for source in sources:
-            if source.kind in ("upload", "dataframe"):
+            if source.kind in ("upload", "dataframe", "simulation"):
                 if not source.report:
                     problems.append(f"source {source.source_id} visible without its report")
                 elif source.report.get("events") != source.event_count:
@@ -101,7 +102,8 @@ def recorded(store: kp.EventStore, source_id: int) -> Recorded:
     count = 0
     for batch in store.iter_events(sources=[source_id]):
         for row in batch.itertuples(index=False):
-            attributes: Any = json.loads(row.attributes) if row.attributes else None
+            text = row.attributes
+            attributes: Any = json.loads(text) if isinstance(text, str) and text else None
             digest.update(
                 json.dumps(
                     [

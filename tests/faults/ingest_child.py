@@ -15,7 +15,9 @@ With ``random`` it says ``ready`` just before recording and ``done`` after it, t
 waits as well; the test kills it after a delay of its own choosing.
 
 With FILE a scenario name and STAGE ``simulate``, it runs that simulation into the
-store instead and stops after its third batch of events was appended.
+store instead and stops after its third batch of events was written; with
+``simulate-finish`` once all its events and its report are written, the transaction not
+yet committed.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ import knelpunt as kp
 from knelpunt.events import _sql
 from knelpunt.ingest import pipeline
 
-STAGES = ("read", "append-first", "append-middle", "finish", "random", "simulate")
+STAGES = (
+    "read",
+    "append-first",
+    "append-middle",
+    "finish",
+    "random",
+    "simulate",
+    "simulate-finish",
+)
 
 
 def _halt(stage: str) -> None:
@@ -59,18 +69,17 @@ def _hook(stage: str, store: kp.EventStore) -> None:
 
         type(store)._load_events = load  # type: ignore[method-assign]
     elif stage == "simulate":
-        appends = [0]
-        original_append = store.append
+        batches = [0]
+        original_batch = type(store)._load_events
 
-        def append(source_id: int, events: Any) -> Any:
-            result = original_append(source_id, events)
-            appends[0] += 1
-            if appends[0] == 3:
+        def load_batch(self: Any, cursor: Any, source_id: int, columns: Any, table: Any) -> None:
+            original_batch(self, cursor, source_id, columns, table)
+            batches[0] += 1
+            if batches[0] == 3:
                 _halt(stage)
-            return result
 
-        store.append = append  # type: ignore[method-assign]
-    elif stage == "finish":
+        type(store)._load_events = load_batch  # type: ignore[method-assign]
+    elif stage in ("finish", "simulate-finish"):
         original_finish = _sql._SQLRecording.finish
 
         def finish(self: Any, report: Any) -> None:
@@ -85,8 +94,9 @@ def main(url: str, path: str, stage: str) -> None:
         raise SystemExit(f"unknown stage {stage!r}; one of {STAGES}")
     store = kp.open_store(url)
     _hook(stage, store)
-    if stage == "simulate":
+    if stage.startswith("simulate"):
         kp.simulate_scenario(store, path)
+        _halt("done")
     if stage == "random":
         print("ready", flush=True)
     result = kp.ingest_log(store, path)

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 import knelpunt as kp
+from knelpunt.testing import make_log
 from tests.conftest import REPO, shared_log
 from tests.faults.checks import Recorded, assert_consistent, recorded
 
@@ -194,32 +195,67 @@ def test_kill_at_a_random_moment(
     record_property("left", outcome)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a simulation run writes its events as it runs, so a killed run "
-    "leaves its source half-written, without its closing report, listed by 'knelpunt "
-    "sources' as any other and read by every analysis (kp.load_events); running it again "
-    "is refused with SourceExistsError until it is purged",
-)
-def test_killed_simulation_run_is_left_out_of_analyses(tmp_path: Path) -> None:
-    """A simulation run killed half-way: its partial source must not reach analyses."""
-    url = str(tmp_path / "store.db")
+_DEMO_CLEAN: dict[str, Recorded] = {}
+
+
+def _demo_clean() -> Recorded:
+    """The demo scenario's run as an undisturbed process records it (once per session)."""
+    if "demo" not in _DEMO_CLEAN:
+        with kp.open_store(":memory:") as store:
+            run = kp.simulate_scenario(store, "demo")
+            assert run.source is not None
+            _DEMO_CLEAN["demo"] = recorded(store, run.source.source_id)
+    return _DEMO_CLEAN["demo"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stage", ["simulate", "simulate-finish"])
+def test_killed_simulation_run_is_left_out_of_analyses(
+    backend: str,
+    stage: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    record_property: Callable[[str, object], None],
+) -> None:
+    """A simulation run killed half-way through writing its events, or with its report
+    written but not committed, leaves nothing an analysis could read; run again, it is
+    recorded whole and once, and a third run adds nothing."""
+    url = _url(backend, tmp_path, request)
+    with kp.open_store(url) as store:
+        earlier = kp.ingest_log(store, make_log(cases=5, seed=4), name="earlier")
+        before = recorded(store, earlier.source.source_id)
+        last_before = store.last_position()
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.faults.ingest_child", url, "demo", "simulate"],
+        [sys.executable, "-m", "tests.faults.ingest_child", url, "demo", stage],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        assert _read_line(child) == "at simulate"
+        assert _read_line(child) == f"at {stage}"
     finally:
-        child.kill()
+        child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         assert child.stdout is not None
         child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+
     assert_consistent(url)
     with kp.open_store(url) as store:
-        (source,) = store.sources()
-        assert source.event_count > 0  # half-written ...
-        assert not source.report  # ... and without its closing report
-        assert len(kp.load_events(store).time_us) == 0  # fails: the analyses read it
+        assert [s.source_id for s in store.sources()] == [earlier.source.source_id]
+        assert store.read_events(after=last_before).empty  # no event of the killed run
+        assert len(kp.load_events(store)) == before.events  # analyses see the earlier only
+        assert recorded(store, earlier.source.source_id) == before
+
+        again = kp.simulate_scenario(store, "demo")
+        assert again.source is not None
+        assert again.added == len(again.events) == _demo_clean().events
+        assert recorded(store, again.source.source_id) == _demo_clean()
+        third = kp.simulate_scenario(store, "demo")
+        assert third.source == again.source
+        assert third.added == 0
+        assert len(store.sources()) == 2
+        assert len(store.read_events()) == before.events + _demo_clean().events
+    assert_consistent(url)
+    record_property("fault", f"sigkill-{stage}")
+    record_property("left", "absent")

@@ -119,22 +119,24 @@ def test_waiting_parts_sum_to_the_whole(per_week: int, switches: list[str], seed
     assert "unexplained" not in set(run.truth["blocker"].dropna())
 
 
-def test_a_run_is_recorded_while_it_runs_and_only_once(tmp_path: Path) -> None:
+def test_a_run_is_recorded_in_one_transaction_and_only_once(tmp_path: Path) -> None:
+    """The run's source, events and report are written together, in one recording."""
     with kp.open_store(tmp_path / "s.db") as store:
-        seen: list[int] = []
-        original = store.append
+        recordings: list[str] = []
+        original = store.recording
 
-        def spy(source_id: int, events: list[kp.Event]) -> object:
-            seen.append(len(events))
-            return original(source_id, events)
+        def spy(source: NewSource) -> object:
+            recordings.append(source.name)
+            return original(source)
 
-        store.append = spy  # type: ignore[method-assign]
+        store.recording = spy  # type: ignore[method-assign]
+        store.append = None  # type: ignore[assignment,method-assign]  # never appended to
         run = kp.simulate_scenario(store, "team-meeting", seed=2, overrides=SHORT)
-        assert len(seen) > 1, "events go into the store in batches as the run goes"
+        assert len(recordings) == 1
         assert run.source is not None
         assert run.source.kind == "simulation"
         source = store.source(run.source.source_id)
-        assert source.event_count == run.added == len(run.events) == sum(seen)
+        assert source.event_count == run.added == len(run.events)
         assert source.details["seed"] == 2
         assert source.details["overrides"] == SHORT
         assert source.details["blockers"] == ["protocol.team_meeting", "client.waits"]
@@ -152,14 +154,17 @@ def test_a_run_is_recorded_while_it_runs_and_only_once(tmp_path: Path) -> None:
 
 
 def test_an_unfinished_run_must_be_purged_first(tmp_path: Path) -> None:
-    """A crash mid-run leaves a source without its report; the rerun says so."""
+    """A run left without its report (by an older knelpunt that wrote runs as they went,
+    killed half-way): the rerun says which source to purge, and how."""
     with kp.open_store(tmp_path / "s.db") as store:
         kp.simulate_scenario(store, "baseline", seed=4, overrides=["days=5"])
         [source] = store.sources()
         assert source.content_hash is not None
         store.purge(source.source_id, reason="test")
-        store.create_source(NewSource("crashed", "simulation", content_hash=source.content_hash))
-        with pytest.raises(SourceExistsError):
+        crashed = store.create_source(
+            NewSource("crashed", "simulation", content_hash=source.content_hash)
+        )
+        with pytest.raises(SourceExistsError, match=f"knelpunt purge {crashed.source_id} "):
             kp.simulate_scenario(store, "baseline", seed=4, overrides=["days=5"])
 
 
