@@ -129,3 +129,47 @@ def test_recordings_and_exports_on_the_command_line_are_audited(store: str, tmp_
         actors = {e.actor for e in opened.audit_log(actions=["record", "export"])}
     assert entries == [("record", "1"), ("export", "uit.csv")]
     assert None not in actors
+
+
+def test_simulations_capture_sessions_and_reports_on_the_command_line_are_audited(
+    store: str, tmp_path: Path
+) -> None:
+    """Who recorded a simulation run, opened a capture session or wrote a report from the
+    command line is in the audit log, with what they recorded, opened or reported (a
+    run recorded before adds no entry; a session's token is never written there)."""
+    short = ["--set", "days=14", "--seed", "3"]
+    for _ in range(2):
+        ran = runner.invoke(app, ["simulate", "baseline", *short, "--store", store, "--json"])
+        assert ran.exit_code == 0, ran.output
+    opened_session = runner.invoke(
+        app, ["capture", "open", "Oefening 3 maart", "--store", store, "--by", "trainer", "--json"]
+    )
+    assert opened_session.exit_code == 0, opened_session.output
+    token = json.loads(opened_session.output)["token"]
+    written = runner.invoke(
+        app, ["report", "--store", store, "--source", "1", "--out", str(tmp_path / "r.html")]
+    )
+    assert written.exit_code == 0, written.output
+    with kp.open_store(store) as opened:
+        entries = opened.audit_log(actions=["simulate", "capture_open", "export"])
+        run = opened.source(1)
+    assert [(e.action, e.target) for e in entries] == [
+        ("simulate", f"source 1 ({run.name})"),
+        ("capture_open", "source 2 (Oefening 3 maart)"),
+        ("export", "r.html"),
+    ]
+    simulated, session, report = entries
+    assert simulated.details == {
+        "scenario": "baseline",
+        "seed": 3,
+        "overrides": ["days=14"],
+        "events": run.event_count,
+        "via": "cli",
+    }
+    assert simulated.actor not in (None, "trainer")  # the login name
+    assert session.actor == "trainer"  # the --by given
+    assert token not in json.dumps([e.details for e in entries])
+    assert report.details["what"] == "report"
+    assert report.details["sources"] == [1]
+    assert report.details["events"] == run.event_count
+    assert report.actor == simulated.actor

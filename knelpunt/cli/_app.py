@@ -379,9 +379,17 @@ def who(by: str | None = None) -> str:
         return "cli"
 
 
-def audit(store: EventStore, action: str, *, target: str, details: dict[str, Any]) -> None:
+def audit(
+    store: EventStore,
+    action: str,
+    *,
+    target: str,
+    details: dict[str, Any],
+    by: str | None = None,
+) -> None:
     """Write a command's action in the store's audit log, as the dashboard does for its
-    own (the command line works on the store directly, so this is a record, not a check)."""
+    own (the command line works on the store directly, so this is a record, not a check).
+    The actor is ``by`` when the command was given one, else the login name."""
     from knelpunt.access import record_audit
 
-    record_audit(store, action, actor=who(), target=target, details=details)
+    record_audit(store, action, actor=who(by), target=target, details={**details, "via": "cli"})

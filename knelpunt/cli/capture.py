@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from knelpunt.cli._app import JsonOption, StoreOption, _fail, _open, _source_dict, app, err, out
+from knelpunt.cli._app import (
+    JsonOption,
+    StoreOption,
+    _fail,
+    _open,
+    _source_dict,
+    app,
+    audit,
+    err,
+    out,
+)
 from knelpunt.errors import KnelpuntError
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.simulate.capture import close_session, open_session
@@ -89,6 +99,14 @@ def open_(
             session = open_session(target, name, created_by=by)
         except KnelpuntError as error:
             raise _fail(error) from error
+        # As the capture API writes it: the session, never its token.
+        audit(
+            target,
+            "capture_open",
+            target=f"source {session.source.source_id} ({session.source.name})",
+            details={},
+            by=by,
+        )
     source_id = session.source.source_id
     if as_json:
         out.print_json(json.dumps({"source_id": source_id, "token": session.token}))

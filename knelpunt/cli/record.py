@@ -227,7 +227,7 @@ def ingest(
                 target,
                 "record",
                 target=str(result.source.source_id),
-                details={"name": result.source.name, "file": file.name, "via": "cli"},
+                details={"name": result.source.name, "file": file.name},
             )
         _print_result(result, as_json=as_json)
 
@@ -314,7 +314,7 @@ def export(
             target,
             "export",
             target=Path(written).name,
-            details={"sources": list(source or []), "via": "cli"},
+            details={"sources": list(source or [])},
         )
     out.print(f"Wrote {written}", highlight=False)
 

@@ -23,6 +23,7 @@ from knelpunt.cli._app import (
     _read_groups,
     _resource_hours,
     app,
+    audit,
     out,
     with_filters,
 )
@@ -102,4 +103,17 @@ def write_report(
             )
         except KnelpuntError as error:
             raise _fail(error) from error
+        # A report carries the findings out of the store: audited as an export, as the
+        # dashboard's report download is.
+        audit(
+            opened,
+            "export",
+            target=output.name,
+            details={
+                "what": "report",
+                "sources": list(source or []),
+                "events": len(events),
+                "compare": list(compare) if versus is not None and compare else None,
+            },
+        )
     out.print(f"{written.path}: {len(written.html.encode('utf-8')) / 1e6:.1f} MB")

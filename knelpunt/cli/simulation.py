@@ -11,9 +11,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from knelpunt.cli._app import JsonOption, StoreOption, _fail, _open, app, out
+from knelpunt.cli._app import JsonOption, StoreOption, _fail, _open, app, audit, out
 from knelpunt.errors import KnelpuntError
-from knelpunt.events.store import DEFAULT_STORE
+from knelpunt.events.store import DEFAULT_STORE, EventStore
 from knelpunt.simulate.runs import (
     KPIS,
     SimulationRun,
@@ -90,6 +90,7 @@ def simulate(
 
         def step(run: SimulationRun) -> None:
             done.append(run)
+            _audit_run(target, run, scenario)
             progress.advance(task)
 
         try:
@@ -121,6 +122,24 @@ def simulate(
         _show_truth(done[0])
 
 
+def _audit_run(store: EventStore, run: SimulationRun, scenario: str) -> None:
+    """Write a run this command recorded in the audit log: which source, from which
+    scenario, seed and settings, by whom (a run recorded before adds no entry)."""
+    if run.source is None or not run.added:
+        return
+    audit(
+        store,
+        "simulate",
+        target=f"source {run.source.source_id} ({run.source.name})",
+        details={
+            "scenario": scenario,
+            "seed": run.seed,
+            "overrides": list(run.source.details.get("overrides", [])),
+            "events": run.added,
+        },
+    )
+
+
 @app.command()
 def scenarios() -> None:
     """List the shipped scenarios and the blockers each one switches on."""
@@ -144,6 +163,7 @@ def demo(store: StoreOption = DEFAULT_STORE) -> None:
             run = simulate_scenario(target, "demo")
         except KnelpuntError as error:
             raise _fail(error) from error
+        _audit_run(target, run, "demo")
         found = target.sources()
     assert run.source is not None
     if run.added:
