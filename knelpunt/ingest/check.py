@@ -206,7 +206,9 @@ def detect_personal_data(
     :mod:`knelpunt.ingest.personal`), how many rows matched, an example shown
     masked, and the action: the default (pseudonymise BSNs and names, drop the
     rest) or the choice in ``privacy``. The mapped case id and resource are
-    listed too: they are pseudonymised unless chosen otherwise.
+    listed too: they are pseudonymised unless chosen otherwise. Recording looks
+    at the rest of the file as well, and stops at personal data there in a
+    column left as it is.
 
     Args:
         data: a path, an open binary file or a DataFrame, as for

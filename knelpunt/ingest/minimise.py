@@ -19,7 +19,16 @@ import numpy as np
 import pandas as pd
 
 from knelpunt.errors import PersonalDataError, PrivacyError
-from knelpunt.ingest.personal import DEFAULT_ACTIONS, Finding, first_match, scan_column, scan_values
+from knelpunt.ingest.personal import (
+    DEFAULT_ACTIONS,
+    JUDGED_VALUES,
+    Finding,
+    count_values,
+    first_match,
+    scan_column,
+    scan_spread,
+    scan_values,
+)
 from knelpunt.privacy import DIGEST_HEX, Action, PrivacyChoices, key_fingerprint, pseudonym
 
 __all__ = ["ColumnDecision", "PersonalData", "PrivacyPlan", "plan_privacy"]
@@ -128,6 +137,9 @@ class PrivacyPlan:
         report: the detection report with every decision.
         watch: columns left as they are, checked again in every chunk.
         fixed: mapped columns that are structure (activity, times, lifecycle).
+        judged: columns whose verdict on names and dates of birth stands for the whole
+            file (decided, mapped, or with enough values in the sample); any other
+            column is judged again in every chunk (:func:`~knelpunt.ingest.personal.scan_spread`).
         file, unit: for messages (``line``, ``row`` or ``event``).
         key: the pseudonym key (never stored; None when nothing is pseudonymised).
     """
@@ -140,6 +152,7 @@ class PrivacyPlan:
     prefixes: Mapping[str, str] = field(default_factory=dict)
     bsn: frozenset[str] = frozenset()
     key: bytes | None = field(default=None, repr=False)
+    judged: frozenset[str] = frozenset()
 
     def details(self) -> dict[str, Any]:
         """What the source's details keep: on or off, the columns and their actions, the
@@ -189,10 +202,17 @@ class PrivacyPlan:
 
     def _check(self, values: pd.Series, column: str, lines: np.ndarray) -> None:
         found = scan_values(values, column, precise_only=True)
-        if not found:
+        if found:
+            finding = found[0]
+            line = first_match(values, finding, lines)
+        elif column in self.judged:
             return
-        finding = found[0]
-        line = first_match(values, finding, lines)
+        else:
+            spread = scan_spread(values, column)
+            if spread is None:
+                return
+            finding, at = spread
+            line = int(lines[at])
         where = f"{self.file}, {self.unit} {line}" if line is not None else self.file
         raise PersonalDataError(
             f"{where}: column {column!r} holds {_KIND_WORDS[finding.kind]} (e.g. "
@@ -339,6 +359,14 @@ def plan_privacy(
     watched = frozenset(
         str(c) for c in columns if c not in fixed and c not in {d.column for d in decisions}
     )
+    # The sample's verdict on names and dates of birth stands for the file where it was
+    # given (decided and mapped columns) or could be (enough values in the sample).
+    judged = frozenset(str(c) for c in columns if str(c) not in watched) | frozenset(
+        column
+        for column in watched
+        if column in by_column
+        or (column in sample.columns and count_values(sample[column]) >= JUDGED_VALUES)
+    )
     return PrivacyPlan(
         report=report,
         watch=watched,
@@ -351,4 +379,5 @@ def plan_privacy(
         },
         bsn=frozenset(d.column for d in decisions if d.kind == "bsn"),
         key=key if any(d.action == "pseudonymise" for d in decisions) else None,
+        judged=judged,
     )

@@ -36,9 +36,16 @@ or name column is pseudonymised (so sources can still be joined on it) and
 the others are dropped; nothing is kept unless a user chooses ``keep``.
 
 Detection reads a sample (the first 5,000 rows). While recording, every
-column left as it is is checked again in every chunk for BSNs, e-mail
-addresses, phone numbers and postcodes, so personal data further down the
-file stops the recording instead of reaching the store.
+column left as it is is checked again in every chunk (100,000 rows) for BSNs,
+e-mail addresses, phone numbers and postcodes, so personal data further down
+the file stops the recording instead of reaching the store. Names and dates
+of birth are judged by the share of values that look like them, which takes
+more work per value: a column the sample could judge (with at least
+:data:`JUDGED_VALUES` values) keeps its verdict, and one it could not (empty
+or nearly so at the top, or first seen further down, as a sparse XES
+attribute) is judged again in every chunk, on at most :data:`SPREAD_VALUES`
+of its values spread evenly over the chunk (:func:`scan_spread`): the whole
+file is looked at, for at most 1% more values than the chunk holds.
 """
 
 from __future__ import annotations
@@ -60,12 +67,16 @@ from knelpunt.privacy import Action
 
 __all__ = [
     "DEFAULT_ACTIONS",
+    "JUDGED_VALUES",
     "KINDS",
+    "SPREAD_VALUES",
     "Finding",
     "Kind",
+    "count_values",
     "elfproef",
     "mask",
     "scan_column",
+    "scan_spread",
     "scan_values",
 ]
 
@@ -91,6 +102,12 @@ DEFAULT_ACTIONS: Final[Mapping[str, Action]] = {
     "birth_date": "drop",
 }
 """What recording does with a column of each kind unless a user chooses otherwise."""
+
+JUDGED_VALUES: Final = 50
+"""Values a sample must hold of a column for its verdict on names and dates of birth
+to stand for the whole file."""
+SPREAD_VALUES: Final = 1_000
+"""Values of a column judged for names and dates of birth in each later chunk."""
 
 _EMAIL: Final = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 _PHONE_FULL: Final = r"^(?:\+31|0031|0)[1-9][0-9]{8}$"
@@ -501,7 +518,8 @@ def _birth_dates(values: pd.Series, column: str) -> Finding | None:
         parsed = pd.Series(present)
     else:
         text = present.astype(str).str.strip()
-        text = text[text != ""]
+        # Blank values are none (a CSV read as text holds them as "").
+        present = text = text[text != ""]
         fmt, share = detect_format(text)
         if fmt is None or share < _SHARE:
             return None
@@ -521,6 +539,57 @@ def _birth_dates(values: pd.Series, column: str) -> Finding | None:
     first = present[plausible.to_numpy()].iloc[0]
     example = first.date().isoformat() if isinstance(first, pd.Timestamp) else str(first)
     return Finding(column, "birth_date", len(parsed), matched, mask(example), True)
+
+
+def count_values(values: pd.Series) -> int:
+    """How many values of a column are not empty (None, NaN or blank text).
+
+    Example:
+        >>> count_values(pd.Series(["Anna de Vries", None, " ", "Piet Jansen"]))
+        2
+    """
+    present = values[values.notna()]
+    if present.dtype == object or pd.api.types.is_string_dtype(present.dtype):
+        return int((present.astype(str).str.strip() != "").sum())
+    return len(present)
+
+
+def scan_spread(
+    values: pd.Series, column: str, *, spread: int | None = None
+) -> tuple[Finding, int] | None:
+    """Names or dates of birth in a part of a column the sample could not judge, found
+    as :func:`scan_values` finds them, on at most ``spread`` (default
+    :data:`SPREAD_VALUES`) of its non-empty values spread evenly over the part (so the
+    work per part is bounded).
+
+    Returns:
+        The finding and the position in ``values`` of the first value judged, or None.
+
+    Example:
+        >>> part = pd.Series([None] * 3 + ["Anna de Vries", "Piet Jansen", "Fatima el Amrani"])
+        >>> found, at = scan_spread(part, "Contact")
+        >>> found.kind, found.matched, found.rows, at
+        ('name', 3, 3, 3)
+        >>> scan_spread(pd.Series(["Melding", "Intake"]), "Stap") is None
+        True
+    """
+    if pd.api.types.is_bool_dtype(values.dtype) or (
+        pd.api.types.is_numeric_dtype(values.dtype) and not _hinted(column, "birth_date")
+    ):
+        return None  # numbers are no names, and no dates of birth by a name that says so
+    # Blank text is no value (a CSV read as text holds blanks as "").
+    filled = values.notna().to_numpy() & (values.to_numpy(dtype=object) != "")
+    where = np.flatnonzero(filled)
+    spread = SPREAD_VALUES if spread is None else spread
+    if len(where) > spread:
+        where = where[np.linspace(0, len(where) - 1, spread).round().astype(np.int64)]
+    if not len(where):
+        return None
+    picked = values.iloc[where]
+    found = [f for f in scan_values(picked, column) if f.kind in ("name", "birth_date")]
+    if not found:
+        return None
+    return max(found, key=lambda f: f.matched), int(where[0])
 
 
 def scan_column(values: pd.Series, column: str) -> Finding | None:

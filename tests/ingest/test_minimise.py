@@ -196,6 +196,103 @@ def test_personal_data_further_down_stops_the_recording(tmp_path: Path) -> None:
     assert result.added == n
 
 
+def _empty_at_the_top(path: Path, *, rows: int, first: int) -> Path:
+    """An export of ``rows`` rows whose client-name and birth-date columns are empty in
+    the first ``first`` rows (the sample's 5,000 see none of them), filled after."""
+    names = ["Jan de Vries", "Fatima el Amrani", "Anouk Visser", "Pieter Bakker"]
+    frame = pd.DataFrame(
+        {
+            "Zaak": [f"Z{i // 5}" for i in range(rows)],
+            "Stap": ["Melding"] * rows,
+            "Datum": pd.date_range("2024-01-01", periods=rows, freq="min").strftime(
+                "%d-%m-%Y %H:%M"
+            ),
+            "Contactpersoon": [None] * first + [names[i % 4] for i in range(rows - first)],
+            "Geboortedatum": [None] * first
+            + [f"{1 + i % 28:02d}-0{1 + i % 9}-19{50 + i % 40}" for i in range(rows - first)],
+            "Regeling": ["Wmo"] * rows,
+        }
+    )
+    frame.to_csv(path, index=False)
+    return path
+
+
+class TestNamesFurtherDown:
+    """Names and dates of birth are looked for in the whole file, not only in the
+    sample of its first 5,000 rows, at a bounded cost per chunk."""
+
+    def test_a_name_column_empty_at_the_top_is_found(self, tmp_path: Path) -> None:
+        """Empty in the first 6,000 rows, names after: nothing is stored, and the
+        message names the column, the line its values start at and the way out; with
+        a choice for it the file is recorded, the names as pseudonyms."""
+        path = _empty_at_the_top(tmp_path / "laat.csv", rows=8_000, first=6_000)
+        with kp.open_store(":memory:") as store:
+            choices = CHOICES.choose({"Geboortedatum": "drop"})
+            with pytest.raises(PersonalDataError) as caught:
+                kp.ingest_log(store, path, privacy=choices)
+            assert store.sources() == []
+            message = str(caught.value)
+            assert "laat.csv, line 6002: column 'Contactpersoon' holds names of people" in message
+            assert "--pseudonymise 'Contactpersoon'" in message
+            assert "Jan de Vries" not in message
+            result = kp.ingest_log(
+                store, path, privacy=choices.choose({"Contactpersoon": "pseudonymise"})
+            )
+            held = {a.get("Contactpersoon") for a in _attributes(store)} - {None}
+        assert result.added == 8_000
+        assert held == {
+            pseudonym(n, key=KEY, prefix="p-")
+            for n in ("Jan de Vries", "Fatima el Amrani", "Anouk Visser", "Pieter Bakker")
+        }
+
+    def test_a_birth_date_column_empty_at_the_top_is_found(self, tmp_path: Path) -> None:
+        """The same for dates of birth in a column named as one."""
+        path = _empty_at_the_top(tmp_path / "laat.csv", rows=8_000, first=6_000)
+        with kp.open_store(":memory:") as store:
+            with pytest.raises(PersonalDataError, match="'Geboortedatum' holds dates of birth"):
+                kp.ingest_log(store, path, privacy=CHOICES.choose({"Contactpersoon": "drop"}))
+            assert store.sources() == []
+
+    def test_each_chunk_is_judged_on_a_bounded_spread(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Every chunk of a column the sample could not judge is looked at, on at most
+        SPREAD_VALUES of its values, spread over the chunk (names only at its end are
+        found); a column the sample could judge is not looked at again."""
+        from knelpunt.ingest import minimise, personal, readers
+
+        monkeypatch.setattr(readers, "CHUNK_ROWS", 3_000)
+        monkeypatch.setattr(personal, "SPREAD_VALUES", 200)
+        parts: list[str] = []  # the columns of each part looked at again
+        judged: list[int] = []  # how many values each look for names judged
+        spread, scan = personal.scan_spread, personal.scan_values
+
+        def spreading(values: pd.Series, column: str) -> object:
+            parts.append(column)
+            return spread(values, column)
+
+        def counting(values: pd.Series, column: str, **options: bool) -> object:
+            if not options.get("precise_only"):
+                judged.append(len(values))
+            return scan(values, column, **options)
+
+        monkeypatch.setattr(minimise, "scan_spread", spreading)
+        path = _empty_at_the_top(tmp_path / "laat.csv", rows=20_000, first=17_500)
+        monkeypatch.setattr(personal, "scan_values", counting)
+        with kp.open_store(":memory:") as store:
+            with pytest.raises(PersonalDataError) as caught:
+                kp.ingest_log(store, path, privacy=CHOICES.choose({"Geboortedatum": "drop"}))
+            assert store.sources() == []
+        assert "line 17502: column 'Contactpersoon'" in str(caught.value)
+        # Every part up to the one with the names (rows 15,000 to 17,999), not 'Regeling':
+        # the sample could judge it (5,000 values).
+        assert parts == ["Contactpersoon"] * 6
+        # The sample's columns (5,000 rows each), then the one part with names: 200 of
+        # its 500 values, spread over it.
+        assert judged[-1] == 200
+        assert all(n == 5_000 for n in judged[:-1])
+
+
 def test_lenient_rejects_keep_no_personal_data(tmp_path: Path) -> None:
     """A refused row is kept with its raw JSON: after pseudonymisation, not before."""
     frame = pd.DataFrame(

@@ -181,6 +181,14 @@ class TestBirthDates:
         dates = pd.Series(pd.to_datetime(["1980-04-12", "1955-01-01"]))
         assert _kinds(list(dates), "Geboortedatum") == {"birth_date"}
 
+    def test_blank_values_between_the_dates(self) -> None:
+        """Blanks (a CSV read as text holds them as "") are no values: the dates are
+        found among them, the example taken from a date."""
+        found = scan_column(pd.Series(["", "12-04-1980", "  ", "01-06-1972"]), "Geboortedatum")
+        assert found is not None
+        assert (found.kind, found.rows, found.matched) == ("birth_date", 2, 2)
+        assert found.example.startswith("1")
+
     def test_other_dates_are_not(self) -> None:
         assert _kinds(["12-04-1980", "01-01-1955"], "Startdatum") == set()
         assert _kinds(["12-04-2090", "01-01-2095", "1-1-2099"], "Geboortedatum") == set()
