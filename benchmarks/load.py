@@ -53,7 +53,7 @@ import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,6 +154,23 @@ class LoadWatch:
         }
 
 
+def _run_clients(
+    client: Callable[[int], None], clients: int
+) -> tuple[float, float, dict[str, Any]]:
+    """Run ``client(0)`` ... ``client(clients - 1)`` in threads of their own, all at once,
+    and wait for them. Returns the wall-clock seconds, this process's CPU seconds (the
+    clients' share of the work) and the machine's load while they ran."""
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    with LoadWatch() as watch:
+        started, cpu = time.perf_counter(), time.process_time()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return seconds, cpu, watch.summary()
+
+
 # -- the capture API ----------------------------------------------------------------------
 
 
@@ -214,14 +231,7 @@ def capture_part(store_url: str, *, clients: int, duration: float, requests: int
                     acknowledged[number].extend(receipt.keys)
                     resent[number] += receipt.attempts - 1
 
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        with LoadWatch() as watch:
-            started, cpu = time.perf_counter(), time.process_time()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        seconds, cpu, machine = _run_clients(client, clients)
     finally:
         server.stop()
     keys = {key for part in acknowledged for key in part}
@@ -240,7 +250,7 @@ def capture_part(store_url: str, *, clients: int, duration: float, requests: int
         "lost": len(keys - set(stored)),
         "duplicated": len(stored) - len(set(stored)),
         "client_cpu_share": cpu / seconds,
-        "load": watch.summary(),
+        "load": machine,
     }
 
 
@@ -457,14 +467,7 @@ def dashboard_part(*, clients: int, duration: float, requests: int) -> dict[str,
                     page_loads[number].append(time.perf_counter() - began)
             mine.close()
 
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        with LoadWatch() as watch:
-            started, cpu = time.perf_counter(), time.process_time()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        seconds, cpu, machine = _run_clients(client, clients)
     flat = {kind: [t for part in parts for t in part] for kind, parts in by_kind.items()}
     served = sum(len(v) for v in flat.values())
     loads_done = [t for part in page_loads for t in part]
@@ -484,7 +487,7 @@ def dashboard_part(*, clients: int, duration: float, requests: int) -> dict[str,
         "errors": sum(errors),
         "answered_mb": sum(received) / 1e6,
         "client_cpu_share": cpu / seconds,
-        "load": watch.summary(),
+        "load": machine,
     }
 
 
