@@ -281,24 +281,33 @@ def rejects(
 
 @app.command()
 def export(
-    file: Annotated[Path, typer.Argument(help="File to write: .xes, .xes.gz, .csv or .parquet.")],
+    file: Annotated[
+        Path, typer.Argument(help="File to write: .xes, .xes.gz, .csv, .xlsx or .parquet.")
+    ],
     store: StoreOption = DEFAULT_STORE,
     source: Annotated[
         list[int] | None, typer.Option(help="Only this source id (repeatable).")
     ] = None,
     file_format: Annotated[
-        str | None, typer.Option("--format", help="xes, csv or parquet.")
+        str | None, typer.Option("--format", help="xes, csv, xlsx or parquet.")
     ] = None,
     keep_formulas: Annotated[
         bool,
         typer.Option(
             "--keep-formulas",
-            help="In a CSV, write text that starts with = + - @ as it is (for programs); "
-            "by default it gets an apostrophe, so a spreadsheet does not run it.",
+            help="In a CSV or Excel file, write text that starts with = + - @, a tab or a "
+            "carriage return as it is (for programs; in Excel still as text). By default it "
+            "gets an apostrophe, as OWASP advises against CSV injection, so a spreadsheet "
+            "shows it and does not run it.",
         ),
     ] = False,
 ) -> None:
-    """Write events from the store to an XES, CSV or Parquet file."""
+    """Write events from the store to an XES, CSV, Excel or Parquet file.
+
+    In a CSV or Excel file, text a spreadsheet would run as a formula starts with an
+    apostrophe (OWASP's advice against CSV injection); --keep-formulas writes it as it
+    is. XES and Parquet keep every value.
+    """
     with _open(store) as target:
         try:
             written = export_log(

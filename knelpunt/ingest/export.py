@@ -1,4 +1,9 @@
-"""Write sources back out as XES, CSV or Parquet; a round trip keeps every event and attribute."""
+"""Write sources back out as XES, CSV, Excel or Parquet; a round trip keeps every event and
+attribute.
+
+Text that a spreadsheet would run as a formula (OWASP, "CSV injection") is quoted in
+every CSV and Excel file written here, unless a caller asks for ``formulas="keep"``.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ __all__ = ["export_log", "export_table", "neutralise_formulas"]
 # A cell that starts with one of these is read as a formula by spreadsheet programs
 # (OWASP, "CSV injection"); exported tables quote them so they stay text.
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+# Rows of an Excel worksheet, the header included.
+_EXCEL_ROWS: Final = 1_048_576
 
 # Dates inside attributes are stored as this ISO form (see convert.encode_rows).
 _STORED_DATE: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
@@ -59,10 +66,18 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out.set_axis([safe(c) for c in out.columns], axis=1)
 
 
-def export_table(frame: pd.DataFrame, *, format: str, sheet: str = "knelpunt") -> bytes:
+def export_table(
+    frame: pd.DataFrame,
+    *,
+    format: str,
+    sheet: str = "knelpunt",
+    formulas: Literal["quote", "keep"] = "quote",
+) -> bytes:
     """A table as the bytes of a CSV (UTF-8 with a byte-order mark, so that Excel
     reads accents) or Excel (.xlsx) file, with formulas neutralised
-    (:func:`neutralise_formulas`).
+    (:func:`neutralise_formulas`). With ``formulas="keep"`` every value is written as
+    it is, for programs; in an Excel file such text is still a text cell, never a
+    formula that runs when the file is opened.
 
     Raises:
         UnsupportedFormatError: a format other than ``csv`` or ``xlsx``.
@@ -72,16 +87,22 @@ def export_table(frame: pd.DataFrame, *, format: str, sheet: str = "knelpunt") -
         >>> data.decode("utf-8-sig").splitlines()
         ['zaak,dagen', 'Z1,3.5']
     """
-    safe = neutralise_formulas(frame)
+    safe = neutralise_formulas(frame) if formulas == "quote" else frame
     buffer = io.BytesIO()
     if format == "csv":
         # CRLF, as RFC 4180 and Excel have it: pandas then also quotes a value holding a
         # lone carriage return, which would otherwise end the row there.
         buffer.write(safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
     elif format == "xlsx":
-        _without_control_characters(safe).to_excel(
-            buffer, index=False, sheet_name=_sheet_name(sheet), engine="openpyxl"
-        )
+        name = _sheet_name(sheet)
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            _without_control_characters(safe).to_excel(writer, index=False, sheet_name=name)
+            if formulas == "keep":
+                # openpyxl makes text that starts with '=' a formula: make it text again.
+                for row in writer.sheets[name].iter_rows():
+                    for cell in row:
+                        if cell.data_type == "f":
+                            cell.data_type = "s"
     else:
         raise UnsupportedFormatError(
             f"A table is exported as csv or xlsx, not {format!r}; choose one of those."
@@ -125,20 +146,24 @@ def export_log(
 
     Args:
         store: the store to read.
-        path: the file to write; ``.xes``, ``.xes.gz``, ``.csv`` or ``.parquet``.
-        format: xes, csv or parquet; taken from the suffix when None.
+        path: the file to write; ``.xes``, ``.xes.gz``, ``.csv``, ``.xlsx`` or
+            ``.parquet``.
+        format: xes, csv, xlsx or parquet; taken from the suffix when None.
         sources: only these sources (default: all).
-        formulas: in a CSV, ``quote`` puts an apostrophe before text a spreadsheet
-            would run as a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return;
-            see :func:`neutralise_formulas`), since a CSV is often opened in Excel;
+        formulas: in a CSV or Excel file, ``quote`` (the default, as OWASP advises
+            against CSV injection) puts an apostrophe before text a spreadsheet would
+            run as a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return; see
+            :func:`neutralise_formulas`), since such a file is often opened in Excel;
             ``keep`` writes every value as it is, for programs (then a round trip is
-            exact).
+            exact; in an Excel file such text is a text cell, not a formula). XES and
+            Parquet are not spreadsheets and keep every value.
 
     Returns:
         The path written.
 
     Raises:
-        UnsupportedFormatError: an unknown format.
+        UnsupportedFormatError: an unknown format, or more events than an Excel sheet
+            holds.
 
     Example:
         >>> import pathlib, tempfile
@@ -161,6 +186,17 @@ def export_log(
         if formulas == "quote":
             out = neutralise_formulas(out)
         out.to_csv(target, index=False, encoding="utf-8", lineterminator="\r\n")
+    elif kind == "xlsx":
+        if len(frame) >= _EXCEL_ROWS:
+            raise UnsupportedFormatError(
+                f"An Excel sheet holds at most {_EXCEL_ROWS - 1:,} rows; these sources have "
+                f"{len(frame):,} events. Export them to .csv or .parquet, or fewer of them "
+                "(--source)."
+            )
+        out = frame.copy()
+        # Excel has no time zones: the moment as ISO text with its offset, as in a CSV.
+        out[TIMESTAMP_KEY] = out[TIMESTAMP_KEY].map(lambda t: t.isoformat())
+        target.write_bytes(export_table(out, format="xlsx", sheet="events", formulas=formulas))
     elif kind == "parquet":
         frame.to_parquet(target, index=False)
     elif kind == "xes":
@@ -168,7 +204,7 @@ def export_log(
         with opener(target, "wt", encoding="utf-8") as handle:
             _write_xes(frame, handle)
     else:
-        raise UnsupportedFormatError(f"Cannot export to {kind!r}; use xes, csv or parquet.")
+        raise UnsupportedFormatError(f"Cannot export to {kind!r}; use xes, csv, xlsx or parquet.")
     return target
 
 
@@ -178,13 +214,14 @@ def _suffix_format(path: Path) -> str:
         (".xes.gz", "xes"),
         (".xes", "xes"),
         (".csv", "csv"),
+        (".xlsx", "xlsx"),
         (".parquet", "parquet"),
     ):
         if name.endswith(suffix):
             return kind
     raise UnsupportedFormatError(
-        f"{path.name}: cannot tell the format from the name; end it in .xes, .xes.gz, .csv "
-        "or .parquet, or pass format=."
+        f"{path.name}: cannot tell the format from the name; end it in .xes, .xes.gz, .csv, "
+        ".xlsx or .parquet, or pass format=."
     )
 
 

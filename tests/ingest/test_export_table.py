@@ -131,6 +131,46 @@ class TestEveryExport:
         assert kept["concept:name"].tolist() == hostile + harmless
         assert parquet["concept:name"].tolist() == hostile + harmless
 
+    def test_export_log_xlsx(self, tmp_path: Path) -> None:
+        """An Excel file from knelpunt export quotes formulas as its CSV does; 'keep'
+        writes them as they are, as text cells (none a formula that runs on opening)."""
+        hostile = [v for v in HOSTILE if not v[0].isspace()]
+        harmless = [v for v in HARMLESS if not v[0].isspace()]
+        with self._store_with(hostile + harmless) as store:
+            quoted = kp.export_log(store, tmp_path / "a.xlsx")
+            kept = kp.export_log(store, tmp_path / "b.xlsx", formulas="keep")
+        rows = list(openpyxl.load_workbook(quoted).active.iter_rows(values_only=True))
+        header = rows[0]
+        names = [r[header.index("concept:name")] for r in rows[1:]]
+        assert names == ["'" + v for v in hostile] + harmless
+        assert {r[header.index("org:resource")] for r in rows[1:]} == {"'@jan"}
+        assert {r[header.index("saldo")] for r in rows[1:]} == {-5}  # still a number
+        assert rows[1][header.index("time:timestamp")] == "2024-01-01T00:00:00+00:00"
+        sheet = openpyxl.load_workbook(kept).active
+        cells = [c for row in sheet.iter_rows(min_row=2) for c in row]
+        assert "f" not in {c.data_type for c in cells}  # no formulas at all
+        column = list(rows[0]).index("concept:name") + 1
+        assert [sheet.cell(r, column).value for r in range(2, sheet.max_row + 1)] == (
+            hostile + harmless
+        )
+        back = pd.read_excel(kept, keep_default_na=False)
+        assert back["concept:name"].tolist() == hostile + harmless
+
+    def test_export_table_keep_writes_text_not_formulas(self) -> None:
+        """A table exported with formulas kept: in Excel text cells, in a CSV as is."""
+        book = openpyxl.load_workbook(
+            io.BytesIO(export_table(self.FRAME, format="xlsx", formulas="keep"))
+        )
+        cells = {c.coordinate: c for row in book.active.iter_rows() for c in row}
+        assert "f" not in {c.data_type for c in cells.values()}
+        assert [cells[f"A{r}"].value for r in range(2, 14)] == HOSTILE + HARMLESS
+        back = pd.read_csv(
+            io.BytesIO(export_table(self.FRAME, format="csv", formulas="keep")),
+            encoding="utf-8-sig",
+            keep_default_na=False,
+        )
+        assert back["tekst"].tolist()[:3] == HOSTILE[:3]
+
     def test_cli_export_and_activities(self, tmp_path: Path) -> None:
         """The command line's CSV files: 'knelpunt export' (--keep-formulas to keep them)
         and 'knelpunt activities --instances-csv'."""
@@ -155,6 +195,12 @@ class TestEveryExport:
         kept = runner.invoke(app, ["export", str(out), "--store", str(db), "--keep-formulas"])
         assert kept.exit_code == 0
         assert pd.read_csv(out)["concept:name"].tolist() == ["=start", "@end"]
+        book = tmp_path / "out.xlsx"
+        assert runner.invoke(app, ["export", str(book), "--store", str(db)]).exit_code == 0
+        assert pd.read_excel(book)["concept:name"].tolist() == ["'=start", "'@end"]
+        helped = runner.invoke(app, ["export", "--help"], env={"COLUMNS": "200"})
+        assert "OWASP" in helped.output
+        assert "--keep-formulas" in helped.output
         steps = tmp_path / "steps.csv"
         done = runner.invoke(
             app, ["activities", "--store", str(db), "--json", "--instances-csv", str(steps)]
