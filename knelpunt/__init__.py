@@ -9,6 +9,7 @@ The notebook façade::
     log = kp.read_events(store, sources=[result.source.source_id])
     events = kp.load_events(store)              # the sorted, coded projection
     process = kp.discover_map(events)           # directly-follows graph + performance
+    kp.compute_relational("events/", engine="spark")  # map, variants, cases on Spark (Parquet)
     variants = kp.list_variants(events)
     steps = kp.pair_instances(events, calendar=kp.WorkCalendar.office_hours())
     steps.instances                             # enabled, start, complete, waiting, processing
@@ -56,6 +57,7 @@ from knelpunt.api import (
     read_resource_groups,
     suggest_mapping,
 )
+from knelpunt.engine import RelationalResult, compute_relational
 from knelpunt.errors import KnelpuntError
 from knelpunt.events.model import Event, NewSource, RecordResult, Source
 from knelpunt.events.store import EventStore, open_store
@@ -123,6 +125,7 @@ __all__ = [
     "ProfileCheck",
     "ProfileDraft",
     "RecordResult",
+    "RelationalResult",
     "Report",
     "Scenario",
     "SimulationRun",
@@ -138,6 +141,7 @@ __all__ = [
     "check_profile",
     "compare",
     "compare_scenarios",
+    "compute_relational",
     "detect_personal_data",
     "discover_calendars",
     "discover_collaboration",

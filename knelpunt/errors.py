@@ -19,6 +19,7 @@ ValueError`` keeps working::
     ├── ModelError (ValueError)             a process model that cannot be read, written or used
     ├── ScenarioError (ValueError)          a simulation scenario or override that cannot be used
     ├── AnalysisError (ValueError)          an analysis option or input that cannot be used
+    ├── EngineError (RuntimeError)          a query engine (Spark) that is missing or cannot start
     ├── UserError (ValueError)              a user name, role or password that cannot be used
     ├── AccessError (PermissionError)       someone may not do this
     │   ├── LoginError                      wrong name or password, or not logged in
@@ -54,6 +55,7 @@ __all__ = [
     "CaptureError",
     "ConcurrencyError",
     "EmptyLogError",
+    "EngineError",
     "EventStoreError",
     "FilterError",
     "InputLimitError",
@@ -138,6 +140,11 @@ class ScenarioError(KnelpuntError, ValueError):
 
 class AnalysisError(KnelpuntError, ValueError):
     """An analysis (waiting split, blockers) was given an option or input it cannot use."""
+
+
+class EngineError(KnelpuntError, RuntimeError):
+    """A query engine cannot be used: pyspark or Java is missing, Spark does not start, or a
+    named table is not there (see :func:`knelpunt.compute_relational`)."""
 
 
 class UserError(KnelpuntError, ValueError):

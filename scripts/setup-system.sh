@@ -3,8 +3,9 @@
 # Debian's PostgreSQL server (the tests start a throwaway cluster of their own),
 # Graphviz (its `dot` lays out exported BPMN diagrams) and Node.js with npm (the tests read
 # exported BPMN with bpmn-moddle, the parser of bpmn.io and Camunda Modeler). Then installs
-# bpmn-moddle, pinned by tests/js/package-lock.json, into tests/js/node_modules; and Debian's
-# Chromium, which the dashboard's browser tests drive through Playwright.
+# bpmn-moddle, pinned by tests/js/package-lock.json, into tests/js/node_modules; Debian's
+# Chromium, which the dashboard's browser tests drive through Playwright; and a Java runtime
+# for Spark (tests/spark/).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,6 +44,13 @@ if command -v npm >/dev/null; then
 else
   missing+=(npm)
 fi
+# Spark (engine="spark", tests/spark/) runs in a JVM: Spark 4.0 needs Java 17 or newer,
+# which Debian 12's default-jre-headless is.
+if command -v java >/dev/null; then
+  echo "setup: Java found ($(command -v java))"
+else
+  missing+=(default-jre-headless)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -57,6 +65,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   command -v dot >/dev/null || { echo "setup: graphviz installed but dot not found" >&2; exit 1; }
   command -v node >/dev/null || { echo "setup: nodejs installed but node not found" >&2; exit 1; }
   command -v npm >/dev/null || { echo "setup: npm installed but npm not found" >&2; exit 1; }
+  command -v java >/dev/null || { echo "setup: default-jre-headless installed but java not found" >&2; exit 1; }
   echo "setup: installed ${missing[*]}"
 fi
 

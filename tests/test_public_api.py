@@ -17,6 +17,7 @@ def test_all_is_sorted_and_complete() -> None:
         "analysis",
         "api",
         "cli",
+        "engine",
         "errors",
         "events",
         "frames",
@@ -89,6 +90,7 @@ def test_every_result_converts_to_a_frame_and_shows_itself_in_a_notebook() -> No
         kp.check_conformance(events, model), kp.summarise_log(events),
         kp.check_profile(kp.read_profile("generiek"), activities=["a"], resources=["r"]),
         kp.draft_profile(events), kp.detect_personal_data(make_log(cases=3, seed=4)), facts,
+        kp.compute_relational(events),
     ]  # fmt: skip
     assert {type(r).__name__ for r in shown} | {
         "Blockers", "Comparison", "CriteriaResult", "LogCheck", "TeamWork", "WaitingSplit",

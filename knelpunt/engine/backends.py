@@ -1,0 +1,316 @@
+"""Where the events relation comes from and where its expressions run: DuckDB or Spark.
+
+Each backend turns an input (an :class:`~knelpunt.mining.projection.EventTable`
+in memory, a Parquet file or partitioned dataset, or a Spark table) into the
+events relation of :mod:`knelpunt.engine.definitions`, and runs expressions
+into Arrow tables. Only this module knows the engines apart; Ibis compiles the
+expressions for each.
+
+Parquet and Spark tables are read in the columns :func:`knelpunt.export_log`
+writes (pm4py's names): ``case:concept:name``, ``concept:name``,
+``time:timestamp`` (a timestamp), ``org:resource`` (optional),
+``knelpunt:source`` (optional; 0 when absent) and ``knelpunt:position``, which
+orders a case's events with the same time as they were recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+
+from knelpunt.engine.definitions import EVENT_SCHEMA
+from knelpunt.errors import EngineError, MappingError
+from knelpunt.mining.maps import working_clock
+from knelpunt.mining.projection import EventTable
+from knelpunt.mining.relational import connect_quietly
+from knelpunt.schema import (
+    ACTIVITY_KEY,
+    CASE_ID_KEY,
+    POSITION_KEY,
+    RESOURCE_KEY,
+    SOURCE_KEY,
+    TIMESTAMP_KEY,
+)
+from knelpunt.worktime import WorkCalendar
+
+__all__ = ["Backend", "Engine", "open_backend"]
+
+Engine = Literal["duckdb", "spark"]
+
+INSTALL_SPARK: Final = (
+    "Install it with pip install 'knelpunt[spark]' (pyspark and Ibis's Spark backend) and "
+    "Java 17 or newer (Debian: apt-get install default-jre-headless), or use "
+    'engine="duckdb".'
+)
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
+def _duckdb_micros(at: dt.timestamp) -> dt.int64:
+    """DuckDB's microseconds since the epoch of an instant."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")  # type: ignore[untyped-decorator]
+def _spark_micros(at: dt.timestamp) -> dt.int64:
+    """Spark's microseconds since the epoch of an instant (any session time zone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """An Ibis connection and how to run an expression on it into Arrow.
+
+    On DuckDB the tables are Ibis's unbound tables named as registered on the
+    connection: Ibis 12 asks DuckDB 2 for a schema through a deprecated call.
+
+    Attributes:
+        engine: ``"duckdb"`` or ``"spark"``.
+        connection: the Ibis backend.
+        session: the SparkSession, or DuckDB's own connection.
+    """
+
+    engine: Engine
+    connection: Any
+    session: Any = None
+
+    def run(self, expression: ir.Table) -> pa.Table:
+        """The expression's rows as an Arrow table.
+
+        Ibis compiles the expression; the engine's own client runs the SQL and hands
+        back Arrow (on Spark ``toArrow``, not Ibis's detour through pandas).
+        """
+        if self.engine == "spark":
+            frame = self.session.sql(self.connection.compile(expression))
+            with warnings.catch_warnings():
+                # pyspark 4.0 drops the local socket it collects through without closing
+                # it; the ResourceWarning says so at once, on every collect. Only that.
+                warnings.filterwarnings(
+                    "ignore", "unclosed <socket.socket", ResourceWarning, module="socket"
+                )
+                table: pa.Table = frame.toArrow()
+            return table
+        result: pa.Table = self.session.sql(self.connection.compile(expression)).to_arrow_table()
+        return result
+
+    @contextmanager
+    def kept(self, expression: ir.Table) -> Iterator[ir.Table]:
+        """The expression computed once and kept (a temporary table, or a cached Spark view)
+        while several results are read from it."""
+        name = ibis.util.gen_name("knelpunt_kept")
+        if self.engine == "spark":
+            frame = self.session.sql(self.connection.compile(expression)).cache()
+            frame.createOrReplaceTempView(name)
+            try:
+                yield self.connection.table(name)
+            finally:
+                self.session.catalog.dropTempView(name)
+                frame.unpersist()
+            return
+        compiled = self.connection.compile(expression)
+        self.session.execute(f'CREATE TEMP TABLE "{name}" AS {compiled}')
+        try:
+            yield ibis.table(expression.schema(), name=name)
+        finally:
+            # Our own generated name; Ibis 12's drop_table compiles to a statement
+            # without the name under sqlglot 30.
+            self.session.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+    def events(
+        self,
+        source: EventTable | str | Path | None,
+        *,
+        table: str | None = None,
+        calendar: WorkCalendar | None = None,
+    ) -> ir.Table:
+        """The events relation of an event table, a Parquet path or a named Spark table."""
+        if isinstance(source, EventTable):
+            return self._from_memory(source, calendar)
+        if calendar is not None:
+            raise MappingError(
+                "Working time (calendar=) needs the events in memory: pass an event table "
+                "(kp.load_events) instead of a Parquet path or a table name."
+            )
+        if table is not None:
+            return _canonical(self._named(table), self._micros, where=f"table {table!r}")
+        if source is None:
+            raise MappingError(
+                "Nothing to read: pass an event table, a Parquet file or folder, or table=."
+            )
+        return _canonical(self._parquet(Path(source)), self._micros, where=str(source))
+
+    @property
+    def _micros(self) -> Any:
+        return _spark_micros if self.engine == "spark" else _duckdb_micros
+
+    def _from_memory(self, events: EventTable, calendar: WorkCalendar | None) -> ir.Table:
+        case = events.case
+        known = events.resource >= 0
+        resource = np.full(len(case), None, dtype=object)
+        resource[known] = events.resources[events.resource[known]]
+        arrow = pa.table(
+            {
+                "source_id": pa.array(events.case_sources[case], pa.int64()),
+                "case_id": pa.array(events.case_ids[case].astype(str), pa.string()),
+                "activity": pa.array(events.activities[events.activity].astype(str), pa.string()),
+                "resource": pa.array(resource, pa.string()),
+                "time_us": pa.array(events.time_us, pa.int64()),
+                "position": pa.array(events.position, pa.int64()),
+                # The projection's case code: the order in which maps.py numbers ties.
+                "seen": pa.array(case, pa.int64()),
+                "clock_us": pa.array(working_clock(events, calendar), pa.int64()),
+            }
+        )
+        name = ibis.util.gen_name("knelpunt_events")
+        if self.engine == "spark":
+            self.session.createDataFrame(arrow).createOrReplaceTempView(name)
+            return self.connection.table(name).cast(EVENT_SCHEMA)
+        self.session.register(name, arrow)
+        return ibis.table(EVENT_SCHEMA, name=name)
+
+    def _parquet(self, path: Path) -> ir.Table:
+        if not path.exists():
+            raise MappingError(
+                f"{path}: no such file or folder; export events with "
+                "knelpunt export --format parquet --partition-by source,year,month FOLDER."
+            )
+        if self.engine == "spark":
+            name = ibis.util.gen_name("knelpunt_parquet")
+            self.session.read.parquet(str(path)).createOrReplaceTempView(name)
+            return self.connection.table(name)
+        files = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+        name = ibis.util.gen_name("knelpunt_parquet")
+        # The hive folder names (source=1/year=2025/...) are left out: every event
+        # column is inside the files.
+        quoted = files.replace("'", "''")
+        self.session.execute(
+            f'CREATE TEMP VIEW "{name}" AS '
+            f"SELECT * FROM read_parquet('{quoted}', hive_partitioning = false)"
+        )
+        schema = self.session.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema
+        return ibis.table(ibis.Schema.from_pyarrow(schema), name=name)
+
+    def _named(self, table: str) -> ir.Table:
+        if self.engine != "spark":
+            raise MappingError(
+                f'A named table ({table!r}) is read on Spark only: pass engine="spark", or '
+                "pass the events as an event table or a Parquet path."
+            )
+        if not self.session.catalog.tableExists(table):
+            raise EngineError(
+                f"Spark has no table {table!r}. Tables it has: "
+                f"{', '.join(t.name for t in self.session.catalog.listTables()) or 'none'}."
+            )
+        name = ibis.util.gen_name("knelpunt_table")
+        self.session.table(table).createOrReplaceTempView(name)
+        return self.connection.table(name)
+
+
+def _canonical(raw: ir.Table, micros: Any, *, where: str) -> ir.Table:
+    """The events relation of a table in export_log's columns."""
+    columns = set(raw.columns)
+    missing = [c for c in (CASE_ID_KEY, ACTIVITY_KEY, TIMESTAMP_KEY) if c not in columns]
+    if missing:
+        raise MappingError(
+            f"{where} has no column {missing[0]!r}. Columns: {', '.join(raw.columns)}. "
+            "Write the events with knelpunt export --format parquet, which names them as "
+            "pm4py does."
+        )
+    if POSITION_KEY not in columns:
+        raise MappingError(
+            f"{where} has no column {POSITION_KEY!r}, which orders a case's events that "
+            "share a time as they were recorded. Export with knelpunt export --format "
+            "parquet --partition-by source (which keeps it), or add an int64 column "
+            f"{POSITION_KEY!r} giving the recording order."
+        )
+    if not raw[TIMESTAMP_KEY].type().is_timestamp():
+        raise MappingError(
+            f"{where}: column {TIMESTAMP_KEY!r} holds {raw[TIMESTAMP_KEY].type()}, not "
+            "timestamps. Write it as a timestamp (UTC)."
+        )
+    time_us = micros(raw[TIMESTAMP_KEY])
+    position = raw[POSITION_KEY].cast("int64")
+    return raw.select(
+        source_id=raw[SOURCE_KEY].cast("int64") if SOURCE_KEY in columns else ibis.literal(0),
+        case_id=raw[CASE_ID_KEY].cast("string"),
+        activity=raw[ACTIVITY_KEY].cast("string"),
+        resource=(
+            raw[RESOURCE_KEY].cast("string")
+            if RESOURCE_KEY in columns
+            else ibis.null().cast("string")
+        ),
+        time_us=time_us,
+        position=position,
+        # The first recorded event of a case orders ties between variants, as the
+        # projection's case codes do (they are given in recording order).
+        seen=position,
+        clock_us=time_us,
+    ).cast(EVENT_SCHEMA)
+
+
+@contextmanager
+def open_backend(engine: Engine, *, spark: Any = None) -> Iterator[Backend]:
+    """A backend for the engine; Spark's session is ``spark``, else the active one, else a
+    new local one (which is left running for the next call, as Spark sessions are).
+
+    Raises:
+        EngineError: pyspark or Java is missing, or Spark does not start.
+    """
+    if engine == "duckdb":
+        with connect_quietly() as raw:
+            yield Backend("duckdb", ibis.duckdb.from_connection(raw), raw)
+        return
+    if engine != "spark":
+        raise MappingError(f'Unknown engine {engine!r}: choose "duckdb" or "spark".')
+    session = spark if spark is not None else spark_session()
+    try:
+        connection = ibis.pyspark.connect(session)
+    except ImportError as error:
+        raise EngineError(f"Ibis's Spark backend is not installed. {INSTALL_SPARK}") from error
+    yield Backend("spark", connection, session)
+
+
+def spark_session() -> Any:
+    """The active SparkSession, or a new local one (all cores, no web UI, UTC).
+
+    Raises:
+        EngineError: pyspark or Java is missing, or Spark does not start.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:
+        raise EngineError(f'engine="spark" needs pyspark. {INSTALL_SPARK}') from error
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if not _java_found():
+        raise EngineError(f'engine="spark" needs Java, and none was found. {INSTALL_SPARK}')
+    try:
+        return (
+            SparkSession.builder.appName("knelpunt")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+    except Exception as error:  # Spark reports a JVM that will not start in many ways.
+        raise EngineError(
+            f"Spark did not start ({type(error).__name__}: {error}). It needs Java 17 or "
+            f"newer. {INSTALL_SPARK}"
+        ) from error
+
+
+def _java_found() -> bool:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return True
+    return shutil.which("java") is not None

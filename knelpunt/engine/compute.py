@@ -1,0 +1,211 @@
+"""The relational results (map, variants, case table) on DuckDB or Spark, as knelpunt's own.
+
+:func:`compute_relational` runs the Ibis definitions of
+:mod:`knelpunt.engine.definitions` on the chosen engine and brings the results
+back as the same records and DataFrames the in-memory functions give
+(:func:`~knelpunt.mining.maps.discover_map`,
+:func:`~knelpunt.mining.maps.list_variants`,
+:func:`~knelpunt.mining.maps.summarise_cases`), so a notebook or the dashboard
+can use either. The engines only aggregate; the small results are named,
+sorted and shaped here, in one place for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import pandas as pd
+
+from knelpunt.mining.maps import EDGE_COLUMNS, VARIANT_COLUMNS, ProcessMap
+from knelpunt.mining.projection import EventTable
+from knelpunt.worktime import WorkCalendar
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from knelpunt.engine.backends import Engine
+
+__all__ = ["RelationalResult", "compute_relational"]
+
+_US: Final = 1_000_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class RelationalResult:
+    """The process map, the variants and the case table of one log, from one engine.
+
+    Attributes:
+        process_map: as :func:`knelpunt.discover_map` gives it (event level).
+        variants: as :func:`knelpunt.list_variants` gives them.
+        cases: as :func:`knelpunt.summarise_cases` gives it, in the order the cases
+            were first recorded.
+        engine: the engine that computed them, ``"duckdb"`` or ``"spark"``.
+    """
+
+    process_map: ProcessMap
+    variants: pd.DataFrame
+    cases: pd.DataFrame
+    engine: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """The map's edges (see :attr:`process_map`)."""
+        return self.process_map.edges
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p>Computed on {self.engine}: {self.process_map.events:,} events of "
+            f"{self.process_map.cases:,} cases, {len(self.process_map.edges)} paths, "
+            f"{len(self.variants):,} variants; the most frequent variants:</p>"
+        )
+        shown = self.variants.head(10).assign(activities=lambda v: v["activities"].map(" → ".join))
+        return head + shown.to_html(index=False, float_format="{:,.0f}".format)
+
+
+def compute_relational(
+    events: EventTable | str | Path | None = None,
+    *,
+    table: str | None = None,
+    engine: Engine = "duckdb",
+    spark: Any = None,
+    calendar: WorkCalendar | None = None,
+) -> RelationalResult:
+    """The process map, variants and case table, computed by DuckDB or Apache Spark.
+
+    The definitions are written once (Ibis expressions) and are those of
+    :func:`knelpunt.discover_map`, :func:`knelpunt.list_variants` and
+    :func:`knelpunt.summarise_cases`, which compute the same numbers in memory and
+    faster for one machine; this is the way to run them where the events live, on
+    Spark for logs beyond one machine.
+
+    Args:
+        events: an event table (:func:`knelpunt.load_events`), or the path of a Parquet
+            file or of a folder of them (``knelpunt export --format parquet
+            --partition-by ...`` writes one), in the columns :func:`knelpunt.export_log`
+            writes, with ``knelpunt:position``.
+        table: instead of ``events``, a table or view of the Spark session, in the same
+            columns.
+        engine: ``"duckdb"`` (in this process) or ``"spark"``.
+        spark: the SparkSession to use; default the active one, else a new local one.
+        calendar: count durations in working time (event tables only).
+
+    Returns:
+        The map, the variants and the case table.
+
+    Raises:
+        EngineError: Spark was asked for and pyspark or Java is missing, Spark does not
+            start, or the named table is not there.
+        MappingError: a Parquet input without the columns needed, or a table name
+            with engine ``"duckdb"``.
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo")
+        ...     events = kp.load_events(store)
+        >>> found = kp.compute_relational(events)  # engine="spark" runs it on Spark
+        >>> found.process_map.cases, int(found.process_map.edges["count"].sum())
+        (3, 12)
+        >>> found.variants["cases"].tolist(), found.engine
+        ([3], 'duckdb')
+
+    .. versionadded:: 0.1
+    """
+    from knelpunt.engine import definitions as d
+    from knelpunt.engine.backends import open_backend
+
+    with open_backend(engine, spark=spark) as backend:
+        relation = backend.events(events, table=table, calendar=calendar)
+        edges = backend.run(d.edges(relation))
+        activities = backend.run(d.activity_counts(relation))
+        with backend.kept(d.per_case(relation)) as per_case:
+            numbered = d.variants(per_case)
+            variants = backend.run(numbered)
+            starts = backend.run(d.start_activities(numbered))
+            ends = backend.run(d.end_activities(numbered))
+            cases = backend.run(d.case_table(per_case, numbered))
+    case_table = _case_table(cases, working=calendar is not None)
+    process_map = ProcessMap(
+        edges=_edges(edges),
+        activities=_activities(activities),
+        start_activities=_counted(starts),
+        end_activities=_counted(ends),
+        events=int(case_table["events"].sum()),
+        cases=len(case_table),
+        calendar=calendar,
+    )
+    return RelationalResult(
+        process_map=process_map,
+        variants=_variants(variants, total=len(case_table)),
+        cases=case_table,
+        engine=backend.engine,
+    )
+
+
+def _edges(rows: pa.Table) -> pd.DataFrame:
+    frame: pd.DataFrame = rows.to_pandas()[list(EDGE_COLUMNS)]
+    frame = frame.astype({"count": "int64", "cases": "int64"}).sort_values(
+        ["count", "source", "target"], ascending=[False, True, True]
+    )
+    return frame.reset_index(drop=True)
+
+
+def _activities(rows: pa.Table) -> pd.DataFrame:
+    frame: pd.DataFrame = rows.to_pandas()[["activity", "count", "cases"]]
+    frame = frame.astype({"count": "int64", "cases": "int64"}).sort_values(
+        ["count", "activity"], ascending=[False, True]
+    )
+    return frame.reset_index(drop=True)
+
+
+def _counted(rows: pa.Table) -> dict[str, int]:
+    pairs = zip(rows.column("activity").to_pylist(), rows.column("count").to_pylist(), strict=True)
+    return {str(a): int(n) for a, n in sorted(pairs, key=lambda item: (-item[1], item[0]))}
+
+
+def _variants(rows: pa.Table, *, total: int) -> pd.DataFrame:
+    if rows.num_rows == 0:
+        return pd.DataFrame(columns=list(VARIANT_COLUMNS))
+    frame = rows.to_pandas().sort_values("variant")
+    cases = frame["cases"].to_numpy(dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "variant": frame["variant"].to_numpy(dtype=np.int64),
+            "activities": [tuple(str(a) for a in trace) for trace in frame["trace"]],
+            "cases": cases,
+            "share": cases / total,
+            "mean_s": frame["mean_s"].to_numpy(dtype=float),
+            "median_s": frame["median_s"].to_numpy(dtype=float),
+            "min_s": frame["min_s"].to_numpy(dtype=float),
+            "max_s": frame["max_s"].to_numpy(dtype=float),
+        }
+    )
+
+
+def _case_table(rows: pa.Table, *, working: bool) -> pd.DataFrame:
+    frame = rows.to_pandas()
+    events = frame["events"].to_numpy(dtype=np.int64)
+    activities = frame["activities"].to_numpy(dtype=np.int64)
+    start = frame["start_us"].to_numpy(dtype=np.int64)
+    end = frame["end_us"].to_numpy(dtype=np.int64)
+    out = pd.DataFrame(
+        {
+            "source_id": frame["source_id"].to_numpy(dtype=np.int64),
+            "case_id": frame["case_id"].to_numpy(dtype=object),
+            "events": events,
+            "activities": activities,
+            "resources": frame["resources"].to_numpy(dtype=np.int64),
+            "handovers": frame["handovers"].to_numpy(dtype=np.int64),
+            "rework": events - activities,
+            "start": pd.to_datetime(start, unit="us", utc=True),
+            "end": pd.to_datetime(end, unit="us", utc=True),
+            "duration_s": (end - start) / _US,
+            "variant": frame["variant"].to_numpy(dtype=np.int64),
+        }
+    )
+    if working:
+        out.insert(10, "duration_work_s", frame["clock_us"].to_numpy(dtype=np.int64) / _US)
+    return out

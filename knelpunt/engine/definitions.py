@@ -1,0 +1,173 @@
+"""The map, variants and case table as Ibis expressions: one definition for every engine.
+
+Each function takes Ibis tables and returns an Ibis expression; nothing here
+connects to an engine or reads a file (see :mod:`knelpunt.engine.sources`).
+The input is the *events relation*, one row per event:
+
+========== ======= ==========================================================
+column     type    meaning
+========== ======= ==========================================================
+source_id  int64   the source the case belongs to (a case is a case id within
+                   a source)
+case_id    string  the case id
+activity   string  the activity
+resource   string  the resource, null when none
+time_us    int64   the time, UTC microseconds since the epoch
+position   int64   the store position: orders a case's events with one time
+seen       int64   per case the same for all its events' minimum: which case
+                   came first (the projection's case code, or the position)
+clock_us   int64   the clock durations are differences of: the time itself,
+                   or working time (:func:`knelpunt.mining.maps.working_clock`)
+========== ======= ==========================================================
+
+The definitions are those of :mod:`knelpunt.mining.maps` and
+:mod:`knelpunt.mining.relational`: a case's events are ordered by time, then
+position; an edge's duration is the next event's clock minus this one's;
+percentiles interpolate linearly; a variant's number ranks it by cases
+(descending), then by its first case.
+
+Spark has no ordered list aggregate (its ``collect_list`` ignores ``ORDER
+BY``, and Ibis refuses to compile one), so a trace is collected as
+(time, position, activity) triples and the list is sorted afterwards: the
+same order on every engine, without relying on how rows reach the aggregate.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import ibis
+import ibis.expr.types as ir
+
+__all__ = [
+    "EVENT_SCHEMA",
+    "activity_counts",
+    "case_table",
+    "edges",
+    "end_activities",
+    "per_case",
+    "start_activities",
+    "variants",
+]
+
+EVENT_SCHEMA: Final = ibis.schema(
+    {
+        "source_id": "int64",
+        "case_id": "string",
+        "activity": "string",
+        "resource": "string",
+        "time_us": "int64",
+        "position": "int64",
+        "seen": "int64",
+        "clock_us": "int64",
+    }
+)
+_CASE: Final = ("source_id", "case_id")
+_US: Final = 1e6
+
+
+def _in_case(events: ir.Table) -> ibis.expr.builders.LegacyWindowBuilder:
+    """A case's events in their order: time, then store position."""
+    return ibis.window(group_by=list(_CASE), order_by=[events.time_us, events.position])
+
+
+def edges(events: ir.Table) -> ir.Table:
+    """Per edge (source, target): count, cases, and mean, median, p90, min, max and total
+    duration in seconds (the map's :data:`~knelpunt.mining.maps.EDGE_COLUMNS`)."""
+    w = _in_case(events)
+    pairs = events.select(
+        *_CASE,
+        source=events.activity,
+        target=events.activity.lead().over(w),
+        duration_us=events.clock_us.lead().over(w) - events.clock_us,
+    )
+    pairs = pairs.filter(pairs.target.notnull())
+    d = pairs.duration_us
+    return pairs.group_by(["source", "target"]).aggregate(
+        count=pairs.count(),
+        cases=ibis.struct({"s": pairs.source_id, "c": pairs.case_id}).nunique(),
+        mean_s=d.mean() / _US,
+        median_s=d.quantile(0.5) / _US,
+        p90_s=d.quantile(0.9) / _US,
+        min_s=d.min() / _US,
+        max_s=d.max() / _US,
+        total_s=d.sum() / _US,
+    )
+
+
+def activity_counts(events: ir.Table) -> ir.Table:
+    """Per activity: its events (count) and the cases that have it."""
+    return events.group_by("activity").aggregate(
+        count=events.count(),
+        cases=ibis.struct({"s": events.source_id, "c": events.case_id}).nunique(),
+    )
+
+
+def per_case(events: ir.Table) -> ir.Table:
+    """Per case: events, distinct activities and resources, handovers (consecutive events
+    whose resources differ, both known), start and end time, clock span, which case came
+    first (``seen``) and the trace: its activities in order."""
+    previous = events.resource.lag().over(_in_case(events))
+    marked = events.mutate(
+        handover=(
+            events.resource.notnull() & previous.notnull() & (events.resource != previous)
+        ).cast("int64")
+    )
+    step = ibis.struct({"t": marked.time_us, "p": marked.position, "a": marked.activity})
+    cases = marked.group_by(list(_CASE)).aggregate(
+        events=marked.count(),
+        activities=marked.activity.nunique(),
+        resources=marked.resource.nunique(),
+        handovers=marked.handover.sum(),
+        start_us=marked.time_us.min(),
+        end_us=marked.time_us.max(),
+        clock_us=marked.clock_us.max() - marked.clock_us.min(),
+        seen=marked.seen.min(),
+        steps=step.collect(),
+    )
+    return cases.mutate(trace=cases.steps.sort().map(lambda s: s.a)).drop("steps")
+
+
+def variants(cases: ir.Table) -> ir.Table:
+    """Per variant (a trace): number, cases, and the mean, median, minimum and maximum of
+    its cases' clock spans in seconds; ``cases`` is :func:`per_case`."""
+    seconds = cases.clock_us / _US
+    grouped = cases.group_by("trace").aggregate(
+        cases=cases.count(),
+        first=cases.seen.min(),
+        mean_s=seconds.mean(),
+        median_s=seconds.median(),
+        min_s=seconds.min(),
+        max_s=seconds.max(),
+    )
+    number = ibis.row_number().over(order_by=[grouped.cases.desc(), grouped.first.asc()]) + 1
+    return grouped.mutate(variant=number.cast("int64")).drop("first")
+
+
+def case_table(cases: ir.Table, numbered: ir.Table) -> ir.Table:
+    """:func:`per_case` with each case's variant number from ``numbered`` (:func:`variants`),
+    in the order the cases came (``seen``)."""
+    joined = cases.join(numbered.select("trace", "variant"), "trace")
+    return joined.drop("trace").order_by([joined.seen, *_CASE])
+
+
+def _counted(numbered: ir.Table, at: ir.IntegerValue) -> ir.Table:
+    return (
+        numbered.group_by(activity=numbered.trace[at])
+        .aggregate(cases=numbered.cases.sum())
+        .rename(count="cases")
+    )
+
+
+def start_activities(numbered: ir.Table) -> ir.Table:
+    """Per activity, the cases that start with it (from :func:`variants`)."""
+    return _counted(numbered, ibis.literal(0))
+
+
+def end_activities(numbered: ir.Table) -> ir.Table:
+    """Per activity, the cases that end with it (from :func:`variants`).
+
+    The last element is indexed from the front: Ibis compiles a negative index
+    wrongly for Spark (``element_at(trace, -1 + 1)``).
+    """
+    return _counted(numbered, numbered.trace.length() - 1)
