@@ -301,13 +301,24 @@ def export(
             "shows it and does not run it.",
         ),
     ] = False,
+    partition_by: Annotated[
+        str | None,
+        typer.Option(
+            "--partition-by",
+            help="Write Parquet as a hive-partitioned folder, split by these, comma "
+            "separated: source, year, month, day (e.g. source,year,month); FILE is the "
+            "folder. Spark (engine spark) and DuckDB read it.",
+        ),
+    ] = None,
 ) -> None:
-    """Write events from the store to an XES, CSV, Excel or Parquet file.
+    """Write events from the store to an XES, CSV, Excel or Parquet file, or a Parquet
+    folder (--partition-by).
 
     In a CSV or Excel file, text a spreadsheet would run as a formula starts with an
     apostrophe (OWASP's advice against CSV injection); --keep-formulas writes it as it
     is. XES and Parquet keep every value.
     """
+    parts = tuple(p.strip() for p in partition_by.split(",") if p.strip()) if partition_by else ()
     with _open(store) as target:
         try:
             written = export_log(
@@ -316,6 +327,7 @@ def export(
                 format=file_format,
                 sources=source,
                 formulas="keep" if keep_formulas else "quote",
+                partition_by=parts,
             )
         except KnelpuntError as error:
             raise _fail(error) from error
@@ -323,7 +335,10 @@ def export(
             target,
             "export",
             target=Path(written).name,
-            details={"sources": list(source or [])},
+            details={
+                "sources": list(source or []),
+                **({"partition_by": list(parts)} if parts else {}),
+            },
         )
     out.print(f"Wrote {written}", highlight=False)
 

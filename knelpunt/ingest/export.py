@@ -22,7 +22,7 @@ import pandas as pd
 from knelpunt.errors import UnsupportedFormatError
 from knelpunt.events.store import EventStore
 from knelpunt.frames import to_pm4py_frame
-from knelpunt.schema import CASE_ID_KEY, CASE_PREFIX, TIMESTAMP_KEY
+from knelpunt.schema import CASE_ID_KEY, CASE_PREFIX, SOURCE_KEY, TIMESTAMP_KEY
 
 __all__ = ["export_log", "export_table", "neutralise_formulas"]
 
@@ -31,6 +31,9 @@ __all__ = ["export_log", "export_table", "neutralise_formulas"]
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 # Rows of an Excel worksheet, the header included.
 _EXCEL_ROWS: Final = 1_048_576
+
+# What a partitioned Parquet export can be split by (see export_log's partition_by).
+PARTITIONS: Final = ("source", "year", "month", "day")
 
 # Dates inside attributes are stored as this ISO form (see convert.encode_rows).
 _STORED_DATE: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
@@ -141,8 +144,9 @@ def export_log(
     format: str | None = None,
     sources: Sequence[int] | None = None,
     formulas: Literal["quote", "keep"] = "quote",
+    partition_by: Sequence[str] = (),
 ) -> Path:
-    """Write events of the store to a file.
+    """Write events of the store to a file, or to a partitioned Parquet dataset.
 
     Args:
         store: the store to read.
@@ -157,13 +161,21 @@ def export_log(
             ``keep`` writes every value as it is, for programs (then a round trip is
             exact; in an Excel file such text is a text cell, not a formula). XES and
             Parquet are not spreadsheets and keep every value.
+        partition_by: with Parquet, write a dataset instead of one file: ``path`` is a
+            folder with one subfolder per value, hive style (``source=1/year=2025/
+            month=3/part-0.parquet``), the layout Spark and DuckDB read and prune
+            best. Partition by ``source``, ``year``, ``month`` or ``day`` (of the UTC
+            time), in the order given. The files also hold ``knelpunt:source`` and
+            ``knelpunt:position`` (the store position, which orders a case's events
+            with the same time), so :func:`knelpunt.compute_relational` can read them.
 
     Returns:
-        The path written.
+        The path written (the folder, for a dataset).
 
     Raises:
-        UnsupportedFormatError: an unknown format, or more events than an Excel sheet
-            holds.
+        UnsupportedFormatError: an unknown format, more events than an Excel sheet
+            holds, or ``partition_by`` with another format than Parquet or an unknown
+            partition.
 
     Example:
         >>> import pathlib, tempfile
@@ -178,6 +190,13 @@ def export_log(
         ('demo.csv', 15, 3)
     """
     target = Path(path)
+    if partition_by:
+        if (format or "parquet").lower() != "parquet":
+            raise UnsupportedFormatError(
+                f"Only Parquet is written partitioned, not {format!r}; pass format='parquet'."
+            )
+        frame = to_pm4py_frame(store.iter_events(sources=sources), positions=True)
+        return _write_dataset(frame, target, partition_by)
     kind = (format or _suffix_format(target)).lower()
     frame = to_pm4py_frame(store.iter_events(sources=sources), positions=False)
     if kind == "csv":
@@ -206,6 +225,49 @@ def export_log(
     else:
         raise UnsupportedFormatError(f"Cannot export to {kind!r}; use xes, csv, xlsx or parquet.")
     return target
+
+
+def _write_dataset(frame: pd.DataFrame, folder: Path, partition_by: Sequence[str]) -> Path:
+    """A hive-partitioned Parquet dataset of the events (see :func:`export_log`)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    unknown = [p for p in partition_by if p not in PARTITIONS]
+    if unknown:
+        raise UnsupportedFormatError(
+            f"Cannot partition by {unknown[0]!r}; choose from {', '.join(PARTITIONS)}."
+        )
+    clash = [p for p in partition_by if p in frame.columns]
+    if clash:
+        raise UnsupportedFormatError(
+            f"The events have an attribute {clash[0]!r}, the name of a partition; "
+            "partition by the others."
+        )
+    if folder.exists() and any(folder.iterdir()):
+        raise UnsupportedFormatError(
+            f"{folder} is not empty; write a partitioned export to a new or empty folder."
+        )
+    times = frame[TIMESTAMP_KEY].dt.tz_convert("UTC")
+    derived = {
+        "source": frame[SOURCE_KEY].astype("int64"),
+        "year": times.dt.year.astype("int32"),
+        "month": times.dt.month.astype("int32"),
+        "day": times.dt.day.astype("int32"),
+    }
+    table = pa.Table.from_pandas(
+        frame.assign(**{p: derived[p] for p in partition_by}), preserve_index=False
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    ds.write_dataset(
+        table,
+        folder,
+        format="parquet",
+        partitioning=list(partition_by),
+        partitioning_flavor="hive",
+        basename_template="part-{i}.parquet",
+        existing_data_behavior="overwrite_or_ignore",
+    )
+    return folder
 
 
 def _suffix_format(path: Path) -> str:
