@@ -66,6 +66,15 @@ _CASE: Final = ("source_id", "case_id")
 _US: Final = 1e6
 
 
+def _seconds(micros: ir.NumericValue) -> ir.FloatingValue:
+    """Microseconds as seconds, in double precision on every engine.
+
+    The cast comes first: Spark reads the literal ``1000000.0`` as a decimal, and a
+    long divided by a decimal stays a decimal there.
+    """
+    return micros.cast("float64") / _US
+
+
 def _in_case(events: ir.Table) -> ibis.expr.builders.LegacyWindowBuilder:
     """A case's events in their order: time, then store position."""
     return ibis.window(group_by=list(_CASE), order_by=[events.time_us, events.position])
@@ -86,12 +95,12 @@ def edges(events: ir.Table) -> ir.Table:
     return pairs.group_by(["source", "target"]).aggregate(
         count=pairs.count(),
         cases=ibis.struct({"s": pairs.source_id, "c": pairs.case_id}).nunique(),
-        mean_s=d.mean() / _US,
-        median_s=d.quantile(0.5) / _US,
-        p90_s=d.quantile(0.9) / _US,
-        min_s=d.min() / _US,
-        max_s=d.max() / _US,
-        total_s=d.sum() / _US,
+        mean_s=_seconds(d.mean()),
+        median_s=_seconds(d.quantile(0.5)),
+        p90_s=_seconds(d.quantile(0.9)),
+        min_s=_seconds(d.min()),
+        max_s=_seconds(d.max()),
+        total_s=_seconds(d.sum()),
     )
 
 
@@ -131,7 +140,7 @@ def per_case(events: ir.Table) -> ir.Table:
 def variants(cases: ir.Table) -> ir.Table:
     """Per variant (a trace): number, cases, and the mean, median, minimum and maximum of
     its cases' clock spans in seconds; ``cases`` is :func:`per_case`."""
-    seconds = cases.clock_us / _US
+    seconds = _seconds(cases.clock_us)
     grouped = cases.group_by("trace").aggregate(
         cases=cases.count(),
         first=cases.seen.min(),
