@@ -11,6 +11,8 @@ import gzip
 import io
 import math
 import re
+import shutil
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -257,16 +259,25 @@ def _write_dataset(frame: pd.DataFrame, folder: Path, partition_by: Sequence[str
     table = pa.Table.from_pandas(
         frame.assign(**{p: derived[p] for p in partition_by}), preserve_index=False
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    ds.write_dataset(
-        table,
-        folder,
-        format="parquet",
-        partitioning=list(partition_by),
-        partitioning_flavor="hive",
-        basename_template="part-{i}.parquet",
-        existing_data_behavior="overwrite_or_ignore",
-    )
+    # Written beside it first, then moved into place: a failure leaves no half dataset.
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        ds.write_dataset(
+            table,
+            scratch,
+            format="parquet",
+            partitioning=list(partition_by),
+            partitioning_flavor="hive",
+            basename_template="part-{i}.parquet",
+            existing_data_behavior="overwrite_or_ignore",
+        )
+        if folder.exists():
+            folder.rmdir()  # empty, checked above
+        scratch.rename(folder)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     return folder
 
 

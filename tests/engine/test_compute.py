@@ -80,3 +80,26 @@ def test_without_java_spark_says_how_to_install(
     with pytest.raises(EngineError, match="needs Java") as caught:
         kp.compute_relational(kp.load_events(store), engine="spark")
     assert "Java 17 or newer" in str(caught.value)
+
+
+def test_a_failed_partitioned_export_leaves_nothing(
+    store: kp.EventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dataset is written beside its folder and moved into place: a failure half-way
+    leaves neither the folder nor a scratch copy; a later export writes it whole."""
+    import pyarrow.dataset as ds
+
+    real = ds.write_dataset
+
+    def fail_half_way(table: object, folder: object, **options: object) -> None:
+        real(table, folder, **options)  # type: ignore[arg-type]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ds, "write_dataset", fail_half_way)
+    with pytest.raises(OSError, match="No space left"):
+        kp.export_log(store, tmp_path / "events", partition_by=("source",))
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(ds, "write_dataset", real)
+    written = kp.export_log(store, tmp_path / "events", partition_by=("source",))
+    assert [p.name for p in tmp_path.iterdir()] == ["events"]
+    assert len(kp.compute_relational(written).cases) == 12
