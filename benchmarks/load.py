@@ -33,8 +33,9 @@ so its results are computed (a server that has been running), then ``--clients``
 threads replay page loads, page after page, each request waiting for the previous
 one. A request answered other than 200 or 204 is an error.
 
-*Logging in*: :func:`login` returns the headers a client sends with every request. In
-the local mode (no login) it returns none; with login it is the one place to change.
+*Logging in*: :func:`login` returns the headers a client sends with every request: in
+the local mode (no log-in) its session cookie and CSRF header; with log-in it is the
+one place to change.
 """
 
 from __future__ import annotations
@@ -90,18 +91,25 @@ def _say(message: str) -> None:
 
 
 def login(base_url: str) -> dict[str, str]:
-    """The headers every client sends: none in the local mode, which has no login.
+    """The headers every client sends: the session cookie and the CSRF header.
 
     Each client calls it once, before its first request (and the recording and the
-    warm-up once more). With login and roles (issue 9, part 2) it signs a load-test
-    user in and returns the session cookie and CSRF header, e.g.::
-
-        answer = urllib3.request("POST", f"{base_url}/login", fields={...})
-        cookie = answer.headers["Set-Cookie"].split(";", 1)[0]
-        return {"Cookie": cookie, "X-CSRFToken": ...}
+    warm-up once more). The local mode has no log-in, but every POST to the dashboard
+    carries the CSRF token (Flask-WTF's, issue 9): the first page sets the session
+    and the ``_csrf_token`` cookie, whose value goes back as ``X-CSRFToken``, as
+    Dash's renderer sends it.
     """
-    del base_url  # used once the dashboard has a login
-    return {}
+    import urllib.request
+
+    from dashboards.security import CSRF_COOKIE
+
+    with urllib.request.urlopen(base_url + "/", timeout=60) as answer:
+        cookies = [c.split(";", 1)[0] for c in answer.headers.get_all("Set-Cookie") or []]
+    headers = {"Cookie": "; ".join(cookies)} if cookies else {}
+    token = next((c.split("=", 1)[1] for c in cookies if c.startswith(f"{CSRF_COOKIE}=")), None)
+    if token:
+        headers["X-CSRFToken"] = token
+    return headers
 
 
 # -- measuring helpers --------------------------------------------------------------------
@@ -330,8 +338,9 @@ def dashboard_server(store: Path) -> Iterator[str]:
         child.wait(timeout=30)
 
 
-def record_page_loads(base: str, headers: Mapping[str, str]) -> dict[str, list[Recorded]]:
-    """The requests Chromium sends to load each page (scripts and styles left out)."""
+def record_page_loads(base: str) -> dict[str, list[Recorded]]:
+    """The requests Chromium sends to load each page (scripts and styles left out), in a
+    session of its own (the replaying clients send theirs, see :func:`login`)."""
     from playwright.sync_api import sync_playwright
 
     from dashboards.browser import CHROMIUM, CHROMIUM_ARGS
@@ -343,7 +352,7 @@ def record_page_loads(base: str, headers: Mapping[str, str]) -> dict[str, list[R
         )
         try:
             for path in PAGES:
-                context = browser.new_context(extra_http_headers=dict(headers))
+                context = browser.new_context()
                 page = context.new_page()
                 seen: list[Recorded] = []
                 last = [time.monotonic()]
@@ -416,7 +425,7 @@ def dashboard_part(*, clients: int, duration: float, requests: int) -> dict[str,
         events = sum(source.event_count for source in opened.sources())
     with dashboard_server(store) as base:
         headers = login(base)
-        loads = record_page_loads(base, headers)
+        loads = record_page_loads(base)
         port = urlsplit(base).port
         assert port is not None
         # Before the clock: each page once, so the pages' results are computed.
