@@ -882,8 +882,10 @@ def markdown(run: Run, args: argparse.Namespace) -> str:
         "the callbacks' answers together.",
         "",
         "*Restarted*: at the end of the run, the dashboard started again in a process "
-        "of its own (`knelpunt-dashboard --no-warm`: no warm-up, nothing in memory; "
-        f"it answered {run.restart_s:.1f} s after its start), each page's first visit "
+        "of its own (`knelpunt-dashboard --no-warm`: no warm-up, no result in memory; "
+        "at start it reads back the events' projection and the store-wide facts kept "
+        f"on disk, in the background; it answered {run.restart_s:.1f} s after its "
+        "start), each page's first visit "
         "in a new browser context: the workspace reads the projection and the "
         "results this run kept on disk beside the store (`k.db.knelpunt-cache`, "
         "removed before the cold visits) instead of computing them.",

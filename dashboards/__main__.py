@@ -104,8 +104,10 @@ def serve(
         secure_cookies=secure_cookies,
         proxies=proxies,
     )
+    workspace = app.server.config["KNELPUNT_WORKSPACE"]
+    # The events and the facts every page needs, read back at once (also with --no-warm).
+    workspace.prime()
     if warm:
-        workspace = app.server.config["KNELPUNT_WORKSPACE"]
         workspace.warm(profile=profile)
         # And again whenever the store moves on, whoever records in it.
         workspace.watch(profile=profile)

@@ -751,6 +751,28 @@ class Workspace:
                     if kept.get(("warming",), retry=True) == mine:
                         kept.delete(("warming",), retry=True)
 
+    def prime(self) -> threading.Thread:
+        """Read in a background thread what every page needs first: the events of all
+        sources and the store-wide facts (kept on disk: read back and caught up in a
+        fraction of a second), and Plotly's figure template (loaded at its first use),
+        so that a restarted server's first visitor does not wait for them."""
+
+        def run() -> None:
+            try:
+                import plotly.graph_objects as go
+
+                from knelpunt.reports.figures import house_style
+
+                house_style(go.Figure())
+                self.events(None)
+                self._facts()
+            except Exception:  # the page that needs them will show the failure
+                _log.warning("dashboard: reading the store at start failed", exc_info=True)
+
+        thread = threading.Thread(target=run, name="knelpunt-prime", daemon=True)
+        thread.start()
+        return thread
+
     def watch(
         self,
         *,

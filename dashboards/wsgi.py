@@ -45,5 +45,6 @@ server = app.server
 # Each worker process looks at the store and warms up when it moves on; the results
 # are kept on the disk the workers share, and one worker warms at a time.
 _workspace = server.config["KNELPUNT_WORKSPACE"]
+_workspace.prime()
 _workspace.warm()
 _workspace.watch()

@@ -391,3 +391,19 @@ def test_one_worker_warms_at_a_time(tmp_path: Path) -> None:
     assert ("warming",) not in busy._disk  # the mark is taken away when done
     busy.close()
     other.close()
+
+
+def test_priming_reads_what_every_page_needs_first(tmp_path: Path) -> None:
+    """At start (also with --no-warm) the events and the store-wide facts are read in
+    the background, so the first visitor does not wait for them; no result is computed."""
+    path = str(tmp_path / "k.db")
+    log = make_log(cases=7, seed=2).assign(**{"org:group": "Wijkteam Noord"})
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, log, name="export", privacy="off")
+    ws = Workspace(path)
+    ws.prime().join(timeout=60)
+    assert ws._tables[None].n_cases == 7
+    assert ws._latest_facts is not None
+    assert set(ws._latest_facts.groups.values()) == {"Wijkteam Noord"}
+    assert not [k for k in ws._results if k[0] != "facts"]
+    ws.close()
