@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from knelpunt.mining.maps import EDGE_COLUMNS, VARIANT_COLUMNS, ProcessMap
+from knelpunt.mining.maps import EDGE_COLUMNS, VARIANT_COLUMNS, ProcessMap, case_frame
 from knelpunt.mining.projection import EventTable
 from knelpunt.worktime import WorkCalendar
 
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     from knelpunt.engine.backends import Engine
 
 __all__ = ["RelationalResult", "compute_relational"]
-
-_US: Final = 1_000_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,25 +185,10 @@ def _variants(rows: pa.Table, *, total: int) -> pd.DataFrame:
 
 def _case_table(rows: pa.Table, *, working: bool) -> pd.DataFrame:
     frame = rows.to_pandas()
-    events = frame["events"].to_numpy(dtype=np.int64)
-    activities = frame["activities"].to_numpy(dtype=np.int64)
-    start = frame["start_us"].to_numpy(dtype=np.int64)
-    end = frame["end_us"].to_numpy(dtype=np.int64)
-    out = pd.DataFrame(
-        {
-            "source_id": frame["source_id"].to_numpy(dtype=np.int64),
-            "case_id": frame["case_id"].to_numpy(dtype=object),
-            "events": events,
-            "activities": activities,
-            "resources": frame["resources"].to_numpy(dtype=np.int64),
-            "handovers": frame["handovers"].to_numpy(dtype=np.int64),
-            "rework": events - activities,
-            "start": pd.to_datetime(start, unit="us", utc=True),
-            "end": pd.to_datetime(end, unit="us", utc=True),
-            "duration_s": (end - start) / _US,
-            "variant": frame["variant"].to_numpy(dtype=np.int64),
-        }
+    return case_frame(
+        frame,
+        source_id=frame["source_id"].to_numpy(dtype=np.int64),
+        case_id=frame["case_id"].to_numpy(dtype=object),
+        variant=frame["variant"].to_numpy(dtype=np.int64),
+        working=working,
     )
-    if working:
-        out.insert(10, "duration_work_s", frame["clock_us"].to_numpy(dtype=np.int64) / _US)
-    return out

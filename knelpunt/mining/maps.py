@@ -530,3 +530,39 @@ def list_variants(table: EventTable, *, calendar: WorkCalendar | None = None) ->
             "max_s": grouped["max_s"].to_numpy(),
         }
     )
+
+
+def case_frame(
+    cases: pd.DataFrame,
+    *,
+    source_id: np.ndarray,
+    case_id: np.ndarray,
+    variant: np.ndarray,
+    working: bool,
+) -> pd.DataFrame:
+    """The case table (:func:`~knelpunt.mining.maps.summarise_cases`'s columns) from an
+    engine's per-case rows (``events``, ``activities``, ``resources``, ``handovers``,
+    ``start_us``, ``end_us`` and, when ``working``, ``clock_us``) and each case's ids
+    and variant number: one shape for every engine."""
+    events = cases["events"].to_numpy(dtype=np.int64)
+    activities = cases["activities"].to_numpy(dtype=np.int64)
+    start = cases["start_us"].to_numpy(dtype=np.int64)
+    end = cases["end_us"].to_numpy(dtype=np.int64)
+    frame = pd.DataFrame(
+        {
+            "source_id": source_id,
+            "case_id": case_id,
+            "events": events,
+            "activities": activities,
+            "resources": cases["resources"].to_numpy(dtype=np.int64),
+            "handovers": cases["handovers"].to_numpy(dtype=np.int64),
+            "rework": events - activities,
+            "start": pd.to_datetime(start, unit="us", utc=True),
+            "end": pd.to_datetime(end, unit="us", utc=True),
+            "duration_s": (end - start) / 1e6,
+            "variant": variant,
+        }
+    )
+    if working:
+        frame.insert(10, "duration_work_s", cases["clock_us"].to_numpy(dtype=np.int64) / 1e6)
+    return frame

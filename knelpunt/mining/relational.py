@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from knelpunt.mining.maps import EDGE_COLUMNS, ProcessMap, working_clock
+from knelpunt.mining.maps import EDGE_COLUMNS, ProcessMap, case_frame, working_clock
 from knelpunt.mining.projection import EventTable
 from knelpunt.worktime import WorkCalendar
 
@@ -166,28 +166,13 @@ def summarise_cases_sql(table: EventTable, *, calendar: WorkCalendar | None = No
         cases = _query(connection, 'SELECT * FROM per_case ORDER BY "case"')
     number = {tuple(t): int(v) for t, v in zip(variants["trace"], variants["variant"], strict=True)}
     codes = cases["case"].to_numpy(dtype=np.int64)
-    events = cases["events"].to_numpy(dtype=np.int64)
-    activities = cases["activities"].to_numpy(dtype=np.int64)
-    start = cases["start_us"].to_numpy(dtype=np.int64)
-    end = cases["end_us"].to_numpy(dtype=np.int64)
-    frame = pd.DataFrame(
-        {
-            "source_id": table.case_sources[codes],
-            "case_id": table.case_ids[codes],
-            "events": events,
-            "activities": activities,
-            "resources": cases["resources"].to_numpy(dtype=np.int64),
-            "handovers": cases["handovers"].to_numpy(dtype=np.int64),
-            "rework": events - activities,
-            "start": pd.to_datetime(start, unit="us", utc=True),
-            "end": pd.to_datetime(end, unit="us", utc=True),
-            "duration_s": (end - start) / 1e6,
-            "variant": [number[tuple(t)] for t in cases["trace"]],
-        }
+    return case_frame(
+        cases,
+        source_id=table.case_sources[codes],
+        case_id=table.case_ids[codes],
+        variant=np.array([number[tuple(t)] for t in cases["trace"]], dtype=np.int64),
+        working=calendar is not None,
     )
-    if calendar is not None:
-        frame.insert(10, "duration_work_s", cases["clock_us"].to_numpy(dtype=np.int64) / 1e6)
-    return frame
 
 
 def list_variants_sql(table: EventTable, *, calendar: WorkCalendar | None = None) -> pd.DataFrame:
