@@ -36,7 +36,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from xml.etree import ElementTree
 
 import pandas as pd
@@ -177,24 +177,43 @@ def _counts(variants: pd.DataFrame) -> Counter[tuple[str, ...]]:
     return counts
 
 
+class HasVariants(Protocol):
+    """Anything carrying a variants frame, as :class:`knelpunt.RelationalResult` does."""
+
+    @property
+    def variants(self) -> pd.DataFrame:
+        """One row per variant: ``activities`` (a tuple) and ``cases``."""
+        ...
+
+
 def discover_model(
-    table: EventTable,
+    table: EventTable | HasVariants | pd.DataFrame,
     *,
     noise: float = 0.2,
     lifecycles: Collection[str] | None = COMPLETIONS,
 ) -> ProcessModel:
     """A process model of the events, by pm4py's inductive miner on their variants.
 
+    The miner only needs each variant and its number of cases, so the variants may
+    also be computed elsewhere: by :func:`knelpunt.compute_relational` on Spark for a
+    log of hundreds of millions of events, whose variants fit in memory. Then this
+    step costs what the variants cost, not the events.
+
     Args:
         table: the events (filter first with :func:`~knelpunt.filter_events` to
-            model, e.g., the variants covering 80% of the cases).
+            model, e.g., the variants covering 80% of the cases); or the variants
+            with their counts: a :class:`~knelpunt.RelationalResult` or a frame with
+            the columns ``activities`` (a sequence of activity names) and ``cases``.
         noise: the infrequent-behaviour threshold of IMf (0 <= noise < 1); 0 is
             the plain inductive miner, whose model fits every case.
         lifecycles: model only events with these lifecycle transitions (and
-            events without one); None models every event.
+            events without one); None models every event. For event tables only:
+            variants computed elsewhere are modelled as they are (the engines count
+            every event, so compute them on completions to model completions).
 
     Raises:
-        ModelError: the table has no events to model, or ``noise`` is outside 0-1.
+        ModelError: the table has no events to model, ``noise`` is outside 0-1, or a
+            variants frame lacks ``activities`` or ``cases``.
 
     Example:
         >>> import knelpunt as kp
@@ -207,12 +226,17 @@ def discover_model(
     """
     if not 0.0 <= noise < 1.0:
         raise ModelError(f"noise must be at least 0 and below 1, not {noise}.")
-    used, variants = traces(table, lifecycles=lifecycles)
+    filters: tuple[str, ...] = ()
+    if isinstance(table, EventTable):
+        used, variants = traces(table, lifecycles=lifecycles)
+        filters = used.filters
+    else:
+        variants = _given_variants(table)
     counts = _counts(variants)
     if not counts:
         raise ModelError(
             "There are no events to model"
-            + (f" (after the filters: {'; '.join(used.filters)})" if used.filters else "")
+            + (f" (after the filters: {'; '.join(filters)})" if filters else "")
             + ". Record a log first, or widen the filters."
         )
     from pm4py.algo.discovery.inductive.dtypes.im_ds import IMDataStructureUVCL
@@ -235,6 +259,26 @@ def discover_model(
         tree=tree,
         origin=f"{name} on {_plural(len(counts), 'variant')} of {_plural(cases, 'case')}",
     )
+
+
+def _given_variants(given: HasVariants | pd.DataFrame) -> pd.DataFrame:
+    """The variants frame of a result of the engines, or the frame itself, checked."""
+    frame = given if isinstance(given, pd.DataFrame) else getattr(given, "variants", None)
+    if not isinstance(frame, pd.DataFrame):
+        raise ModelError(
+            f"Cannot model a {type(given).__name__}: pass an event table "
+            "(kp.load_events), a result of kp.compute_relational, or its variants frame."
+        )
+    missing = [c for c in ("activities", "cases") if c not in frame.columns]
+    if missing:
+        raise ModelError(
+            f"The variants have no column {missing[0]!r} (columns: "
+            f"{', '.join(map(str, frame.columns))}). Pass kp.compute_relational(...).variants "
+            "or kp.list_variants(...): one row per variant, its activities and its cases."
+        )
+    if (frame["cases"] < 0).any():
+        raise ModelError("A variant has a negative number of cases; count cases from 0 up.")
+    return frame
 
 
 def read_model(path: str | Path) -> ProcessModel:

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -211,3 +212,23 @@ def test_cli_discover_writes_a_model(tmp_path: Path) -> None:
     assert checked.exit_code == 0, checked.output
     assert "fitness 1.000" in checked.output
     assert "100.0% of 12 cases fit" in checked.output
+
+
+class TestDiscoveryOnVariantCounts:
+    """The miner runs on variants counted elsewhere (an engine, a notebook)."""
+
+    def test_same_model_from_the_variants_frame(self, demo: kp.EventTable) -> None:
+        """kp.list_variants' frame, or an engine's result, gives the events' model."""
+        expected = kp.discover_model(demo, noise=0.0, lifecycles=None)
+        for given in (kp.list_variants(demo), kp.compute_relational(demo)):
+            model = kp.discover_model(given, noise=0.0)
+            assert (model.tree, model.origin) == (expected.tree, expected.origin)
+
+    def test_a_frame_without_counts_is_refused(self) -> None:
+        """A variants frame must say how many cases follow each variant."""
+        with pytest.raises(ModelError, match=r"no column 'cases'.*kp\.list_variants"):
+            kp.discover_model(pd.DataFrame({"activities": [("a", "b")]}))
+        with pytest.raises(ModelError, match="no events to model"):
+            kp.discover_model(pd.DataFrame({"activities": [], "cases": []}))
+        with pytest.raises(ModelError, match="Cannot model a str"):
+            kp.discover_model("events.parquet")  # type: ignore[arg-type]
