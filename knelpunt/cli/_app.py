@@ -10,8 +10,9 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -40,6 +41,9 @@ from knelpunt.mining.filters import filter_events
 from knelpunt.mining.projection import EventTable, load_events
 from knelpunt.profile import Profile, read_profile
 from knelpunt.worktime import WorkCalendar, read_calendar
+
+if TYPE_CHECKING:
+    from knelpunt.engine import RelationalResult
 
 app = typer.Typer(
     name="knelpunt",
@@ -233,6 +237,16 @@ _FILTER_OPTIONS: dict[str, object] = {
 }
 
 
+_FILTER_FLAGS: dict[str, str] = {
+    "since": "--from",
+    "until": "--until",
+    "window": "--window",
+    "where": "--where",
+    "coverage": "--coverage",
+    "activity_share": "--activity-share",
+}
+
+
 def with_filters(command: Callable[..., None]) -> Callable[..., None]:
     """Give an analysis command the filter options once: the command declares a
     ``filters: Filters`` parameter and receives them there."""
@@ -291,6 +305,113 @@ def _filtered(url: str, sources: list[int] | None, filters: Filters) -> EventTab
         )
     except KnelpuntError as error:
         raise _fail(error) from error
+
+
+class EngineName(StrEnum):
+    """Where ``--engine`` computes the map, the variants and the case table."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    EngineName | None,
+    typer.Option(
+        "--engine",
+        help="Compute on this engine (the same definitions): duckdb in this process, or "
+        "spark (the active Spark session, else a local one; pip install 'knelpunt[spark]' "
+        "and Java 17+). Default: in memory, or duckdb for --parquet, spark for --table.",
+    ),
+]
+ParquetOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--parquet",
+        help="Analyse this Parquet file or folder instead of the store: what "
+        "'knelpunt export --format parquet --partition-by source,year,month' writes.",
+    ),
+]
+SparkTableOption = Annotated[
+    str | None,
+    typer.Option(
+        "--table",
+        help="Analyse this table of the Spark session instead of the store "
+        "(in the columns knelpunt export writes); implies --engine spark.",
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInput:
+    """What an analysis command computes on an engine: events of the store (filtered
+    first) or a Parquet path or Spark table, which the store's filters do not reach."""
+
+    engine: EngineName | None = None
+    parquet: Path | None = None
+    table: str | None = None
+
+    @property
+    def used(self) -> bool:
+        """Whether the command goes through :func:`knelpunt.compute_relational`."""
+        return self.engine is not None or self.parquet is not None or self.table is not None
+
+    @property
+    def outside_store(self) -> bool:
+        """Whether the events come from a Parquet path or a Spark table."""
+        return self.parquet is not None or self.table is not None
+
+
+def _relational(
+    chosen: EngineInput,
+    *,
+    url: str,
+    sources: list[int] | None,
+    filters: Filters,
+    calendar: WorkCalendar | None = None,
+    lifecycles: tuple[str, ...] | None = None,
+) -> tuple[RelationalResult, tuple[str, ...]]:
+    """The map, variants and case table on the chosen engine, and the filters said.
+
+    Events of the store are filtered in memory first, as the other commands do; a
+    Parquet path or Spark table is read as it is, so filters, ``--source`` and working
+    time are refused there with what to do instead.
+    """
+    from knelpunt.engine import compute_relational
+
+    if chosen.parquet is not None and chosen.table is not None:
+        raise typer.BadParameter(
+            "give --parquet or --table, not both: they are two places the events can be.",
+            param_hint="'--table'",
+        )
+    engine = chosen.engine or (EngineName.spark if chosen.table else EngineName.duckdb)
+    if chosen.outside_store:
+        given = [
+            _FILTER_FLAGS[n] for n, v in asdict(filters).items() if v != getattr(NO_FILTERS, n)
+        ]
+        if sources:
+            given.insert(0, "--source")
+        if calendar is not None:
+            given.append("working time (--working-time, --calendar, --profile)")
+        if lifecycles is not None:
+            given.append("completions only (pass --all-events: the engines count every event)")
+        if given:
+            raise typer.BadParameter(
+                f"{', '.join(given)} apply to the store's events, not on --parquet or "
+                "--table, which are read as they are. Filter before exporting (knelpunt "
+                "export --source ...), or analyse the store with --engine.",
+                param_hint="'--parquet' / '--table'",
+            )
+    try:
+        if chosen.outside_store:
+            found = compute_relational(chosen.parquet, table=chosen.table, engine=engine.value)
+            return found, ()
+        events = _filtered(url, sources, filters)
+        if lifecycles is not None:
+            events = filter_events(events, lifecycles=lifecycles)
+        found = compute_relational(events, engine=engine.value, calendar=calendar)
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    return found, events.filters
 
 
 def _calendar(

@@ -14,10 +14,14 @@ from rich.table import Table
 from knelpunt.cli._app import (
     NO_FILTERS,
     CalendarOption,
+    EngineInput,
+    EngineOption,
     Filters,
     JsonOption,
+    ParquetOption,
     ProfileOption,
     SourcesOption,
+    SparkTableOption,
     StoreOption,
     TopOption,
     WorkingOption,
@@ -27,11 +31,13 @@ from knelpunt.cli._app import (
     _filtered,
     _profile,
     _read_groups,
+    _relational,
     _resource_hours,
     app,
     out,
     with_filters,
 )
+from knelpunt.engine import RelationalResult
 from knelpunt.errors import FilterError, KnelpuntError
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.ingest.export import export_table
@@ -41,6 +47,7 @@ from knelpunt.mining.instances import pair_instances, summarise_activities
 from knelpunt.mining.maps import discover_map, list_variants
 from knelpunt.mining.models import COMPLETIONS, discover_model, export_model, read_model
 from knelpunt.mining.organisation import discover_handovers
+from knelpunt.mining.projection import EventTable
 
 
 @app.command("map")
@@ -67,17 +74,37 @@ def process_map(
             "start times: paths show the wait between steps, steps their processing time.",
         ),
     ] = False,
+    engine: EngineOption = None,
+    parquet: ParquetOption = None,
+    table: SparkTableOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The process map: which step follows which, how often, and how long it takes."""
+    """The process map: which step follows which, how often, and how long it takes.
+
+    With --engine, --parquet or --table the map is computed by DuckDB or Spark (the
+    same numbers), e.g. on a partitioned Parquet export too large for memory."""
     chosen = _profile(profile) if profile else None
     hours = _calendar(working_time, calendar, chosen)
-    events = _filtered(store, source, filters)
-    if instances:
-        own = _resource_hours(store, source, chosen, events)
-        found = discover_map(pair_instances(events, calendar=hours, resource_calendars=own))
+    on_engine = EngineInput(engine, parquet, table)
+    if on_engine.used:
+        if instances:
+            raise typer.BadParameter(
+                "activity instances are not computed on the engines yet: leave out "
+                "--engine/--parquet/--table to map instances in memory.",
+                param_hint="'--instances'",
+            )
+        result, said = _relational(
+            on_engine, url=store, sources=source, filters=filters, calendar=hours
+        )
+        found = result.process_map
     else:
-        found = discover_map(events, calendar=hours)
+        events = _filtered(store, source, filters)
+        said = events.filters
+        if instances:
+            own = _resource_hours(store, source, chosen, events)
+            found = discover_map(pair_instances(events, calendar=hours, resource_calendars=own))
+        else:
+            found = discover_map(events, calendar=hours)
     if paths < 1:
         found = simplify_map(found, paths=max(paths, 1e-9))
     if as_json:
@@ -90,7 +117,7 @@ def process_map(
                     "cases": found.cases,
                     "durations": "working time" if hours else "calendar time",
                     "notes": list(found.notes),
-                    "filters": list(events.filters),
+                    "filters": list(said),
                     "start_activities": found.start_activities,
                     "end_activities": found.end_activities,
                     "activities": found.activities.to_dict("records"),
@@ -104,8 +131,8 @@ def process_map(
         return
     items = "activity instances" if instances else "events"
     out.print(f"{found.events:,} {items} in {found.cases:,} cases.", highlight=False)
-    for said in events.filters:
-        out.print(f"Filter: {said}", highlight=False)
+    for filtered in said:
+        out.print(f"Filter: {filtered}", highlight=False)
     table_out = Table(
         "from",
         "to",
@@ -155,11 +182,19 @@ def variants(
     source: SourcesOption = None,
     filters: Filters = NO_FILTERS,
     top: TopOption = 10,
+    engine: EngineOption = None,
+    parquet: ParquetOption = None,
+    table: SparkTableOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The variants (distinct paths through the process), most frequent first."""
-    events = _filtered(store, source, filters)
-    found = list_variants(events)
+    """The variants (distinct paths through the process), most frequent first.
+
+    With --engine, --parquet or --table they are computed by DuckDB or Spark."""
+    on_engine = EngineInput(engine, parquet, table)
+    if on_engine.used:
+        found = _relational(on_engine, url=store, sources=source, filters=filters)[0].variants
+    else:
+        found = list_variants(_filtered(store, source, filters))
     shown = found if top == 0 else found.head(top)
     if as_json:
         records = shown.assign(activities=shown["activities"].map(list)).to_dict("records")
@@ -288,12 +323,27 @@ def discover(
     filters: Filters = NO_FILTERS,
     noise: NoiseOption = 0.2,
     all_events: AllEventsOption = False,
+    engine: EngineOption = None,
+    parquet: ParquetOption = None,
+    table: SparkTableOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Discover a process model (inductive miner) and write it as BPMN or PNML."""
-    events = _filtered(store, source, filters)
+    """Discover a process model (inductive miner) and write it as BPMN or PNML.
+
+    With --engine, --parquet or --table the variants are counted by DuckDB or Spark and
+    only they reach the miner: the model costs what the variants cost, not the events."""
+    lifecycles = None if all_events else COMPLETIONS
+    on_engine = EngineInput(engine, parquet, table)
+    if on_engine.used:
+        result, said = _relational(
+            on_engine, url=store, sources=source, filters=filters, lifecycles=lifecycles
+        )
+        given: EventTable | RelationalResult = result
+    else:
+        given = _filtered(store, source, filters)
+        said = given.filters
     try:
-        model = discover_model(events, noise=noise, lifecycles=None if all_events else COMPLETIONS)
+        model = discover_model(given, noise=noise, lifecycles=lifecycles)
         written = export_model(model, out_path)
     except KnelpuntError as error:
         raise _fail(error) from error
@@ -302,7 +352,7 @@ def discover(
         "origin": model.origin,
         "activities": sorted(model.activities),
         "tree": str(model.tree),
-        "filters": list(events.filters),
+        "filters": list(said),
     }
     if as_json:
         out.print_json(json.dumps(summary))

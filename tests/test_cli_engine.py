@@ -1,0 +1,150 @@
+"""``--engine``, ``--parquet`` and ``--table`` on map, variants and discover (DuckDB here;
+Spark in tests/spark/test_cli_spark.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import knelpunt as kp
+from knelpunt.cli import app
+from knelpunt.testing import make_demo_csv
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module", name="demo")
+def _demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """A store with the demo log (start and complete events) and its partitioned export."""
+    folder = tmp_path_factory.mktemp("engine-cli")
+    store = str(folder / "k.db")
+    csv = make_demo_csv(folder / "demo.csv", cases=12)
+    assert runner.invoke(app, ["ingest", str(csv), "--store", store]).exit_code == 0
+    exported = folder / "events"
+    done = runner.invoke(
+        app,
+        ["export", str(exported), "--store", store, "--format", "parquet",
+         "--partition-by", "source,year,month"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    return store, exported
+
+
+def _json(*args: str) -> Any:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _edges(found: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (e["source"], e["target"], e["count"], e["cases"], round(e["median_s"], 6))
+        for e in found["edges"]
+    ]
+
+
+def _shape(path: Path) -> tuple[int, int, int, list[str]]:
+    """A written net's places, transitions, arcs and labels (pm4py names places and
+    silent steps in no fixed order, so the files differ in those names only)."""
+    net = kp.read_model(path).net
+    labels = sorted(t.label or "" for t in net.transitions)
+    return len(net.places), len(net.transitions), len(net.arcs), labels
+
+
+class TestSameNumbers:
+    """On DuckDB, from the store or from the Parquet export, the commands print what the
+    in-memory path prints."""
+
+    def test_map(self, demo: tuple[str, Path]) -> None:
+        """Every edge's count, cases and median, and the start and end activities."""
+        store, exported = demo
+        memory = _json("map", "--store", store, "--top", "0")
+        for via in (["--engine", "duckdb"], ["--parquet", str(exported)]):
+            found = _json("map", "--store", store, "--top", "0", *via)
+            assert (found["events"], found["cases"]) == (memory["events"], memory["cases"])
+            assert _edges(found) == _edges(memory)
+            assert found["start_activities"] == memory["start_activities"]
+            assert found["end_activities"] == memory["end_activities"]
+
+    def test_map_with_filters_and_working_time(self, demo: tuple[str, Path]) -> None:
+        """Filters and working time apply to the store's events before the engine runs."""
+        store, _ = demo
+        args = ("map", "--store", store, "--top", "0", "--coverage", "0.5", "--working-time")
+        memory = _json(*args)
+        found = _json(*args, "--engine", "duckdb")
+        assert found["filters"] == memory["filters"] != []
+        assert _edges(found) == _edges(memory)
+
+    def test_variants(self, demo: tuple[str, Path]) -> None:
+        """Every variant's path and cases, from the store and from Parquet."""
+        store, exported = demo
+        memory = _json("variants", "--store", store, "--top", "0")
+        for via in (["--engine", "duckdb"], ["--parquet", str(exported)]):
+            found = _json("variants", "--store", store, "--top", "0", *via)
+            assert found["variants"] == memory["variants"]
+            assert [(v["activities"], v["cases"]) for v in found["shown"]] == [
+                (v["activities"], v["cases"]) for v in memory["shown"]
+            ]
+
+    def test_discover(self, demo: tuple[str, Path], tmp_path: Path) -> None:
+        """The model from the engine's variant counts is the in-memory one: completions
+        by default from the store, every event from Parquet (--all-events)."""
+        store, exported = demo
+        for extra in ([], ["--all-events"]):
+            memory = _json("discover", "--store", store, "-o", str(tmp_path / "m.pnml"), *extra)
+            found = _json(
+                "discover", "--store", store, "-o", str(tmp_path / "e.pnml"),
+                "--engine", "duckdb", *extra,
+            )  # fmt: skip
+            assert (found["tree"], found["origin"]) == (memory["tree"], memory["origin"])
+        parquet = _json(
+            "discover", "-o", str(tmp_path / "p.pnml"), "--parquet", str(exported), "--all-events"
+        )
+        assert (parquet["tree"], parquet["origin"]) == (memory["tree"], memory["origin"])
+        assert _shape(tmp_path / "p.pnml") == _shape(tmp_path / "m.pnml")
+
+    def test_table_output(self, demo: tuple[str, Path]) -> None:
+        """The tables read as without an engine."""
+        _, exported = demo
+        shown = runner.invoke(app, ["map", "--parquet", str(exported)])
+        assert shown.exit_code == 0, shown.output
+        assert "120 events in 12 cases" in shown.stdout
+        listed = runner.invoke(app, ["variants", "--parquet", str(exported)])
+        assert "the 1 shown cover 100.0% of the cases" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["map", "--parquet", "P", "--table", "t"], 2, "give --parquet or --table, not both"),
+        (["map", "--parquet", "P", "--from", "2025-01-01"], 2, "--from apply to the store's"),
+        (["map", "--parquet", "P", "--source", "1"], 2, "Filter before exporting"),
+        (["map", "--parquet", "P", "--working-time"], 2, "working time"),
+        (["map", "--engine", "duckdb", "--instances"], 2, "not computed on the engines yet"),
+        (["discover", "-o", "m.bpmn", "--parquet", "P"], 2, "pass --all-events"),
+        (
+            ["map", "--table", "t", "--engine", "duckdb"],
+            3,
+            'read on Spark only: pass engine="spark"',
+        ),
+        (["variants", "--parquet", "missing"], 3, "knelpunt export --format parquet"),
+        (["map", "--engine", "flink"], 2, "'flink' is not one of"),
+    ],
+)
+def test_refused_with_what_to_do(
+    demo: tuple[str, Path], tmp_path: Path, args: list[str], code: int, said: str
+) -> None:
+    """Combinations the engines cannot answer are refused, saying what to do instead."""
+    store, exported = demo
+    given = [
+        str(exported) if a == "P" else str(tmp_path / a) if a == "missing" else a for a in args
+    ]
+    result = runner.invoke(app, [*given, "--store", store])
+    assert result.exit_code == code, result.output
+    # Typer draws usage errors in a box: its borders are left out before reading.
+    assert said in " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split()), result.output
