@@ -324,11 +324,12 @@ EngineOption = Annotated[
     ),
 ]
 ParquetOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--parquet",
         help="Analyse this Parquet file or folder instead of the store: what "
-        "'knelpunt export --format parquet --partition-by source,year,month' writes.",
+        "'knelpunt export --format parquet --partition-by source,year,month' writes "
+        "(with --engine spark also a storage URL: abfss://, s3://, dbfs:/).",
     ),
 ]
 SparkTableOption = Annotated[
@@ -347,7 +348,7 @@ class EngineInput:
     first) or a Parquet path or Spark table, which the store's filters do not reach."""
 
     engine: EngineName | None = None
-    parquet: Path | None = None
+    parquet: str | None = None
     table: str | None = None
 
     @property

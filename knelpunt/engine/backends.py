@@ -16,6 +16,7 @@ orders a case's events with the same time as they were recorded.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -48,6 +49,9 @@ from knelpunt.worktime import WorkCalendar
 __all__ = ["Backend", "Engine", "open_backend"]
 
 Engine = Literal["duckdb", "spark"]
+
+# A storage URL, not a local path: a scheme and ':/' (file:///, s3://, dbfs:/...).
+_URL: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 
 INSTALL_SPARK: Final = (
     "Install it with pip install 'knelpunt[spark]' (pyspark and Ibis's Spark backend) and "
@@ -146,6 +150,10 @@ class Backend:
             raise MappingError(
                 "Nothing to read: pass an event table, a Parquet file or folder, or table=."
             )
+        if isinstance(source, str) and _URL.match(source):
+            # A cluster's storage (abfss://, s3://, dbfs:/, hdfs://): read as the engine
+            # reads it; pathlib would fold the '//' and no local check applies.
+            return _canonical(self._remote(source), self._micros, where=source)
         return _canonical(self._parquet(Path(source)), self._micros, where=str(source))
 
     @property
@@ -198,6 +206,23 @@ class Backend:
         )
         schema = self.session.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema
         return ibis.table(ibis.Schema.from_pyarrow(schema), name=name)
+
+    def _remote(self, url: str) -> ir.Table:
+        if self.engine != "spark":
+            raise MappingError(
+                f'{url}: storage URLs are read on Spark: pass engine="spark" (with the '
+                "cluster's session as spark=), or copy the folder here and pass its path."
+            )
+        name = ibis.util.gen_name("knelpunt_parquet")
+        try:
+            self.session.read.parquet(url).createOrReplaceTempView(name)
+        except Exception as error:  # Spark reports a missing path or file system variously.
+            raise MappingError(
+                f"Spark cannot read {url} ({type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else ''}). Check the URL and "
+                "that the session has access to that storage."
+            ) from error
+        return self.connection.table(name)
 
     def _named(self, table: str) -> ir.Table:
         if self.engine != "spark":

@@ -82,7 +82,8 @@ def compute_relational(
         events: an event table (:func:`knelpunt.load_events`), or the path of a Parquet
             file or of a folder of them (``knelpunt export --format parquet
             --partition-by ...`` writes one), in the columns :func:`knelpunt.export_log`
-            writes, with ``knelpunt:position``.
+            writes, with ``knelpunt:position``; on Spark also a storage URL given as a
+            string (``abfss://...``, ``s3://...``, ``dbfs:/...``), read as Spark reads it.
         table: instead of ``events``, a table or view of the Spark session, in the same
             columns.
         engine: ``"duckdb"`` (in this process) or ``"spark"``.

@@ -54,6 +54,16 @@ def test_a_table_name_needs_spark(store: kp.EventStore) -> None:
         kp.compute_relational(table="events")
 
 
+def test_a_storage_url_needs_spark(store: kp.EventStore) -> None:
+    """abfss://, s3://, dbfs:/ are a cluster's storage: on DuckDB the message says to pass
+    engine="spark" or copy the folder here (a local path is still checked as one)."""
+    for url in ("abfss://c@account.dfs.core.windows.net/events", "dbfs:/knelpunt/events"):
+        with pytest.raises(
+            MappingError, match='storage URLs are read on Spark: pass engine="spark"'
+        ):
+            kp.compute_relational(url)
+
+
 def test_unknown_partition_is_refused(store: kp.EventStore, tmp_path: Path) -> None:
     """Only source, year, month and day partition an export."""
     with pytest.raises(UnsupportedFormatError, match="choose from source, year, month, day"):

@@ -17,6 +17,7 @@ import pytest
 
 import knelpunt as kp
 from knelpunt.engine import RelationalResult
+from knelpunt.errors import MappingError
 from tests.conftest import shared_log
 
 pytestmark = pytest.mark.spark
@@ -118,6 +119,16 @@ class TestGeneratedLog:
         found = kp.compute_relational(folder, engine="spark", spark=spark)
         assert found.engine == "spark"
         _same_results(found, events)
+
+    def test_spark_on_a_storage_url(
+        self, spark: Any, generated: tuple[kp.EventTable, Path]
+    ) -> None:
+        """A URL (here file://, on a cluster abfss://, s3://, dbfs:/) is read as Spark reads
+        it, not as a local path; one Spark cannot read says what to check."""
+        events, folder = generated
+        _same_results(kp.compute_relational(folder.as_uri(), engine="spark", spark=spark), events)
+        with pytest.raises(MappingError, match="Spark cannot read file:///nonexistent"):
+            kp.compute_relational("file:///nonexistent/events", engine="spark", spark=spark)
 
     def test_spark_on_a_named_table(
         self, spark: Any, generated: tuple[kp.EventTable, Path]
