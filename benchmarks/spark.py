@@ -352,7 +352,9 @@ def render(events: int, results: dict[str, Any]) -> str:
         f"(the map's edges with mean/median/min/max/sum of durations, no case table or "
         f"variants) runs on the same events read into pandas outside the clock, for "
         f"reference. Recorded {results['date']} on {results['machine']}, a machine "
-        f"shared with other work.",
+        f"shared with other work (load average {results['load_before']:.1f} before the "
+        f"runs, {results['load_after']:.1f} after: other processes took part of the cores, "
+        f"so the times are upper bounds).",
         "",
         "| Engine | Session start | First | Again | Process (all, incl. reading) | Peak RSS "
         "| Same numbers |",
@@ -370,8 +372,8 @@ def render(events: int, results: dict[str, Any]) -> str:
         f"On one small machine Spark is {ratio:.1f}× slower than DuckDB here (again against "
         f"again). A run on a single month partition "
         f"({spark['one_partition_events']:,} events) takes Spark "
-        f"{spark['one_partition_s']:.2f} s: its fixed cost per run (planning, a dozen stages, "
-        f"scheduling, collecting the results), which dominates at this size.",
+        f"{spark['one_partition_s']:.2f} s: its fixed cost per run (planning, starting each "
+        f"stage's tasks, collecting the results), which weighs most at this size.",
         "",
         "**500M events on a cluster, estimated from these costs.** The marginal cost is "
         f"(again − one partition) / (events between) = {est['core_s_per_m']:.2f} core-seconds "
@@ -381,8 +383,10 @@ def render(events: int, results: dict[str, Any]) -> str:
         + ", ".join(f"{s / 60:,.1f} min on {c} cores" for c, s in est["cluster_s"].items())
         + f" (fixed {est['fixed_s']:.1f} s + core-seconds / cores). DuckDB on one machine, "
         f"linearly from its again time and if the events fit its memory or spill well: about "
-        f"{est['duckdb_500m_s'] / 60:,.0f} min; so a cluster overtakes one DuckDB process at "
-        f"500M events from about {est['crossover_cores_500m']:,.0f} cores of this speed, and "
+        f"{est['duckdb_500m_s'] / 60:,.0f} min (its peak here, {_mb(duckdb['peak_mb'])} for "
+        f"{events / 1e6:,.0f}M events, grows with the events and the cases); so a cluster "
+        f"overtakes one DuckDB process at 500M events from about "
+        f"{est['crossover_cores_500m']:,.0f} cores of this speed, and "
         f"where one machine's memory or disk does not hold the log, at any size. "
         f"Assumptions: costs grow linearly with events (every shuffle is by case, each "
         f"case's events are sorted where they are); cluster cores as fast as these and the "
@@ -423,7 +427,7 @@ def _versions() -> dict[str, str]:
 def run(events: int) -> dict[str, Any]:
     """Every worker on the log of ``events`` events; their results and the comparisons."""
     folder = partitioned_log(events)
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"load_before": os.getloadavg()[0]}
     for worker in ("duckdb", "spark", "pm4py"):
         print(f"{worker} ...", file=sys.stderr, flush=True)
         results[worker] = _run(worker, folder)
@@ -434,6 +438,7 @@ def run(events: int) -> dict[str, Any]:
     )
     results["same_pm4py"] = compare_pm4py(results["duckdb"]["frames"], results["pm4py"]["means"])
     results["estimate"] = estimate(events, results["duckdb"], results["spark"])
+    results["load_after"] = os.getloadavg()[0]
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     results["machine"] = (
         f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"

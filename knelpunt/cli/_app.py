@@ -397,7 +397,7 @@ def _relational(
             given.append("completions only (pass --all-events: the engines count every event)")
         if given:
             raise typer.BadParameter(
-                f"{', '.join(given)} apply to the store's events, not on --parquet or "
+                f"{', '.join(given)} apply to the store's events, not to --parquet or "
                 "--table, which are read as they are. Filter before exporting (knelpunt "
                 "export --source ...), or analyse the store with --engine.",
                 param_hint="'--parquet' / '--table'",
