@@ -32,7 +32,15 @@ import pandas as pd
 
 from knelpunt.errors import ModelError
 from knelpunt.mining.maps import case_variants
-from knelpunt.mining.models import COMPLETIONS, ProcessModel, quiet_pm4py, to_pm4py, traces
+from knelpunt.mining.models import (
+    COMPLETIONS,
+    HasVariants,
+    ProcessModel,
+    given_variants,
+    quiet_pm4py,
+    to_pm4py,
+    traces,
+)
 from knelpunt.mining.projection import EventTable
 
 __all__ = ["ACTIVITY_COLUMNS", "VARIANT_COLUMNS", "Conformance", "check_conformance"]
@@ -114,7 +122,7 @@ class Conformance:
 
 
 def check_conformance(
-    table: EventTable,
+    table: EventTable | HasVariants | pd.DataFrame,
     model: ProcessModel,
     *,
     sample: int | None = 1000,
@@ -124,8 +132,16 @@ def check_conformance(
 ) -> Conformance:
     """Check the events against a model: token replay on all cases, alignments on a sample.
 
+    Both steps work on the variants and their counts, so these may also be computed
+    elsewhere: by :func:`knelpunt.compute_relational` on Spark, for a log whose
+    variants fit in memory but whose events do not.
+
     Args:
-        table: the events.
+        table: the events; or the variants with their counts: a
+            :class:`~knelpunt.RelationalResult` (its case table gives the per-case
+            rows) or a frame with ``activities`` and ``cases`` (no per-case rows).
+            Variants computed elsewhere are checked as they are (``lifecycles`` is
+            for event tables).
         model: the protocol (:func:`~knelpunt.read_model`) or a discovered model.
         sample: how many cases (drawn at random) to align; None aligns all.
         time_budget: seconds the alignments may take in all (token replay is
@@ -153,7 +169,19 @@ def check_conformance(
         raise ModelError(f"sample must be at least 1 case (or None for all), not {sample}.")
     if time_budget <= 0:
         raise ModelError(f"time_budget must be a positive number of seconds, not {time_budget}.")
-    used, variants = traces(table, lifecycles=lifecycles)
+    if isinstance(table, EventTable):
+        used, variants = traces(table, lifecycles=lifecycles)
+        cases = pd.DataFrame(
+            {
+                "source_id": used.case_sources,
+                "case_id": used.case_ids,
+                "variant": case_variants(used),
+            }
+        )
+        filters = used.filters
+    else:
+        variants, cases = _given(table)
+        filters = ()
     if variants.empty:
         raise ModelError("There are no events to check; record a log or widen the filters.")
     paths = [tuple(str(a) for a in v) for v in variants["activities"]]
@@ -211,14 +239,7 @@ def check_conformance(
             "alignment_fitness": alignment_fitness,
         }
     )
-    per_case = pd.DataFrame(
-        {
-            "source_id": used.case_sources,
-            "case_id": used.case_ids,
-            "variant": case_variants(used),
-        }
-    )
-    per_case = per_case.merge(
+    per_case = cases.merge(
         frame[["variant", "fits", "trace_fitness"]], on="variant", how="left", validate="m:1"
     )
     names = sorted(in_log | in_model)
@@ -248,9 +269,21 @@ def check_conformance(
         aligned_cases=aligned_cases,
         timed_out=timed_out,
         model=model.origin,
-        filters=used.filters,
+        filters=filters,
         notes=_notes(in_model, in_log, sampled_cases, aligned_cases, timed_out, time_budget),
     )
+
+
+def _given(table: HasVariants | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The variants (numbered 1, 2, ... when the frame has no numbers) and the per-case
+    rows (source_id, case_id, variant) of variants computed elsewhere."""
+    variants = given_variants(table)
+    if "variant" not in variants.columns:
+        variants = variants.assign(variant=np.arange(1, len(variants) + 1, dtype=np.int64))
+    cases = getattr(table, "cases", None)
+    if not isinstance(cases, pd.DataFrame):
+        cases = pd.DataFrame({"source_id": [], "case_id": [], "variant": []})
+    return variants, cases[["source_id", "case_id", "variant"]]
 
 
 def _some(names: set[str], n: int = 5) -> str:

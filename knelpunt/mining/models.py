@@ -231,7 +231,7 @@ def discover_model(
         used, variants = traces(table, lifecycles=lifecycles)
         filters = used.filters
     else:
-        variants = _given_variants(table)
+        variants = given_variants(table)
     counts = _counts(variants)
     if not counts:
         raise ModelError(
@@ -261,13 +261,13 @@ def discover_model(
     )
 
 
-def _given_variants(given: HasVariants | pd.DataFrame) -> pd.DataFrame:
+def given_variants(given: HasVariants | pd.DataFrame) -> pd.DataFrame:
     """The variants frame of a result of the engines, or the frame itself, checked."""
     frame = given if isinstance(given, pd.DataFrame) else getattr(given, "variants", None)
     if not isinstance(frame, pd.DataFrame):
         raise ModelError(
-            f"Cannot model a {type(given).__name__}: pass an event table "
-            "(kp.load_events), a result of kp.compute_relational, or its variants frame."
+            "Pass an event table (kp.load_events), a result of kp.compute_relational, or "
+            f"its variants frame, not a {type(given).__name__}."
         )
     missing = [c for c in ("activities", "cases") if c not in frame.columns]
     if missing:

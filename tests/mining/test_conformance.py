@@ -283,3 +283,23 @@ def test_alignments_agree_with_pm4py(name: str, monkeypatch: pytest.MonkeyPatch)
     assert int(ours["skipped"].sum() + ours["out_of_order"].sum()) == moves["model"]
     assert int(ours["inserted"].sum() + ours["out_of_order"].sum()) == moves["log"]
     assert int(ours["executions"].sum()) == len(frame)
+
+
+def test_variant_counts_computed_elsewhere_give_the_same_result() -> None:
+    """An engine's result, or a bare variants frame, checks as the events do: the same
+    fitness and deviations; per case rows come from the result's case table."""
+    events = _table(CASES)
+    model = kp.read_model(PROTOCOL)
+    expected = kp.check_conformance(events, model, sample=None)
+    for given in (kp.compute_relational(events), kp.list_variants(events)[["activities", "cases"]]):
+        got = kp.check_conformance(given, model, sample=None)
+        assert (got.fitness, got.fitting_share, got.alignment_fitness) == (
+            expected.fitness,
+            expected.fitting_share,
+            expected.alignment_fitness,
+        )
+        assert got.activities.equals(expected.activities)
+    assert got.cases.empty  # a bare frame has no cases to name
+    engine = kp.check_conformance(kp.compute_relational(events), model, sample=None).cases
+    assert engine["case_id"].tolist() == expected.cases["case_id"].tolist()
+    assert engine["fits"].tolist() == expected.cases["fits"].tolist() == [True, False, True, False]

@@ -230,5 +230,5 @@ class TestDiscoveryOnVariantCounts:
             kp.discover_model(pd.DataFrame({"activities": [("a", "b")]}))
         with pytest.raises(ModelError, match="no events to model"):
             kp.discover_model(pd.DataFrame({"activities": [], "cases": []}))
-        with pytest.raises(ModelError, match="Cannot model a str"):
+        with pytest.raises(ModelError, match="variants frame, not a str"):
             kp.discover_model("events.parquet")  # type: ignore[arg-type]
