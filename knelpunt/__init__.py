@@ -57,7 +57,12 @@ from knelpunt.api import (
     read_resource_groups,
     suggest_mapping,
 )
-from knelpunt.engine import RelationalResult, compute_relational
+from knelpunt.engine import (
+    RelationalResult,
+    compute_relational,
+    export_relational,
+    read_relational,
+)
 from knelpunt.errors import KnelpuntError
 from knelpunt.events.model import Event, NewSource, RecordResult, Source
 from knelpunt.events.store import EventStore, open_store
@@ -152,6 +157,7 @@ __all__ = [
     "evaluate_criteria",
     "export_log",
     "export_model",
+    "export_relational",
     "filter_events",
     "find_blockers",
     "find_cases",
@@ -170,6 +176,7 @@ __all__ = [
     "read_model",
     "read_profile",
     "read_rejects",
+    "read_relational",
     "read_resource_groups",
     "read_scenario",
     "read_truth",

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -108,6 +109,24 @@ class TestSameNumbers:
         assert (parquet["tree"], parquet["origin"]) == (memory["tree"], memory["origin"])
         assert _shape(tmp_path / "p.pnml") == _shape(tmp_path / "m.pnml")
 
+    def test_save_and_read_back(self, demo: tuple[str, Path], tmp_path: Path) -> None:
+        """--save writes the whole result; kp.read_relational gives it back as computed."""
+        _, exported = demo
+        saved = tmp_path / "result"
+        _json("map", "--parquet", str(exported), "--save", str(saved))
+        again = kp.read_relational(saved)
+        found = kp.compute_relational(exported)
+        assert again.engine == "duckdb"
+        assert (again.process_map.events, again.process_map.cases) == (120, 12)
+        pd.testing.assert_frame_equal(again.process_map.edges, found.process_map.edges)
+        pd.testing.assert_frame_equal(again.process_map.activities, found.process_map.activities)
+        pd.testing.assert_frame_equal(again.variants, found.variants)
+        pd.testing.assert_frame_equal(again.cases, found.cases)
+        assert again.process_map.start_activities == found.process_map.start_activities
+        assert again.process_map.end_activities == found.process_map.end_activities
+        model = kp.discover_model(again, noise=0.0)
+        assert model.tree == kp.discover_model(found, noise=0.0).tree
+
     def test_table_output(self, demo: tuple[str, Path]) -> None:
         """The tables read as without an engine."""
         _, exported = demo
@@ -126,6 +145,7 @@ class TestSameNumbers:
         (["map", "--parquet", "P", "--source", "1"], 2, "Filter before exporting"),
         (["map", "--parquet", "P", "--working-time"], 2, "working time"),
         (["map", "--engine", "duckdb", "--instances"], 2, "not computed on the engines yet"),
+        (["map", "--save", "out"], 2, "--save writes what an engine computed"),
         (["discover", "-o", "m.bpmn", "--parquet", "P"], 2, "pass --all-events"),
         (
             ["map", "--table", "t", "--engine", "duckdb"],

@@ -37,7 +37,7 @@ from knelpunt.cli._app import (
     out,
     with_filters,
 )
-from knelpunt.engine import RelationalResult
+from knelpunt.engine import RelationalResult, export_relational
 from knelpunt.errors import FilterError, KnelpuntError
 from knelpunt.events.store import DEFAULT_STORE
 from knelpunt.ingest.export import export_table
@@ -77,6 +77,14 @@ def process_map(
     engine: EngineOption = None,
     parquet: ParquetOption = None,
     table: SparkTableOption = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save",
+            help="With --engine, --parquet or --table: also write the whole result (map, "
+            "variants, case table) to this folder as Parquet; kp.read_relational reads it.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The process map: which step follows which, how often, and how long it takes.
@@ -97,7 +105,18 @@ def process_map(
             on_engine, url=store, sources=source, filters=filters, calendar=hours
         )
         found = result.process_map
+        if save is not None:
+            try:
+                export_relational(result, save)
+            except KnelpuntError as error:
+                raise _fail(error) from error
     else:
+        if save is not None:
+            raise typer.BadParameter(
+                "--save writes what an engine computed: add --engine duckdb (or spark), "
+                "--parquet or --table.",
+                param_hint="'--save'",
+            )
         events = _filtered(store, source, filters)
         said = events.filters
         if instances:

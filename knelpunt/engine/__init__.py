@@ -7,5 +7,6 @@ does, when called.
 from __future__ import annotations
 
 from knelpunt.engine.compute import RelationalResult, compute_relational
+from knelpunt.engine.results import export_relational, read_relational
 
-__all__ = ["RelationalResult", "compute_relational"]
+__all__ = ["RelationalResult", "compute_relational", "export_relational", "read_relational"]

@@ -113,3 +113,22 @@ def test_a_failed_partitioned_export_leaves_nothing(
     written = kp.export_log(store, tmp_path / "events", partition_by=("source",))
     assert [p.name for p in tmp_path.iterdir()] == ["events"]
     assert len(kp.compute_relational(written).cases) == 12
+
+
+def test_a_written_result_reads_back_and_refuses_what_it_is_not(
+    store: kp.EventStore, tmp_path: Path
+) -> None:
+    """export_relational and read_relational round-trip; a foreign folder is not replaced,
+    an incomplete one not read, each with what to do; working time is said in the notes."""
+    found = kp.compute_relational(kp.load_events(store), calendar=kp.WorkCalendar.office_hours())
+    where = kp.export_relational(found, tmp_path / "result")
+    again = kp.read_relational(kp.export_relational(found, where))  # replaced in place
+    pd.testing.assert_frame_equal(again.cases, found.cases)
+    pd.testing.assert_frame_equal(again.variants, found.variants)
+    assert "working time" in again.process_map.notes[-1]
+    (tmp_path / "other").mkdir()
+    with pytest.raises(UnsupportedFormatError, match="holds no knelpunt result"):
+        kp.export_relational(found, tmp_path / "other")
+    (where / "cases.parquet").unlink()
+    with pytest.raises(UnsupportedFormatError, match=r"missing cases\.parquet.*export_relational"):
+        kp.read_relational(where)
