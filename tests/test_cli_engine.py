@@ -109,6 +109,18 @@ class TestSameNumbers:
         assert (parquet["tree"], parquet["origin"]) == (memory["tree"], memory["origin"])
         assert _shape(tmp_path / "p.pnml") == _shape(tmp_path / "m.pnml")
 
+    def test_conformance(self, demo: tuple[str, Path], tmp_path: Path) -> None:
+        """Conformance on the engine's variant counts: the same fitness and sample."""
+        store, exported = demo
+        model = tmp_path / "m.pnml"
+        _json("discover", "--store", store, "-o", str(model), "--all-events", "--noise", "0")
+        memory = _json("conformance", "--store", store, "-m", str(model), "--all-events")
+        for via in (["--engine", "duckdb"], ["--parquet", str(exported)]):
+            found = _json("conformance", "--store", store, "-m", str(model), "--all-events", *via)
+            assert found["fitness"] == memory["fitness"] == 1.0
+            assert (found["cases"], found["sampled_cases"]) == (12, memory["sampled_cases"])
+            assert found["alignment_fitness"] == memory["alignment_fitness"]
+
     def test_save_and_read_back(self, demo: tuple[str, Path], tmp_path: Path) -> None:
         """--save writes the whole result; kp.read_relational gives it back as computed."""
         _, exported = demo

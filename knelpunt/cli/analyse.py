@@ -406,9 +406,15 @@ def conformance(
         float, typer.Option("--time-budget", min=0.01, help="Seconds the alignments may take.")
     ] = 30.0,
     all_events: AllEventsOption = False,
+    engine: EngineOption = None,
+    parquet: ParquetOption = None,
+    table: SparkTableOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check the cases against a protocol: fitness, and per activity what deviates."""
+    """Check the cases against a protocol: fitness, and per activity what deviates.
+
+    With --engine, --parquet or --table the variants are counted by DuckDB or Spark and
+    only they are replayed and (a sample) aligned."""
     if model_path is None:
         model_path = _profile(profile).protocol if profile else None
         if model_path is None:
@@ -417,15 +423,23 @@ def conformance(
                 "whose 'protocol' names the model file.",
                 param_hint="'--model'",
             )
-    events = _filtered(store, source, filters)
+    lifecycles = None if all_events else COMPLETIONS
+    on_engine = EngineInput(engine, parquet, table)
+    given: EventTable | RelationalResult
+    if on_engine.used:
+        given = _relational(
+            on_engine, url=store, sources=source, filters=filters, lifecycles=lifecycles
+        )[0]
+    else:
+        given = _filtered(store, source, filters)
     try:
         model = read_model(model_path)
         found = check_conformance(
-            events,
+            given,
             model,
             sample=sample or None,
             time_budget=time_budget,
-            lifecycles=None if all_events else COMPLETIONS,
+            lifecycles=lifecycles,
         )
     except KnelpuntError as error:
         raise _fail(error) from error
