@@ -109,6 +109,9 @@ def _profile_file(name: str) -> Path | None:
 # How each page draws itself for a choice (registered by dashboards.components.draws):
 # the warm-up draws the pages too, so that the first visitor finds them drawn.
 DRAWINGS: Final[dict[str, Callable[[str, list[int] | None, str, Workspace], Any]]] = {}
+# The order in which the warm-up draws the pages (by their body's id): the landing
+# page first, then the blockers and the criteria; the others after.
+_DRAWN_FIRST: Final = {"overview-body": 0, "blockers-body": 1, "criteria-body": 2}
 # The language the warm-up draws the pages in (the dashboard's default; pages in
 # English are drawn at their first visit).
 _WARMED_LANG: Final = "nl"
@@ -622,10 +625,10 @@ class Workspace:
     def warm(self, *, profile: str | None = None) -> threading.Thread:
         """Compute in a background thread what visitors ask for most, so that the
         first one finds it ready (on a million events the blocker analysis takes
-        about ten seconds): the pages' results for all sources and the pages drawn
-        from them (in Dutch), then the same for each of the newest sources alone (at
-        most eight, the newest first), then the map at every step of the activities
-        slider. A failure is left for the page to show.
+        about ten seconds): the pages drawn for all sources (in Dutch, the overview
+        first; drawing a page computes its results), then the same for each of the
+        newest sources alone (at most eight, the newest first), then the map at every
+        step of the activities slider. A failure is left for the page to show.
 
         Asked again while it runs (new sources recorded meanwhile), it runs once
         more when done, on the store as it is then; the thread returned is the
@@ -657,9 +660,10 @@ class Workspace:
             alone = sources[-_WARMED_ALONE:][::-1] if len(sources) > 1 else []
             drawn = profile or self.profile
             for chosen in [None, *([s] for s in alone)]:
-                for name in _WARMED:
-                    compute(name, chosen, {})
-                for page, draw in list(DRAWINGS.items()):
+                # Page by page, the landing page first: drawing a page computes what it
+                # needs, so a visitor during the warm-up finds the first pages ready.
+                pages = sorted(DRAWINGS.items(), key=lambda item: _DRAWN_FIRST.get(item[0], 99))
+                for page, draw in pages:
                     try:
                         self.drawn(
                             page,
@@ -675,6 +679,8 @@ class Workspace:
                             chosen,
                             exc_info=True,
                         )
+                for name in _WARMED:  # what no page drew (the process map's)
+                    compute(name, chosen, {})
             for step in ACTIVITY_STEPS:
                 compute("map", None, {"activities": step / 100})
 

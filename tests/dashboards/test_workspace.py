@@ -407,3 +407,33 @@ def test_priming_reads_what_every_page_needs_first(tmp_path: Path) -> None:
     assert set(ws._latest_facts.groups.values()) == {"Wijkteam Noord"}
     assert not [k for k in ws._results if k[0] != "facts"]
     ws.close()
+
+
+def test_the_warm_up_draws_the_landing_page_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A visitor arriving during the warm-up finds the overview drawn first (for all
+    sources, then for the newest source alone), whatever order the pages registered in."""
+    from dashboards import workspace as module
+
+    path = str(tmp_path / "k.db")
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=5, seed=2), name="one")
+        kp.ingest_log(store, make_log(cases=4, seed=3), name="two")
+    order: list[tuple[str, object]] = []
+
+    def drawing(name: str) -> object:
+        return lambda lang, sources, profile, ws: order.append((name, sources))
+
+    pages = {n: drawing(n) for n in ("cases-body", "team-body", "overview-body", "blockers-body")}
+    monkeypatch.setattr(module, "DRAWINGS", pages)
+    ws = Workspace(path)
+    ws.warm(profile="generiek").join(timeout=120)
+    assert order[:4] == [
+        ("overview-body", None),
+        ("blockers-body", None),
+        ("cases-body", None),
+        ("team-body", None),
+    ]
+    assert order[4] == ("overview-body", [2])
+    ws.close()
