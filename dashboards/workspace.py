@@ -224,6 +224,12 @@ _read_profile = lru_cache(maxsize=16)(kp.read_profile)
 # The workspaces of this process by id. A background job (a thread outside any Flask
 # request, see dashboards/jobs.py) finds its store here.
 _OPEN: dict[str, Workspace] = {}
+# Set in a thread that may only read results kept (see Workspace.prime), not compute them.
+_KEPT_ONLY = threading.local()
+
+
+class _NotKeptError(Exception):
+    """A result asked for in a thread that only reads what is kept, and not kept."""
 
 
 def find_workspace(workspace_id: object) -> Workspace:
@@ -722,6 +728,8 @@ class Workspace:
             kept = self._disk if disk else None
             found = _MISSING if kept is None else _read_kept(kept, (_CODE, *key))
             if found is _MISSING:
+                if getattr(_KEPT_ONLY, "on", False) and key[0] != "drawn":
+                    raise _NotKeptError(key[0])
                 found = compute()
                 if kept is not None:
                     _keep(kept, (_CODE, *key), found)
@@ -760,8 +768,11 @@ class Workspace:
     def prime(self) -> threading.Thread:
         """Read in a background thread what every page needs first: the events of all
         sources and the store-wide facts (kept on disk: read back and caught up in a
-        fraction of a second), and Plotly's figure template (loaded at its first use),
-        so that a restarted server's first visitor does not wait for them."""
+        fraction of a second) and Plotly's figure template (loaded at its first use);
+        then draw the pages for all sources from the results kept on disk, the
+        overview first. Nothing is computed: a page whose results are not kept is
+        left for its first visit (or the warm-up). So a restarted server's first
+        visitor finds the pages drawn as they were before the restart."""
 
         def run() -> None:
             try:
@@ -774,6 +785,28 @@ class Workspace:
                 self._facts()
             except Exception:  # the page that needs them will show the failure
                 _log.warning("dashboard: reading the store at start failed", exc_info=True)
+                return
+            _KEPT_ONLY.on = True
+            try:
+                drawn = self.profile
+                for page, draw in sorted(
+                    DRAWINGS.items(), key=lambda item: _DRAWN_FIRST.get(item[0], 99)
+                ):
+                    with contextlib.suppress(_NotKeptError):
+                        self.drawn(
+                            page,
+                            _WARMED_LANG,
+                            None,
+                            drawn,
+                            partial(draw, _WARMED_LANG, None, drawn, self),
+                        )
+                for name in _WARMED:
+                    with contextlib.suppress(_NotKeptError):
+                        self.result(name, None, drawn)
+            except Exception:  # the page will show it
+                _log.warning("dashboard: drawing the pages at start failed", exc_info=True)
+            finally:
+                _KEPT_ONLY.on = False
 
         thread = threading.Thread(target=run, name="knelpunt-prime", daemon=True)
         thread.start()
@@ -793,16 +826,25 @@ class Workspace:
         recording is finished first), and at most every ``gap`` seconds (a live
         capture adds an event at a time). Stops at :meth:`close`."""
 
+        def look() -> tuple[int, int] | None:
+            try:
+                with self.store() as store:
+                    return store.last_position(), len(store.purges())
+            except Exception:  # the store unreachable for a moment
+                _log.warning("dashboard: the store could not be looked at", exc_info=True)
+                return None
+
+        # The store as it is now, before the thread starts: what is recorded from here
+        # on is warmed up, however late the thread's first look comes.
+        start = look()
+
         def run() -> None:
-            seen: tuple[int, int] | None = None
-            warmed: tuple[int, int] | None = None
+            seen: tuple[int, int] | None = start
+            warmed: tuple[int, int] | None = start
             last = -gap
             while not self._stop.wait(every):
-                try:
-                    with self.store() as store:
-                        now = (store.last_position(), len(store.purges()))
-                except Exception:  # the store unreachable for a moment
-                    _log.warning("dashboard: the store could not be looked at", exc_info=True)
+                now = look()
+                if now is None:
                     continue
                 if warmed is None:
                     warmed = now

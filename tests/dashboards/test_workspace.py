@@ -393,9 +393,14 @@ def test_one_worker_warms_at_a_time(tmp_path: Path) -> None:
     other.close()
 
 
-def test_priming_reads_what_every_page_needs_first(tmp_path: Path) -> None:
+def test_priming_reads_what_every_page_needs_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """At start (also with --no-warm) the events and the store-wide facts are read in
     the background, so the first visitor does not wait for them; no result is computed."""
+    from dashboards import workspace as module
+
+    monkeypatch.setattr(module, "DRAWINGS", {})
     path = str(tmp_path / "k.db")
     log = make_log(cases=7, seed=2).assign(**{"org:group": "Wijkteam Noord"})
     with kp.open_store(path) as store:
@@ -407,6 +412,40 @@ def test_priming_reads_what_every_page_needs_first(tmp_path: Path) -> None:
     assert set(ws._latest_facts.groups.values()) == {"Wijkteam Noord"}
     assert not [k for k in ws._results if k[0] != "facts"]
     ws.close()
+
+
+def test_priming_draws_the_pages_from_results_kept_and_computes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart the pages are drawn again from the results kept on disk; a page
+    whose results are not kept is left for its visit, and nothing is computed."""
+    from dashboards import workspace as module
+
+    path = str(tmp_path / "k.db")
+    with kp.open_store(path) as store:
+        kp.ingest_log(store, make_log(cases=7, seed=2), name="export")
+
+    def overview(lang: str, sources: object, profile: str, ws: Workspace) -> object:
+        return ("overview", ws.result("summary", None, profile).cases)
+
+    def variants(lang: str, sources: object, profile: str, ws: Workspace) -> object:
+        return ("variants", len(ws.result("variants", None, profile)))
+
+    monkeypatch.setattr(module, "DRAWINGS", {"cases-body": variants, "overview-body": overview})
+    first = Workspace(path, profile="generiek")
+    first.result("summary", None, "generiek")  # kept on disk; the variants are not
+    first.close()
+
+    calls: list[str] = []
+    real = kp.list_variants
+    monkeypatch.setattr(kp, "list_variants", lambda *a, **k: calls.append("x") or real(*a, **k))
+    again = Workspace(path, profile="generiek")
+    again.prime().join(timeout=60)
+    token = again.page_token("overview-body", "nl", None, "generiek")
+    assert again.shown(token) == ("overview", 7)  # drawn before any visit
+    assert again.shown(again.page_token("cases-body", "nl", None, "generiek")) is None
+    assert calls == []  # the variants were not computed
+    again.close()
 
 
 def test_the_warm_up_draws_the_landing_page_first(
