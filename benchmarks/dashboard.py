@@ -883,9 +883,10 @@ def markdown(run: Run, args: argparse.Namespace) -> str:
         "",
         "*Restarted*: at the end of the run, the dashboard started again in a process "
         "of its own (`knelpunt-dashboard --no-warm`: no warm-up, no result in memory; "
-        "at start it reads back the events' projection and the store-wide facts kept "
-        f"on disk, in the background; it answered {run.restart_s:.1f} s after its "
-        "start), each page's first visit "
+        "at start, in the background, it reads back the events' projection and the "
+        "store-wide facts kept on disk and draws the pages for all sources from the "
+        "results kept there, computing nothing (`Workspace.prime`); it answered "
+        f"{run.restart_s:.1f} s after its start), each page's first visit "
         "in a new browser context: the workspace reads the projection and the "
         "results this run kept on disk beside the store (`k.db.knelpunt-cache`, "
         "removed before the cold visits) instead of computing them.",
