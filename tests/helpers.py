@@ -77,3 +77,46 @@ def team_log(rows: Sequence[tuple[object, ...]]) -> tuple[kp.EventTable, dict[st
     with kp.open_store(":memory:") as store:
         kp.ingest_log(store, log, name="teams", privacy="off")
         return kp.load_events(store), kp.read_resource_groups(store)
+
+
+def exported_demo(folder: Path, *, seed: int | None = None) -> tuple[str, Path]:
+    """A store in ``folder`` with the demo log (start and complete events), and its
+    export as Parquet partitioned by source, year and month: what the command line's
+    ``--parquet`` and the engines read."""
+    from typer.testing import CliRunner
+
+    from knelpunt.cli import app
+    from knelpunt.testing import make_demo_csv
+
+    runner = CliRunner()
+    store = str(folder / "k.db")
+    options = {} if seed is None else {"seed": seed}
+    csv = make_demo_csv(folder / "demo.csv", cases=12, **options)
+    assert runner.invoke(app, ["ingest", str(csv), "--store", store]).exit_code == 0
+    exported = folder / "events"
+    done = runner.invoke(
+        app,
+        ["export", str(exported), "--store", store, "--format", "parquet",
+         "--partition-by", "source,year,month"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    return store, exported
+
+
+def cli_json(*args: str) -> Any:
+    """What a ``knelpunt`` command prints with ``--json``, read back."""
+    from typer.testing import CliRunner
+
+    from knelpunt.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def edge_rows(found: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """A printed map's edges as comparable rows (median to the microsecond)."""
+    return [
+        (e["source"], e["target"], e["count"], e["cases"], round(e["median_s"], 6))
+        for e in found["edges"]
+    ]

@@ -3,10 +3,8 @@ Spark in tests/spark/test_cli_spark.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -14,39 +12,19 @@ from typer.testing import CliRunner
 
 import knelpunt as kp
 from knelpunt.cli import app
-from knelpunt.testing import make_demo_csv
+from tests.helpers import cli_json, edge_rows, exported_demo
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module", name="demo")
 def _demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    """A store with the demo log (start and complete events) and its partitioned export."""
-    folder = tmp_path_factory.mktemp("engine-cli")
-    store = str(folder / "k.db")
-    csv = make_demo_csv(folder / "demo.csv", cases=12)
-    assert runner.invoke(app, ["ingest", str(csv), "--store", store]).exit_code == 0
-    exported = folder / "events"
-    done = runner.invoke(
-        app,
-        ["export", str(exported), "--store", store, "--format", "parquet",
-         "--partition-by", "source,year,month"],
-    )  # fmt: skip
-    assert done.exit_code == 0, done.output
-    return store, exported
+    """A store with the demo log and its partitioned Parquet export."""
+    return exported_demo(tmp_path_factory.mktemp("engine-cli"))
 
 
-def _json(*args: str) -> Any:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def _edges(found: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [
-        (e["source"], e["target"], e["count"], e["cases"], round(e["median_s"], 6))
-        for e in found["edges"]
-    ]
+_json = cli_json
+_edges = edge_rows
 
 
 def _shape(path: Path) -> tuple[int, int, int, list[str]]:

@@ -3,7 +3,6 @@ what the in-memory path prints."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from knelpunt.cli import app
-from knelpunt.testing import make_demo_csv
+from tests.helpers import cli_json, edge_rows, exported_demo
 
 pytestmark = pytest.mark.spark
 
@@ -21,31 +20,11 @@ runner = CliRunner()
 @pytest.fixture(scope="module", name="demo")
 def _demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """A store with the demo log and its partitioned Parquet export."""
-    folder = tmp_path_factory.mktemp("spark-cli")
-    store = str(folder / "k.db")
-    csv = make_demo_csv(folder / "demo.csv", cases=12, seed=7)
-    assert runner.invoke(app, ["ingest", str(csv), "--store", store]).exit_code == 0
-    exported = folder / "events"
-    done = runner.invoke(
-        app,
-        ["export", str(exported), "--store", store, "--format", "parquet",
-         "--partition-by", "source,year,month"],
-    )  # fmt: skip
-    assert done.exit_code == 0, done.output
-    return store, exported
+    return exported_demo(tmp_path_factory.mktemp("spark-cli"), seed=7)
 
 
-def _json(*args: str) -> Any:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def _edges(found: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [
-        (e["source"], e["target"], e["count"], e["cases"], round(e["median_s"], 6))
-        for e in found["edges"]
-    ]
+_json = cli_json
+_edges = edge_rows
 
 
 def test_map_from_the_store_parquet_and_a_table(spark: Any, demo: tuple[str, Path]) -> None:
