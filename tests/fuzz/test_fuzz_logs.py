@@ -86,19 +86,26 @@ def test_any_bytes(data: bytes, name: str) -> None:
     _check(data, name)
 
 
-@FUZZ
-@given(csv_files(), maybe_mutations, st.booleans())
-def test_csv(data: bytes, ops: list[tuple[str, float, bytes]], packed: bool) -> None:
-    """CSV files, mutated, plain or gzipped (mutated before or after packing)."""
+def _check_packed(
+    data: bytes, ops: list[tuple[str, float, bytes]], packed: bool, name: str
+) -> None:
+    """A file mutated, plain or gzipped (mutated before or after packing)."""
     if packed:
         _check(
             mutate(gzip.compress(data), ops)
             if ops and ops[0][1] < 0.5
             else gzip.compress(mutate(data, ops)),
-            "f.csv.gz",
+            name + ".gz",
         )
     else:
-        _check(mutate(data, ops), "f.csv")
+        _check(mutate(data, ops), name)
+
+
+@FUZZ
+@given(csv_files(), maybe_mutations, st.booleans())
+def test_csv(data: bytes, ops: list[tuple[str, float, bytes]], packed: bool) -> None:
+    """CSV files, mutated, plain or gzipped (mutated before or after packing)."""
+    _check_packed(data, ops, packed, "f.csv")
 
 
 _xes_values = st.one_of(
@@ -185,15 +192,7 @@ def xes_files(draw: st.DrawFn) -> bytes:
 @given(xes_files(), maybe_mutations, st.booleans())
 def test_xes(data: bytes, ops: list[tuple[str, float, bytes]], packed: bool) -> None:
     """XES logs, mutated, plain or gzipped."""
-    if packed:
-        _check(
-            mutate(gzip.compress(data), ops)
-            if ops and ops[0][1] < 0.5
-            else gzip.compress(mutate(data, ops)),
-            "f.xes.gz",
-        )
-    else:
-        _check(mutate(data, ops), "f.xes")
+    _check_packed(data, ops, packed, "f.xes")
 
 
 _frame_values = st.one_of(
