@@ -279,8 +279,9 @@ class Workspace:
         self._stop = threading.Event()
         self._facts_keys: dict[tuple[Any, ...], str] = {}
         self._latest_facts: kp.StoreFacts | None = None
-        # Per projection kept on disk (by its sources), its events when kept.
-        self._kept_sizes: dict[tuple[int, ...] | None, int] = {}
+        # Per projection kept on disk (by its sources), its events when kept; under
+        # ("facts",), the store position of the facts kept.
+        self._kept_sizes: dict[tuple[Any, ...] | None, int] = {}
         self.folder = _cache_folder(store, self.id) if cache is None else cache or None
         self._disk: diskcache.Cache | None = None
         if self.folder is not None:
@@ -441,13 +442,21 @@ class Workspace:
                 known = self._latest_facts
             if known is None:
                 known = self._read_latest(("facts",))
+                if known is not None:
+                    self._kept_sizes[("facts",)] = known.high
             with self.store() as store:
                 found = kp.load_store_facts(store, since=known)
             with self._lock:
                 if self._latest_facts is None or found.high >= self._latest_facts.high:
                     self._latest_facts = found
-            if found is not known:
+            # Kept again as the projection is: once it has grown by a share of the events
+            # (a live capture adds one at a time; a restart catches up the rest).
+            kept = self._kept_sizes.get(("facts",))
+            if found is not known and (
+                kept is None or found.high - kept > _REKEEP_SHARE * max(kept, 1)
+            ):
                 self._keep_latest(("facts",), found)
+                self._kept_sizes[("facts",)] = found.high
             return found
 
         facts: kp.StoreFacts = self._cached(
