@@ -1,6 +1,6 @@
 """DuckDB and Spark side by side: ``compute_relational`` on the same partitioned Parquet log.
 
-``python -m benchmarks.spark --events 1000000 [--write]`` builds (once, cached in
+``python -m benchmarks.spark --events 1000000 5000000 20000000 [--write]`` builds (once, cached in
 ``benchmarks/data/spark/``) the synthetic Parquet log of
 :func:`benchmarks.generate.parquet_log` in the layout ``knelpunt export --format
 parquet --partition-by source,year,month`` writes (``source=1/year=2024/month=3/``,
@@ -331,81 +331,130 @@ def _mb(value: float) -> str:
     return f"{value:,.0f} MB"
 
 
-def render(events: int, results: dict[str, Any]) -> str:
-    """The RESULTS.md section."""
+def _row(events: int, results: dict[str, Any]) -> list[str]:
     duckdb, spark, pm = results["duckdb"], results["spark"], results["pm4py"]
-    frames = duckdb["frames"]
-    est = results["estimate"]
     ratio = spark["again_s"] / duckdb["again_s"]
+    return [
+        f"| {events / 1e6:,.0f}M ({results['n_cases']:,} cases, {results['n_variants']:,} "
+        f"variants, {spark['partitions']} partitions) | DuckDB {results['duckdb_version']} | - | "
+        f"{duckdb['first_s']:.2f} s | {duckdb['again_s']:.2f} s | {duckdb['process_s']:.1f} s "
+        f"| {_mb(duckdb['peak_mb'])} | (the reference) |",
+        f"| | Spark {results['spark_version']} local[2] | {spark['start_s']:.1f} s | "
+        f"{spark['first_s']:.2f} s | {spark['again_s']:.2f} s ({ratio:.1f}× DuckDB) | "
+        f"{spark['process_s']:.1f} s | {_mb(spark['peak_mb'])} | {results['same_engines']} |",
+        f"| | Spark, one month partition ({spark['one_partition_events']:,} events) | - | - | "
+        f"{spark['one_partition_s']:.2f} s | - | - | |",
+        f"| | pm4py {results['pm4py_version']} `discover_performance_dfg` | - | "
+        f"{pm['first_s']:.2f} s | - | {pm['process_s']:.1f} s | {_mb(pm['peak_mb'])} | "
+        f"{results['same_pm4py']} |",
+    ]
+
+
+def _crossover(runs: dict[int, dict[str, Any]]) -> str:
+    """Where Spark would overtake DuckDB, from the runs' fixed and marginal costs."""
+    sizes = sorted(runs)
+    if len(sizes) < 2:
+        return ""
+    lo, hi = runs[sizes[0]], runs[sizes[-1]]
+    span = (sizes[-1] - sizes[0]) / 1e6
+    spark_m = (hi["spark"]["again_s"] - lo["spark"]["again_s"]) / span
+    duck_m = (hi["duckdb"]["again_s"] - lo["duckdb"]["again_s"]) / span
+    ratios = ", ".join(
+        f"{n / 1e6:,.0f}M {runs[n]['spark']['again_s'] / runs[n]['duckdb']['again_s']:.1f}×"
+        for n in sizes
+    )
+    said = (
+        f"Spark's time over DuckDB's (again against again) by size: {ratios}. Between "
+        f"{sizes[0] / 1e6:,.0f}M and {sizes[-1] / 1e6:,.0f}M events each further million "
+        f"costs Spark {spark_m:.1f} s and DuckDB {duck_m:.2f} s on these two cores, so on one "
+        f"machine the two lines "
+    )
+    if spark_m <= duck_m:
+        return said + "cross (Spark's marginal cost is the lower): see the estimate below."
+    return said + (
+        f"do not cross: Spark's fixed cost shrinks in the ratio as the log grows, but each "
+        f"event costs it {spark_m / max(duck_m, 1e-9):.0f}× what it costs DuckDB. The "
+        f"crossover is in cores, not in events: with its marginal cost spread over n cores "
+        f"as fast as these, Spark matches one DuckDB process of two cores from about "
+        f"{2 * spark_m / max(duck_m, 1e-9):,.0f} cores, and a machine's memory and disk, "
+        f"not its speed, end DuckDB's range (its peak grows with the log: "
+        + ", ".join(f"{_mb(runs[n]['duckdb']['peak_mb'])} at {n / 1e6:,.0f}M" for n in sizes)
+        + ")."
+    )
+
+
+def render(runs: dict[int, dict[str, Any]]) -> str:
+    """The RESULTS.md section, from the runs of every size measured."""
+    events = max(runs)
+    results = runs[events]
+    duckdb, spark = results["duckdb"], results["spark"]
+    est = results["estimate"]
+    dates = sorted({r["date"] for r in runs.values()})
+    loads = ", ".join(
+        f"{n / 1e6:,.0f}M {r['load_before']:.1f}/{r['load_after']:.1f}"
+        for n, r in sorted(runs.items())
+    )
     lines = [
         SECTION,
         "",
-        f"Issue 10: the map, variants and case table of `kp.compute_relational` on DuckDB "
-        f"(in process) and on Spark (local mode, `local[2]`: both cores, 8 shuffle "
-        f"partitions, 4 GB driver heap) from the same Parquet folder, in the layout "
-        f"`knelpunt export --format parquet --partition-by source,year,month` writes "
-        f"(`benchmarks/spark.py`: the synthetic log of `benchmarks/generate.py`, "
-        f"{events:,} events, {frames['n_cases']:,} cases, {len(frames['variants']):,} "
-        f"variants, {spark['partitions']} month partitions). Each side runs in a fresh "
-        f"process, twice (*first* and *again*); *Peak RSS* is the sampled peak of the "
-        f"whole process tree, Spark's JVM included. pm4py's `discover_performance_dfg` "
-        f"(the map's edges with mean/median/min/max/sum of durations, no case table or "
-        f"variants) runs on the same events read into pandas outside the clock, for "
-        f"reference. Recorded {results['date']} on {results['machine']}, a machine "
-        f"shared with other work (load average {results['load_before']:.1f} before the "
-        f"runs, {results['load_after']:.1f} after: other processes took part of the cores, "
-        f"so the times are upper bounds).",
+        "Issue 10: the map, variants and case table of `kp.compute_relational` on DuckDB "
+        "(in process) and on Spark (local mode, `local[2]`: both cores, 8 shuffle "
+        "partitions, 4 GB driver heap) from the same Parquet folder, in the layout "
+        "`knelpunt export --format parquet --partition-by source,year,month` writes "
+        "(`benchmarks/spark.py`: the synthetic log of `benchmarks/generate.py`, one "
+        "partition per month). Each side runs in a fresh process, twice (*first* and "
+        "*again*); *Peak RSS* is the sampled peak of the whole process tree, Spark's JVM "
+        "included. pm4py's `discover_performance_dfg` (the map's edges with "
+        "mean/median/min/max/sum of durations, no case table or variants) runs on the same "
+        "events read into pandas outside the clock, for reference. *Same numbers* holds "
+        "every edge statistic, activity, variant and case row of Spark to DuckDB's. "
+        f"Recorded {', '.join(dates)} on {results['machine']} (load average before/after "
+        f"each size: {loads}; above 2, other processes took part of the cores and the times "
+        "are upper bounds).",
         "",
-        "| Engine | Session start | First | Again | Process (all, incl. reading) | Peak RSS "
-        "| Same numbers |",
-        "|---|--:|--:|--:|--:|--:|---|",
-        f"| DuckDB {results['duckdb_version']} | - | {duckdb['first_s']:.2f} s | "
-        f"{duckdb['again_s']:.2f} s | {duckdb['process_s']:.1f} s | {_mb(duckdb['peak_mb'])} | "
-        f"(the reference) |",
-        f"| Spark {results['spark_version']} local[2] | {spark['start_s']:.1f} s | "
-        f"{spark['first_s']:.2f} s | {spark['again_s']:.2f} s | {spark['process_s']:.1f} s | "
-        f"{_mb(spark['peak_mb'])} | {results['same_engines']} |",
-        f"| pm4py {results['pm4py_version']} `discover_performance_dfg` | - | "
-        f"{pm['first_s']:.2f} s | - | {pm['process_s']:.1f} s | {_mb(pm['peak_mb'])} | "
-        f"{results['same_pm4py']} |",
+        "| Log | Engine | Session start | First | Again | Process (all, incl. reading) | "
+        "Peak RSS | Same numbers |",
+        "|---|---|--:|--:|--:|--:|--:|---|",
+    ]
+    for n in sorted(runs):
+        lines += _row(n, runs[n])
+    lines += [
         "",
-        f"On one small machine Spark is {ratio:.1f}× slower than DuckDB here (again against "
-        f"again). A run on a single month partition "
-        f"({spark['one_partition_events']:,} events) takes Spark "
-        f"{spark['one_partition_s']:.2f} s: its fixed cost per run (planning, starting each "
-        f"stage's tasks, collecting the results), which weighs most at this size.",
+        "A run on a single month partition is Spark's fixed cost per run (planning, "
+        "starting each stage's tasks, collecting the results), which weighs most on a "
+        "small log. " + _crossover(runs),
         "",
-        "**500M events on a cluster, estimated from these costs.** The marginal cost is "
-        f"(again − one partition) / (events between) = {est['core_s_per_m']:.2f} core-seconds "
-        f"per million events on local[2] (both cores taken as busy); a month partition of "
-        f"{est['per_partition_events']:,.0f} events costs {est['per_partition_core_s']:.2f} "
-        f"core-seconds. 500M events in such partitions: about "
+        f"**500M events on a cluster, estimated from the {events / 1e6:,.0f}M run.** The "
+        "marginal cost is (again − one partition) / (events between) = "
+        f"{est['core_s_per_m']:.2f} core-seconds per million events on local[2] (both cores "
+        f"taken as busy); a month partition of {est['per_partition_events']:,.0f} events "
+        f"costs {est['per_partition_core_s']:.2f} core-seconds. 500M events in such "
+        "partitions: about "
         + ", ".join(f"{s / 60:,.1f} min on {c} cores" for c, s in est["cluster_s"].items())
         + f" (fixed {est['fixed_s']:.1f} s + core-seconds / cores). DuckDB on one machine, "
-        f"linearly from its again time and if the events fit its memory or spill well: about "
+        "linearly from its again time and if the events fit its memory or spill well: about "
         f"{est['duckdb_500m_s'] / 60:,.0f} min (its peak here, {_mb(duckdb['peak_mb'])} for "
         f"{events / 1e6:,.0f}M events, grows with the events and the cases); so a cluster "
-        f"overtakes one DuckDB process at 500M events from about "
-        f"{est['crossover_cores_500m']:,.0f} cores of this speed, and "
-        f"where one machine's memory or disk does not hold the log, at any size. "
-        f"Assumptions: costs grow linearly with events (every shuffle is by case, each "
-        f"case's events are sorted where they are); cluster cores as fast as these and the "
-        f"network shuffle as cheap as a local one (optimistic); no skew (no single case or "
-        f"partition far larger than the rest); enough partitions to keep every core busy "
-        f"(500M events by month are ~{CLUSTER_EVENTS / est['per_partition_events']:,.0f} "
-        f"partitions of this size, or fewer larger ones). What does not shrink with cores: "
-        f"the case table comes back to the driver, one row per case: "
-        f"{est['cases_500m'] / 1e6:,.0f}M cases of 500M events at this log's 20 events a case "
-        f"are about {est['case_table_gb_500m']:,.1f} GB of pandas on the driver; and this "
-        f"synthetic log has nearly one variant per case, so its variants would be as many "
-        f"(real logs have far fewer: receipt 116 for 1,434 cases, Road Traffic Fines 231 for "
-        f"150k), which is what `kp.discover_model(result)` then mines.",
+        "overtakes one DuckDB process at 500M events from about "
+        f"{est['crossover_cores_500m']:,.0f} cores of this speed, and where one machine's "
+        "memory or disk does not hold the log, at any size. Assumptions: costs grow "
+        "linearly with events (every shuffle is by case, each case's events are sorted "
+        "where they are); cluster cores as fast as these and the network shuffle as cheap "
+        "as a local one (optimistic); no skew (no single case or partition far larger than "
+        "the rest); enough partitions to keep every core busy (500M events by month are "
+        f"~{CLUSTER_EVENTS / est['per_partition_events']:,.0f} partitions of this size, or "
+        "fewer larger ones). What does not shrink with cores: the case table comes back to "
+        f"the driver, one row per case: {est['cases_500m'] / 1e6:,.0f}M cases of 500M events "
+        f"at this log's {events / max(results['n_cases'], 1):.0f} events a case are about "
+        f"{est['case_table_gb_500m']:,.1f} GB of pandas on the driver; and this synthetic "
+        "log has nearly one variant per case, so its variants would be as many (real logs "
+        "have far fewer: receipt 116 for 1,434 cases, Road Traffic Fines 231 for 150k), "
+        "which is what `kp.discover_model(result)` then mines.",
         "",
-        "Not measured here: 5M and 20M events (the machine is shared; run `python -m "
-        "benchmarks.spark --events 5000000 --write` and `--events 20000000 --write`), a "
-        "real cluster, Spark's adaptive execution tuned for the data, or activity "
-        "instances, segments, the waiting-cause split and the criteria (not on the engines "
-        "yet).",
+        f"Spark's peak memory is mostly its JVM: the 4 GB driver heap it may fill "
+        f"({_mb(spark['peak_mb'])} at {events / 1e6:,.0f}M events). Not measured here: a "
+        "real cluster, Spark's adaptive execution tuned for the data, and the activity "
+        "instances on Spark (see the next section, when run).",
         "",
     ]
     return "\n".join(lines)
@@ -444,27 +493,70 @@ def run(events: int) -> dict[str, Any]:
         f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
     )
     results.update(_versions())
+    frames = results["duckdb"]["frames"]
+    results["n_cases"], results["n_variants"] = frames["n_cases"], len(frames["variants"])
     return results
+
+
+RUNS: Final = SPARK_DIR / "runs.json"
+
+
+def _kept(results: dict[str, Any]) -> dict[str, Any]:
+    """The results without their frames, as JSON keeps them."""
+    return {
+        k: ({kk: vv for kk, vv in v.items() if kk not in ("frames", "means")}
+            if isinstance(v, dict) else v)
+        for k, v in results.items()
+    }  # fmt: skip
+
+
+def remember(events: int, results: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """This size's results with those of the other sizes measured before."""
+    runs = {int(k): v for k, v in json.loads(RUNS.read_text()).items()} if RUNS.exists() else {}
+    runs[events] = _kept(results)
+    RUNS.parent.mkdir(parents=True, exist_ok=True)
+    RUNS.write_text(json.dumps(runs, indent=1, default=float))
+    return runs
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1_000_000, help="events in the log")
+    parser.add_argument(
+        "--events",
+        type=int,
+        nargs="+",
+        default=[1_000_000],
+        help="events in the log; several sizes run one after the other (the section shows "
+        "every size measured, kept in benchmarks/data/spark/runs.json)",
+    )
     parser.add_argument("--write", action="store_true", help=f"write the section to {RESULTS_MD}")
     parser.add_argument("--worker", choices=sorted(_WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--render", action="store_true", help="only draw the section again from runs.json"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        runs = {int(k): v for k, v in json.loads(RUNS.read_text()).items()}
+        text = render(runs)
+        print(text)
+        if args.write:
+            write_section(SECTION, text)
+        return 0
     if args.worker:
         result = _WORKERS[args.worker](args.folder)
         args.out.write_bytes(pickle.dumps(result))
         return 0
-    results = run(args.events)
-    text = render(args.events, results)
-    print(text)
-    if args.write:
-        write_section(SECTION, text)
-    return 0 if results["same_engines"].startswith("**equal**") else 1
+    equal = True
+    for events in args.events:
+        results = run(events)
+        equal &= results["same_engines"].startswith("**equal**")
+        text = render(remember(events, results))
+        print(text)
+        if args.write:
+            write_section(SECTION, text)
+    return 0 if equal else 1
 
 
 if __name__ == "__main__":

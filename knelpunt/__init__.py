@@ -10,6 +10,7 @@ The notebook façade::
     events = kp.load_events(store)              # the sorted, coded projection
     process = kp.discover_map(events)           # directly-follows graph + performance
     kp.compute_relational("events/", engine="spark")  # map, variants, cases on Spark (Parquet)
+    kp.compute_instances("events/", engine="spark")   # waiting and processing per activity
     variants = kp.list_variants(events)
     steps = kp.pair_instances(events, calendar=kp.WorkCalendar.office_hours())
     steps.instances                             # enabled, start, complete, waiting, processing
@@ -58,7 +59,10 @@ from knelpunt.api import (
     suggest_mapping,
 )
 from knelpunt.engine import (
+    EventFilter,
+    InstanceResult,
     RelationalResult,
+    compute_instances,
     compute_relational,
     export_relational,
     read_relational,
@@ -115,9 +119,11 @@ __all__ = [
     "CriteriaResult",
     "Criterion",
     "Event",
+    "EventFilter",
     "EventStore",
     "EventTable",
     "InputLimits",
+    "InstanceResult",
     "KnelpuntError",
     "LogCheck",
     "LogSummary",
@@ -146,6 +152,7 @@ __all__ = [
     "check_profile",
     "compare",
     "compare_scenarios",
+    "compute_instances",
     "compute_relational",
     "detect_personal_data",
     "discover_calendars",

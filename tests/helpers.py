@@ -120,3 +120,74 @@ def edge_rows(found: dict[str, Any]) -> list[tuple[Any, ...]]:
         (e["source"], e["target"], e["count"], e["cases"], round(e["median_s"], 6))
         for e in found["edges"]
     ]
+
+
+def same_instances(found: Any, reference: Any, *, rtol: float = 1e-9) -> None:
+    """An engine's :class:`~knelpunt.InstanceResult` holds what ``pair_instances`` and
+    ``summarise_activities`` give (``reference``): the counts, every instance (times to
+    the microsecond, durations to ``rtol``) and every activity's statistics."""
+    import numpy as np
+
+    assert (found.count, found.estimated, found.open, found.unstarted, found.day_precision) == (
+        len(reference.instances),
+        reference.estimated,
+        reference.open,
+        reference.unstarted,
+        reference.day_precision,
+    )
+    assert found.notes == reference.notes
+
+    def same(left: pd.DataFrame, right: pd.DataFrame) -> None:
+        assert list(left.columns) == list(right.columns)
+        assert len(left) == len(right)
+        for column in left.columns:
+            a, b = left[column], right[column]
+            if pd.api.types.is_float_dtype(a):
+                assert np.allclose(
+                    a.to_numpy(), b.to_numpy(dtype=float), rtol=rtol, atol=1e-6, equal_nan=True
+                ), column
+            elif isinstance(a.dtype, pd.DatetimeTZDtype):
+                assert a.dt.as_unit("us").tolist() == b.dt.as_unit("us").tolist(), column
+            else:
+                assert a.astype(object).where(a.notna(), None).tolist() == (
+                    b.astype(object).where(b.notna(), None).tolist()
+                ), column
+
+    if found.instances is not None:
+        same(found.instances, reference.instances)
+    same(found.activities, kp.summarise_activities(reference))
+
+
+def lifecycle_log(seed: int, *, cases: int) -> pd.DataFrame:
+    """A log of start and complete events over a few months, with what makes pairing
+    and ordering hard: completions without a start, starts never completed, repeated
+    activities, events at the same minute, missing resources, several variants."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    activities = ("Melding", "Gesprek", "Onderzoek", "Besluit", "Plan")
+    resources = (None, "an", "bo", "cy")
+    rows: list[dict[str, Any]] = []
+    begin = pd.Timestamp("2025-01-06 08:00", tz="Europe/Amsterdam")
+    for k in range(cases):
+        at = begin + pd.Timedelta(minutes=int(rng.integers(0, 60 * 24 * 90)))
+        for step in range(int(rng.integers(1, 7))):
+            activity = activities[min(step + int(rng.integers(0, 2)), len(activities) - 1)]
+            resource = resources[int(rng.integers(len(resources)))]
+            at += pd.Timedelta(minutes=int(rng.choice([0, 5, 60, 60 * 20, 60 * 24 * 3])))
+            shape = rng.random()
+            if shape > 0.2:  # a start (else the completion comes alone)
+                rows.append((f"z{k}", activity, at, "start", resource))
+                at += pd.Timedelta(minutes=int(rng.choice([0, 15, 45, 60 * 5])))
+            if shape < 0.95:  # a completion (else the start stays open)
+                rows.append((f"z{k}", activity, at, "complete", resource))
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "case:concept:name",
+            "concept:name",
+            "time:timestamp",
+            "lifecycle:transition",
+            "org:resource",
+        ],
+    )

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -33,18 +33,20 @@ import pyarrow as pa
 
 from knelpunt.engine.definitions import EVENT_SCHEMA
 from knelpunt.errors import EngineError, MappingError
+from knelpunt.mining.instances import local_midnights
 from knelpunt.mining.maps import working_clock
 from knelpunt.mining.projection import EventTable
 from knelpunt.mining.relational import connect_quietly
 from knelpunt.schema import (
     ACTIVITY_KEY,
     CASE_ID_KEY,
+    LIFECYCLE_KEY,
     POSITION_KEY,
     RESOURCE_KEY,
     SOURCE_KEY,
     TIMESTAMP_KEY,
 )
-from knelpunt.worktime import WorkCalendar
+from knelpunt.worktime import WorkCalendar, WorkClock
 
 __all__ = ["Backend", "Engine", "open_backend"]
 
@@ -52,6 +54,7 @@ Engine = Literal["duckdb", "spark"]
 
 # A storage URL, not a local path: a scheme and ':/' (file:///, s3://, dbfs:/...).
 _URL: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+_DAY_US: Final = 86_400_000_000
 
 INSTALL_SPARK: Final = (
     "Install it with pip install 'knelpunt[spark]' (pyspark and Ibis's Spark backend) and "
@@ -68,6 +71,73 @@ def _duckdb_micros(at: dt.timestamp) -> dt.int64:
 @ibis.udf.scalar.builtin(name="unix_micros")  # type: ignore[untyped-decorator]
 def _spark_micros(at: dt.timestamp) -> dt.int64:
     """Spark's microseconds since the epoch of an instant (any session time zone)."""
+
+
+@ibis.udf.scalar.builtin(name="make_timestamp")  # type: ignore[untyped-decorator]
+def _duckdb_timestamp(micros: dt.int64) -> dt.timestamp:
+    """DuckDB's timestamp (without zone) of microseconds since the epoch."""
+
+
+@ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]
+def _duckdb_instant(zone: dt.string, wall: dt.timestamp) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type]  # Ibis reads the instance
+    """DuckDB: the instant at which the clocks of ``zone`` show ``wall``."""
+
+
+@ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]
+def _duckdb_wall(
+    zone: dt.string,
+    at: dt.Timestamp(timezone="UTC"),  # type: ignore[valid-type]  # Ibis reads the instance
+) -> dt.timestamp:
+    """DuckDB: what the clocks of ``zone`` show at the instant ``at``."""
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
+def _duckdb_wall_micros(wall: dt.timestamp) -> dt.int64:
+    """DuckDB's microseconds since the epoch of a timestamp without zone."""
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
+def _duckdb_instant_micros(
+    at: dt.Timestamp(timezone="UTC"),  # type: ignore[valid-type]  # Ibis reads the instance
+) -> dt.int64:
+    """DuckDB's microseconds since the epoch of an instant."""
+
+
+@ibis.udf.scalar.builtin(name="timestamp_micros")  # type: ignore[untyped-decorator]
+def _spark_timestamp(micros: dt.int64) -> dt.timestamp:
+    """Spark's instant of microseconds since the epoch."""
+
+
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")  # type: ignore[untyped-decorator]
+def _spark_wall(at: dt.timestamp, zone: dt.string) -> dt.timestamp:
+    """Spark: the instant shifted by the offset of ``zone`` (its wall clock, as UTC)."""
+
+
+@ibis.udf.scalar.builtin(name="to_utc_timestamp")  # type: ignore[untyped-decorator]
+def _spark_instant(wall: dt.timestamp, zone: dt.string) -> dt.timestamp:
+    """Spark: the wall clock of ``zone`` (given as UTC) shifted back to the instant."""
+
+
+def _local_midnight(engine: Engine, micros: ir.IntegerValue, zone: str) -> ir.IntegerValue:
+    """The local midnight at or before each instant, in UTC microseconds, on the engine.
+
+    The day is cut in microseconds of the local wall clock, so neither engine's
+    session time zone takes part.
+    """
+    if engine == "spark":
+        wall = _spark_micros(_spark_wall(_spark_timestamp(micros), zone))
+        midnight = wall - ((wall % _DAY_US) + _DAY_US) % _DAY_US
+        return cast(
+            "ir.IntegerValue", _spark_micros(_spark_instant(_spark_timestamp(midnight), zone))
+        )
+    wall = _duckdb_wall_micros(
+        _duckdb_wall(zone, _duckdb_instant("UTC", _duckdb_timestamp(micros)))
+    )
+    midnight = wall - ((wall % _DAY_US) + _DAY_US) % _DAY_US
+    return cast(
+        "ir.IntegerValue",
+        _duckdb_instant_micros(_duckdb_instant(zone, _duckdb_timestamp(midnight))),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,36 +205,93 @@ class Backend:
         *,
         table: str | None = None,
         calendar: WorkCalendar | None = None,
+        midnights: str | None = None,
     ) -> ir.Table:
-        """The events relation of an event table, a Parquet path or a named Spark table."""
+        """The events relation of an event table, a Parquet path or a named Spark table.
+
+        With ``calendar``, ``clock_us`` counts working time (on the engine for Parquet and
+        tables: the calendar's working spans are a small table joined by day). With
+        ``midnights`` (a time zone), ``midnight_us`` is each event's local midnight and
+        ``clock_mid_us`` the clock then; else they are the time and the clock.
+        """
         if isinstance(source, EventTable):
-            return self._from_memory(source, calendar)
-        if calendar is not None:
-            raise MappingError(
-                "Working time (calendar=) needs the events in memory: pass an event table "
-                "(kp.load_events) instead of a Parquet path or a table name."
-            )
+            return self._from_memory(source, calendar, midnights)
         if table is not None:
-            return _canonical(self._named(table), self._micros, where=f"table {table!r}")
-        if source is None:
+            raw = _canonical(self._named(table), self._micros, where=f"table {table!r}")
+        elif source is None:
             raise MappingError(
                 "Nothing to read: pass an event table, a Parquet file or folder, or table=."
             )
-        if isinstance(source, str) and _URL.match(source):
+        elif isinstance(source, str) and _URL.match(source):
             # A cluster's storage (abfss://, s3://, dbfs:/, hdfs://): read as the engine
             # reads it; pathlib would fold the '//' and no local check applies.
-            return _canonical(self._remote(source), self._micros, where=source)
-        return _canonical(self._parquet(Path(source)), self._micros, where=str(source))
+            raw = _canonical(self._remote(source), self._micros, where=source)
+        else:
+            raw = _canonical(self._parquet(Path(source)), self._micros, where=str(source))
+        if midnights is not None:
+            raw = raw.mutate(midnight_us=_local_midnight(self.engine, raw.time_us, midnights))
+        if calendar is None:
+            return raw.mutate(clock_us=raw.time_us, clock_mid_us=raw.midnight_us)
+        return self._clocked(raw, calendar)
+
+    def _clocked(self, raw: ir.Table, calendar: WorkCalendar) -> ir.Table:
+        """``clock_us`` and ``clock_mid_us`` in working time, read from the calendar's
+        working spans: per UTC day the clock at its start and the day's spans (a row per
+        day, a column pair per span), joined to each event by its day."""
+        bounds = self.run(raw.aggregate(low=raw.time_us.min(), high=raw.time_us.max()))
+        low, high = bounds.column("low")[0].as_py(), bounds.column("high")[0].as_py()
+        if low is None:
+            return raw.mutate(clock_us=raw.time_us, clock_mid_us=raw.midnight_us)
+        days = self._register(_day_clock(calendar.clock(low, high), low, high))
+        spans = (len(days.columns) - 2) // 2
+
+        def read(micros: ir.IntegerValue, name: str) -> ir.Table:
+            keyed = raw.mutate(_day=micros // _DAY_US, _at=micros)
+            joined = keyed.join(days, keyed._day == days.day)
+            inside = [
+                ibis.greatest(ibis.least(joined._at, joined[f"close{i}"]) - joined[f"open{i}"], 0)
+                for i in range(spans)
+            ]
+            value = joined.base
+            for part in inside:
+                value = value + part
+            return joined.mutate(**{name: value.cast("int64")}).select(*raw.columns, name)
+
+        clocked = read(raw.time_us, "_clock").mutate(clock_us=lambda t: t._clock).drop("_clock")
+        raw = clocked
+        return read(raw.midnight_us, "_mid").mutate(clock_mid_us=lambda t: t._mid).drop("_mid")
+
+    def _register(self, arrow: pa.Table) -> ir.Table:
+        """A small Arrow table as a table of the engine."""
+        name = ibis.util.gen_name("knelpunt_rows")
+        if self.engine == "spark":
+            self.session.createDataFrame(arrow).createOrReplaceTempView(name)
+            return self.connection.table(name)
+        self.session.register(name, arrow)
+        return ibis.table(ibis.Schema.from_pyarrow(arrow.schema), name=name)
 
     @property
     def _micros(self) -> Any:
         return _spark_micros if self.engine == "spark" else _duckdb_micros
 
-    def _from_memory(self, events: EventTable, calendar: WorkCalendar | None) -> ir.Table:
+    def _from_memory(
+        self, events: EventTable, calendar: WorkCalendar | None, zone: str | None
+    ) -> ir.Table:
         case = events.case
         known = events.resource >= 0
         resource = np.full(len(case), None, dtype=object)
         resource[known] = events.resources[events.resource[known]]
+        has_lifecycle = events.lifecycle >= 0
+        lifecycle = np.full(len(case), None, dtype=object)
+        lifecycle[has_lifecycle] = events.lifecycles[events.lifecycle[has_lifecycle]]
+        clock = working_clock(events, calendar)
+        midnight = events.time_us if zone is None else local_midnights(events.time_us, zone)
+        clock_mid = clock
+        if zone is not None and calendar is not None and len(events):
+            low, high = int(events.time_us.min()), int(events.time_us.max())
+            clock_mid = calendar.clock(low, high).read(midnight)
+        elif zone is not None:
+            clock_mid = midnight
         arrow = pa.table(
             {
                 "source_id": pa.array(events.case_sources[case], pa.int64()),
@@ -175,15 +302,13 @@ class Backend:
                 "position": pa.array(events.position, pa.int64()),
                 # The projection's case code: the order in which maps.py numbers ties.
                 "seen": pa.array(case, pa.int64()),
-                "clock_us": pa.array(working_clock(events, calendar), pa.int64()),
+                "clock_us": pa.array(clock, pa.int64()),
+                "lifecycle": pa.array(lifecycle, pa.string()),
+                "midnight_us": pa.array(midnight, pa.int64()),
+                "clock_mid_us": pa.array(clock_mid, pa.int64()),
             }
         )
-        name = ibis.util.gen_name("knelpunt_events")
-        if self.engine == "spark":
-            self.session.createDataFrame(arrow).createOrReplaceTempView(name)
-            return self.connection.table(name).cast(EVENT_SCHEMA)
-        self.session.register(name, arrow)
-        return ibis.table(EVENT_SCHEMA, name=name)
+        return self._register(arrow).cast(EVENT_SCHEMA)
 
     def _parquet(self, path: Path) -> ir.Table:
         if not path.exists():
@@ -240,6 +365,42 @@ class Backend:
         return self.connection.table(name)
 
 
+def _day_clock(clock: WorkClock, low: int, high: int) -> pa.Table:
+    """Per UTC day from the day before ``low`` to that of ``high``: the clock at its start
+    (``base``) and its working spans cut to the day (``open0``, ``close0``, ...; empty
+    spans where a day has fewer), so that the clock at an instant of the day is ``base``
+    plus the part of each span before it."""
+    first, last = low // _DAY_US - 2, high // _DAY_US + 1
+    days = np.arange(first, last + 1, dtype=np.int64)
+    starts = days * _DAY_US
+    per_day: list[list[tuple[int, int]]] = [[] for _ in days]
+    for opens, closes in zip(clock.opens.tolist(), clock.closes.tolist(), strict=True):
+        for day in range(max(opens // _DAY_US, first), min((closes - 1) // _DAY_US, last) + 1):
+            cut = (max(opens, day * _DAY_US), min(closes, (day + 1) * _DAY_US))
+            per_day[day - first].append(cut)
+    width = max((len(spans) for spans in per_day), default=0)
+    columns: dict[str, pa.Array] = {
+        "day": pa.array(days),
+        "base": pa.array(clock.read(starts)),
+    }
+    for i in range(width):
+        columns[f"open{i}"] = pa.array(
+            [
+                spans[i][0] if i < len(spans) else start
+                for spans, start in zip(per_day, starts.tolist(), strict=True)
+            ],
+            pa.int64(),
+        )
+        columns[f"close{i}"] = pa.array(
+            [
+                spans[i][1] if i < len(spans) else start
+                for spans, start in zip(per_day, starts.tolist(), strict=True)
+            ],
+            pa.int64(),
+        )
+    return pa.table(columns)
+
+
 def _canonical(raw: ir.Table, micros: Any, *, where: str) -> ir.Table:
     """The events relation of a table in export_log's columns."""
     columns = set(raw.columns)
@@ -279,6 +440,13 @@ def _canonical(raw: ir.Table, micros: Any, *, where: str) -> ir.Table:
         # projection's case codes do (they are given in recording order).
         seen=position,
         clock_us=time_us,
+        lifecycle=(
+            raw[LIFECYCLE_KEY].cast("string")
+            if LIFECYCLE_KEY in columns
+            else ibis.null().cast("string")
+        ),
+        midnight_us=time_us,
+        clock_mid_us=time_us,
     ).cast(EVENT_SCHEMA)
 
 

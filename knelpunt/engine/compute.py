@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from knelpunt.engine.filters import EventFilter
+from knelpunt.mining.instances import INSTANCE_COLUMNS, instance_notes
 from knelpunt.mining.maps import EDGE_COLUMNS, VARIANT_COLUMNS, ProcessMap, case_frame
 from knelpunt.mining.projection import EventTable
 from knelpunt.worktime import WorkCalendar
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
     from knelpunt.engine.backends import Engine
 
-__all__ = ["RelationalResult", "compute_relational"]
+__all__ = ["InstanceResult", "RelationalResult", "compute_instances", "compute_relational"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +43,14 @@ class RelationalResult:
         cases: as :func:`knelpunt.summarise_cases` gives it, in the order the cases
             were first recorded.
         engine: the engine that computed them, ``"duckdb"`` or ``"spark"``.
+        filters: what the filters kept, in words (empty: every event).
     """
 
     process_map: ProcessMap
     variants: pd.DataFrame
     cases: pd.DataFrame
     engine: str
+    filters: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """The map's edges (see :attr:`process_map`)."""
@@ -69,6 +73,7 @@ def compute_relational(
     engine: Engine = "duckdb",
     spark: Any = None,
     calendar: WorkCalendar | None = None,
+    filters: EventFilter | None = None,
 ) -> RelationalResult:
     """The process map, variants and case table, computed by DuckDB or Apache Spark.
 
@@ -88,7 +93,9 @@ def compute_relational(
             columns.
         engine: ``"duckdb"`` (in this process) or ``"spark"``.
         spark: the SparkSession to use; default the active one, else a new local one.
-        calendar: count durations in working time (event tables only).
+        calendar: count durations in working time (on Parquet and tables the
+            calendar's working hours are joined on the engine).
+        filters: analyse only the events these filters keep (applied on the engine).
 
     Returns:
         The map, the variants and the case table.
@@ -118,6 +125,7 @@ def compute_relational(
 
     with open_backend(engine, spark=spark) as backend:
         relation = backend.events(events, table=table, calendar=calendar)
+        relation, said = (filters or EventFilter()).apply(backend, relation)
         edges = backend.run(d.edges(relation))
         activities = backend.run(d.activity_counts(relation))
         with backend.kept(d.per_case(relation)) as per_case:
@@ -141,6 +149,7 @@ def compute_relational(
         variants=_variants(variants, total=len(case_table)),
         cases=case_table,
         engine=backend.engine,
+        filters=said,
     )
 
 
@@ -193,3 +202,183 @@ def _case_table(rows: pa.Table, *, working: bool) -> pd.DataFrame:
         variant=frame["variant"].to_numpy(dtype=np.int64),
         working=working,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceResult:
+    """Per activity, waiting and processing time, from one engine.
+
+    Attributes:
+        activities: as :func:`knelpunt.summarise_activities` gives it: per activity
+            instances, cases, the share of estimated starts and the waiting and
+            processing statistics (also in working time with a calendar).
+        instances: the activity instances, as :func:`knelpunt.pair_instances` gives
+            them (one row per instance, as many as completions: large), or None unless
+            asked for.
+        count: the activity instances.
+        estimated: instances whose start was estimated.
+        open: instances started and never completed.
+        unstarted: schedule events never followed by a start.
+        day_precision: instances with a duration precise to a day only.
+        calendar: the working calendar used, or None.
+        notes: what a reader of these numbers must know (as ``pair_instances`` says it).
+        engine: the engine that computed them, ``"duckdb"`` or ``"spark"``.
+        filters: what the filters kept, in words (empty: every event).
+    """
+
+    activities: pd.DataFrame
+    instances: pd.DataFrame | None
+    count: int
+    estimated: int
+    open: int
+    unstarted: int
+    day_precision: int
+    calendar: WorkCalendar | None
+    notes: tuple[str, ...]
+    engine: str
+    filters: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-activity times (see :attr:`activities`)."""
+        return self.activities
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p>Computed on {self.engine}: {self.count:,} activity instances, "
+            f"{self.estimated:,} with an estimated start, {self.open:,} never completed</p>"
+        )
+        return head + self.activities.head(10).to_html(index=False)
+
+
+def compute_instances(
+    events: EventTable | str | Path | None = None,
+    *,
+    table: str | None = None,
+    engine: Engine = "duckdb",
+    spark: Any = None,
+    calendar: WorkCalendar | None = None,
+    estimate_starts: bool = True,
+    detect_dates: bool = True,
+    instances: bool = False,
+    filters: EventFilter | None = None,
+) -> InstanceResult:
+    """Activity instances and their waiting and processing time, on DuckDB or Spark.
+
+    The definitions are those of :func:`knelpunt.pair_instances` (start and complete
+    events paired first in, first out; enabled by the latest completion in the case;
+    missing starts estimated from the resource's previous completion; date-only events
+    in whole days), written once as Ibis expressions; the per-activity times are those
+    of :func:`knelpunt.summarise_activities`. The engine does the work where the events
+    are; only one row per activity comes back, and the instances themselves when asked.
+
+    Args:
+        events: an event table, or the path (or on Spark, the storage URL) of a Parquet
+            file or folder, as for :func:`knelpunt.compute_relational`; a
+            ``lifecycle:transition`` column gives the lifecycle (without one, every event
+            is a completion).
+        table: instead of ``events``, a table of the Spark session in the same columns.
+        engine: ``"duckdb"`` (in this process) or ``"spark"``.
+        spark: the SparkSession to use; default the active one, else a new local one.
+        calendar: count the durations also in working time (``*_work_*`` columns); on
+            Parquet and tables the calendar's working hours are joined on the engine.
+        estimate_starts: estimate missing starts; when False a completion without a start
+            is instantaneous.
+        detect_dates: treat the date-only events of a source as precise to a day.
+        instances: also bring every instance back (one row per completion).
+        filters: analyse only the events these filters keep (applied on the engine).
+
+    Returns:
+        The per-activity times, the counts and notes, and the instances if asked for.
+
+    Raises:
+        EngineError: as :func:`knelpunt.compute_relational`.
+        MappingError: a Parquet input without the columns needed.
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo")
+        ...     events = kp.load_events(store)
+        >>> found = kp.compute_instances(events)  # engine="spark" runs it on Spark
+        >>> found.count, found.estimated, found.engine
+        (15, 15, 'duckdb')
+        >>> int(found.activities.set_index("activity").loc["Keukentafelgesprek", "instances"])
+        3
+
+    .. versionadded:: 0.1
+    """
+    from knelpunt.engine import instances as steps
+    from knelpunt.engine.backends import open_backend
+    from knelpunt.mining.instances import DEFAULT_ZONE
+
+    zone = calendar.timezone if calendar is not None else DEFAULT_ZONE
+    working = calendar is not None
+    with open_backend(engine, spark=spark) as backend:
+        relation = backend.events(
+            events, table=table, calendar=calendar, midnights=zone if detect_dates else None
+        )
+        relation, said = (filters or EventFilter()).apply(backend, relation)
+        found, unstarted = steps.instances(
+            relation,
+            estimate_starts=estimate_starts,
+            detect_dates=detect_dates,
+            working=working,
+        )
+        with backend.kept(found) as kept:
+            times = backend.run(steps.activity_times(kept, working=working))
+            counts = backend.run(steps.instance_counts(kept, unstarted)).to_pylist()[0]
+            rows = backend.run(kept.order_by(["first", "anchor"])) if instances else None
+    tally = {
+        "estimated": int(counts["estimated"] or 0) if estimate_starts else 0,
+        "open": int(counts["open"] or 0),
+        "unstarted": int(counts["unstarted"] or 0),
+        "day_precision": int(counts["day_precision"] or 0),
+    }
+    total = int(counts["instances"] or 0)
+    return InstanceResult(
+        activities=_activity_times(times),
+        instances=None if rows is None else _instance_frame(rows, working=working),
+        count=total,
+        calendar=calendar,
+        notes=instance_notes(total, **tally, estimate=estimate_starts),
+        engine=backend.engine,
+        filters=said,
+        **tally,
+    )
+
+
+def _activity_times(rows: pa.Table) -> pd.DataFrame:
+    frame: pd.DataFrame = rows.to_pandas()
+    frame = frame.astype({"instances": "int64", "cases": "int64"}).sort_values(
+        ["instances", "activity"], ascending=[False, True]
+    )
+    return frame.reset_index(drop=True)
+
+
+def _instance_frame(rows: pa.Table, *, working: bool) -> pd.DataFrame:
+    frame = rows.to_pandas()
+    out = pd.DataFrame(
+        {
+            "source_id": frame["source_id"].to_numpy(dtype=np.int64),
+            "case_id": frame["case_id"].to_numpy(dtype=object),
+            "activity": pd.Categorical(frame["activity"]),
+            "resource": pd.Categorical(frame["resource"]),
+            **{
+                name: pd.to_datetime(frame[f"{name}_us"], unit="us", utc=True)
+                for name in ("scheduled", "enabled", "start", "complete")
+            },
+            "waiting_s": frame["waiting_s"].to_numpy(dtype=float),
+            "processing_s": frame["processing_s"].astype(float).to_numpy(),
+            "start_recorded": frame["start_recorded"].to_numpy(dtype=bool),
+            "status": pd.Categorical(
+                frame["status"], categories=["open", "completed", "aborted", "skipped"]
+            ),
+            "precision": frame["precision"].to_numpy(dtype=object),
+            "waiting_precision": frame["waiting_precision"].to_numpy(dtype=object),
+        }
+    )[list(INSTANCE_COLUMNS)]
+    if working:
+        out["waiting_work_s"] = frame["waiting_work_s"].to_numpy(dtype=float)
+        out["processing_work_s"] = frame["processing_work_s"].astype(float).to_numpy()
+    return out

@@ -1,24 +1,28 @@
 """The map, variants and case table as Ibis expressions: one definition for every engine.
 
 Each function takes Ibis tables and returns an Ibis expression; nothing here
-connects to an engine or reads a file (see :mod:`knelpunt.engine.sources`).
+connects to an engine or reads a file (see :mod:`knelpunt.engine.backends`).
 The input is the *events relation*, one row per event:
 
-========== ======= ==========================================================
-column     type    meaning
-========== ======= ==========================================================
-source_id  int64   the source the case belongs to (a case is a case id within
-                   a source)
-case_id    string  the case id
-activity   string  the activity
-resource   string  the resource, null when none
-time_us    int64   the time, UTC microseconds since the epoch
-position   int64   the store position: orders a case's events with one time
-seen       int64   per case the same for all its events' minimum: which case
-                   came first (the projection's case code, or the position)
-clock_us   int64   the clock durations are differences of: the time itself,
-                   or working time (:func:`knelpunt.mining.maps.working_clock`)
-========== ======= ==========================================================
+============ ======= ==========================================================
+column       type    meaning
+============ ======= ==========================================================
+source_id    int64   the source the case belongs to (a case is a case id within
+                     a source)
+case_id      string  the case id
+activity     string  the activity
+resource     string  the resource, null when none
+time_us      int64   the time, UTC microseconds since the epoch
+position     int64   the store position: orders a case's events with one time
+seen         int64   per case the same for all its events' minimum: which case
+                     came first (the projection's case code, or the position)
+clock_us     int64   the clock durations are differences of: the time itself,
+                     or working time (:func:`knelpunt.mining.maps.working_clock`)
+lifecycle    string  the lifecycle transition, null when none
+midnight_us  int64   the local midnight at or before the time (for date-only
+                     events, :func:`knelpunt.mining.instances.local_midnights`)
+clock_mid_us int64   the clock at that midnight
+============ ======= ==========================================================
 
 The definitions are those of :mod:`knelpunt.mining.maps` and
 :mod:`knelpunt.mining.relational`: a case's events are ordered by time, then
@@ -40,6 +44,7 @@ import ibis
 import ibis.expr.types as ir
 
 __all__ = [
+    "CASE",
     "EVENT_SCHEMA",
     "activity_counts",
     "case_table",
@@ -60,9 +65,12 @@ EVENT_SCHEMA: Final = ibis.schema(
         "position": "int64",
         "seen": "int64",
         "clock_us": "int64",
+        "lifecycle": "string",
+        "midnight_us": "int64",
+        "clock_mid_us": "int64",
     }
 )
-_CASE: Final = ("source_id", "case_id")
+CASE: Final = ("source_id", "case_id")
 _US: Final = 1e6
 
 
@@ -77,7 +85,7 @@ def _seconds(micros: ir.NumericValue) -> ir.FloatingValue:
 
 def _in_case(events: ir.Table) -> ibis.expr.builders.LegacyWindowBuilder:
     """A case's events in their order: time, then store position."""
-    return ibis.window(group_by=list(_CASE), order_by=[events.time_us, events.position])
+    return ibis.window(group_by=list(CASE), order_by=[events.time_us, events.position])
 
 
 def edges(events: ir.Table) -> ir.Table:
@@ -85,7 +93,7 @@ def edges(events: ir.Table) -> ir.Table:
     duration in seconds (the map's :data:`~knelpunt.mining.maps.EDGE_COLUMNS`)."""
     w = _in_case(events)
     pairs = events.select(
-        *_CASE,
+        *CASE,
         source=events.activity,
         target=events.activity.lead().over(w),
         duration_us=events.clock_us.lead().over(w) - events.clock_us,
@@ -123,7 +131,7 @@ def per_case(events: ir.Table) -> ir.Table:
         ).cast("int64")
     )
     step = ibis.struct({"t": marked.time_us, "p": marked.position, "a": marked.activity})
-    cases = marked.group_by(list(_CASE)).aggregate(
+    cases = marked.group_by(list(CASE)).aggregate(
         events=marked.count(),
         activities=marked.activity.nunique(),
         resources=marked.resource.nunique(),
@@ -157,7 +165,7 @@ def case_table(cases: ir.Table, numbered: ir.Table) -> ir.Table:
     """:func:`per_case` with each case's variant number from ``numbered`` (:func:`variants`),
     in the order the cases came (``seen``)."""
     joined = cases.join(numbered.select("trace", "variant"), "trace")
-    return joined.drop("trace").order_by([joined.seen, *_CASE])
+    return joined.drop("trace").order_by([joined.seen, *CASE])
 
 
 def _counted(numbered: ir.Table, at: ir.IntegerValue) -> ir.Table:

@@ -84,6 +84,7 @@ def export_relational(result: RelationalResult, folder: str | Path) -> Path:
         "end_activities": found.end_activities,
         "durations": "calendar time" if found.calendar is None else "working time",
         "notes": list(found.notes),
+        "filters": list(result.filters),
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
@@ -174,4 +175,5 @@ def read_relational(folder: str | Path) -> RelationalResult:
         variants=variants,
         cases=frames["cases"],
         engine=str(summary["engine"]),
+        filters=tuple(str(f) for f in summary.get("filters", ())),
     )

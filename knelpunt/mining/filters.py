@@ -91,7 +91,7 @@ def filter_events(
     keep = np.ones(len(table), dtype=bool)
     if start is not None or end is not None:
         keep &= _in_window(table, start, end, window)
-        said.append(_window_words(start, end, window))
+        said.append(window_words(start, end, window))
     if cases is not None:
         wanted = {(int(s), str(c)) for s, c in cases}
         chosen = np.fromiter(
@@ -121,7 +121,7 @@ def filter_events(
         keep &= chosen[table.activity]
         said.append(f"activities {', '.join(sorted(names))}")
     if activity_share is not None:
-        _check_share("activity_share", activity_share)
+        check_share("activity_share", activity_share)
         counts = np.bincount(table.activity[keep], minlength=len(table.activities))
         present = np.flatnonzero(counts)
         wanted_n = max(1, math.ceil(activity_share * len(present) - 1e-9))
@@ -139,7 +139,8 @@ def filter_events(
     return _subset(table, keep, tuple(said))
 
 
-def _check_share(name: str, share: float) -> None:
+def check_share(name: str, share: float) -> None:
+    """Refuse a share outside (0, 1], naming the option."""
     if not 0 < share <= 1:
         raise FilterError(f"{name} must be a share between 0 and 1 (e.g. 0.8), not {share!r}.")
 
@@ -155,12 +156,18 @@ def _us(moment: datetime | None, name: str) -> int | None:
     return int(pd.Timestamp(moment).as_unit("us").tz_convert("UTC").asm8.astype(np.int64))
 
 
-def _in_window(
-    table: EventTable, start: datetime | None, end: datetime | None, window: Window
-) -> np.ndarray:
+def window_micros(start: datetime | None, end: datetime | None) -> tuple[int | None, int | None]:
+    """The window's ends in UTC microseconds (None where open), checked."""
     low, high = _us(start, "start"), _us(end, "end")
     if low is not None and high is not None and high < low:
         raise FilterError("The window ends before it starts; swap start and end.")
+    return low, high
+
+
+def _in_window(
+    table: EventTable, start: datetime | None, end: datetime | None, window: Window
+) -> np.ndarray:
+    low, high = window_micros(start, end)
     t = table.time_us
     inside = np.ones(len(t), dtype=bool)
     if low is not None:
@@ -185,7 +192,8 @@ def _in_window(
     return np.asarray(per_case[table.case])
 
 
-def _window_words(start: datetime | None, end: datetime | None, window: Window) -> str:
+def window_words(start: datetime | None, end: datetime | None, window: Window) -> str:
+    """The window in words, as the filters say what they kept."""
     span = f"{start:%Y-%m-%d %H:%M} " if start else "… "
     span += f"to {end:%Y-%m-%d %H:%M}" if end else "to …"
     how = {
@@ -200,7 +208,7 @@ def _window_words(start: datetime | None, end: datetime | None, window: Window) 
 
 def _covering(numbers: np.ndarray, share: float) -> list[int]:
     """The most frequent variants (numbers count from 1, most frequent first) covering ``share``."""
-    _check_share("variant_coverage", share)
+    check_share("variant_coverage", share)
     counts = np.bincount(numbers)[1:]
     if counts.sum() == 0:
         return []
@@ -255,7 +263,7 @@ def simplify_map(found: ProcessMap, *, paths: float) -> ProcessMap:
         >>> shown == set(full.activities["activity"])  # no activity dropped
         True
     """
-    _check_share("paths", paths)
+    check_share("paths", paths)
     edges = found.edges
     if edges.empty or paths >= 1:
         return found

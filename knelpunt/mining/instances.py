@@ -55,6 +55,7 @@ from knelpunt.worktime import WorkCalendar, WorkClock
 
 __all__ = [
     "INSTANCE_COLUMNS",
+    "LIFECYCLE_KINDS",
     "ActivityInstances",
     "enabling_rows",
     "local_midnights",
@@ -65,11 +66,13 @@ __all__ = [
 _US: Final = 1_000_000.0
 _DATE_ONLY_SHARE: Final = 0.01
 _DATE_ONLY_EVENTS: Final = 5
-_ZONE: Final = "Europe/Amsterdam"
+# Where the day of a date-only event begins, without a calendar saying otherwise.
+DEFAULT_ZONE: Final = "Europe/Amsterdam"
 
-# Lifecycle kinds.
+# Lifecycle kinds: what each lifecycle transition does in an instance (any other, or
+# none, is a completion).
 _SCHEDULE, _START, _COMPLETE, _ABORT, _SKIP, _INSIDE = range(6)
-_KINDS: Final = {
+LIFECYCLE_KINDS: Final[Mapping[str, int]] = {
     "schedule": _SCHEDULE,
     "assign": _SCHEDULE,
     "reassign": _SCHEDULE,
@@ -197,7 +200,7 @@ def pair_instances(
             table, end_rows, enabled_row[estimated], end_row[estimated]
         )
 
-    zone = calendar.timezone if calendar is not None else _ZONE
+    zone = calendar.timezone if calendar is not None else DEFAULT_ZONE
     midnight = local_midnights(table.time_us, zone) if detect_dates else table.time_us
     day = _date_only(table, midnight) if detect_dates else np.zeros(len(table), dtype=bool)
     has_end = end_row >= 0
@@ -243,7 +246,7 @@ def pair_instances(
         "unstarted": len(unstarted),
         "day_precision": int(coarse.sum()),
     }
-    notes = _notes(len(frame), **counts, estimate=estimate_starts)
+    notes = instance_notes(len(frame), **counts, estimate=estimate_starts)
     if calendar is not None and resource_calendars:
         present = set(_unique(table.resources))
         own = sorted(name for name in resource_calendars if str(name) in present)
@@ -258,7 +261,7 @@ def pair_instances(
 
 def _kinds(table: EventTable) -> np.ndarray:
     per_name = np.array(
-        [_KINDS.get(str(name).strip().lower(), _COMPLETE) for name in table.lifecycles]
+        [LIFECYCLE_KINDS.get(str(name).strip().lower(), _COMPLETE) for name in table.lifecycles]
         + [_COMPLETE],  # code -1: no lifecycle
         dtype=np.int8,
     )
@@ -452,7 +455,7 @@ def _statuses(kind: np.ndarray, end_row: np.ndarray) -> pd.Categorical[str]:
     return pd.Categorical.from_codes(code, categories=pd.Index(labels))
 
 
-def _notes(
+def instance_notes(
     total: int, *, estimated: int, open: int, unstarted: int, day_precision: int, estimate: bool
 ) -> tuple[str, ...]:
     notes = []
