@@ -105,10 +105,13 @@ def filter_events(
         keep &= chosen[table.case]
         said.append(f"{int(chosen.sum()):,} chosen cases")
     if variants is not None or variant_coverage is not None:
-        numbers = case_variants(table)
-        chosen_variants = (
-            variants if variants is not None else _covering(numbers, float(variant_coverage or 0))
-        )
+        if variants is not None:
+            numbers = case_variants(table)
+            chosen_variants: Collection[int] = variants
+        else:
+            # The share is of the cases the filters before kept (a window's cases).
+            numbers = _variants_of_kept(table, keep)
+            chosen_variants = _covering(numbers, float(variant_coverage or 0))
         keep &= np.isin(numbers, np.fromiter(chosen_variants, dtype=np.int64))[table.case]
         said.append(
             f"variants covering {variant_coverage:.0%} of the cases"
@@ -204,6 +207,17 @@ def window_words(start: datetime | None, end: datetime | None, window: Window) -
         "trim": "events within",
     }[window]
     return f"{how} {span}"
+
+
+def _variants_of_kept(table: EventTable, keep: np.ndarray) -> np.ndarray:
+    """Per case code, its variant number among the kept events' cases (0: none kept)."""
+    if keep.all():
+        return case_variants(table)
+    alive = np.zeros(table.n_cases, dtype=bool)
+    alive[table.case[keep]] = True
+    numbers = np.zeros(table.n_cases, dtype=np.int64)
+    numbers[alive] = case_variants(_subset(table, keep, ()))
+    return numbers
 
 
 def _covering(numbers: np.ndarray, share: float) -> list[int]:

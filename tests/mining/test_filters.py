@@ -203,3 +203,30 @@ def test_lifecycle_filter_keeps_completions_and_events_without_one() -> None:
     assert done.filters == ("lifecycle complete (and events without one)",)
     both = kp.filter_events(table, lifecycles=["start", "complete"])
     assert len(both) == 3
+
+
+def test_coverage_is_a_share_of_the_window_cases() -> None:
+    """With a window first, the variants covering a share are those of the window's
+    cases (as the engines choose them), not of the whole log's."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.helpers import lifecycle_log
+
+    with kp.open_store(":memory:") as store:
+        kp.ingest_log(
+            store, lifecycle_log(7, cases=250), name="steps", privacy="off", duplicates="keep"
+        )
+        events = kp.load_events(store)
+    zone = ZoneInfo("Europe/Amsterdam")
+    window = {
+        "start": datetime(2025, 2, 1, tzinfo=zone),
+        "end": datetime(2025, 3, 15, tzinfo=zone),
+        "window": "started",
+    }
+    inside = kp.filter_events(events, **window)  # type: ignore[arg-type]
+    both = kp.filter_events(events, **window, variant_coverage=0.6)  # type: ignore[arg-type]
+    top = kp.list_variants(inside)
+    needed = int((top["cases"].cumsum() / top["cases"].sum() < 0.6 - 1e-12).sum()) + 1
+    assert kp.list_variants(both)["activities"].tolist() == top["activities"][:needed].tolist()
+    assert both.n_cases >= 0.6 * inside.n_cases
