@@ -191,3 +191,20 @@ def lifecycle_log(seed: int, *, cases: int) -> pd.DataFrame:
             "org:resource",
         ],
     )
+
+
+def same_map(found: Any, expected: Any) -> None:
+    """Two process maps alike: counts, start and end activities, notes, every edge and
+    activity statistic (to 1e-9)."""
+    assert (found.level, found.events, found.cases) == (
+        expected.level,
+        expected.events,
+        expected.cases,
+    )
+    assert found.start_activities == expected.start_activities
+    assert found.end_activities == expected.end_activities
+    assert found.notes == expected.notes
+    pd.testing.assert_frame_equal(found.edges, expected.edges, check_dtype=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        found.activities, expected.activities, check_dtype=False, rtol=1e-9
+    )

@@ -59,6 +59,55 @@ class TestSameNumbers:
         assert found["filters"] == memory["filters"] != []
         assert _edges(found) == _edges(memory)
 
+    def test_filters_and_working_time_on_parquet(self, demo: tuple[str, Path]) -> None:
+        """On a Parquet export the engine filters (window, source, coverage, activity
+        share) and counts working hours itself: the store's numbers and words."""
+        store, exported = demo
+        args = ("map", "--store", store, "--top", "0", "--working-time", "--source", "1")
+        args += ("--from", "2025-01-08", "--window", "started", "--activity-share", "0.7")
+        memory = _json(*args)
+        found = _json(*args, "--parquet", str(exported))
+        # The store reads the source alone; the engine filters it, and says so.
+        assert found["filters"][1] == "source(s) 1"
+        assert found["filters"][:1] + found["filters"][2:] == memory["filters"] != []
+        assert (found["events"], found["cases"]) == (memory["events"], memory["cases"])
+        assert 0 < found["events"] < _json("map", "--store", store)["events"]
+        assert _edges(found) == _edges(memory)
+
+    def test_instance_map(self, demo: tuple[str, Path]) -> None:
+        """The map of activity instances (waits between steps) from the engine, as from
+        the store, in working time."""
+        store, exported = demo
+        args = ("map", "--store", store, "--top", "0", "--instances", "--working-time")
+        memory = _json(*args)
+        assert memory["level"] == "instance"
+        for via in (["--engine", "duckdb"], ["--parquet", str(exported)]):
+            found = _json(*args, *via)
+            assert (found["level"], found["events"]) == ("instance", memory["events"])
+            assert _edges(found) == _edges(memory)
+            assert found["notes"] == memory["notes"]
+
+    def test_activities(self, demo: tuple[str, Path], tmp_path: Path) -> None:
+        """Waiting and processing per activity, in working time, from the engine as from
+        the store; the instances to CSV alike."""
+        store, exported = demo
+        args = ("activities", "--store", store, "--top", "0", "--working-time")
+        memory = _json(*args, "--instances-csv", str(tmp_path / "memory.csv"))
+        for via in (["--engine", "duckdb"], ["--parquet", str(exported)]):
+            found = _json(*args, *via, "--instances-csv", str(tmp_path / "engine.csv"))
+            assert found["instances"] == memory["instances"] > 0
+            assert found["notes"] == memory["notes"]
+            assert (
+                pd.DataFrame(found["activities"])
+                .round(6)
+                .equals(pd.DataFrame(memory["activities"]).round(6))
+            )
+            written = pd.read_csv(tmp_path / "engine.csv")
+            expected = pd.read_csv(tmp_path / "memory.csv")
+            assert written[["case_id", "activity", "start", "waiting_s"]].equals(
+                expected[["case_id", "activity", "start", "waiting_s"]]
+            )
+
     def test_variants(self, demo: tuple[str, Path]) -> None:
         """Every variant's path and cases, from the store and from Parquet."""
         store, exported = demo
@@ -131,12 +180,10 @@ class TestSameNumbers:
     ("args", "code", "said"),
     [
         (["map", "--parquet", "P", "--table", "t"], 2, "give --parquet or --table, not both"),
-        (["map", "--parquet", "P", "--from", "2025-01-01"], 2, "--from apply to the store's"),
-        (["map", "--parquet", "P", "--source", "1"], 2, "Filter before exporting"),
-        (["map", "--parquet", "P", "--working-time"], 2, "working time"),
-        (["map", "--engine", "duckdb", "--instances"], 2, "not computed on the engines yet"),
+        (["map", "--parquet", "P", "--where", "scheme=Wmo"], 2, "export the chosen cases"),
+        (["activities", "--parquet", "P", "--where", "a=b"], 2, "--where reads the case"),
+        (["map", "--engine", "duckdb", "--instances", "--save", "o"], 2, "leave out --instances"),
         (["map", "--save", "out"], 2, "--save writes what an engine computed"),
-        (["discover", "-o", "m.bpmn", "--parquet", "P"], 2, "pass --all-events"),
         (
             ["map", "--table", "t", "--engine", "duckdb"],
             3,

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from knelpunt import api
+from knelpunt.engine.filters import EventFilter
 from knelpunt.errors import (
     AnalysisError,
     CalendarError,
@@ -43,7 +44,7 @@ from knelpunt.profile import Profile, read_profile
 from knelpunt.worktime import WorkCalendar, read_calendar
 
 if TYPE_CHECKING:
-    from knelpunt.engine import RelationalResult
+    from knelpunt.engine import InstanceResult, RelationalResult
 
 app = typer.Typer(
     name="knelpunt",
@@ -237,16 +238,6 @@ _FILTER_OPTIONS: dict[str, object] = {
 }
 
 
-_FILTER_FLAGS: dict[str, str] = {
-    "since": "--from",
-    "until": "--until",
-    "window": "--window",
-    "where": "--where",
-    "coverage": "--coverage",
-    "activity_share": "--activity-share",
-}
-
-
 def with_filters(command: Callable[..., None]) -> Callable[..., None]:
     """Give an analysis command the filter options once: the command declares a
     ``filters: Filters`` parameter and receives them there."""
@@ -362,6 +353,59 @@ class EngineInput:
         return self.parquet is not None or self.table is not None
 
 
+def _engine_filter(
+    filters: Filters, *, sources: list[int] | None, lifecycles: tuple[str, ...] | None
+) -> EventFilter:
+    """The command line's filters for a Parquet path or Spark table, applied on the engine.
+
+    ``--where`` reads the case attributes kept in the store, which an export does not
+    carry as such; it is refused there with what to do instead.
+    """
+    if filters.where:
+        raise typer.BadParameter(
+            "--where reads the case attributes of the store, not of --parquet or --table: "
+            "export the chosen cases (knelpunt export --where ... --format parquet), or "
+            "filter the table in Spark before analysing it.",
+            param_hint="'--where'",
+        )
+    return EventFilter(
+        start=_moment(filters.since),
+        end=_moment(filters.until),
+        window=filters.window,  # type: ignore[arg-type]  # checked by EventFilter.apply
+        sources=sources,
+        variant_coverage=filters.coverage,
+        activity_share=filters.activity_share,
+        lifecycles=lifecycles,
+    )
+
+
+def _engine_input(
+    chosen: EngineInput,
+    *,
+    url: str,
+    sources: list[int] | None,
+    filters: Filters,
+    lifecycles: tuple[str, ...] | None = None,
+) -> tuple[EngineName, EventTable | None, EventFilter | None]:
+    """The engine, and either the store's filtered events or the filters for the engine.
+
+    Events of the store are filtered in memory first, as the other commands do; a
+    Parquet path or Spark table is filtered by the engine with the same filters.
+    """
+    if chosen.parquet is not None and chosen.table is not None:
+        raise typer.BadParameter(
+            "give --parquet or --table, not both: they are two places the events can be.",
+            param_hint="'--table'",
+        )
+    engine = chosen.engine or (EngineName.spark if chosen.table else EngineName.duckdb)
+    if chosen.outside_store:
+        return engine, None, _engine_filter(filters, sources=sources, lifecycles=lifecycles)
+    events = _filtered(url, sources, filters)
+    if lifecycles is not None:
+        events = filter_events(events, lifecycles=lifecycles)
+    return engine, events, None
+
+
 def _relational(
     chosen: EngineInput,
     *,
@@ -371,48 +415,52 @@ def _relational(
     calendar: WorkCalendar | None = None,
     lifecycles: tuple[str, ...] | None = None,
 ) -> tuple[RelationalResult, tuple[str, ...]]:
-    """The map, variants and case table on the chosen engine, and the filters said.
-
-    Events of the store are filtered in memory first, as the other commands do; a
-    Parquet path or Spark table is read as it is, so filters, ``--source`` and working
-    time are refused there with what to do instead.
-    """
+    """The map, variants and case table on the chosen engine, and the filters said."""
     from knelpunt.engine import compute_relational
 
-    if chosen.parquet is not None and chosen.table is not None:
-        raise typer.BadParameter(
-            "give --parquet or --table, not both: they are two places the events can be.",
-            param_hint="'--table'",
-        )
-    engine = chosen.engine or (EngineName.spark if chosen.table else EngineName.duckdb)
-    if chosen.outside_store:
-        given = [
-            _FILTER_FLAGS[n] for n, v in asdict(filters).items() if v != getattr(NO_FILTERS, n)
-        ]
-        if sources:
-            given.insert(0, "--source")
-        if calendar is not None:
-            given.append("working time (--working-time, --calendar, --profile)")
-        if lifecycles is not None:
-            given.append("completions only (pass --all-events: the engines count every event)")
-        if given:
-            raise typer.BadParameter(
-                f"{', '.join(given)} apply to the store's events, not to --parquet or "
-                "--table, which are read as they are. Filter before exporting (knelpunt "
-                "export --source ...), or analyse the store with --engine.",
-                param_hint="'--parquet' / '--table'",
-            )
+    engine, events, where = _engine_input(
+        chosen, url=url, sources=sources, filters=filters, lifecycles=lifecycles
+    )
     try:
-        if chosen.outside_store:
-            found = compute_relational(chosen.parquet, table=chosen.table, engine=engine.value)
-            return found, ()
-        events = _filtered(url, sources, filters)
-        if lifecycles is not None:
-            events = filter_events(events, lifecycles=lifecycles)
-        found = compute_relational(events, engine=engine.value, calendar=calendar)
+        found = compute_relational(
+            events if events is not None else chosen.parquet,
+            table=chosen.table,
+            engine=engine.value,
+            calendar=calendar,
+            filters=where,
+        )
     except KnelpuntError as error:
         raise _fail(error) from error
-    return found, events.filters
+    return found, events.filters if events is not None else found.filters
+
+
+def _instances_on_engine(
+    chosen: EngineInput,
+    *,
+    url: str,
+    sources: list[int] | None,
+    filters: Filters,
+    calendar: WorkCalendar | None = None,
+    instances: bool = False,
+    with_map: bool = False,
+) -> tuple[InstanceResult, tuple[str, ...]]:
+    """Activity instances and their times on the chosen engine, and the filters said."""
+    from knelpunt.engine import compute_instances
+
+    engine, events, where = _engine_input(chosen, url=url, sources=sources, filters=filters)
+    try:
+        found = compute_instances(
+            events if events is not None else chosen.parquet,
+            table=chosen.table,
+            engine=engine.value,
+            calendar=calendar,
+            filters=where,
+            instances=instances,
+            with_map=with_map,
+        )
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    return found, events.filters if events is not None else found.filters
 
 
 def _calendar(

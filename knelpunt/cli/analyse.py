@@ -29,6 +29,7 @@ from knelpunt.cli._app import (
     _duration,
     _fail,
     _filtered,
+    _instances_on_engine,
     _profile,
     _read_groups,
     _relational,
@@ -94,13 +95,19 @@ def process_map(
     chosen = _profile(profile) if profile else None
     hours = _calendar(working_time, calendar, chosen)
     on_engine = EngineInput(engine, parquet, table)
-    if on_engine.used:
-        if instances:
+    if on_engine.used and instances:
+        if save is not None:
             raise typer.BadParameter(
-                "activity instances are not computed on the engines yet: leave out "
-                "--engine/--parquet/--table to map instances in memory.",
-                param_hint="'--instances'",
+                "--save writes the event map with its variants and cases; leave out "
+                "--instances to save it, or --save to draw the instance map.",
+                param_hint="'--save'",
             )
+        timed, said = _instances_on_engine(
+            on_engine, url=store, sources=source, filters=filters, calendar=hours, with_map=True
+        )
+        assert timed.process_map is not None  # asked for with with_map
+        found = timed.process_map
+    elif on_engine.used:
         result, said = _relational(
             on_engine, url=store, sources=source, filters=filters, calendar=hours
         )
@@ -258,33 +265,66 @@ def activities(
             "--instances-csv", help="Also write every activity instance to this CSV file."
         ),
     ] = None,
+    engine: EngineOption = None,
+    parquet: ParquetOption = None,
+    table: SparkTableOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Per activity: how long cases wait before it and how long it takes (start to complete)."""
+    """Per activity: how long cases wait before it and how long it takes (start to complete).
+
+    With --engine, --parquet or --table the instances are paired and timed by DuckDB or
+    Spark (the same numbers), and only one row per activity comes back."""
     chosen = _profile(profile) if profile else None
     hours = _calendar(working_time, calendar, chosen)
-    events = _filtered(store, source, filters)
-    own = _resource_hours(store, source, chosen, events)
-    found = pair_instances(events, calendar=hours, resource_calendars=own)
-    summary = summarise_activities(found)
-    if instances_csv is not None:
+    on_engine = EngineInput(engine, parquet, table)
+    if on_engine.used:
+        if (
+            hours is not None
+            and chosen is not None
+            and (chosen.schedules or any(t.calendar for t in chosen.teams))
+        ):
+            out.print(
+                "Note: on the engines every resource's processing counts in the general "
+                "calendar; the profile's own hours per resource apply in memory only.",
+                highlight=False,
+            )
+        result, said = _instances_on_engine(
+            on_engine,
+            url=store,
+            sources=source,
+            filters=filters,
+            calendar=hours,
+            instances=instances_csv is not None,
+        )
+        summary = result.activities
+        count, estimated, notes = result.count, result.estimated, result.notes
+        rows = result.instances
+    else:
+        events = _filtered(store, source, filters)
+        own = _resource_hours(store, source, chosen, events)
+        found = pair_instances(events, calendar=hours, resource_calendars=own)
+        summary = summarise_activities(found)
+        count, estimated, notes = len(found.instances), found.estimated, found.notes
+        rows, said = found.instances, events.filters
+    if instances_csv is not None and rows is not None:
         # Opened in a spreadsheet more often than not: formulas are neutralised.
-        instances_csv.write_bytes(export_table(found.instances, format="csv"))
+        instances_csv.write_bytes(export_table(rows, format="csv"))
     shown = summary if top == 0 else summary.head(top)
     if as_json:
         out.print_json(
             json.dumps(
                 {
-                    "instances": len(found.instances),
-                    "estimated_starts": found.estimated,
-                    "notes": list(found.notes),
+                    "instances": count,
+                    "estimated_starts": estimated,
+                    "notes": list(notes),
+                    "filters": list(said),
                     "activities": shown.to_dict("records"),
                 },
                 default=str,
             )
         )
         return
-    if found.instances.empty:
+    if count == 0:
         out.print("No events yet; record a log with 'knelpunt ingest FILE'.")
         return
     stem = "_work" if hours else ""
@@ -309,7 +349,7 @@ def activities(
             f"{row['estimated_share']:.0%}",
         )
     out.print(table_out)
-    for note in found.notes:
+    for note in notes:
         out.print(f"Note: {note}", highlight=False)
 
 

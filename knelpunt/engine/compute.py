@@ -26,9 +26,10 @@ from knelpunt.mining.projection import EventTable
 from knelpunt.worktime import WorkCalendar
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
     import pyarrow as pa
 
-    from knelpunt.engine.backends import Engine
+    from knelpunt.engine.backends import Backend, Engine
 
 __all__ = ["InstanceResult", "RelationalResult", "compute_instances", "compute_relational"]
 
@@ -224,6 +225,9 @@ class InstanceResult:
         notes: what a reader of these numbers must know (as ``pair_instances`` says it).
         engine: the engine that computed them, ``"duckdb"`` or ``"spark"``.
         filters: what the filters kept, in words (empty: every event).
+        process_map: the map of the completed instances, as :func:`knelpunt.discover_map`
+            draws :class:`~knelpunt.ActivityInstances` (paths show the wait between steps,
+            steps their waiting and processing), when asked for.
     """
 
     activities: pd.DataFrame
@@ -237,6 +241,7 @@ class InstanceResult:
     notes: tuple[str, ...]
     engine: str
     filters: tuple[str, ...] = ()
+    process_map: ProcessMap | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The per-activity times (see :attr:`activities`)."""
@@ -261,6 +266,7 @@ def compute_instances(
     detect_dates: bool = True,
     instances: bool = False,
     filters: EventFilter | None = None,
+    with_map: bool = False,
 ) -> InstanceResult:
     """Activity instances and their waiting and processing time, on DuckDB or Spark.
 
@@ -286,9 +292,11 @@ def compute_instances(
         detect_dates: treat the date-only events of a source as precise to a day.
         instances: also bring every instance back (one row per completion).
         filters: analyse only the events these filters keep (applied on the engine).
+        with_map: also draw the map of the instances (``process_map``).
 
     Returns:
-        The per-activity times, the counts and notes, and the instances if asked for.
+        The per-activity times, the counts and notes, and the instances and their map if
+        asked for.
 
     Raises:
         EngineError: as :func:`knelpunt.compute_relational`.
@@ -328,7 +336,13 @@ def compute_instances(
         with backend.kept(found) as kept:
             times = backend.run(steps.activity_times(kept, working=working))
             counts = backend.run(steps.instance_counts(kept, unstarted)).to_pylist()[0]
-            rows = backend.run(kept.order_by(["first", "anchor"])) if instances else None
+            columns = [c for c in kept.columns if not c.endswith("_clock_us")]
+            rows = (
+                backend.run(kept.order_by(["first", "anchor"]).select(columns))
+                if instances
+                else None
+            )
+            drawn = _instance_map(backend, kept, working=working) if with_map else None
     tally = {
         "estimated": int(counts["estimated"] or 0) if estimate_starts else 0,
         "open": int(counts["open"] or 0),
@@ -336,16 +350,62 @@ def compute_instances(
         "day_precision": int(counts["day_precision"] or 0),
     }
     total = int(counts["instances"] or 0)
+    notes = instance_notes(total, **tally, estimate=estimate_starts)
+    process_map = None
+    if drawn is not None:
+        edges, activities, ends = drawn
+        starts, finals = ends.column("first_activity"), ends.column("last_activity")
+        left_out = total - int(activities["count"].sum()) if len(activities) else total
+        process_map = ProcessMap(
+            edges=_edges(edges),
+            activities=activities,
+            start_activities=_named_counts(starts.to_pylist()),
+            end_activities=_named_counts(finals.to_pylist()),
+            events=int(activities["count"].sum()) if len(activities) else 0,
+            cases=ends.num_rows,
+            calendar=calendar,
+            level="instance",
+            notes=notes
+            + (
+                (f"{left_out:,} instance(s) never completed are not on the map.",)
+                if left_out
+                else ()
+            ),
+        )
     return InstanceResult(
         activities=_activity_times(times),
         instances=None if rows is None else _instance_frame(rows, working=working),
         count=total,
         calendar=calendar,
-        notes=instance_notes(total, **tally, estimate=estimate_starts),
+        notes=notes,
         engine=backend.engine,
         filters=said,
+        process_map=process_map,
         **tally,
     )
+
+
+def _instance_map(
+    backend: Backend, kept: ir.Table, *, working: bool
+) -> tuple[pa.Table, pd.DataFrame, pa.Table]:
+    """The instance map's edges, its activities (of the completed instances) and each
+    case's first and last activity."""
+    from knelpunt.engine import instances as steps
+
+    done = kept.filter(kept.complete_us.notnull())
+    activities = _activity_times(backend.run(steps.activity_times(done, working=working)))
+    activities = activities.rename(columns={"instances": "count"}).drop(columns=["estimated_share"])
+    return (
+        backend.run(steps.instance_edges(kept)),
+        activities,
+        backend.run(steps.instance_ends(kept)),
+    )
+
+
+def _named_counts(names: list[Any]) -> dict[str, int]:
+    counts = pd.Series([str(n) for n in names], dtype=object).value_counts()
+    ordered = sorted(counts.items(), key=lambda item: (-int(item[1]), str(item[0])))
+    return {str(name): int(n) for name, n in ordered}
 
 
 def _activity_times(rows: pa.Table) -> pd.DataFrame:

@@ -34,7 +34,7 @@ import ibis.expr.types as ir
 from knelpunt.engine.definitions import CASE
 from knelpunt.mining.instances import LIFECYCLE_KINDS
 
-__all__ = ["activity_times", "instance_counts", "instances"]
+__all__ = ["activity_times", "instance_counts", "instance_edges", "instance_ends", "instances"]
 
 _GROUP: Final = (*CASE, "activity")
 _COMPLETE: Final = LIFECYCLE_KINDS["complete"]
@@ -249,6 +249,8 @@ def instances(
         waiting_precision=ibis.ifelse(wait_coarse, "day", "recorded"),
         first=inst.first,
         anchor=inst.anchor,
+        start_clock_us=start["clock_us"],
+        complete_clock_us=inst.end_clock_us,
         **extra,
     )
     return found, unstarted.select(*_GROUP, "seq")
@@ -289,4 +291,54 @@ def activity_times(found: ir.Table, *, working: bool = False) -> ir.Table:
         cases=ibis.struct({"s": found.source_id, "c": found.case_id}).nunique(),
         estimated_share=(~found.start_recorded).cast("float64").mean(),
         **stats,
+    )
+
+
+def _in_order(found: ir.Table) -> tuple[ir.Table, ibis.expr.builders.LegacyWindowBuilder]:
+    """The completed instances, and a case's instances in the order a map draws them: by
+    start, then completion (then as listed)."""
+    done = found.filter(found.complete_us.notnull())
+    order = ibis.window(
+        group_by=list(CASE), order_by=[done.start_us, done.complete_us, done.first, done.anchor]
+    )
+    return done, order
+
+
+def instance_edges(found: ir.Table) -> ir.Table:
+    """The map of activity instances (as :func:`knelpunt.discover_map` draws
+    :class:`~knelpunt.ActivityInstances`): per pair of instances that follow each other
+    in a case, the wait from one's completion to the next one's start (0 when they
+    overlap), in the clock of ``*_clock_us``; the columns of :func:`definitions.edges`."""
+    done, order = _in_order(found)
+    pairs = done.select(
+        *CASE,
+        source=done.activity,
+        target=done.activity.lead().over(order),
+        duration_us=ibis.greatest(done.start_clock_us.lead().over(order), done.complete_clock_us)
+        - done.complete_clock_us,
+    )
+    pairs = pairs.filter(pairs.target.notnull())
+    d = pairs.duration_us.cast("float64") / 1e6
+    return pairs.group_by(["source", "target"]).aggregate(
+        count=pairs.count(),
+        cases=ibis.struct({"s": pairs.source_id, "c": pairs.case_id}).nunique(),
+        mean_s=d.mean(),
+        median_s=d.quantile(0.5),
+        p90_s=d.quantile(0.9),
+        min_s=d.min(),
+        max_s=d.max(),
+        total_s=d.sum(),
+    )
+
+
+def instance_ends(found: ir.Table) -> ir.Table:
+    """Per case with a completed instance: the activity of its first and of its last."""
+    done, order = _in_order(found)
+    ranked = done.mutate(
+        step=ibis.row_number().over(order),
+        steps=done.count().over(ibis.window(group_by=list(CASE))),
+    )
+    return ranked.group_by(list(CASE)).aggregate(
+        first_activity=ranked.activity.arbitrary(where=ranked.step == 0),
+        last_activity=ranked.activity.arbitrary(where=ranked.step == ranked.steps - 1),
     )

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 
 import knelpunt as kp
 from tests.conftest import shared_log
-from tests.helpers import same_instances
+from tests.helpers import lifecycle_log, same_instances, same_map
 
 _OFFICE = kp.WorkCalendar.office_hours()
 
@@ -176,3 +176,22 @@ def test_real_logs(name: str, tmp_path: Path) -> None:
     found = kp.compute_instances(folder, calendar=_OFFICE, instances=True)
     same_instances(found, reference)
     assert found.count == len(events) // (2 if name.startswith("interval") else 1)
+
+
+@pytest.mark.parametrize("calendar", [None, _OFFICE], ids=["calendar time", "working time"])
+def test_the_map_of_instances(calendar: Any, tmp_path: Path) -> None:
+    """Instances drawn as Disco draws a log with start times: paths the wait from one
+    step's completion to the next one's start, steps their waiting and processing, open
+    instances left out with a note; as discover_map draws pair_instances' instances."""
+    with kp.open_store(":memory:") as store:
+        kp.ingest_log(
+            store, lifecycle_log(11, cases=150), name="steps", privacy="off", duplicates="keep"
+        )
+        events = kp.load_events(store)
+        folder = kp.export_log(store, tmp_path / "events", partition_by=("source", "month"))
+    expected = kp.discover_map(kp.pair_instances(events, calendar=calendar))
+    assert any("never completed" in note for note in expected.notes)
+    for given_events in (events, folder):
+        found = kp.compute_instances(given_events, calendar=calendar, with_map=True)
+        assert found.process_map is not None
+        same_map(found.process_map, expected)

@@ -59,6 +59,24 @@ def test_variants_and_discover(spark: Any, demo: tuple[str, Path], tmp_path: Pat
     assert (on_spark["tree"], on_spark["origin"]) == (model["tree"], model["origin"])
 
 
+def test_activities_filtered_in_working_time(spark: Any, demo: tuple[str, Path]) -> None:
+    """``knelpunt activities --table`` with a window and working time: Spark filters,
+    pairs and times the instances as the store's events give them."""
+    store, exported = demo
+    spark.read.parquet(str(exported)).createOrReplaceTempView("knelpunt_cli_steps")
+    args = ("activities", "--store", store, "--top", "0", "--working-time")
+    args += ("--from", "2025-01-08", "--window", "started")
+    memory = _json(*args)
+    found = _json(*args, "--table", "knelpunt_cli_steps")
+    assert (found["instances"], found["notes"]) == (memory["instances"], memory["notes"])
+    assert 0 < found["instances"] < _json("activities", "--store", store)["instances"]
+    assert [(a["activity"], a["instances"], round(a["waiting_work_median_s"], 6)) for a in
+            found["activities"]] == [
+        (a["activity"], a["instances"], round(a["waiting_work_median_s"], 6))
+        for a in memory["activities"]
+    ]  # fmt: skip
+
+
 def test_unknown_table(spark: Any, demo: tuple[str, Path]) -> None:
     """A table the session does not have: the tables it has are named."""
     store, _ = demo

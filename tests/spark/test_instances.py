@@ -13,7 +13,7 @@ import pytest
 
 import knelpunt as kp
 from tests.conftest import shared_log
-from tests.helpers import lifecycle_log, same_instances
+from tests.helpers import lifecycle_log, same_instances, same_map
 
 pytestmark = pytest.mark.spark
 
@@ -54,10 +54,12 @@ def test_instances_on_spark(spark: Any, steps: tuple[kp.EventTable, Path], calen
     assert reference.estimated > 0
     assert reference.open > 0
     found = kp.compute_instances(
-        folder, engine="spark", spark=spark, calendar=calendar, instances=True
+        folder, engine="spark", spark=spark, calendar=calendar, instances=True, with_map=True
     )
     assert found.engine == "spark"
     same_instances(found, reference)
+    assert found.process_map is not None
+    same_map(found.process_map, kp.discover_map(reference))
 
 
 def test_map_in_working_time_and_filtered_on_spark(
