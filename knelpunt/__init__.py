@@ -11,6 +11,7 @@ The notebook façade::
     process = kp.discover_map(events)           # directly-follows graph + performance
     kp.compute_relational("events/", engine="spark")  # map, variants, cases on Spark (Parquet)
     kp.compute_instances("events/", engine="spark")   # waiting and processing per activity
+    kp.compute_waiting("events/", engine="spark")     # its causes, split per source
     variants = kp.list_variants(events)
     steps = kp.pair_instances(events, calendar=kp.WorkCalendar.office_hours())
     steps.instances                             # enabled, start, complete, waiting, processing
@@ -62,8 +63,10 @@ from knelpunt.engine import (
     EventFilter,
     InstanceResult,
     RelationalResult,
+    WaitingResult,
     compute_instances,
     compute_relational,
+    compute_waiting,
     export_relational,
     read_relational,
 )
@@ -143,6 +146,7 @@ __all__ = [
     "Source",
     "StoreFacts",
     "TeamWork",
+    "WaitingResult",
     "WaitingSplit",
     "WhatIf",
     "WorkCalendar",
@@ -154,6 +158,7 @@ __all__ = [
     "compare_scenarios",
     "compute_instances",
     "compute_relational",
+    "compute_waiting",
     "detect_personal_data",
     "discover_calendars",
     "discover_collaboration",

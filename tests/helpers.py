@@ -208,3 +208,23 @@ def same_map(found: Any, expected: Any) -> None:
     pd.testing.assert_frame_equal(
         found.activities, expected.activities, check_dtype=False, rtol=1e-9
     )
+
+
+def split_per_source(events: kp.EventTable, **options: Any) -> pd.DataFrame:
+    """What compute_waiting gives, in memory: the log's instances, each source's split."""
+    from dataclasses import replace
+
+    office = kp.WorkCalendar.office_hours()
+    paired = kp.pair_instances(events, calendar=office)
+    rows = []
+    for source in sorted(set(paired.instances["source_id"])):
+        mine = paired.instances[paired.instances["source_id"] == source].reset_index(drop=True)
+        split = kp.split_waiting(replace(paired, instances=mine), calendar=office, **options)
+        part = split.by_activity()
+        part.insert(0, "source_id", source)
+        rows.append(part)
+    return (
+        pd.concat(rows, ignore_index=True)
+        .sort_values(["source_id", "waiting_s", "activity"], ascending=[True, False, True])
+        .reset_index(drop=True)
+    )

@@ -73,7 +73,7 @@ from knelpunt.mining.projection import EventTable
 from knelpunt.profile import Profile, read_profile
 from knelpunt.worktime import WorkCalendar, WorkClock
 
-__all__ = ["CAUSES", "WaitingSplit", "split_waiting"]
+__all__ = ["CAUSES", "WaitingSplit", "check_split_options", "split_waiting"]
 
 CAUSES: Final = ("batching", "contention", "prioritisation", "unavailability", "extraneous")
 PARTS: Final = (*CAUSES, "undetermined")
@@ -217,22 +217,14 @@ def split_waiting(
         >>> bool(abs(parts["seconds"].sum() - split.instances["waiting_s"].sum()) < 1e-3)
         True
     """
-    if batch_min_size < 2:
-        raise AnalysisError(
-            f"A batch has at least 2 instances; batch_min_size={batch_min_size} cannot be used."
-        )
-    if not batch_gap_s >= 0:
-        raise AnalysisError(f"batch_gap_s is a number of seconds >= 0, not {batch_gap_s}.")
-    if hours not in ("discover", "profile"):
-        raise AnalysisError(f"hours is 'discover' or 'profile', not {hours!r}.")
-    if prioritisation not in ("evidence", "kronos"):
-        raise AnalysisError(f"prioritisation is 'evidence' or 'kronos', not {prioritisation!r}.")
-    if idle_gap_s is not None and not idle_gap_s >= 0:
-        raise AnalysisError(f"idle_gap_s is a number of seconds >= 0, or None; not {idle_gap_s}.")
-    if multitasking is not None and not 0 < multitasking <= 1:
-        raise AnalysisError(
-            f"multitasking is a share between 0 and 1, or None; not {multitasking}."
-        )
+    check_split_options(
+        hours=hours,
+        multitasking=multitasking,
+        idle_gap_s=idle_gap_s,
+        prioritisation=prioritisation,
+        batch_min_size=batch_min_size,
+        batch_gap_s=batch_gap_s,
+    )
     if isinstance(profile, str):
         profile = read_profile(profile)
     if isinstance(events, ActivityInstances):
@@ -254,6 +246,38 @@ def split_waiting(
     splitter = _Splitter(paired, calendar, own, batch_min_size, round(batch_gap_s * _US))
     idle_gap = None if idle_gap_s is None else round(idle_gap_s * _US)
     return splitter.run(multitasking, idle_gap, evidence=prioritisation == "evidence")
+
+
+def check_split_options(
+    *,
+    hours: str,
+    multitasking: float | None,
+    idle_gap_s: float | None,
+    prioritisation: str,
+    batch_min_size: int,
+    batch_gap_s: float,
+) -> None:
+    """Refuse an option of :func:`split_waiting` out of its range, saying which.
+
+    Raises:
+        AnalysisError: naming the option and what it takes.
+    """
+    if batch_min_size < 2:
+        raise AnalysisError(
+            f"A batch has at least 2 instances; batch_min_size={batch_min_size} cannot be used."
+        )
+    if not batch_gap_s >= 0:
+        raise AnalysisError(f"batch_gap_s is a number of seconds >= 0, not {batch_gap_s}.")
+    if hours not in ("discover", "profile"):
+        raise AnalysisError(f"hours is 'discover' or 'profile', not {hours!r}.")
+    if prioritisation not in ("evidence", "kronos"):
+        raise AnalysisError(f"prioritisation is 'evidence' or 'kronos', not {prioritisation!r}.")
+    if idle_gap_s is not None and not idle_gap_s >= 0:
+        raise AnalysisError(f"idle_gap_s is a number of seconds >= 0, or None; not {idle_gap_s}.")
+    if multitasking is not None and not 0 < multitasking <= 1:
+        raise AnalysisError(
+            f"multitasking is a share between 0 and 1, or None; not {multitasking}."
+        )
 
 
 class _Splitter:

@@ -14,13 +14,16 @@ from knelpunt.engine.compute import (
 )
 from knelpunt.engine.filters import EventFilter
 from knelpunt.engine.results import export_relational, read_relational
+from knelpunt.engine.waiting import WaitingResult, compute_waiting
 
 __all__ = [
     "EventFilter",
     "InstanceResult",
     "RelationalResult",
+    "WaitingResult",
     "compute_instances",
     "compute_relational",
+    "compute_waiting",
     "export_relational",
     "read_relational",
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -164,17 +165,21 @@ class Backend:
         back Arrow (on Spark ``toArrow``, not Ibis's detour through pandas).
         """
         if self.engine == "spark":
-            frame = self.session.sql(self.connection.compile(expression))
-            with warnings.catch_warnings():
-                # pyspark 4.0 drops the local socket it collects through without closing
-                # it; the ResourceWarning says so at once, on every collect. Only that.
-                warnings.filterwarnings(
-                    "ignore", "unclosed <socket.socket", ResourceWarning, module="socket"
-                )
-                table: pa.Table = frame.toArrow()
-            return table
+            return self.collect(self.session.sql(self.connection.compile(expression)))
         result: pa.Table = self.session.sql(self.connection.compile(expression)).to_arrow_table()
         return result
+
+    @staticmethod
+    def collect(frame: Any) -> pa.Table:
+        """A Spark DataFrame's rows as an Arrow table."""
+        with warnings.catch_warnings():
+            # pyspark 4.0 drops the local socket it collects through without closing
+            # it; the ResourceWarning says so at once, on every collect. Only that.
+            warnings.filterwarnings(
+                "ignore", "unclosed <socket.socket", ResourceWarning, module="socket"
+            )
+            table: pa.Table = frame.toArrow()
+        return table
 
     @contextmanager
     def kept(self, expression: ir.Table) -> Iterator[ir.Table]:
@@ -473,7 +478,8 @@ def open_backend(engine: Engine, *, spark: Any = None) -> Iterator[Backend]:
 
 
 def spark_session() -> Any:
-    """The active SparkSession, or a new local one (all cores, no web UI, UTC).
+    """The active SparkSession, or a new local one (all cores, no web UI, UTC, this Python
+    for Python tasks).
 
     Raises:
         EngineError: pyspark or Java is missing, or Spark does not start.
@@ -487,6 +493,9 @@ def spark_session() -> Any:
         return active
     if not _java_found():
         raise EngineError(f'engine="spark" needs Java, and none was found. {INSTALL_SPARK}')
+    # Python tasks (the waiting split per source) run in this Python, which has knelpunt,
+    # rather than whichever python3 the PATH finds first; pyspark reads only this variable.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
         return (
             SparkSession.builder.appName("knelpunt")

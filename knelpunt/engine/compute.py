@@ -374,7 +374,7 @@ def compute_instances(
         )
     return InstanceResult(
         activities=_activity_times(times),
-        instances=None if rows is None else _instance_frame(rows, working=working),
+        instances=None if rows is None else instance_frame(rows.to_pandas(), working=working),
         count=total,
         calendar=calendar,
         notes=notes,
@@ -416,8 +416,8 @@ def _activity_times(rows: pa.Table) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _instance_frame(rows: pa.Table, *, working: bool) -> pd.DataFrame:
-    frame = rows.to_pandas()
+def instance_frame(frame: pd.DataFrame, *, working: bool) -> pd.DataFrame:
+    """The engine's instance rows (times in microseconds) as ``pair_instances`` gives them."""
     out = pd.DataFrame(
         {
             "source_id": frame["source_id"].to_numpy(dtype=np.int64),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +23,8 @@ def spark() -> Iterator[Any]:
     )
     if shutil.which("java") is None:
         pytest.skip("Java is not installed: Spark needs Java 17+ (scripts/setup-system.sh)")
+    # Python tasks run in this interpreter (the venv with knelpunt), not the PATH's python3.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
         sql.SparkSession.builder.master("local[1]")
         .appName("knelpunt-tests")
