@@ -12,6 +12,7 @@ The notebook façade::
     kp.compute_relational("events/", engine="spark")  # map, variants, cases on Spark (Parquet)
     kp.compute_instances("events/", engine="spark")   # waiting and processing per activity
     kp.compute_waiting("events/", engine="spark")     # its causes, split per source
+    kp.compute_criteria("events/", engine="spark")    # policy criteria per source
     variants = kp.list_variants(events)
     steps = kp.pair_instances(events, calendar=kp.WorkCalendar.office_hours())
     steps.instances                             # enabled, start, complete, waiting, processing
@@ -60,10 +61,12 @@ from knelpunt.api import (
     suggest_mapping,
 )
 from knelpunt.engine import (
+    CriteriaScores,
     EventFilter,
     InstanceResult,
     RelationalResult,
     WaitingResult,
+    compute_criteria,
     compute_instances,
     compute_relational,
     compute_waiting,
@@ -120,6 +123,7 @@ __all__ = [
     "Comparison",
     "Conformance",
     "CriteriaResult",
+    "CriteriaScores",
     "Criterion",
     "Event",
     "EventFilter",
@@ -156,6 +160,7 @@ __all__ = [
     "check_profile",
     "compare",
     "compare_scenarios",
+    "compute_criteria",
     "compute_instances",
     "compute_relational",
     "compute_waiting",

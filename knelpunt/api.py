@@ -88,6 +88,13 @@ def read_case_attributes(
         ['case:scheme', 'case_id', 'cost', 'source_id']
     """
     events = read_events(store, sources=sources) if events is None else events
+    return case_attributes_of(events)
+
+
+def case_attributes_of(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per case of events in pm4py's columns (as :func:`read_events` gives
+    them, in the order recorded): ``source_id``, ``case_id`` and every other column,
+    its first value in the case."""
     standard = {
         "case:concept:name",
         "concept:name",

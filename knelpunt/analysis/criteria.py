@@ -226,7 +226,7 @@ class CriteriaResult:
                     "compliance": compliance,
                     "target": criterion.target,
                     "direction": criterion.direction,
-                    "met": _met(criterion, compliance),
+                    "met": met_target(criterion, compliance),
                     "median_value": float(medians.get(cid, float("nan")))
                     if measured
                     else float("nan"),
@@ -432,7 +432,7 @@ def evaluate_criteria(
     if isinstance(profile, str):
         profile = read_profile(profile)
     profile = profile or read_profile("generiek")
-    chosen = _choose(profile, criteria)
+    chosen = choose_criteria(profile, criteria)
     needs = any(_needs_attributes(c) for c in chosen)
     if attributes is None and needs and store is not None:
         from knelpunt.api import read_case_attributes
@@ -508,7 +508,11 @@ def case_holders(
     )
 
 
-def _choose(profile: Profile, wanted: Sequence[Criterion | str] | None) -> tuple[Criterion, ...]:
+def choose_criteria(
+    profile: Profile, wanted: Sequence[Criterion | str] | None
+) -> tuple[Criterion, ...]:
+    """The criteria to judge: the profile's, or those named (ids of the profile's, or
+    criteria of one's own); an unknown id is refused with the ids there are."""
     if wanted is None:
         if not profile.criteria:
             raise AnalysisError(
@@ -539,7 +543,8 @@ def _needs_attributes(criterion: Criterion) -> bool:
     )
 
 
-def _met(criterion: Criterion, compliance: float) -> bool | None:
+def met_target(criterion: Criterion, compliance: float) -> bool | None:
+    """Whether a compliance meets the criterion's target (None: nothing measured)."""
     if compliance != compliance:
         return None
     if criterion.direction == "at_most":

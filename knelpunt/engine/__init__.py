@@ -12,15 +12,18 @@ from knelpunt.engine.compute import (
     compute_instances,
     compute_relational,
 )
+from knelpunt.engine.criteria import CriteriaScores, compute_criteria
 from knelpunt.engine.filters import EventFilter
 from knelpunt.engine.results import export_relational, read_relational
 from knelpunt.engine.waiting import WaitingResult, compute_waiting
 
 __all__ = [
+    "CriteriaScores",
     "EventFilter",
     "InstanceResult",
     "RelationalResult",
     "WaitingResult",
+    "compute_criteria",
     "compute_instances",
     "compute_relational",
     "compute_waiting",

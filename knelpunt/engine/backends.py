@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from knelpunt.engine.definitions import EVENT_SCHEMA
 from knelpunt.errors import EngineError, MappingError
+from knelpunt.ingest.export import PARTITIONS
 from knelpunt.mining.instances import local_midnights
 from knelpunt.mining.maps import working_clock
 from knelpunt.mining.projection import EventTable
@@ -211,18 +212,22 @@ class Backend:
         table: str | None = None,
         calendar: WorkCalendar | None = None,
         midnights: str | None = None,
+        attributes: bool = False,
     ) -> ir.Table:
         """The events relation of an event table, a Parquet path or a named Spark table.
 
         With ``calendar``, ``clock_us`` counts working time (on the engine for Parquet and
         tables: the calendar's working spans are a small table joined by day). With
         ``midnights`` (a time zone), ``midnight_us`` is each event's local midnight and
-        ``clock_mid_us`` the clock then; else they are the time and the clock.
+        ``clock_mid_us`` the clock then; else they are the time and the clock. With
+        ``attributes``, a Parquet file or table keeps its other columns too.
         """
         if isinstance(source, EventTable):
             return self._from_memory(source, calendar, midnights)
         if table is not None:
-            raw = _canonical(self._named(table), self._micros, where=f"table {table!r}")
+            raw = _canonical(
+                self._named(table), self._micros, where=f"table {table!r}", attributes=attributes
+            )
         elif source is None:
             raise MappingError(
                 "Nothing to read: pass an event table, a Parquet file or folder, or table=."
@@ -230,9 +235,13 @@ class Backend:
         elif isinstance(source, str) and _URL.match(source):
             # A cluster's storage (abfss://, s3://, dbfs:/, hdfs://): read as the engine
             # reads it; pathlib would fold the '//' and no local check applies.
-            raw = _canonical(self._remote(source), self._micros, where=source)
+            raw = _canonical(
+                self._remote(source), self._micros, where=source, attributes=attributes
+            )
         else:
-            raw = _canonical(self._parquet(Path(source)), self._micros, where=str(source))
+            raw = _canonical(
+                self._parquet(Path(source)), self._micros, where=str(source), attributes=attributes
+            )
         if midnights is not None:
             raw = raw.mutate(midnight_us=_local_midnight(self.engine, raw.time_us, midnights))
         if calendar is None:
@@ -406,8 +415,20 @@ def _day_clock(clock: WorkClock, low: int, high: int) -> pa.Table:
     return pa.table(columns)
 
 
-def _canonical(raw: ir.Table, micros: Any, *, where: str) -> ir.Table:
-    """The events relation of a table in export_log's columns."""
+_STANDARD: Final = (
+    CASE_ID_KEY,
+    ACTIVITY_KEY,
+    TIMESTAMP_KEY,
+    LIFECYCLE_KEY,
+    RESOURCE_KEY,
+    POSITION_KEY,
+    SOURCE_KEY,
+)
+
+
+def _canonical(raw: ir.Table, micros: Any, *, where: str, attributes: bool = False) -> ir.Table:
+    """The events relation of a table in export_log's columns; with ``attributes`` also
+    its other columns, as they are."""
     columns = set(raw.columns)
     missing = [c for c in (CASE_ID_KEY, ACTIVITY_KEY, TIMESTAMP_KEY) if c not in columns]
     if missing:
@@ -430,29 +451,36 @@ def _canonical(raw: ir.Table, micros: Any, *, where: str) -> ir.Table:
         )
     time_us = micros(raw[TIMESTAMP_KEY])
     position = raw[POSITION_KEY].cast("int64")
-    return raw.select(
-        source_id=raw[SOURCE_KEY].cast("int64") if SOURCE_KEY in columns else ibis.literal(0),
-        case_id=raw[CASE_ID_KEY].cast("string"),
-        activity=raw[ACTIVITY_KEY].cast("string"),
-        resource=(
+    canonical = {
+        "source_id": raw[SOURCE_KEY].cast("int64") if SOURCE_KEY in columns else ibis.literal(0),
+        "case_id": raw[CASE_ID_KEY].cast("string"),
+        "activity": raw[ACTIVITY_KEY].cast("string"),
+        "resource": (
             raw[RESOURCE_KEY].cast("string")
             if RESOURCE_KEY in columns
             else ibis.null().cast("string")
         ),
-        time_us=time_us,
-        position=position,
+        "time_us": time_us,
+        "position": position,
         # The first recorded event of a case orders ties between variants, as the
         # projection's case codes do (they are given in recording order).
-        seen=position,
-        clock_us=time_us,
-        lifecycle=(
+        "seen": position,
+        "clock_us": time_us,
+        "lifecycle": (
             raw[LIFECYCLE_KEY].cast("string")
             if LIFECYCLE_KEY in columns
             else ibis.null().cast("string")
         ),
-        midnight_us=time_us,
-        clock_mid_us=time_us,
-    ).cast(EVENT_SCHEMA)
+        "midnight_us": time_us,
+        "clock_mid_us": time_us,
+    }
+    typed = {name: canonical[name].cast(kind) for name, kind in EVENT_SCHEMA.items()}
+    if not attributes:
+        return raw.select(**typed)
+    # Every other column (case and event attributes), but not the folder names a
+    # partitioned export adds when Spark reads it (source=1/year=2025/...).
+    known = {*_STANDARD, *PARTITIONS}
+    return raw.select(**typed, **{c: raw[c] for c in raw.columns if c not in known})
 
 
 @contextmanager

@@ -115,6 +115,7 @@ def compute_waiting(
     prioritisation: Literal["evidence", "kronos"] = "evidence",
     batch_min_size: int = 2,
     batch_gap_s: float = 0.0,
+    per: Literal["source"] | None = "source",
 ) -> WaitingResult:
     """Split every wait into its causes, with the instances computed by DuckDB or Spark.
 
@@ -133,6 +134,10 @@ def compute_waiting(
         filters: analyse only the events these filters keep.
         hours, multitasking, idle_gap_s, prioritisation, batch_min_size, batch_gap_s:
             as for :func:`knelpunt.split_waiting`.
+        per: ``"source"`` splits each source apart (one organisation each: a resource
+            named in two sources is two people, and the sources are split in parallel);
+            None splits the whole log at once, in one task (``source_id`` 0), as
+            ``split_waiting`` does.
 
     Returns:
         Per source and activity, the waiting and its parts; the notes per source.
@@ -172,10 +177,12 @@ def compute_waiting(
         relation = backend.events(events, table=table, calendar=used, midnights=used.timezone)
         relation, said = (filters or EventFilter()).apply(backend, relation)
         found, unstarted = steps.instances(relation, working=True)
-        waiting = backend.run(unstarted.group_by("source_id").aggregate(n=unstarted.count()))
+        found = found.mutate(_part=found.source_id if per == "source" else 0)
+        unstarted = unstarted.mutate(_part=unstarted.source_id if per == "source" else 0)
+        waiting = backend.run(unstarted.group_by("_part").aggregate(n=unstarted.count()))
         pending = dict(
             zip(
-                waiting.column("source_id").to_pylist(),
+                waiting.column("_part").to_pylist(),
                 waiting.column("n").to_pylist(),
                 strict=True,
             )
@@ -228,8 +235,9 @@ def _split_source(
     unstarted: Mapping[int, int],
     options: Mapping[str, Any],
 ) -> pd.DataFrame:
-    """One source's instances split: its per-activity rows (runs on an executor)."""
-    source = int(frame["source_id"].iloc[0])
+    """One part's instances split (a source, or all): its per-activity rows (runs on an
+    executor)."""
+    source = int(frame["_part"].iloc[0])
     paired = _instances(frame, calendar, unstarted=int(unstarted.get(source, 0)))
     split = split_waiting(paired, calendar=calendar, **options)
     rows = split.by_activity()
@@ -241,7 +249,7 @@ def _split_source(
 
 
 def _in_process(frame: pd.DataFrame, task: Any) -> pd.DataFrame:
-    parts: list[pd.DataFrame] = [task(g) for _, g in frame.groupby("source_id", sort=True)]
+    parts: list[pd.DataFrame] = [task(g) for _, g in frame.groupby("_part", sort=True)]
     if not parts:
         return pd.DataFrame({c: [] for c in _COLUMNS})
     return pd.concat(parts, ignore_index=True)
@@ -250,6 +258,6 @@ def _in_process(frame: pd.DataFrame, task: Any) -> pd.DataFrame:
 def _on_spark(backend: Any, found: Any, task: Any) -> pd.DataFrame:
     """The split on Spark's executors: the instances grouped by source, one task each."""
     rows = backend.session.sql(backend.connection.compile(found))
-    split = rows.groupBy("source_id").applyInPandas(task, schema=_SPARK_SCHEMA)
+    split = rows.groupBy("_part").applyInPandas(task, schema=_SPARK_SCHEMA)
     collected: pd.DataFrame = backend.collect(split).to_pandas()
     return collected

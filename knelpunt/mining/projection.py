@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from knelpunt.errors import FilterError
 from knelpunt.events.store import EventStore
 
-__all__ = ["EventTable", "load_events"]
+__all__ = ["EventTable", "load_events", "table_from_frame"]
 
 _FORMAT: Final = 1
 _NO_CODE: Final = -1
@@ -267,6 +267,63 @@ def _merge(
         lifecycles=names["lifecycle"].array(),
         case_start=case_start,
         high=high,
+    )
+
+
+def table_from_frame(frame: pd.DataFrame) -> EventTable:
+    """An event table of rows already recorded elsewhere (a partition on a cluster).
+
+    ``frame`` holds ``source_id``, ``case_id``, ``activity``, ``resource``,
+    ``lifecycle`` (either may be null), ``time_us`` and ``position``. Codes are given as
+    a projection of the store gives them: cases, activities, resources and lifecycles
+    in the order they were first recorded; events by case, time and position.
+
+    Example:
+        >>> import knelpunt as kp
+        >>> from knelpunt.mining.projection import table_from_frame
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo")
+        ...     events = kp.load_events(store)
+        >>> again = table_from_frame(events.to_frame())
+        >>> (again.case_ids == events.case_ids).all(), (again.time_us == events.time_us).all()
+        (np.True_, np.True_)
+    """
+    recorded = frame.sort_values("position", kind="stable")
+
+    def coded(column: str) -> tuple[np.ndarray, np.ndarray]:
+        values = recorded[column]
+        names = pd.unique(values[values.notna()])
+        codes = pd.Categorical(values, categories=names).codes.astype(np.int32)
+        return codes, np.asarray(names, dtype=object)
+
+    keys = pd.MultiIndex.from_arrays([recorded["source_id"], recorded["case_id"]])
+    case, cases = pd.factorize(keys)
+    recorded = recorded.assign(_case=case)
+    activity, activities = coded("activity")
+    resource, resources = coded("resource")
+    lifecycle, lifecycles = coded("lifecycle")
+    recorded = recorded.assign(_activity=activity, _resource=resource, _lifecycle=lifecycle)
+    ordered = recorded.sort_values(["_case", "time_us", "position"], kind="stable")
+    counts = np.bincount(ordered["_case"].to_numpy(), minlength=len(cases))
+    case_start = np.zeros(len(cases) + 1, dtype=np.int64)
+    np.cumsum(counts, out=case_start[1:])
+    sources = sorted({int(s) for s in cases.get_level_values(0)}) if len(cases) else []
+    return EventTable(
+        case=ordered["_case"].to_numpy(dtype=np.int32),
+        activity=ordered["_activity"].to_numpy(dtype=np.int32),
+        resource=ordered["_resource"].to_numpy(dtype=np.int32),
+        lifecycle=ordered["_lifecycle"].to_numpy(dtype=np.int32),
+        time_us=ordered["time_us"].to_numpy(dtype=np.int64),
+        position=ordered["position"].to_numpy(dtype=np.int64),
+        case_ids=np.asarray(cases.get_level_values(1), dtype=object),
+        case_sources=np.asarray(cases.get_level_values(0), dtype=np.int64),
+        activities=activities,
+        resources=resources,
+        lifecycles=lifecycles,
+        case_start=case_start,
+        high=int(recorded["position"].max()) if len(recorded) else 0,
+        sources=tuple(sources),
     )
 
 

@@ -50,6 +50,20 @@ def test_each_source_split_as_in_memory(two: tuple[kp.EventTable, Path], options
     assert found.totals()["share"].sum() == pytest.approx(1.0)
 
 
+def test_the_whole_log_as_one(two: tuple[kp.EventTable, Path]) -> None:
+    """per=None splits every source together, as split_waiting splits a whole log."""
+    events, folder = two
+    found = kp.compute_waiting(folder, per=None)
+    expected = kp.split_waiting(kp.pair_instances(events, calendar=kp.WorkCalendar.office_hours()))
+    mine = found.by_activity.drop(columns="source_id")
+    pd.testing.assert_frame_equal(
+        mine.sort_values("activity").reset_index(drop=True),
+        expected.by_activity().sort_values("activity").reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert found.notes[0] == expected.notes
+
+
 def test_filtered(two: tuple[kp.EventTable, Path]) -> None:
     """The filters apply before the instances are paired."""
     events, folder = two
