@@ -87,6 +87,41 @@ class TestSameNumbers:
             assert _edges(found) == _edges(memory)
             assert found["notes"] == memory["notes"]
 
+    def test_waiting(self, demo: tuple[str, Path]) -> None:
+        """Every wait split into its causes: over the whole store as split_waiting splits
+        it, and per source from the Parquet export as compute_waiting gives it."""
+        store, exported = demo
+        with kp.open_store(store) as opened:
+            events = kp.load_events(opened)
+        whole = kp.split_waiting(kp.pair_instances(events, calendar=kp.WorkCalendar.office_hours()))
+        found = _json("waiting", "--store", store, "--top", "0")
+        expected = whole.by_activity().set_index("activity")
+        for row in found["by_activity"]:
+            assert row["waiting_s"] == pytest.approx(expected.loc[row["activity"], "waiting_s"])
+            assert row["contention_s"] == pytest.approx(
+                expected.loc[row["activity"], "contention_s"]
+            )
+        assert [t["seconds"] for t in found["totals"]] == pytest.approx(
+            whole.totals()["seconds"].tolist()
+        )
+        per_source = _json("waiting", "--parquet", str(exported), "--per-source", "--top", "0")
+        assert per_source["by_activity"] == pd.DataFrame(
+            kp.compute_waiting(exported).by_activity
+        ).to_dict("records")
+
+    def test_criteria(self, demo: tuple[str, Path]) -> None:
+        """The criteria judged from the Parquet export: over all as the store's criteria
+        command judges them, and per source."""
+        store, exported = demo
+        memory = _json("criteria", "--store", store, "--no-blockers")
+        found = _json("criteria", "--parquet", str(exported))
+        columns = ("criterion", "cases", "measured", "passed", "breached", "not_measurable")
+        assert [tuple(r[c] for c in columns) for r in found["scorecard"]] == [
+            tuple(r[c] for c in columns) for r in memory["scorecard"]
+        ]
+        per_source = _json("criteria", "--parquet", str(exported), "--level", "source")
+        assert {r["source_id"] for r in per_source["scorecard"]} == {1}
+
     def test_activities(self, demo: tuple[str, Path], tmp_path: Path) -> None:
         """Waiting and processing per activity, in working time, from the engine as from
         the store; the instances to CSV alike."""
@@ -184,6 +219,8 @@ class TestSameNumbers:
         (["activities", "--parquet", "P", "--where", "a=b"], 2, "--where reads the case"),
         (["map", "--engine", "duckdb", "--instances", "--save", "o"], 2, "leave out --instances"),
         (["map", "--save", "out"], 2, "--save writes what an engine computed"),
+        (["criteria", "--engine", "duckdb"], 2, "criteria on the engines read a Parquet"),
+        (["criteria", "--parquet", "P", "--level", "team"], 2, "use --level source or"),
         (
             ["map", "--table", "t", "--engine", "duckdb"],
             3,

@@ -45,6 +45,7 @@ from knelpunt.worktime import WorkCalendar, read_calendar
 
 if TYPE_CHECKING:
     from knelpunt.engine import InstanceResult, RelationalResult
+    from knelpunt.engine.backends import Engine
 
 app = typer.Typer(
     name="knelpunt",
@@ -392,18 +393,31 @@ def _engine_input(
     Events of the store are filtered in memory first, as the other commands do; a
     Parquet path or Spark table is filtered by the engine with the same filters.
     """
-    if chosen.parquet is not None and chosen.table is not None:
-        raise typer.BadParameter(
-            "give --parquet or --table, not both: they are two places the events can be.",
-            param_hint="'--table'",
-        )
-    engine = chosen.engine or (EngineName.spark if chosen.table else EngineName.duckdb)
+    engine = _engine_of(chosen)
     if chosen.outside_store:
         return engine, None, _engine_filter(filters, sources=sources, lifecycles=lifecycles)
     events = _filtered(url, sources, filters)
     if lifecycles is not None:
         events = filter_events(events, lifecycles=lifecycles)
     return engine, events, None
+
+
+def _where_on_engine(
+    chosen: EngineInput, *, filters: Filters, sources: list[int] | None
+) -> tuple[Engine, EventFilter]:
+    """The engine and the filters for a command that reads --parquet or --table only."""
+    engine = _engine_of(chosen)
+    return engine.value, _engine_filter(filters, sources=sources, lifecycles=None)
+
+
+def _engine_of(chosen: EngineInput) -> EngineName:
+    """The engine chosen (Spark for a table, else DuckDB, unless --engine says)."""
+    if chosen.parquet is not None and chosen.table is not None:
+        raise typer.BadParameter(
+            "give --parquet or --table, not both: they are two places the events can be.",
+            param_hint="'--table'",
+        )
+    return chosen.engine or (EngineName.spark if chosen.table else EngineName.duckdb)
 
 
 def _relational(

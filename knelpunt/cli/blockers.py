@@ -12,11 +12,19 @@ from knelpunt.analysis.blockers import Blockers, find_blockers
 from knelpunt.analysis.waiting import split_waiting
 from knelpunt.cli._app import (
     NO_FILTERS,
+    CalendarOption,
+    EngineInput,
+    EngineOption,
     Filters,
     JsonOption,
+    ParquetOption,
+    ProfileOption,
     SourcesOption,
+    SparkTableOption,
     StoreOption,
     TopOption,
+    _calendar,
+    _engine_input,
     _fail,
     _filtered,
     _profile,
@@ -70,6 +78,99 @@ def blockers(
         out.print_json(json.dumps(_as_dict(found)))
         return
     _print(found, "nl" if lang == "nl" else "en")
+
+
+@app.command("waiting")
+@with_filters
+def waiting(
+    store: StoreOption = DEFAULT_STORE,
+    source: SourcesOption = None,
+    filters: Filters = NO_FILTERS,
+    calendar: CalendarOption = None,
+    profile: ProfileOption = None,
+    per_source: Annotated[
+        bool,
+        typer.Option(
+            "--per-source",
+            help="Split each source apart (one organisation each), in parallel on Spark; "
+            "default: the whole log at once.",
+        ),
+    ] = False,
+    top: TopOption = 15,
+    engine: EngineOption = None,
+    parquet: ParquetOption = None,
+    table: SparkTableOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Why cases wait: every wait split into batching, contention, prioritisation,
+    unavailability and extraneous time, per activity (Kronos' method).
+
+    The activity instances are paired by DuckDB, or by Spark with --engine spark, from
+    the store's events or from --parquet or --table; the split runs per source (one
+    Spark task each with --per-source) or over the whole log."""
+    from knelpunt.engine import compute_waiting
+
+    hours = _calendar(False, calendar, _profile(profile) if profile else None)
+    chosen = EngineInput(engine, parquet, table)
+    name, events, where = _engine_input(chosen, url=store, sources=source, filters=filters)
+    try:
+        found = compute_waiting(
+            events if events is not None else chosen.parquet,
+            table=chosen.table,
+            engine=name.value,
+            calendar=hours,
+            filters=where,
+            per="source" if per_source else None,
+        )
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    said = events.filters if events is not None else found.filters
+    rows = found.by_activity if top == 0 else found.by_activity.head(top)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "engine": found.engine,
+                    "totals": found.totals().to_dict("records"),
+                    "by_activity": rows.to_dict("records"),
+                    "notes": {str(k): list(v) for k, v in found.notes.items()},
+                    "filters": list(said),
+                },
+                default=str,
+            )
+        )
+        return
+    totals = found.totals()
+    shares = ", ".join(
+        f"{cause} {share:.0%}"
+        for cause, share in zip(totals["cause"], totals["share"], strict=True)
+    )
+    out.print(
+        f"Waiting of {int(found.by_activity['instances'].sum()):,} activity instances "
+        f"({found.engine}): {totals['hours'].sum():,.0f} h; {shares}.",
+        highlight=False,
+    )
+    parts = [c for c in rows.columns if c.endswith("_s") and c != "waiting_s"]
+    listing = Table(
+        *(["source"] if per_source else []),
+        "activity",
+        "waits",
+        "waiting (h)",
+        *(c.removesuffix("_s") for c in parts),
+        title="Waiting by cause (hours)",
+    )
+    for row in rows.to_dict("records"):
+        listing.add_row(
+            *([str(row["source_id"])] if per_source else []),
+            str(row["activity"]),
+            f"{row['waits']:,}",
+            f"{row['waiting_s'] / 3600:,.0f}",
+            *(f"{row[c] / 3600:,.0f}" for c in parts),
+        )
+    out.print(listing)
+    for part, notes in found.notes.items():
+        for note in notes:
+            out.print(f"note{f' (source {part})' if part else ''}: {note}", highlight=False)
 
 
 def _print(found: Blockers, lang: Literal["nl", "en"]) -> None:

@@ -16,9 +16,13 @@ from knelpunt.analysis.compare import Comparison, compare, select_cases
 from knelpunt.analysis.criteria import UNKNOWN, CriteriaResult, evaluate_criteria
 from knelpunt.cli._app import (
     NO_FILTERS,
+    EngineInput,
+    EngineOption,
     Filters,
     JsonOption,
+    ParquetOption,
     SourcesOption,
+    SparkTableOption,
     StoreOption,
     TopOption,
     _events,
@@ -28,6 +32,7 @@ from knelpunt.cli._app import (
     _open,
     _profile,
     _read_groups,
+    _where_on_engine,
     app,
     out,
     with_filters,
@@ -80,16 +85,30 @@ def criteria(
     no_blockers: NoBlockersOption = False,
     real_names: NamesOption = False,
     top: TopOption = 3,
+    engine: EngineOption = None,
+    parquet: ParquetOption = None,
+    table: SparkTableOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check the profile's policy criteria per case: compliance against the target, the
-    cases that cannot be measured and why, and the blockers behind the breaches."""
+    cases that cannot be measured and why, and the blockers behind the breaches.
+
+    With --parquet or --table (and --engine spark) the cases are judged where the events
+    are, each source by its own task with --level source: the scorecard per source and
+    over all, without the blockers (judge one source's store for those)."""
     if lang not in ("nl", "en"):
         raise typer.BadParameter("choose nl or en.", param_hint="'--lang'")
     if level not in ("system", *_LEVELS):
         raise typer.BadParameter(
             "choose system, team, individual, month or source.", param_hint="'--level'"
         )
+    on_engine = EngineInput(engine, parquet, table)
+    if on_engine.used:
+        _criteria_on_engine(
+            on_engine, profile, criterion, level, source=source, filters=filters,
+            as_json=as_json,
+        )  # fmt: skip
+        return
     chosen = _profile(profile)
     if not chosen.criteria and criterion is None:
         raise _fail(
@@ -119,6 +138,87 @@ def criteria(
         out.print_json(json.dumps(_criteria_dict(found, grouped, language), default=_plain))
         return
     _print_criteria(found, grouped, language, top=top)
+
+
+def _criteria_on_engine(
+    chosen: EngineInput,
+    profile: str,
+    criterion: list[str] | None,
+    level: str,
+    *,
+    source: list[int] | None,
+    filters: Filters,
+    as_json: bool,
+) -> None:
+    """The criteria judged by DuckDB or Spark where the events are; the scorecard over
+    all (the whole log judged as one) or per source (each in its own task)."""
+    from knelpunt.engine import compute_criteria
+
+    if not chosen.outside_store:
+        raise typer.BadParameter(
+            "criteria on the engines read a Parquet export or a Spark table: add --parquet "
+            "FOLDER (knelpunt export FOLDER --format parquet --partition-by source) or "
+            "--table, or leave out --engine to judge the store's events here.",
+            param_hint="'--engine'",
+        )
+    if level not in ("system", "source"):
+        raise typer.BadParameter(
+            "on the engines the criteria are judged per source or over all: use --level "
+            "source or system (team, individual and month need the store's events).",
+            param_hint="'--level'",
+        )
+    engine, where = _where_on_engine(chosen, filters=filters, sources=source)
+    try:
+        found = compute_criteria(
+            chosen.parquet,
+            table=chosen.table,
+            engine=engine,
+            profile=_profile(profile),
+            criteria=criterion,
+            filters=where,
+            per="source" if level == "source" else None,
+        )
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    shown = found.totals() if level == "system" else found.by_source
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "engine": found.engine,
+                    "scorecard": _records(shown),
+                    "totals": _records(found.totals()),
+                    "notes": {str(k): list(v) for k, v in found.notes.items()},
+                    "filters": list(found.filters),
+                },
+                default=_plain,
+            )
+        )
+        return
+    table = Table(
+        *(["source"] if level == "source" else []),
+        "criterion",
+        "measured",
+        "compliance",
+        "target",
+        "met",
+        "not measurable",
+        title=f"Policy criteria ({found.engine})",
+    )
+    for row in _records(shown):
+        table.add_row(
+            *([str(row["source_id"])] if level == "source" else []),
+            str(row["criterion"]),
+            f"{row['measured']:,}",
+            _percent(row["compliance"]),
+            f"{'≤' if row['direction'] == 'at_most' else '≥'} {_percent(row['target'])}",
+            _met(row["met"], False),
+            f"{row['not_measurable']:,}",
+        )
+    out.print(table)
+    for part, notes in found.notes.items():
+        for note in notes:
+            out.print(f"note{f' (source {part})' if part else ''}: {note}", highlight=False)
 
 
 def _print_criteria(
