@@ -11,6 +11,7 @@ README).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -66,6 +67,14 @@ def serve(
             min=0, help="Reverse proxies in front whose X-Forwarded-* headers are believed."
         ),
     ] = 0,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="KNELPUNT_RESULTS",
+            help="A folder of results computed on a cluster (kp.export_relational, "
+            "knelpunt map --save): the cluster page shows them.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboard on a store."""
     import os
@@ -103,6 +112,7 @@ def serve(
         secret_key=os.environ.get("KNELPUNT_SECRET_KEY") or None,
         secure_cookies=secure_cookies,
         proxies=proxies,
+        results=results,
     )
     workspace = app.server.config["KNELPUNT_WORKSPACE"]
     # The events and the facts every page needs, read back at once (also with --no-warm).

@@ -11,6 +11,7 @@ the security headers are :mod:`dashboards.security`'s.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -47,6 +48,7 @@ NAV: Final = (
     ("/simulatie", "nav.simulation"),
     ("/vastleggen", "nav.capture"),
     ("/uploaden", "nav.upload"),
+    ("/cluster", "nav.cluster"),
 )
 
 
@@ -61,6 +63,7 @@ def create_app(
     secure_cookies: bool = False,
     proxies: int = 0,
     login_limits: LoginLimits | None = None,
+    results: str | Path | None = None,
 ) -> Dash:
     """The dashboard on a store (a SQLite file or a ``postgresql://`` URL).
 
@@ -81,6 +84,8 @@ def create_app(
         proxies: how many reverse proxies (a TLS terminator) stand before the server;
             their X-Forwarded-For/-Proto/-Host are then believed.
         login_limits: failed log-ins tolerated per account and per address.
+        results: a folder of results computed on a cluster (``kp.export_relational``),
+            which the cluster page shows (None: ``KNELPUNT_RESULTS``, if set).
     """
     workspace = Workspace(store, profile=profile, cache=cache)
     # Background jobs (simulation runs) keep their progress and results on disk, in a
@@ -100,6 +105,7 @@ def create_app(
         external_scripts=[PLOTLY_ROUTE],
     )
     app.server.config["KNELPUNT_WORKSPACE"] = workspace
+    app.server.config["KNELPUNT_RESULTS"] = results or os.environ.get("KNELPUNT_RESULTS")
     # A request larger than the largest upload (in base64) is refused unread: by its
     # stated length here (Dash would turn Flask's refusal while reading into a 500),
     # and by Flask while reading one that states none.

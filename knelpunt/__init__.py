@@ -71,6 +71,7 @@ from knelpunt.engine import (
     compute_relational,
     compute_waiting,
     export_relational,
+    find_results,
     read_relational,
 )
 from knelpunt.errors import KnelpuntError
@@ -178,6 +179,7 @@ __all__ = [
     "filter_events",
     "find_blockers",
     "find_cases",
+    "find_results",
     "ingest_log",
     "list_edge_cases",
     "list_sources",

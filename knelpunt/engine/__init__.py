@@ -14,7 +14,7 @@ from knelpunt.engine.compute import (
 )
 from knelpunt.engine.criteria import CriteriaScores, compute_criteria
 from knelpunt.engine.filters import EventFilter
-from knelpunt.engine.results import export_relational, read_relational
+from knelpunt.engine.results import export_relational, find_results, read_relational
 from knelpunt.engine.waiting import WaitingResult, compute_waiting
 
 __all__ = [
@@ -28,5 +28,6 @@ __all__ = [
     "compute_relational",
     "compute_waiting",
     "export_relational",
+    "find_results",
     "read_relational",
 ]

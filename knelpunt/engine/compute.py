@@ -45,6 +45,10 @@ class RelationalResult:
             were first recorded.
         engine: the engine that computed them, ``"duckdb"`` or ``"spark"``.
         filters: what the filters kept, in words (empty: every event).
+        activity_times, waiting, criteria: what else was computed of the same events
+            and kept with a result (:func:`knelpunt.read_relational`): per activity its
+            waiting and processing, per source and activity the waiting by cause, per
+            source the criteria's scorecard; None otherwise.
     """
 
     process_map: ProcessMap
@@ -52,6 +56,9 @@ class RelationalResult:
     cases: pd.DataFrame
     engine: str
     filters: tuple[str, ...] = ()
+    activity_times: pd.DataFrame | None = None
+    waiting: pd.DataFrame | None = None
+    criteria: pd.DataFrame | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The map's edges (see :attr:`process_map`)."""

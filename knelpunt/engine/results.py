@@ -15,7 +15,16 @@ file                         holds
 ``activities.parquet``       per activity its count and cases
 ``variants.parquet``         the variants (activities as a list of names)
 ``cases.parquet``            the case table
+``activity_times.parquet``   per activity its waiting and processing
+                             (:func:`~knelpunt.compute_instances`), if given
+``waiting.parquet``          per source and activity the waiting by cause
+                             (:func:`~knelpunt.compute_waiting`), if given
+``criteria.parquet``         per source and criterion the scorecard
+                             (:func:`~knelpunt.compute_criteria`), if given
 ============================ =================================================
+
+The dashboard's cluster page (``knelpunt dashboard --results FOLDER``) shows
+every result folder in a folder: :func:`find_results` lists them.
 """
 
 from __future__ import annotations
@@ -28,18 +37,30 @@ from typing import Any, Final
 
 import pandas as pd
 
-from knelpunt.engine.compute import RelationalResult
+from knelpunt.engine.compute import InstanceResult, RelationalResult
+from knelpunt.engine.criteria import CriteriaScores
+from knelpunt.engine.waiting import WaitingResult
 from knelpunt.errors import UnsupportedFormatError
 from knelpunt.mining.maps import ProcessMap
 
-__all__ = ["export_relational", "read_relational"]
+__all__ = ["export_relational", "find_results", "read_relational"]
 
 _FORMAT: Final = 1
 _FRAMES: Final = ("edges", "activities", "variants", "cases")
 
 
-def export_relational(result: RelationalResult, folder: str | Path) -> Path:
+def export_relational(
+    result: RelationalResult,
+    folder: str | Path,
+    *,
+    instances: InstanceResult | None = None,
+    waiting: WaitingResult | None = None,
+    criteria: CriteriaScores | None = None,
+) -> Path:
     """Write the result to a folder: Parquet files and a JSON summary.
+
+    What else the cluster computed of the same events goes with it: the activities'
+    waiting and processing, the waiting by cause, the criteria per source.
 
     The folder is written beside its place and moved there whole, so a failure
     half-way leaves nothing; an existing folder is replaced only if it holds a
@@ -48,6 +69,10 @@ def export_relational(result: RelationalResult, folder: str | Path) -> Path:
     Args:
         result: what :func:`knelpunt.compute_relational` returned.
         folder: where to write it.
+        instances: what :func:`knelpunt.compute_instances` returned, to keep its
+            per-activity times.
+        waiting: what :func:`knelpunt.compute_waiting` returned.
+        criteria: what :func:`knelpunt.compute_criteria` returned.
 
     Returns:
         The folder.
@@ -86,6 +111,17 @@ def export_relational(result: RelationalResult, folder: str | Path) -> Path:
         "notes": list(found.notes),
         "filters": list(result.filters),
     }
+    if instances is not None:
+        summary["instances"] = {
+            "count": instances.count,
+            "estimated": instances.estimated,
+            "open": instances.open,
+            "notes": list(instances.notes),
+        }
+    if waiting is not None:
+        summary["waiting"] = {"notes": {str(k): list(v) for k, v in waiting.notes.items()}}
+    if criteria is not None:
+        summary["criteria"] = {"notes": {str(k): list(v) for k, v in criteria.notes.items()}}
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
@@ -94,6 +130,18 @@ def export_relational(result: RelationalResult, folder: str | Path) -> Path:
         variants = result.variants.assign(activities=result.variants["activities"].map(list))
         variants.to_parquet(staging / "variants.parquet", index=False)
         result.cases.to_parquet(staging / "cases.parquet", index=False)
+        if instances is not None:
+            instances.activities.to_parquet(staging / "activity_times.parquet", index=False)
+        if waiting is not None:
+            waiting.by_activity.to_parquet(staging / "waiting.parquet", index=False)
+        if criteria is not None:
+            scored = criteria.by_source.assign(
+                not_measurable_reasons=[
+                    json.dumps(r, ensure_ascii=False)
+                    for r in criteria.by_source["not_measurable_reasons"]
+                ]
+            )
+            scored.to_parquet(staging / "criteria.parquet", index=False)
         (staging / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
@@ -111,8 +159,9 @@ def read_relational(folder: str | Path) -> RelationalResult:
         folder: the folder written.
 
     Returns:
-        The map, the variants and the case table. A result in working time says so
-        in its map's notes (the calendar itself is not kept).
+        The map, the variants and the case table, and what else was written with them
+        (``activity_times``, ``waiting``, ``criteria``; None where not). A result in
+        working time says so in its map's notes (the calendar itself is not kept).
 
     Raises:
         UnsupportedFormatError: the folder is missing, incomplete, or from a newer
@@ -170,10 +219,45 @@ def read_relational(folder: str | Path) -> RelationalResult:
         cases=int(summary["cases"]),
         notes=notes,
     )
+    extras = {
+        name: pd.read_parquet(source / f"{name}.parquet")
+        for name in ("activity_times", "waiting", "criteria")
+        if (source / f"{name}.parquet").is_file()
+    }
+    if "criteria" in extras:
+        scored = extras["criteria"]
+        extras["criteria"] = scored.assign(
+            not_measurable_reasons=[json.loads(r) for r in scored["not_measurable_reasons"]]
+        )
     return RelationalResult(
         process_map=process_map,
         variants=variants,
         cases=frames["cases"],
         engine=str(summary["engine"]),
         filters=tuple(str(f) for f in summary.get("filters", ())),
+        **extras,
     )
+
+
+def find_results(folder: str | Path) -> list[Path]:
+    """The result folders :func:`export_relational` wrote in ``folder`` (or ``folder``
+    itself, if it is one), by name; none when it is missing.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> import knelpunt as kp
+        >>> from knelpunt.testing import make_log
+        >>> with kp.open_store(":memory:") as store:
+        ...     _ = kp.ingest_log(store, make_log(cases=3, seed=1), name="demo")
+        ...     found = kp.compute_relational(kp.load_events(store))
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = kp.export_relational(found, home / "2025")
+        >>> [p.name for p in kp.find_results(home)]
+        ['2025']
+    """
+    home = Path(folder)
+    if (home / "summary.json").is_file():
+        return [home]
+    if not home.is_dir():
+        return []
+    return sorted(p for p in home.iterdir() if (p / "summary.json").is_file())

@@ -712,6 +712,7 @@ PAGES = [
     ("/simulatie", "#sim-switches input"),
     ("/vastleggen", "#capture-open"),
     ("/uploaden", "#upload-file"),
+    ("/cluster", "#cluster-body .empty"),
 ]
 
 
@@ -926,3 +927,56 @@ def test_a_viewer_sees_the_pages_but_is_refused_the_upload(page: Page, auth_mode
     assert refused.value.code == 403
     assert "viewer may not do this" in json.loads(refused.value.read())["error"]
     assert auth_mode.store.audit_log(actions=["record"], actor="bob") == []
+
+
+# Results from a cluster: computed on an engine, written as a result folder, shown.
+
+
+@pytest.fixture(scope="module")
+def results_home(demo_store: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of results, as a cluster would write them: the demo store's two sources
+    exported, and everything the engines compute of them (here on DuckDB)."""
+    home = tmp_path_factory.mktemp("results")
+    with kp.open_store(demo_store) as store:
+        events = kp.export_log(store, home / "events", partition_by=("source", "month"))
+    kp.export_relational(
+        kp.compute_relational(events),
+        home / "results" / "twee-bronnen",
+        instances=kp.compute_instances(events),
+        waiting=kp.compute_waiting(events),
+        criteria=kp.compute_criteria(events, profile="sociaal-domein"),
+    )
+    return home / "results"
+
+
+def test_results_from_a_cluster(page: Page, served: Served, results_home: Path) -> None:
+    """A result folder shows its map, variants, activity times, waiting by cause and
+    criteria per source; without a results folder the page says how to set one."""
+    config = served.app.server.config
+    try:
+        config["KNELPUNT_RESULTS"] = str(results_home)
+        shown = page.open("/cluster", "#panel-cluster-map img")
+        expected = kp.read_relational(results_home / "twee-bronnen")
+        cases = shown.inner_text("#c-cases")
+        assert f"{expected.process_map.cases:,}".replace(",", ".") in cases
+        assert shown.locator("#panel-c-var tbody tr").count() == min(10, len(expected.variants))
+        assert expected.activity_times is not None
+        assert shown.locator("#panel-cluster-times tbody tr").count() == len(
+            expected.activity_times
+        )
+        assert shown.locator("#panel-cluster-waiting tbody tr").count() == 2
+        assert expected.criteria is not None
+        assert shown.locator("#panel-c-criteria tbody tr").count() == len(expected.criteria)
+        svg = shown.get_attribute("#panel-cluster-map img", "src") or ""
+        assert svg.startswith("data:image/svg+xml;base64,")
+        page.shoot("cluster")
+        shown.get_by_role("radio", name="EN", exact=True).check()
+        shown.wait_for_selector("h1:text('Results from a cluster')", timeout=30_000)
+        shown.wait_for_selector(
+            "#panel-cluster-waiting h2:text('Waiting by cause, per source')", timeout=30_000
+        )
+        config["KNELPUNT_RESULTS"] = None
+        shown = page.open("/cluster", "#cluster-body .empty")
+        assert "--results" in shown.inner_text("#cluster-body")
+    finally:
+        config["KNELPUNT_RESULTS"] = None
