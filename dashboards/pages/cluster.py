@@ -1,7 +1,7 @@
 """Cluster: results computed where a national log lives (Spark, or DuckDB on a Parquet
 export), brought back as a result folder: the process map, the variants, the
 activities' waiting and processing, the waiting by cause per source and the
-criteria per source. The folder of folders is ``knelpunt dashboard --results``."""
+criteria per source. The folder of folders is ``knelpunt-dashboard --results``."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ file                         holds
                              (:func:`~knelpunt.compute_criteria`), if given
 ============================ =================================================
 
-The dashboard's cluster page (``knelpunt dashboard --results FOLDER``) shows
+The dashboard's cluster page (``knelpunt-dashboard --results FOLDER``) shows
 every result folder in a folder: :func:`find_results` lists them.
 """
 
