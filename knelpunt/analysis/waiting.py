@@ -118,16 +118,7 @@ class WaitingSplit:
 
     def totals(self) -> pd.DataFrame:
         """Per part: seconds, hours and share of all waiting."""
-        seconds = [float(self.instances[f"{part}_s"].sum()) for part in PARTS]
-        total = sum(seconds)
-        return pd.DataFrame(
-            {
-                "cause": PARTS,
-                "seconds": seconds,
-                "hours": [s / 3600 for s in seconds],
-                "share": [s / total if total > 0 else 0.0 for s in seconds],
-            }
-        )
+        return cause_totals(self.instances)
 
     def by_activity(self) -> pd.DataFrame:
         """Per activity: instances, waiting instances and the seconds of each part,
@@ -278,6 +269,21 @@ def check_split_options(
         raise AnalysisError(
             f"multitasking is a share between 0 and 1, or None; not {multitasking}."
         )
+
+
+def cause_totals(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per part, over ``rows`` (with a ``{part}_s`` column each): seconds, hours and the
+    share of all waiting."""
+    seconds = [float(rows[f"{part}_s"].sum()) for part in PARTS]
+    total = sum(seconds)
+    return pd.DataFrame(
+        {
+            "cause": PARTS,
+            "seconds": seconds,
+            "hours": [s / 3600 for s in seconds],
+            "share": [s / total if total > 0 else 0.0 for s in seconds],
+        }
+    )
 
 
 class _Splitter:

@@ -7,7 +7,7 @@ import functools
 import getpass
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -420,6 +420,35 @@ def _engine_of(chosen: EngineInput) -> EngineName:
     return chosen.engine or (EngineName.spark if chosen.table else EngineName.duckdb)
 
 
+def _on_engine(
+    compute: Callable[..., Any],
+    chosen: EngineInput,
+    *,
+    url: str,
+    sources: list[int] | None,
+    filters: Filters,
+    lifecycles: tuple[str, ...] | None = None,
+    **options: Any,
+) -> tuple[Any, tuple[str, ...]]:
+    """``compute`` (one of ``kp.compute_*``) on the chosen engine, of the store's filtered
+    events or of --parquet/--table with the filters for the engine; and the filters
+    said."""
+    engine, events, where = _engine_input(
+        chosen, url=url, sources=sources, filters=filters, lifecycles=lifecycles
+    )
+    try:
+        found = compute(
+            events if events is not None else chosen.parquet,
+            table=chosen.table,
+            engine=engine.value,
+            filters=where,
+            **options,
+        )
+    except KnelpuntError as error:
+        raise _fail(error) from error
+    return found, events.filters if events is not None else found.filters
+
+
 def _relational(
     chosen: EngineInput,
     *,
@@ -432,20 +461,15 @@ def _relational(
     """The map, variants and case table on the chosen engine, and the filters said."""
     from knelpunt.engine import compute_relational
 
-    engine, events, where = _engine_input(
-        chosen, url=url, sources=sources, filters=filters, lifecycles=lifecycles
+    return _on_engine(
+        compute_relational,
+        chosen,
+        url=url,
+        sources=sources,
+        filters=filters,
+        lifecycles=lifecycles,
+        calendar=calendar,
     )
-    try:
-        found = compute_relational(
-            events if events is not None else chosen.parquet,
-            table=chosen.table,
-            engine=engine.value,
-            calendar=calendar,
-            filters=where,
-        )
-    except KnelpuntError as error:
-        raise _fail(error) from error
-    return found, events.filters if events is not None else found.filters
 
 
 def _instances_on_engine(
@@ -461,20 +485,23 @@ def _instances_on_engine(
     """Activity instances and their times on the chosen engine, and the filters said."""
     from knelpunt.engine import compute_instances
 
-    engine, events, where = _engine_input(chosen, url=url, sources=sources, filters=filters)
-    try:
-        found = compute_instances(
-            events if events is not None else chosen.parquet,
-            table=chosen.table,
-            engine=engine.value,
-            calendar=calendar,
-            filters=where,
-            instances=instances,
-            with_map=with_map,
-        )
-    except KnelpuntError as error:
-        raise _fail(error) from error
-    return found, events.filters if events is not None else found.filters
+    return _on_engine(
+        compute_instances,
+        chosen,
+        url=url,
+        sources=sources,
+        filters=filters,
+        calendar=calendar,
+        instances=instances,
+        with_map=with_map,
+    )
+
+
+def print_part_notes(notes: Mapping[int, Sequence[str]]) -> None:
+    """Notes per part of a result computed per source (0: the whole log)."""
+    for part, said in notes.items():
+        for note in said:
+            out.print(f"note{f' (source {part})' if part else ''}: {note}", highlight=False)
 
 
 def _calendar(

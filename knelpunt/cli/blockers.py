@@ -24,14 +24,15 @@ from knelpunt.cli._app import (
     StoreOption,
     TopOption,
     _calendar,
-    _engine_input,
     _fail,
     _filtered,
+    _on_engine,
     _profile,
     _read_groups,
     _resource_hours,
     app,
     out,
+    print_part_notes,
     with_filters,
 )
 from knelpunt.errors import KnelpuntError
@@ -111,20 +112,15 @@ def waiting(
     from knelpunt.engine import compute_waiting
 
     hours = _calendar(False, calendar, _profile(profile) if profile else None)
-    chosen = EngineInput(engine, parquet, table)
-    name, events, where = _engine_input(chosen, url=store, sources=source, filters=filters)
-    try:
-        found = compute_waiting(
-            events if events is not None else chosen.parquet,
-            table=chosen.table,
-            engine=name.value,
-            calendar=hours,
-            filters=where,
-            per="source" if per_source else None,
-        )
-    except KnelpuntError as error:
-        raise _fail(error) from error
-    said = events.filters if events is not None else found.filters
+    found, said = _on_engine(
+        compute_waiting,
+        EngineInput(engine, parquet, table),
+        url=store,
+        sources=source,
+        filters=filters,
+        calendar=hours,
+        per="source" if per_source else None,
+    )
     rows = found.by_activity if top == 0 else found.by_activity.head(top)
     if as_json:
         out.print_json(
@@ -168,9 +164,7 @@ def waiting(
             *(f"{row[c] / 3600:,.0f}" for c in parts),
         )
     out.print(listing)
-    for part, notes in found.notes.items():
-        for note in notes:
-            out.print(f"note{f' (source {part})' if part else ''}: {note}", highlight=False)
+    print_part_notes(found.notes)
 
 
 def _print(found: Blockers, lang: Literal["nl", "en"]) -> None:

@@ -35,6 +35,7 @@ from knelpunt.cli._app import (
     _where_on_engine,
     app,
     out,
+    print_part_notes,
     with_filters,
 )
 from knelpunt.cli.blockers import LangOption, ProfileArgument
@@ -216,9 +217,7 @@ def _criteria_on_engine(
             f"{row['not_measurable']:,}",
         )
     out.print(table)
-    for part, notes in found.notes.items():
-        for note in notes:
-            out.print(f"note{f' (source {part})' if part else ''}: {note}", highlight=False)
+    print_part_notes(found.notes)
 
 
 def _print_criteria(

@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import pandas as pd
 
-from knelpunt.analysis.waiting import PARTS, check_split_options, split_waiting
+from knelpunt.analysis.waiting import (
+    PARTS,
+    cause_totals,
+    check_split_options,
+    split_waiting,
+)
 from knelpunt.engine.compute import instance_frame
 from knelpunt.engine.filters import EventFilter
 from knelpunt.mining.instances import ActivityInstances, instance_notes
@@ -76,16 +81,7 @@ class WaitingResult:
     def totals(self) -> pd.DataFrame:
         """Per part: seconds, hours and share of all waiting (as
         :meth:`knelpunt.WaitingSplit.totals`)."""
-        seconds = [float(self.by_activity[f"{part}_s"].sum()) for part in PARTS]
-        total = sum(seconds)
-        return pd.DataFrame(
-            {
-                "cause": PARTS,
-                "seconds": seconds,
-                "hours": [s / 3600 for s in seconds],
-                "share": [s / total if total > 0 else 0.0 for s in seconds],
-            }
-        )
+        return cause_totals(self.by_activity)
 
     def to_frame(self) -> pd.DataFrame:
         """The per-source, per-activity split (see :attr:`by_activity`)."""
