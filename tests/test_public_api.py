@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import knelpunt
 
@@ -60,12 +61,13 @@ def test_every_public_function_has_a_runnable_example() -> None:
 
 # Records and inputs: a row of something, not a result to look at as a table.
 _RECORDS = {
-    "Blocker", "ColumnMapping", "Criterion", "Event", "EventStore", "InputLimits", "KnelpuntError",
-    "NewSource", "PrivacyChoices", "Profile", "Report", "Scenario", "Source", "WorkCalendar",
+    "Blocker", "ColumnMapping", "Criterion", "Event", "EventFilter", "EventStore", "InputLimits",
+    "KnelpuntError", "NewSource", "PrivacyChoices", "Profile", "Report", "Scenario", "Source",
+    "WorkCalendar",
 }  # fmt: skip
 
 
-def test_every_result_converts_to_a_frame_and_shows_itself_in_a_notebook() -> None:
+def test_every_result_converts_to_a_frame_and_shows_itself_in_a_notebook(tmp_path: Path) -> None:
     """The classes the façade returns as results have to_frame() and _repr_html_(), and
     both work on a real (small) flow."""
     import pandas as pd
@@ -83,6 +85,7 @@ def test_every_result_converts_to_a_frame_and_shows_itself_in_a_notebook() -> No
         events = kp.load_events(store)
         facts = kp.load_store_facts(store)
         run = kp.simulate_scenario(store, "baseline", seed=1, overrides=["days=20"])
+        exported = kp.export_log(store, tmp_path / "events", partition_by=("source",))
     steps = kp.pair_instances(events)
     model = kp.discover_model(events)
     shown = [
@@ -90,7 +93,8 @@ def test_every_result_converts_to_a_frame_and_shows_itself_in_a_notebook() -> No
         kp.check_conformance(events, model), kp.summarise_log(events),
         kp.check_profile(kp.read_profile("generiek"), activities=["a"], resources=["r"]),
         kp.draft_profile(events), kp.detect_personal_data(make_log(cases=3, seed=4)), facts,
-        kp.compute_relational(events),
+        kp.compute_relational(events), kp.compute_instances(events), kp.compute_waiting(events),
+        kp.compute_criteria(exported, profile="sociaal-domein"),
     ]  # fmt: skip
     assert {type(r).__name__ for r in shown} | {
         "Blockers", "Comparison", "CriteriaResult", "LogCheck", "TeamWork", "WaitingSplit",
