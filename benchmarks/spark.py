@@ -8,10 +8,12 @@ with ``knelpunt:source`` and ``knelpunt:position``), then runs, each in a fresh
 process whose whole process tree (Spark's JVM included) is sampled for its peak
 resident memory:
 
-* **duckdb**: ``kp.compute_relational(folder)``, twice (first and again);
+* **duckdb**: ``kp.compute_relational(folder)``, twice (first and again), and
+  ``kp.compute_instances(folder)`` once;
 * **spark**: a local Spark session on both cores (``local[2]``, 8 shuffle
-  partitions, 4 GB driver heap), ``kp.compute_relational(folder, engine="spark")``
-  twice, then once on a single month partition (the fixed cost of a run);
+  partitions, one more per 625,000 events beyond 5M, 4 GB driver heap),
+  ``kp.compute_relational(folder, engine="spark")`` twice, ``kp.compute_instances``
+  once, then ``compute_relational`` on a single month partition (the fixed cost);
 * **pm4py**: ``pm4py.discover_performance_dfg`` on the same events read into pandas
   (outside the clock), for reference.
 
@@ -132,6 +134,20 @@ def _work_duckdb(folder: Path) -> dict[str, Any]:
     return {"first_s": first, "again_s": again, "instances_s": instances, "frames": frames}
 
 
+# Events per shuffle partition at most, as the 1M and 5M runs had them with 8: at 20M
+# events and 8 partitions the activity instances' window sorts overflow the 4 GB heap
+# (java.lang.OutOfMemoryError while reading back a spill), so larger logs get more.
+EVENTS_PER_SHUFFLE_PARTITION: Final = 625_000
+
+
+def shuffle_partitions(folder: Path) -> int:
+    """Spark's shuffle partitions for the log in ``folder``: 8, or more for larger logs."""
+    import pyarrow.dataset as ds
+
+    events = ds.dataset(folder, format="parquet").count_rows()
+    return max(8, -(-events // EVENTS_PER_SHUFFLE_PARTITION))
+
+
 def _work_spark(folder: Path) -> dict[str, Any]:
     from pyspark.sql import SparkSession
 
@@ -143,7 +159,7 @@ def _work_spark(folder: Path) -> dict[str, Any]:
         .appName("knelpunt-bench")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions(folder)))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "4g")
         .getOrCreate()
@@ -418,7 +434,8 @@ def render(runs: dict[int, dict[str, Any]]) -> str:
         "",
         "Issue 10: the map, variants and case table of `kp.compute_relational` on DuckDB "
         "(in process) and on Spark (local mode, `local[2]`: both cores, 8 shuffle "
-        "partitions, 4 GB driver heap) from the same Parquet folder, in the layout "
+        "partitions (one per 625,000 events beyond 5M), 4 GB driver heap) from the same "
+        "Parquet folder, in the layout "
         "`knelpunt export --format parquet --partition-by source,year,month` writes "
         "(`benchmarks/spark.py`: the synthetic log of `benchmarks/generate.py`, one "
         "partition per month). Each side runs in a fresh process, twice (*first* and "
@@ -485,7 +502,16 @@ def render(runs: dict[int, dict[str, Any]]) -> str:
         "",
         f"Spark's peak memory is mostly its JVM: the 4 GB driver heap it may fill "
         f"({_mb(spark['peak_mb'])} at {events / 1e6:,.0f}M events). Not measured here: a "
-        "real cluster, or Spark's adaptive execution tuned for the data.",
+        "real cluster, or Spark's adaptive execution tuned for the data."
+        + (
+            ""
+            if events >= 20_000_000
+            else " Nor 20M events on Spark: a run with 8 shuffle partitions failed in the "
+            "activity instances (java.lang.OutOfMemoryError in a window sort reading back "
+            "its spill, 4 GB heap) after the map; the harness now gives Spark a shuffle "
+            "partition per 625,000 events beyond 5M (`python -m benchmarks.spark --events "
+            "20000000 --write`)."
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -271,8 +271,7 @@ class Backend:
                 value = value + part
             return joined.mutate(**{name: value.cast("int64")}).select(*raw.columns, name)
 
-        clocked = read(raw.time_us, "_clock").mutate(clock_us=lambda t: t._clock).drop("_clock")
-        raw = clocked
+        raw = read(raw.time_us, "_clock").mutate(clock_us=lambda t: t._clock).drop("_clock")
         return read(raw.midnight_us, "_mid").mutate(clock_mid_us=lambda t: t._mid).drop("_mid")
 
     def _register(self, arrow: pa.Table) -> ir.Table:
