@@ -196,46 +196,31 @@ def _criteria_on_engine(
             )
         )
         return
-    table = Table(
-        *(["source"] if level == "source" else []),
-        "criterion",
-        "measured",
-        "compliance",
-        "target",
-        "met",
-        "not measurable",
+    table = _scorecard_table(
+        _records(shown),
+        nl=False,
         title=f"Policy criteria ({found.engine})",
+        by_source=level == "source",
     )
-    for row in _records(shown):
-        table.add_row(
-            *([str(row["source_id"])] if level == "source" else []),
-            str(row["criterion"]),
-            f"{row['measured']:,}",
-            _percent(row["compliance"]),
-            f"{'≤' if row['direction'] == 'at_most' else '≥'} {_percent(row['target'])}",
-            _met(row["met"], False),
-            f"{row['not_measurable']:,}",
-        )
     out.print(table)
     print_part_notes(found.notes)
 
 
-def _print_criteria(
-    found: CriteriaResult, grouped: pd.DataFrame | None, lang: Literal["nl", "en"], *, top: int
-) -> None:
-    nl = lang == "nl"
-    card = found.scorecard(lang)
+def _scorecard_table(rows: list[dict[str, Any]], *, nl: bool, title: str, by_source: bool) -> Table:
+    """A scorecard's rows as a table, with their source first when ``by_source``."""
     table = Table(
+        *(["bron" if nl else "source"] if by_source else []),
         "criterium" if nl else "criterion",
         "gemeten" if nl else "measured",
         "voldoet" if nl else "compliance",
         "doel" if nl else "target",
         "gehaald" if nl else "met",
         "niet meetbaar" if nl else "not measurable",
-        title="Beleidsdoelen" if nl else "Policy criteria",
+        title=title,
     )
-    for row in _records(card):
+    for row in rows:
         table.add_row(
+            *([str(row["source_id"])] if by_source else []),
             str(row["criterion"]),
             f"{row['measured']:,}",
             _percent(row["compliance"]),
@@ -243,6 +228,15 @@ def _print_criteria(
             _met(row["met"], nl),
             f"{row['not_measurable']:,}",
         )
+    return table
+
+
+def _print_criteria(
+    found: CriteriaResult, grouped: pd.DataFrame | None, lang: Literal["nl", "en"], *, top: int
+) -> None:
+    nl = lang == "nl"
+    title = "Beleidsdoelen" if nl else "Policy criteria"
+    table = _scorecard_table(_records(found.scorecard(lang)), nl=nl, title=title, by_source=False)
     out.print(table)
     for line in found.summary(lang, top=top):
         out.print(f"- {line}", highlight=False)

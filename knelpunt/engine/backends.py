@@ -451,7 +451,9 @@ def _canonical(raw: ir.Table, micros: Any, *, where: str, attributes: bool = Fal
     time_us = micros(raw[TIMESTAMP_KEY])
     position = raw[POSITION_KEY].cast("int64")
     canonical = {
-        "source_id": raw[SOURCE_KEY].cast("int64") if SOURCE_KEY in columns else ibis.literal(0),
+        "source_id": raw[SOURCE_KEY].cast("int64").fill_null(0)
+        if SOURCE_KEY in columns
+        else ibis.literal(0),
         "case_id": raw[CASE_ID_KEY].cast("string"),
         "activity": raw[ACTIVITY_KEY].cast("string"),
         "resource": (

@@ -218,14 +218,27 @@ def compute_criteria(
         int(source): tuple(str(text).split("\n")) if text else ()
         for source, text in zip(firsts.index.tolist(), firsts.tolist(), strict=True)
     }
-    cards = cards.drop(columns=["_order", "notes"]).reset_index(drop=True)
-    cards["not_measurable_reasons"] = [json.loads(r) for r in cards["not_measurable_reasons"]]
+    cards = reasons_from_text(cards.drop(columns=["_order", "notes"]).reset_index(drop=True))
     return CriteriaScores(
         by_source=cards,
         criteria=tuple(judged),
         notes=notes,
         engine=backend.engine,
         filters=said,
+    )
+
+
+def reasons_as_text(card: pd.DataFrame) -> pd.DataFrame:
+    """``card`` with its ``not_measurable_reasons`` (mappings) as JSON text, the form
+    Spark and Parquet hold them in; :func:`reasons_from_text` reads them back."""
+    texts = [json.dumps(r, ensure_ascii=False) for r in card["not_measurable_reasons"]]
+    return card.assign(not_measurable_reasons=texts)
+
+
+def reasons_from_text(card: pd.DataFrame) -> pd.DataFrame:
+    """``card`` with its ``not_measurable_reasons`` read back from JSON text."""
+    return card.assign(
+        not_measurable_reasons=[json.loads(r) for r in card["not_measurable_reasons"]]
     )
 
 
@@ -247,10 +260,8 @@ def _judge_source(
         events, profile=profile, criteria=list(criteria), attributes=attributes, blockers=False
     )
     card = found.scorecard()
+    card = reasons_as_text(card)
     card.insert(0, "source_id", source)
-    card["not_measurable_reasons"] = [
-        json.dumps(r, ensure_ascii=False) for r in card["not_measurable_reasons"]
-    ]
     card["target"] = card["target"].astype(float)
     card["notes"] = "\n".join(found.notes)
     return card[[name for name, _ in _CARD]]

@@ -31,7 +31,7 @@ from typing import Final
 import ibis
 import ibis.expr.types as ir
 
-from knelpunt.engine.definitions import CASE
+from knelpunt.engine.definitions import CASE, edge_statistics, with_quantiles
 from knelpunt.mining.instances import LIFECYCLE_KINDS
 
 __all__ = ["activity_times", "instance_counts", "instance_edges", "instance_ends", "instances"]
@@ -49,6 +49,9 @@ _DAY_US: Final = 86_400_000_000
 _LARGE: Final = 2**62
 # What an event carries into an instance, as its start, end or enabling.
 _MOMENT: Final = ("seq", "time_us", "midnight_us", "clock_us", "clock_mid_us", "day")
+# What a completion takes from its resource's previous one (``free_*``).
+_FREE: Final = ("time_us", *_MOMENT[2:])
+_WEEK_US: Final = 7 * _DAY_US
 
 
 def _numbered(events: ir.Table, *, detect_dates: bool) -> ir.Table:
@@ -56,6 +59,23 @@ def _numbered(events: ir.Table, *, detect_dates: bool) -> ir.Table:
     first recording (``first``), date-only flag (``day``), the number of the latest
     completion before them (``enabled_seq``) and, for completions, their resource's
     previous completion (``free_*``)."""
+    if detect_dates:
+        # A source's share of events at midnight, as a small table joined back (a window
+        # over a whole source would put all its events in one task on Spark).
+        counted = events.group_by("source_id").aggregate(
+            _midnights=(events.midnight_us == events.time_us).cast("int64").sum(),
+            _events=events.count(),
+        )
+        common = counted.select(
+            "source_id",
+            _common=(counted._midnights >= _DATE_ONLY_EVENTS)
+            & (counted._midnights * (100 // _DATE_ONLY_PERCENT) >= counted._events),
+        )
+        events = events.join(common, "source_id")
+        events = events.mutate(day=(events.midnight_us == events.time_us) & events._common)
+        events = events.drop("_common")
+    else:
+        events = events.mutate(day=ibis.literal(False))
     in_case = ibis.window(group_by=list(CASE), order_by=[events.time_us, events.position])
     kind = (
         events.lifecycle.lower()
@@ -63,34 +83,48 @@ def _numbered(events: ir.Table, *, detect_dates: bool) -> ir.Table:
         .substitute(dict(LIFECYCLE_KINDS), else_=_COMPLETE)
         .cast("int64")
     )
-    if detect_dates:
-        at_midnight = events.midnight_us == events.time_us
-        per_source = ibis.window(group_by="source_id")
-        midnights = at_midnight.cast("int64").sum().over(per_source)
-        common = (midnights >= _DATE_ONLY_EVENTS) & (
-            midnights * (100 // _DATE_ONLY_PERCENT) >= events.count().over(per_source)
-        )
-        day = at_midnight & common
-    else:
-        day = ibis.literal(False)
     ev = events.mutate(
         seq=ibis.row_number().over(in_case),
         kind=kind,
         first=events.seen.min().over(ibis.window(group_by=list(CASE))),
-        day=day,
         midnight_us=events.midnight_us if detect_dates else events.time_us,
         clock_mid_us=events.clock_mid_us if detect_dates else events.clock_us,
     )
     ev = ev.mutate(closes=ev.kind.isin(_CLOSERS))
     before = ibis.window(group_by=list(CASE), order_by=ev.seq, rows=(None, -1))
     ev = ev.mutate(enabled_seq=ibis.ifelse(ev.closes, ev.seq, None).max().over(before).fill_null(0))
-    # A resource's completions in time order (ties: in the order the projection keeps
-    # rows, by case, then within the case); the one before each is when it was free.
-    by_resource = ibis.window(
-        group_by=[ev.resource, ev.closes], order_by=[ev.time_us, ev.first, ev.seq]
+    return _free_since(ev)
+
+
+def _free_since(ev: ir.Table) -> ir.Table:
+    """``ev`` with, at each completion, its resource's previous completion (``free_*``).
+
+    The completions are taken in time order per resource and week (ties: in the order
+    the projection keeps rows, by case, then within the case); a week's first takes
+    the last of the resource's week before, from a small table of each week's last.
+    One window over all of a resource's completions would put them in one task on
+    Spark, however many partitions there are.
+    """
+    ev = ev.mutate(_week=ev.time_us // _WEEK_US)
+    in_week = ibis.window(
+        group_by=[ev.resource, ev.closes, ev._week], order_by=[ev.time_us, ev.first, ev.seq]
     )
-    return ev.mutate(
-        **{f"free_{c}": ev[c].lag().over(by_resource) for c in ("time_us", *_MOMENT[2:])}
+    ev = ev.mutate(
+        _nth=ibis.row_number().over(in_week),
+        _last=ev.time_us.lead().over(in_week).isnull(),
+        **{f"_lag_{c}": ev[c].lag().over(in_week) for c in _FREE},
+    )
+    lasts = ev.filter(ev._last & ev.closes & ev.resource.notnull())
+    before = ibis.window(group_by=lasts.resource, order_by=lasts._week)
+    carried = lasts.select(
+        "resource", "_week", **{f"_carry_{c}": lasts[c].lag().over(before) for c in _FREE}
+    )
+    ev = ev.left_join(carried, ["resource", "_week"]).drop("resource_right", "_week_right")
+    first = ev.closes & (ev._nth == 0)
+    helpers = {"_week", "_nth", "_last", *(f"_{k}_{c}" for k in ("lag", "carry") for c in _FREE)}
+    return ev.select(
+        *(c for c in ev.columns if c not in helpers),
+        **{f"free_{c}": ibis.ifelse(first, ev[f"_carry_{c}"], ev[f"_lag_{c}"]) for c in _FREE},
     )
 
 
@@ -180,14 +214,14 @@ def instances(
         "first",
         **{f"start_{c}": to_end[f"opener_{c}"] for c in moment},
         **{f"end_{c}": to_end[c] for c in (*moment, "kind")},
-        **{f"free_{c}": to_end[f"free_{c}"] for c in ("time_us", *_MOMENT[2:])},
+        **{f"free_{c}": to_end[f"free_{c}"] for c in _FREE},
     )
     left_open = open_starts.select(
         *_GROUP,
         "first",
         **{f"start_{c}": open_starts[c] for c in moment},
         **{f"end_{c}": ibis.null().cast(open_starts[c].type()) for c in (*moment, "kind")},
-        **{f"free_{c}": ibis.null().cast(open_starts[c].type()) for c in ("time_us", *_MOMENT[2:])},
+        **{f"free_{c}": ibis.null().cast(open_starts[c].type()) for c in _FREE},
     )
     inst = closed.union(left_open)
     recorded = inst.start_seq.notnull()
@@ -281,16 +315,28 @@ def activity_times(found: ir.Table, *, working: bool = False) -> ir.Table:
         stem = column.removesuffix("_s")
         stats |= {
             f"{stem}_mean_s": value.mean(),
-            f"{stem}_median_s": value.quantile(0.5),
-            f"{stem}_p90_s": value.quantile(0.9),
             # As Polars adds them: nothing (every instance open) adds up to 0.
             f"{stem}_total_s": value.sum().fill_null(0.0),
         }
-    return found.group_by("activity").aggregate(
+    grouped = found.group_by("activity").aggregate(
         instances=found.count(),
         cases=ibis.struct({"s": found.source_id, "c": found.case_id}).nunique(),
         estimated_share=(~found.start_recorded).cast("float64").mean(),
         **stats,
+    )
+    stems = {column.removesuffix("_s"): found[column] for column in measures}
+    spread = with_quantiles(found, grouped, ["activity"], stems, {"median": 0.5, "p90": 0.9})
+    order = ["instances", "cases", "estimated_share"]
+    for stem in stems:
+        order += [f"{stem}_{part}_s" for part in ("mean", "median", "p90", "total")]
+    return spread.select(
+        "activity",
+        **{
+            name: spread[name.removesuffix("_s")]
+            if name.endswith(("median_s", "p90_s"))
+            else spread[name]
+            for name in order
+        },
     )
 
 
@@ -318,17 +364,7 @@ def instance_edges(found: ir.Table) -> ir.Table:
         - done.complete_clock_us,
     )
     pairs = pairs.filter(pairs.target.notnull())
-    d = pairs.duration_us.cast("float64") / 1e6
-    return pairs.group_by(["source", "target"]).aggregate(
-        count=pairs.count(),
-        cases=ibis.struct({"s": pairs.source_id, "c": pairs.case_id}).nunique(),
-        mean_s=d.mean(),
-        median_s=d.quantile(0.5),
-        p90_s=d.quantile(0.9),
-        min_s=d.min(),
-        max_s=d.max(),
-        total_s=d.sum(),
-    )
+    return edge_statistics(pairs, pairs.duration_us.cast("float64") / 1e6, seconds=lambda v: v)
 
 
 def instance_ends(found: ir.Table) -> ir.Table:

@@ -38,7 +38,7 @@ from typing import Any, Final
 import pandas as pd
 
 from knelpunt.engine.compute import InstanceResult, RelationalResult
-from knelpunt.engine.criteria import CriteriaScores
+from knelpunt.engine.criteria import CriteriaScores, reasons_as_text, reasons_from_text
 from knelpunt.engine.waiting import WaitingResult
 from knelpunt.errors import UnsupportedFormatError
 from knelpunt.mining.maps import ProcessMap
@@ -135,13 +135,9 @@ def export_relational(
         if waiting is not None:
             waiting.by_activity.to_parquet(staging / "waiting.parquet", index=False)
         if criteria is not None:
-            scored = criteria.by_source.assign(
-                not_measurable_reasons=[
-                    json.dumps(r, ensure_ascii=False)
-                    for r in criteria.by_source["not_measurable_reasons"]
-                ]
+            reasons_as_text(criteria.by_source).to_parquet(
+                staging / "criteria.parquet", index=False
             )
-            scored.to_parquet(staging / "criteria.parquet", index=False)
         (staging / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
@@ -225,10 +221,7 @@ def read_relational(folder: str | Path) -> RelationalResult:
         if (source / f"{name}.parquet").is_file()
     }
     if "criteria" in extras:
-        scored = extras["criteria"]
-        extras["criteria"] = scored.assign(
-            not_measurable_reasons=[json.loads(r) for r in scored["not_measurable_reasons"]]
-        )
+        extras["criteria"] = reasons_from_text(extras["criteria"])
     return RelationalResult(
         process_map=process_map,
         variants=variants,

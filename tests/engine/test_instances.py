@@ -138,7 +138,9 @@ def _logs(draw: st.DrawFn) -> list[tuple[Any, ...]]:
     for case in range(draw(st.integers(1, 4))):
         minute = draw(st.integers(0, 600))
         for _ in range(draw(st.integers(1, 7))):
-            minute += draw(st.sampled_from([0, 0, 5, 90, 1500]))
+            # Gaps of a day and of two weeks: a resource's previous completion is often
+            # in an earlier week, or two weeks back with none between.
+            minute += draw(st.sampled_from([0, 0, 5, 90, 1500, 20000]))
             rows.append(
                 (
                     f"z{case}",
@@ -155,7 +157,8 @@ def _logs(draw: st.DrawFn) -> list[tuple[Any, ...]]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_lifecycles_pair_as_in_memory(rows: list[tuple[Any, ...]]) -> None:
     """Any order of starts, completions, schedules and aborts, with ties and shared
-    resources: the engine pairs, enables and estimates as pair_instances does."""
+    resources over several weeks: the engine pairs, enables and estimates as
+    pair_instances does."""
     with _recorded(rows) as store:
         events = kp.load_events(store)
     same_instances(kp.compute_instances(events, instances=True), kp.pair_instances(events))
