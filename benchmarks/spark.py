@@ -134,9 +134,8 @@ def _work_duckdb(folder: Path) -> dict[str, Any]:
     return {"first_s": first, "again_s": again, "instances_s": instances, "frames": frames}
 
 
-# Events per shuffle partition at most, as the 1M and 5M runs had them with 8: at 20M
-# events and 8 partitions the activity instances' window sorts overflow the 4 GB heap
-# (java.lang.OutOfMemoryError while reading back a spill), so larger logs get more.
+# Events per shuffle partition at most, as the 1M and 5M runs had them with 8, so that
+# a larger log's tasks stay the size of a smaller one's rather than growing with it.
 EVENTS_PER_SHUFFLE_PARTITION: Final = 625_000
 
 
@@ -459,8 +458,8 @@ def render(runs: dict[int, dict[str, Any]]) -> str:
         "**Activity instances** (`kp.compute_instances`: starts paired with completions, "
         "enabled times, estimated starts, waiting and processing per activity; this log "
         "records completions only, so every start is estimated from its resource's "
-        "previous completion, a window per resource over the whole log), run after the "
-        "map in the same process: "
+        "previous completion, a window per resource and week with the week before "
+        "carried), run after the map in the same process: "
         + "; ".join(
             f"{n / 1e6:,.0f}M DuckDB {runs[n]['duckdb']['instances_s']:.2f} s, Spark "
             f"{runs[n]['spark']['instances_s']:.2f} s"
@@ -503,15 +502,12 @@ def render(runs: dict[int, dict[str, Any]]) -> str:
         f"Spark's peak memory is mostly its JVM: the 4 GB driver heap it may fill "
         f"({_mb(spark['peak_mb'])} at {events / 1e6:,.0f}M events). Not measured here: a "
         "real cluster, or Spark's adaptive execution tuned for the data."
-        + (
-            ""
-            if events >= 20_000_000
-            else " Nor 20M events on Spark: the map ran, the activity instances failed "
-            "(java.lang.OutOfMemoryError in a window sort, 4 GB heap) with 8 and with 32 "
-            "shuffle partitions. The likely cause is the window per resource, which puts "
-            "all of a resource's completions in one task (this log has few resources), "
-            "so more partitions do not split it; 20M stays unmeasured until it is split."
-        ),
+        + " Before 2026-12-06 the activity instances ran out of a 4 GB heap at 20M "
+        "events (and at 5M in a 1 GB heap): Spark's exact percentile keeps all of a "
+        "group's values in one task's memory, and an activity's or an edge's group is "
+        "millions of values. The percentiles are now taken from each group's sorted "
+        "distinct values (a count, a sort and a window, which spill to disk); 5M then "
+        "ran in a 1 GB heap.",
         "",
     ]
     return "\n".join(lines)
