@@ -50,6 +50,8 @@ from typing import Final
 import ibis
 import ibis.expr.types as ir
 
+from knelpunt.mining.maps import EDGE_COLUMNS
+
 __all__ = [
     "CASE",
     "EVENT_SCHEMA",
@@ -191,18 +193,7 @@ def edge_statistics(
         pairs, grouped, ["source", "target"], {"d": duration}, {"median": 0.5, "p90": 0.9}
     )
     spread = spread.mutate(median_s=seconds(spread.d_median), p90_s=seconds(spread.d_p90))
-    return spread.select(
-        "source",
-        "target",
-        "count",
-        "cases",
-        "mean_s",
-        "median_s",
-        "p90_s",
-        "min_s",
-        "max_s",
-        "total_s",
-    )
+    return spread.select(*EDGE_COLUMNS)
 
 
 def activity_counts(events: ir.Table) -> ir.Table:
