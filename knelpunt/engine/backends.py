@@ -32,7 +32,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from knelpunt.engine.definitions import EVENT_SCHEMA
+from knelpunt.engine.definitions import EVENT_SCHEMA, Percentiles
 from knelpunt.errors import EngineError, MappingError
 from knelpunt.ingest.export import PARTITIONS
 from knelpunt.mining.instances import local_midnights
@@ -282,6 +282,13 @@ class Backend:
             return self.connection.table(name)
         self.session.register(name, arrow)
         return ibis.table(ibis.Schema.from_pyarrow(arrow.schema), name=name)
+
+    @property
+    def percentiles(self) -> Percentiles:
+        """How the definitions take percentiles here: Spark's own exact percentile keeps
+        a group's values in one task's memory, so on Spark from sorted distinct values;
+        DuckDB's aggregate is the fastest there (:mod:`knelpunt.engine.definitions`)."""
+        return "sorted" if self.engine == "spark" else "aggregate"
 
     @property
     def _micros(self) -> Any:

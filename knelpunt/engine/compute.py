@@ -134,10 +134,10 @@ def compute_relational(
     with open_backend(engine, spark=spark) as backend:
         relation = backend.events(events, table=table, calendar=calendar)
         relation, said = (filters or EventFilter()).apply(backend, relation)
-        edges = backend.run(d.edges(relation))
+        edges = backend.run(d.edges(relation, percentiles=backend.percentiles))
         activities = backend.run(d.activity_counts(relation))
         with backend.kept(d.per_case(relation)) as per_case:
-            numbered = d.variants(per_case)
+            numbered = d.variants(per_case, percentiles=backend.percentiles)
             variants = backend.run(numbered)
             starts = backend.run(d.start_activities(numbered))
             ends = backend.run(d.end_activities(numbered))
@@ -341,7 +341,9 @@ def compute_instances(
             working=working,
         )
         with backend.kept(found) as kept:
-            times = backend.run(steps.activity_times(kept, working=working))
+            times = backend.run(
+                steps.activity_times(kept, working=working, percentiles=backend.percentiles)
+            )
             counts = backend.run(steps.instance_counts(kept, unstarted)).to_pylist()[0]
             columns = [c for c in kept.columns if not c.endswith("_clock_us")]
             rows = (
@@ -400,10 +402,11 @@ def _instance_map(
     from knelpunt.engine import instances as steps
 
     done = kept.filter(kept.complete_us.notnull())
-    activities = _activity_times(backend.run(steps.activity_times(done, working=working)))
+    shown = steps.activity_times(done, working=working, percentiles=backend.percentiles)
+    activities = _activity_times(backend.run(shown))
     activities = activities.rename(columns={"instances": "count"}).drop(columns=["estimated_share"])
     return (
-        backend.run(steps.instance_edges(kept)),
+        backend.run(steps.instance_edges(kept, percentiles=backend.percentiles)),
         activities,
         backend.run(steps.instance_ends(kept)),
     )

@@ -35,17 +35,19 @@ BY``, and Ibis refuses to compile one), so a trace is collected as
 (time, position, activity) triples and the list is sorted afterwards: the
 same order on every engine, without relying on how rows reach the aggregate.
 
-Percentiles are computed by :func:`with_quantiles` from each group's sorted
-distinct values, not by the engines' own exact percentile aggregates: Spark's
-keeps all of a group's values in one task's memory (an edge taken 20 million
-times ran out of a 4 GB heap), where counting, sorting and a window spill to
-disk.
+Percentiles interpolate linearly on every engine, in one of two plans
+(:data:`Percentiles`, chosen by the backend): ``"aggregate"``, the engine's own
+exact percentile aggregate (DuckDB's ``quantile_cont``: fastest there), or
+``"sorted"``, from each group's distinct values counted, sorted and summed in a
+window (Spark: its exact ``percentile`` keeps all of a group's values in one
+task's memory, and an activity's 1.7 million waits at 20M events ran out of a
+4 GB heap; counts, sorts and windows spill to disk).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import Final, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -55,7 +57,9 @@ from knelpunt.mining.maps import EDGE_COLUMNS
 __all__ = [
     "CASE",
     "EVENT_SCHEMA",
+    "Percentiles",
     "activity_counts",
+    "aggregate_with_quantiles",
     "case_table",
     "edge_statistics",
     "edges",
@@ -63,7 +67,6 @@ __all__ = [
     "per_case",
     "start_activities",
     "variants",
-    "with_quantiles",
 ]
 
 EVENT_SCHEMA: Final = ibis.schema(
@@ -94,17 +97,44 @@ def _seconds(micros: ir.NumericValue) -> ir.FloatingValue:
     return micros.cast("float64") / _US
 
 
-def with_quantiles(
+Percentiles = Literal["aggregate", "sorted"]
+
+
+def aggregate_with_quantiles(
+    table: ir.Table,
+    by: Sequence[str],
+    aggregates: Mapping[str, ir.Value],
+    values: Mapping[str, ir.NumericValue],
+    quantiles: Mapping[str, float],
+    *,
+    percentiles: Percentiles = "aggregate",
+) -> ir.Table:
+    """``table`` grouped by ``by`` with ``aggregates`` and, per value and quantile, the
+    quantile of the value in the group (column ``f"{value}_{quantile}"``; null where the
+    group has no non-null value), interpolated linearly as :func:`numpy.quantile` does,
+    in the plan ``percentiles`` names."""
+    if percentiles == "aggregate":
+        return table.group_by(list(by)).aggregate(
+            **aggregates,
+            **{
+                f"{name}_{label}": value.quantile(q)
+                for name, value in values.items()
+                for label, q in quantiles.items()
+            },
+        )
+    groups = table.group_by(list(by)).aggregate(**aggregates)
+    return _sorted_quantiles(table, groups, by, values, quantiles)
+
+
+def _sorted_quantiles(
     table: ir.Table,
     groups: ir.Table,
     by: Sequence[str],
     values: Mapping[str, ir.NumericValue],
     quantiles: Mapping[str, float],
 ) -> ir.Table:
-    """``groups`` (one row per ``by``) with, per value and quantile, the quantile of the
-    value over the group's rows in ``table`` (column ``f"{value}_{quantile}"``; null
-    where the group has no non-null value), interpolated linearly as
-    :func:`numpy.quantile` and DuckDB's ``quantile_cont`` do.
+    """``groups`` (one row per ``by``) with the quantiles of :func:`aggregate_with_quantiles`
+    over the group's rows in ``table``, from the group's sorted distinct values.
 
     The values are counted per group and distinct value, each value's rank range comes
     from a running sum in value order, and the quantile lies between the values at
@@ -159,7 +189,7 @@ def _in_case(events: ir.Table) -> ibis.expr.builders.LegacyWindowBuilder:
     return ibis.window(group_by=list(CASE), order_by=[events.time_us, events.position])
 
 
-def edges(events: ir.Table) -> ir.Table:
+def edges(events: ir.Table, *, percentiles: Percentiles = "aggregate") -> ir.Table:
     """Per edge (source, target): count, cases, and mean, median, p90, min, max and total
     duration in seconds (the map's :data:`~knelpunt.mining.maps.EDGE_COLUMNS`)."""
     w = _in_case(events)
@@ -170,7 +200,7 @@ def edges(events: ir.Table) -> ir.Table:
         duration_us=events.clock_us.lead().over(w) - events.clock_us,
     )
     pairs = pairs.filter(pairs.target.notnull())
-    return edge_statistics(pairs, pairs.duration_us, seconds=_seconds)
+    return edge_statistics(pairs, pairs.duration_us, seconds=_seconds, percentiles=percentiles)
 
 
 def edge_statistics(
@@ -178,19 +208,24 @@ def edge_statistics(
     duration: ir.NumericValue,
     *,
     seconds: Callable[[ir.NumericValue], ir.NumericValue],
+    percentiles: Percentiles = "aggregate",
 ) -> ir.Table:
     """Per edge (``source``, ``target`` of ``pairs``): count, cases, and mean, median,
     p90, min, max and total ``duration``, each turned into seconds by ``seconds``."""
-    grouped = pairs.group_by(["source", "target"]).aggregate(
-        count=pairs.count(),
-        cases=ibis.struct({"s": pairs.source_id, "c": pairs.case_id}).nunique(),
-        mean_s=seconds(duration.mean()),
-        min_s=seconds(duration.min()),
-        max_s=seconds(duration.max()),
-        total_s=seconds(duration.sum()),
-    )
-    spread = with_quantiles(
-        pairs, grouped, ["source", "target"], {"d": duration}, {"median": 0.5, "p90": 0.9}
+    spread = aggregate_with_quantiles(
+        pairs,
+        ["source", "target"],
+        {
+            "count": pairs.count(),
+            "cases": ibis.struct({"s": pairs.source_id, "c": pairs.case_id}).nunique(),
+            "mean_s": seconds(duration.mean()),
+            "min_s": seconds(duration.min()),
+            "max_s": seconds(duration.max()),
+            "total_s": seconds(duration.sum()),
+        },
+        {"d": duration},
+        {"median": 0.5, "p90": 0.9},
+        percentiles=percentiles,
     )
     spread = spread.mutate(median_s=seconds(spread.d_median), p90_s=seconds(spread.d_p90))
     return spread.select(*EDGE_COLUMNS)
@@ -229,20 +264,26 @@ def per_case(events: ir.Table) -> ir.Table:
     return cases.mutate(trace=cases.steps.sort().map(lambda s: s.a)).drop("steps")
 
 
-def variants(cases: ir.Table) -> ir.Table:
+def variants(cases: ir.Table, *, percentiles: Percentiles = "aggregate") -> ir.Table:
     """Per variant (a trace): number, cases, and the mean, median, minimum and maximum of
     its cases' clock spans in seconds; ``cases`` is :func:`per_case`."""
     seconds = _seconds(cases.clock_us)
-    grouped = cases.group_by("trace").aggregate(
-        cases=cases.count(),
-        first=cases.seen.min(),
-        mean_s=seconds.mean(),
-        min_s=seconds.min(),
-        max_s=seconds.max(),
+    grouped = aggregate_with_quantiles(
+        cases,
+        ["trace"],
+        {
+            "cases": cases.count(),
+            "first": cases.seen.min(),
+            "mean_s": seconds.mean(),
+            "min_s": seconds.min(),
+            "max_s": seconds.max(),
+        },
+        {"s": seconds},
+        {"median": 0.5},
+        percentiles=percentiles,
     )
-    grouped = with_quantiles(cases, grouped, ["trace"], {"s": seconds}, {"median": 0.5})
-    grouped = grouped.select(
-        "trace", "cases", "first", "mean_s", median_s="s_median", min_s="min_s", max_s="max_s"
+    grouped = grouped.rename(median_s="s_median").select(
+        "trace", "cases", "first", "mean_s", "median_s", "min_s", "max_s"
     )
     number = ibis.row_number().over(order_by=[grouped.cases.desc(), grouped.first.asc()]) + 1
     return grouped.mutate(variant=number.cast("int64")).drop("first")

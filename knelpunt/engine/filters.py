@@ -86,7 +86,7 @@ class EventFilter:
             share = float(self.variant_coverage)
             check_share("variant_coverage", share)
             cases = d.per_case(events)
-            numbered = d.variants(cases)
+            numbered = d.variants(cases, percentiles=backend.percentiles)
             counts = backend.run(numbered.select("variant", "cases")).to_pylist()
             enough = _covering([(r["variant"], r["cases"]) for r in counts], share)
             chosen = numbered.filter(numbered.variant <= enough).select("trace")

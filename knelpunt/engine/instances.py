@@ -31,7 +31,12 @@ from typing import Final
 import ibis
 import ibis.expr.types as ir
 
-from knelpunt.engine.definitions import CASE, edge_statistics, with_quantiles
+from knelpunt.engine.definitions import (
+    CASE,
+    Percentiles,
+    aggregate_with_quantiles,
+    edge_statistics,
+)
 from knelpunt.mining.instances import LIFECYCLE_KINDS
 
 __all__ = ["activity_times", "instance_counts", "instance_edges", "instance_ends", "instances"]
@@ -302,7 +307,9 @@ def instance_counts(found: ir.Table, unstarted: ir.Table) -> ir.Table:
     return counts.cross_join(unstarted.aggregate(unstarted=unstarted.count()))
 
 
-def activity_times(found: ir.Table, *, working: bool = False) -> ir.Table:
+def activity_times(
+    found: ir.Table, *, working: bool = False, percentiles: Percentiles = "aggregate"
+) -> ir.Table:
     """Per activity: instances, cases, the share of estimated starts, and waiting and
     processing time (mean, median, 90th percentile, total, in seconds; also in working
     time with ``working``), as :func:`knelpunt.summarise_activities` gives them."""
@@ -318,14 +325,20 @@ def activity_times(found: ir.Table, *, working: bool = False) -> ir.Table:
             # As Polars adds them: nothing (every instance open) adds up to 0.
             f"{stem}_total_s": value.sum().fill_null(0.0),
         }
-    grouped = found.group_by("activity").aggregate(
-        instances=found.count(),
-        cases=ibis.struct({"s": found.source_id, "c": found.case_id}).nunique(),
-        estimated_share=(~found.start_recorded).cast("float64").mean(),
-        **stats,
-    )
     stems = {column.removesuffix("_s"): found[column] for column in measures}
-    spread = with_quantiles(found, grouped, ["activity"], stems, {"median": 0.5, "p90": 0.9})
+    spread = aggregate_with_quantiles(
+        found,
+        ["activity"],
+        {
+            "instances": found.count(),
+            "cases": ibis.struct({"s": found.source_id, "c": found.case_id}).nunique(),
+            "estimated_share": (~found.start_recorded).cast("float64").mean(),
+            **stats,
+        },
+        stems,
+        {"median": 0.5, "p90": 0.9},
+        percentiles=percentiles,
+    )
     order = ["instances", "cases", "estimated_share"]
     for stem in stems:
         order += [f"{stem}_{part}_s" for part in ("mean", "median", "p90", "total")]
@@ -350,7 +363,7 @@ def _in_order(found: ir.Table) -> tuple[ir.Table, ibis.expr.builders.LegacyWindo
     return done, order
 
 
-def instance_edges(found: ir.Table) -> ir.Table:
+def instance_edges(found: ir.Table, *, percentiles: Percentiles = "aggregate") -> ir.Table:
     """The map of activity instances (as :func:`knelpunt.discover_map` draws
     :class:`~knelpunt.ActivityInstances`): per pair of instances that follow each other
     in a case, the wait from one's completion to the next one's start (0 when they
@@ -364,7 +377,8 @@ def instance_edges(found: ir.Table) -> ir.Table:
         - done.complete_clock_us,
     )
     pairs = pairs.filter(pairs.target.notnull())
-    return edge_statistics(pairs, pairs.duration_us.cast("float64") / 1e6, seconds=lambda v: v)
+    seconds = pairs.duration_us.cast("float64") / 1e6
+    return edge_statistics(pairs, seconds, seconds=lambda v: v, percentiles=percentiles)
 
 
 def instance_ends(found: ir.Table) -> ir.Table:

@@ -1,5 +1,5 @@
-"""Percentiles from sorted distinct values: numpy's linear interpolation, per group
-(to the last bits of a double)."""
+"""Percentiles in both plans (the engine's aggregate, sorted distinct values): numpy's
+linear interpolation, per group (to the last bits of a double)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from knelpunt.engine.backends import open_backend
-from knelpunt.engine.definitions import with_quantiles
+from knelpunt.engine.definitions import Percentiles, aggregate_with_quantiles
 
 _QUANTILES = {"low": 0.0, "median": 0.5, "p90": 0.9, "top": 1.0}
 
@@ -32,20 +32,28 @@ def _rows(draw: st.DrawFn) -> list[tuple[Any, ...]]:
     )
 
 
-@given(_rows())
-@settings(max_examples=40, deadline=None)
-def test_quantiles_as_numpy(rows: list[tuple[Any, ...]]) -> None:
+@pytest.mark.parametrize("percentiles", ["aggregate", "sorted"])
+@given(rows=_rows())
+@settings(max_examples=30, deadline=None)
+def test_quantiles_as_numpy(percentiles: Percentiles, rows: list[tuple[Any, ...]]) -> None:
     frame = pd.DataFrame(rows, columns=["g", "h", "x", "y"]).astype({"x": float, "y": float})
     with open_backend("duckdb") as backend:
         table = backend._register(pa.Table.from_pandas(frame, preserve_index=False))
-        groups = table.group_by(["g", "h"]).aggregate(n=table.count())
         found = backend.run(
-            with_quantiles(table, groups, ["g", "h"], {"x": table.x, "y": table.y}, _QUANTILES)
+            aggregate_with_quantiles(
+                table,
+                ["g", "h"],
+                {"n": table.count()},
+                {"x": table.x, "y": table.y},
+                _QUANTILES,
+                percentiles=percentiles,
+            )
         ).to_pandas()
     assert len(found) == len(frame.groupby(["g", "h"], dropna=False))
     for (g, h), part in frame.groupby(["g", "h"], dropna=False):
         row = found[found["g"].isna() if pd.isna(g) else found["g"] == g]
         row = row[row["h"] == h].iloc[0]
+        assert row["n"] == len(part)
         for column in ("x", "y"):
             values = part[column].dropna().to_numpy()
             for label, q in _QUANTILES.items():
