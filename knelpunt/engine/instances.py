@@ -110,6 +110,7 @@ def _free_since(ev: ir.Table) -> ir.Table:
     One window over all of a resource's completions would put them in one task on
     Spark, however many partitions there are.
     """
+    columns = ev.columns
     ev = ev.mutate(_week=ev.time_us // _WEEK_US)
     in_week = ibis.window(
         group_by=[ev.resource, ev.closes, ev._week], order_by=[ev.time_us, ev.first, ev.seq]
@@ -126,9 +127,8 @@ def _free_since(ev: ir.Table) -> ir.Table:
     )
     ev = ev.left_join(carried, ["resource", "_week"]).drop("resource_right", "_week_right")
     first = ev.closes & (ev._nth == 0)
-    helpers = {"_week", "_nth", "_last", *(f"_{k}_{c}" for k in ("lag", "carry") for c in _FREE)}
     return ev.select(
-        *(c for c in ev.columns if c not in helpers),
+        *columns,
         **{f"free_{c}": ibis.ifelse(first, ev[f"_carry_{c}"], ev[f"_lag_{c}"]) for c in _FREE},
     )
 
@@ -339,18 +339,13 @@ def activity_times(
         {"median": 0.5, "p90": 0.9},
         percentiles=percentiles,
     )
+    spread = spread.rename(
+        {f"{stem}_{part}_s": f"{stem}_{part}" for stem in stems for part in ("median", "p90")}
+    )
     order = ["instances", "cases", "estimated_share"]
     for stem in stems:
         order += [f"{stem}_{part}_s" for part in ("mean", "median", "p90", "total")]
-    return spread.select(
-        "activity",
-        **{
-            name: spread[name.removesuffix("_s")]
-            if name.endswith(("median_s", "p90_s"))
-            else spread[name]
-            for name in order
-        },
-    )
+    return spread.select("activity", *order)
 
 
 def _in_order(found: ir.Table) -> tuple[ir.Table, ibis.expr.builders.LegacyWindowBuilder]:
